@@ -1,0 +1,172 @@
+/**
+ * The only reader of the environment. One zod schema over an injected env (process.env in main.ts,
+ * a plain object in tests). A missing or malformed setting fails at start with a message that names
+ * the variable and says what to put there.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const csv = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** Each entry: variable name -> [schema, one line of documentation used in error messages]. */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOKI_URL: z.url().optional(),
+  PORT: int(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Public base URL of the gateway, used in preview links and Telegram/GitHub messages. */
+  DEVBOT_PUBLIC_URL: z.url().optional(),
+  DEVBOT_DATA_DIR: z.string().min(1).default('./.devbot'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional(),
+  DEVBOT_JWT_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters (try: openssl rand -hex 32)')
+    .optional(),
+  DEVBOT_RATE_LIMIT: int(120, 1),
+  DEVBOT_BODY_LIMIT: int(1_048_576, 1024),
+  DEVBOT_CONCURRENCY: int(2, 1),
+  DEVBOT_TASK_ATTEMPTS: int(3, 1),
+  DEVBOT_TASK_TIMEOUT_MS: int(30 * 60_000, 1000),
+  /** BullMQ lock/stall detection; short in tests so a killed worker's job comes back quickly. */
+  DEVBOT_STALLED_INTERVAL_MS: int(30_000, 500),
+  DEVBOT_LOCK_DURATION_MS: int(30_000, 500),
+  // Sandbox
+  DEVBOT_SANDBOX: z.enum(['local', 'e2b']).default('local'),
+  DEVBOT_PREVIEW_TTL: int(30 * 60, 1),
+  DEVBOT_SANDBOX_TIMEOUT_MS: int(10 * 60_000, 1000),
+  DEVBOT_SANDBOX_OUTPUT_LIMIT: int(1_000_000, 1024),
+  DEVBOT_SANDBOX_MEMORY_MB: int(2048, 64),
+  DEVBOT_SANDBOX_MAX_PROCS: int(256, 8),
+  E2B_API_KEY: z.string().min(1).optional(),
+  E2B_TEMPLATE: z.string().min(1).optional(),
+  // GitHub
+  GITHUB_APP_ID: z.string().regex(/^\d+$/, 'must be the numeric App ID').optional(),
+  GITHUB_PRIVATE_KEY: z.string().min(1).optional(),
+  GITHUB_PRIVATE_KEY_PATH: z.string().min(1).optional(),
+  GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  GITHUB_APP_SLUG: z.string().min(1).default('devbot'),
+  GITHUB_TRIGGER_LABEL: z.string().min(1).default('devbot'),
+  GITHUB_PR_DRAFT: bool.default(false),
+  // Telegram
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[\w-]+$/, 'must look like 123456:ABC-DEF... (from @BotFather)')
+    .optional(),
+  TELEGRAM_ALLOWED_USER_IDS: csv,
+  TELEGRAM_WEBHOOK_URL: z.url().optional(),
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, 'may contain only A-Z, a-z, 0-9, _ and -')
+    .optional(),
+  TELEGRAM_API_ROOT: z
+    .url()
+    .refine((v) => !v.endsWith('/'), 'must not end with /')
+    .default('https://api.telegram.org'),
+  // LLM
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  DEVBOT_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  DEVBOT_MODEL_ROUTER: z.string().min(1).optional(),
+  DEVBOT_MODEL_PLANNER: z.string().min(1).optional(),
+  DEVBOT_MODEL_CODER: z.string().min(1).optional(),
+  DEVBOT_MODEL_SYNTHESIZER: z.string().min(1).optional(),
+  DEVBOT_EMBEDDING_MODEL: z.string().min(1).optional(),
+  DEVBOT_BUDGET_TOKENS: int(400_000, 1),
+  DEVBOT_BUDGET_COST_USD: z.coerce.number().positive().default(2),
+  DEVBOT_BUDGET_TOOL_CALLS: int(60, 1),
+  DEVBOT_BUDGET_WALL_MS: int(20 * 60_000, 1000),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  /** Absolute data directory. */
+  dataDir: string;
+  /** true when REDIS_URL was not set (devbot may start a private redis-server). */
+  redisDefaulted: boolean;
+  redisUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Parses the environment once. Empty strings count as unset, so `FOO=` in .env means "default". */
+export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const got = cleaned[name];
+        return `${name}: ${issue.message}${got === undefined ? ' (it is not set)' : ''}; see .env.example`;
+      }),
+    );
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const githubAny =
+    raw.GITHUB_APP_ID || raw.GITHUB_WEBHOOK_SECRET || raw.GITHUB_PRIVATE_KEY || raw.GITHUB_PRIVATE_KEY_PATH;
+  if (githubAny) {
+    if (!raw.GITHUB_APP_ID) problems.push('GITHUB_APP_ID: set the numeric App ID to enable the GitHub App');
+    if (!raw.GITHUB_WEBHOOK_SECRET)
+      problems.push('GITHUB_WEBHOOK_SECRET: set the webhook secret you gave the GitHub App');
+    if (!raw.GITHUB_PRIVATE_KEY && !raw.GITHUB_PRIVATE_KEY_PATH)
+      problems.push(
+        'GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH: set the App private key (PEM) or its path',
+      );
+  }
+  if (raw.DEVBOT_SANDBOX === 'e2b' && !raw.E2B_API_KEY)
+    problems.push('E2B_API_KEY: required when DEVBOT_SANDBOX=e2b (get one at e2b.dev)');
+  if (raw.TELEGRAM_WEBHOOK_URL && !raw.TELEGRAM_WEBHOOK_SECRET)
+    problems.push(
+      'TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL so forged updates are rejected',
+    );
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dataDir = isAbsolute(raw.DEVBOT_DATA_DIR) ? raw.DEVBOT_DATA_DIR : resolve(cwd, raw.DEVBOT_DATA_DIR);
+  return {
+    ...raw,
+    dataDir,
+    redisDefaulted: raw.REDIS_URL === undefined,
+    redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  };
+}
+
+/** Whether an LLM is configured (router beyond rules, crew). */
+export function hasLlm(config: Pick<Config, 'OPENAI_API_KEY' | 'OPENAI_BASE_URL'>): boolean {
+  return Boolean(config.OPENAI_API_KEY || config.OPENAI_BASE_URL);
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './ports.js';
+export * from './sandbox.js';
+export * from './task.js';
+export * from './task-event.js';

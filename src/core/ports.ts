@@ -1,0 +1,101 @@
+/**
+ * Small port interfaces. Adapters (store, queue, sandbox providers, reporters, LLM client) implement
+ * these; the worker composes them; main.ts wires them. Nothing here imports an adapter.
+ */
+import type { NewTask, Task, TaskPatch, TaskSource, TaskStatus } from './task.js';
+import type { NewTaskEvent, TaskEvent } from './task-event.js';
+
+export interface TaskListFilter {
+  status?: TaskStatus;
+  source?: TaskSource;
+  requester?: string;
+  limit?: number;
+}
+
+export interface CreateTaskResult {
+  task: Task;
+  /** false when the idempotency key matched an existing task. */
+  created: boolean;
+}
+
+export interface TaskStore {
+  migrate(): Promise<void>;
+  /** Idempotent on `idempotencyKey`: the same key twice returns the first task. */
+  createTask(input: NewTask): Promise<CreateTaskResult>;
+  getTask(id: string): Promise<Task | null>;
+  listTasks(filter?: TaskListFilter): Promise<Task[]>;
+  /** Tasks that are queued or running (for the reconciler). */
+  listUnfinished(): Promise<Task[]>;
+  patchTask(id: string, patch: TaskPatch): Promise<Task | null>;
+  /** queued -> running; returns null when the task is already terminal. Counts the attempt. */
+  markRunning(id: string): Promise<Task | null>;
+  /** running|queued -> running→queued for a retry. */
+  markQueued(id: string): Promise<Task | null>;
+  /**
+   * Moves a task to a terminal status exactly once: returns null if it was already terminal,
+   * so the caller knows not to report the end twice.
+   */
+  finishTask(
+    id: string,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    patch?: TaskPatch,
+  ): Promise<Task | null>;
+  appendEvent(taskId: string, event: NewTaskEvent): Promise<TaskEvent>;
+  listEvents(taskId: string, afterSeq?: number): Promise<TaskEvent[]>;
+  /** Cheap reachability check for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Live copies of task events for tailing (Redis Streams); Postgres stays the source of truth. */
+export interface EventBus {
+  publish(event: TaskEvent): Promise<void>;
+  /**
+   * Yields events of one task with seq > afterSeq as they are published, until the signal aborts.
+   * May yield duplicates or skip events that were trimmed; callers fill gaps from the store.
+   */
+  tail(taskId: string, afterSeq: number, signal: AbortSignal): AsyncIterable<TaskEvent>;
+  /** Broadcast a cancel request to whichever worker runs the task. */
+  requestCancel(taskId: string): Promise<void>;
+  onCancel(listener: (taskId: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface TaskQueue {
+  enqueue(task: Pick<Task, 'id' | 'kind'>): Promise<void>;
+  /** Whether BullMQ still holds a job for the task (waiting, active, delayed). */
+  hasLiveJob(taskId: string): Promise<boolean>;
+  /** Removes a waiting job; returns false if it is active or gone. */
+  remove(taskId: string): Promise<boolean>;
+  depth(): Promise<{ waiting: number; active: number; delayed: number; failed: number }>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a handler gets to run one task. */
+export interface TaskContext {
+  task: Task;
+  /** Appends an event (store + live bus + reporters). */
+  emit(type: NewTaskEvent['type'], data?: Record<string, unknown>): Promise<TaskEvent>;
+  /** Persist fields on the task as they become known (branch, preview URL...). */
+  patch(patch: TaskPatch): Promise<void>;
+  /** Aborted when the task is cancelled or the worker shuts down. */
+  signal: AbortSignal;
+  attempt: number;
+}
+
+export interface TaskOutcome {
+  summary: string;
+  result?: Record<string, unknown>;
+  patch?: TaskPatch;
+}
+
+export type TaskHandler = (ctx: TaskContext) => Promise<TaskOutcome>;
+
+/** Something that renders task events somewhere (Telegram message, GitHub comment, logs). */
+export interface TaskReporter {
+  readonly name: string;
+  /** Whether this reporter cares about the task (e.g. Telegram only for telegram tasks). */
+  accepts(task: Task): boolean;
+  onEvent(task: Task, event: TaskEvent): Promise<void>;
+}

@@ -1,0 +1,106 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric devbot exports. The Grafana dashboard test reads this list: a panel that queries a
+ * name not defined here fails the build. One Metrics object per process (or per test app).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly tasksTotal = new Counter({
+    name: 'devbot_tasks_total',
+    help: 'Tasks that reached a status, by source, kind and status',
+    labelNames: ['source', 'kind', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly taskDuration = new Histogram({
+    name: 'devbot_task_duration_seconds',
+    help: 'Wall time from task start to its end, by kind and status',
+    labelNames: ['kind', 'status'] as const,
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+    registers: [this.registry],
+  });
+  readonly queueWait = new Histogram({
+    name: 'devbot_queue_wait_seconds',
+    help: 'Time a task waited in the queue before a worker took it',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'devbot_queue_depth',
+    help: 'Jobs in the task queue, by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly workerUp = new Gauge({
+    name: 'devbot_worker_up',
+    help: '1 while this process runs a task worker',
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'devbot_http_request_duration_seconds',
+    help: 'Gateway HTTP latency by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly ingestDuration = new Histogram({
+    name: 'devbot_ingest_duration_seconds',
+    help: 'Time from an update or webhook arriving to its task being enqueued, by source',
+    labelNames: ['source'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly errorsTotal = new Counter({
+    name: 'devbot_errors_total',
+    help: 'Errors by component',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
+  readonly sandboxStart = new Histogram({
+    name: 'devbot_sandbox_start_seconds',
+    help: 'Time to create a sandbox, by provider',
+    labelNames: ['provider'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly sandboxCommands = new Counter({
+    name: 'devbot_sandbox_commands_total',
+    help: 'Commands run in sandboxes, by provider and outcome (ok, error, timeout)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly previewsActive = new Gauge({
+    name: 'devbot_previews_active',
+    help: 'Preview URLs currently served',
+    registers: [this.registry],
+  });
+  readonly llmTokens = new Counter({
+    name: 'devbot_llm_tokens_total',
+    help: 'LLM tokens by role and direction (in, out)',
+    labelNames: ['role', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly llmCost = new Counter({
+    name: 'devbot_llm_cost_usd_total',
+    help: 'Estimated LLM cost in US dollars, by role',
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+  });
+  readonly llmRequestDuration = new Histogram({
+    name: 'devbot_llm_request_duration_seconds',
+    help: 'LLM request latency by role',
+    labelNames: ['role'] as const,
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly telegramEdits = new Counter({
+    name: 'devbot_telegram_api_calls_total',
+    help: 'Telegram Bot API calls by method and outcome',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'devbot_' });
+  }
+}
