@@ -99,3 +99,12 @@ export interface TaskReporter {
   accepts(task: Task): boolean;
   onEvent(task: Task, event: TaskEvent): Promise<void>;
 }
+
+/**
+ * The one way in: every ingress (HTTP API, Telegram, GitHub) creates tasks through this, which
+ * persists the task (idempotent on its key), records `task.created`, and enqueues it.
+ */
+export interface TaskIngress {
+  submit(input: NewTask): Promise<CreateTaskResult>;
+  cancel(taskId: string, by: string): Promise<Task | null>;
+}
