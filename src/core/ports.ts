@@ -2,7 +2,7 @@
  * Small port interfaces. Adapters (store, queue, sandbox providers, reporters, LLM client) implement
  * these; the worker composes them; main.ts wires them. Nothing here imports an adapter.
  */
-import type { NewTask, Task, TaskPatch, TaskSource, TaskStatus } from './task.js';
+import type { NewTask, Task, TaskKind, TaskPatch, TaskSource, TaskStatus } from './task.js';
 import type { NewTaskEvent, TaskEvent } from './task-event.js';
 
 export interface TaskListFilter {
@@ -107,4 +107,17 @@ export interface TaskReporter {
 export interface TaskIngress {
   submit(input: NewTask): Promise<CreateTaskResult>;
   cancel(taskId: string, by: string): Promise<Task | null>;
+}
+
+/** Decides what an `auto` task is (rules first, then the LLM when one is configured). */
+export interface RouteDecision {
+  kind: Exclude<TaskKind, 'auto'>;
+  /** Extra kind-specific input (e.g. the shell command the router extracted). */
+  input?: Record<string, unknown>;
+  confidence?: number;
+  reason: string;
+}
+
+export interface TaskRouter {
+  route(task: Task, signal: AbortSignal): Promise<RouteDecision>;
 }

@@ -1,0 +1,53 @@
+/**
+ * What every adapter module gets from main: config, logging, metrics, the store and the ways to
+ * create and follow tasks. Adapters return a DevbotModule; main.ts/app.ts composes them.
+ */
+import type { Config } from './config/config.js';
+import type {
+  EventBus,
+  SandboxProvider,
+  TaskHandler,
+  TaskIngress,
+  TaskKind,
+  TaskReporter,
+  TaskRouter,
+  TaskStore,
+} from './core/index.js';
+import type { RawRoute } from './gateway/raw-route.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import type { SecretRegistry } from './observability/redact.js';
+import type { SqlClient } from './store/sql-client.js';
+
+export const ROLES = ['all', 'gateway', 'worker', 'bot'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Runtime {
+  config: Config;
+  role: Role;
+  logger: Logger;
+  metrics: Metrics;
+  /** Every secret value known to the process; logs, events and prompts are masked with it. */
+  secrets: SecretRegistry;
+  sql: SqlClient;
+  store: TaskStore;
+  bus: EventBus;
+  ingress: TaskIngress;
+  /** Base URL where the gateway is reachable (DEVBOT_PUBLIC_URL or the bound address). */
+  publicUrl(): string;
+  /** Signs an API JWT for a subject (e.g. `tg:123`). */
+  issueToken(subject: string, ttlSeconds?: number): Promise<string>;
+  /** The sandbox provider (local bubblewrap by default). */
+  sandboxes: SandboxProvider;
+}
+
+/** What an adapter contributes. Everything optional; start/stop are safe to call twice. */
+export interface DevbotModule {
+  name: string;
+  routes?: RawRoute[];
+  handlers?: Partial<Record<TaskKind, TaskHandler>>;
+  reporters?: TaskReporter[];
+  router?: TaskRouter;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
