@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './memory.js';
 export * from './ports.js';
 export * from './sandbox.js';
 export * from './task.js';
