@@ -1,0 +1,10 @@
+export { createEmbedder, DEFAULT_OPENAI_EMBEDDING_MODEL } from './create-embedder.js';
+export { type Embedder, normalize } from './embedder.js';
+export { embedText, HASHING_DIMENSIONS, HASHING_MODEL, HashingEmbedder } from './hashing-embedder.js';
+export { DEFAULT_MIN_SIMILARITY, DEFAULT_RECALL_LIMIT, MemoryService } from './memory-service.js';
+export { MemoryStore, type StoredMemoryInput, type VectorSearch } from './memory-store.js';
+export { type OpenedMemory, type OpenMemoryOptions, openMemory } from './open-memory.js';
+export { OpenAiEmbedder } from './openai-embedder.js';
+export { ReEmbedder } from './re-embedder.js';
+export { scrubSecrets } from './scrub-secrets.js';
+export { ensureVectorSchema, MISSING_PGVECTOR_MESSAGE } from './vector-schema.js';
