@@ -2,6 +2,7 @@
  * What every adapter module gets from main: config, logging, metrics, the store and the ways to
  * create and follow tasks. Adapters return a DevbotModule; main.ts/app.ts composes them.
  */
+import type { Hono } from 'hono';
 import type { Config } from './config/config.js';
 import type {
   EventBus,
@@ -13,6 +14,7 @@ import type {
   TaskRouter,
   TaskStore,
 } from './core/index.js';
+import type { ApiEnv } from './gateway/api-app.js';
 import type { RawRoute } from './gateway/raw-route.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
@@ -45,9 +47,14 @@ export interface Runtime {
 export interface DevbotModule {
   name: string;
   routes?: RawRoute[];
+  /** Routes mounted inside the authenticated API (JWT with tasks:read), e.g. `/memories`. */
+  apiRoutes?: { path: string; app: Hono<ApiEnv> }[];
   handlers?: Partial<Record<TaskKind, TaskHandler>>;
   reporters?: TaskReporter[];
   router?: TaskRouter;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }
+
+/** Builds a module once the runtime exists; returns null when its integration is not configured. */
+export type ModuleFactory = (runtime: Runtime) => DevbotModule | null | Promise<DevbotModule | null>;

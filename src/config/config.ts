@@ -44,6 +44,11 @@ export const configSchema = z.object({
     .string()
     .min(32, 'must be at least 32 characters (try: openssl rand -hex 32)')
     .optional(),
+  /** Redis key prefix for the queue and live events; keep the braces so Redis Cluster uses one slot. */
+  DEVBOT_QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[\w-]+\}$/, 'must look like {devbot}: a name in braces (a Redis Cluster hash tag)')
+    .default('{devbot}'),
   DEVBOT_RATE_LIMIT: int(120, 1),
   DEVBOT_BODY_LIMIT: int(1_048_576, 1024),
   DEVBOT_CONCURRENCY: int(2, 1),

@@ -29,17 +29,18 @@ export interface TaskStore {
   patchTask(id: string, patch: TaskPatch): Promise<Task | null>;
   /** queued -> running; returns null when the task is already terminal. Counts the attempt. */
   markRunning(id: string): Promise<Task | null>;
-  /** running|queued -> running→queued for a retry. */
+  /** running -> queued, for a retry. */
   markQueued(id: string): Promise<Task | null>;
   /**
-   * Moves a task to a terminal status exactly once: returns null if it was already terminal,
-   * so the caller knows not to report the end twice.
+   * Moves a task to a terminal status and appends its terminal event (`task.<status>`) in one
+   * step, exactly once: returns null if it was already terminal, so the end is reported once.
    */
   finishTask(
     id: string,
     status: 'succeeded' | 'failed' | 'cancelled',
     patch?: TaskPatch,
-  ): Promise<Task | null>;
+    eventData?: Record<string, unknown>,
+  ): Promise<{ task: Task; event: TaskEvent } | null>;
   appendEvent(taskId: string, event: NewTaskEvent): Promise<TaskEvent>;
   listEvents(taskId: string, afterSeq?: number): Promise<TaskEvent[]>;
   /** Cheap reachability check for /readyz. */

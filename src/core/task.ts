@@ -68,6 +68,7 @@ export interface NewTask {
 /** Fields a handler or the worker may set when a task moves. */
 export interface TaskPatch {
   kind?: TaskKind;
+  input?: Record<string, unknown>;
   repo?: string | null;
   origin?: TaskOrigin;
   branch?: string | null;

@@ -1,0 +1,88 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Logger } from '../observability/logger.js';
+import type { ApiEnv } from './api-app.js';
+import type { RawRoute } from './raw-route.js';
+import type { TaskStreamServer } from './task-stream.js';
+
+export interface GatewayServerOptions {
+  api: Hono<ApiEnv>;
+  stream: TaskStreamServer;
+  rawRoutes: RawRoute[];
+  logger: Logger;
+}
+
+/**
+ * Node's HTTP server in front: raw routes (webhooks, previews) see the untouched request first;
+ * everything else goes to the Hono API. WebSocket upgrades go to the task stream or a raw route.
+ */
+export class GatewayServer {
+  readonly server: Server;
+  #listening = false;
+
+  constructor(private readonly options: GatewayServerOptions) {
+    const api = getRequestListener(options.api.fetch);
+    this.server = createServer((req, res) => this.#dispatch(req, res, api));
+    this.server.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
+    // Slow or idle clients must not hold sockets forever.
+    this.server.headersTimeout = 30_000;
+    this.server.requestTimeout = 120_000;
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  #route(req: IncomingMessage): RawRoute | undefined {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    return this.options.rawRoutes.find((r) => path === r.prefix || path.startsWith(r.prefix));
+  }
+
+  #dispatch(req: IncomingMessage, res: ServerResponse, api: ReturnType<typeof getRequestListener>): void {
+    const route = this.#route(req);
+    if (!route) {
+      void api(req, res);
+      return;
+    }
+    Promise.resolve(route.handle(req, res)).catch((err) => {
+      this.options.logger.error({ err, path: route.prefix }, 'raw route failed');
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'internal', message: 'the request failed; the logs have details' }));
+      } else res.destroy();
+    });
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    if (this.options.stream.matches(req)) return this.options.stream.upgrade(req, socket, head);
+    const route = this.#route(req);
+    if (route?.upgrade) return route.upgrade(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    if (!this.#listening) {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(port, host, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+      this.#listening = true;
+    }
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.options.stream.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      setTimeout(() => this.server.closeAllConnections(), 2000).unref();
+    });
+  }
+}

@@ -1,0 +1,58 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+
+export const SCOPES = ['tasks:read', 'tasks:write', 'ingress', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface TokenClaims {
+  subject: string;
+  scopes: Scope[];
+}
+
+export class InvalidTokenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InvalidTokenError';
+  }
+}
+
+const ISSUER = 'devbot';
+const AUDIENCE = 'devbot-api';
+
+/** HS256 JWTs for the API (jose). Subjects: a user name, `tg:<id>`, `gh:<login>`. */
+export class TokenIssuer {
+  readonly #key: Uint8Array;
+
+  constructor(secret: string) {
+    this.#key = new TextEncoder().encode(secret);
+  }
+
+  async sign(subject: string, options: { scopes?: Scope[]; ttlSeconds?: number } = {}): Promise<string> {
+    const jwt = new SignJWT({ scope: (options.scopes ?? ['tasks:read', 'tasks:write']).join(' ') })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(subject)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt();
+    if (options.ttlSeconds) jwt.setExpirationTime(`${options.ttlSeconds}s`);
+    return jwt.sign(this.#key);
+  }
+
+  async verify(token: string): Promise<TokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['HS256'],
+      });
+      if (!payload.sub) throw new InvalidTokenError('the token has no subject');
+      const scopes = String(payload['scope'] ?? '')
+        .split(' ')
+        .filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+      return { subject: payload.sub, scopes };
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw err;
+      const reason = err instanceof errors.JWTExpired ? 'the token has expired' : 'the token is not valid';
+      throw new InvalidTokenError(reason, { cause: err });
+    }
+  }
+}

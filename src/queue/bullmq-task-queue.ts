@@ -1,0 +1,87 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Task, TaskQueue } from '../core/index.js';
+
+export const QUEUE_NAME = 'tasks';
+
+export interface JobData {
+  taskId: string;
+  kind: Task['kind'];
+  enqueuedAt: number;
+}
+
+export interface BullTaskQueueOptions {
+  connection: Redis;
+  prefix: string;
+  attempts: number;
+  backoffMs?: number;
+}
+
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/** The task queue on BullMQ. Job id = task id, so enqueueing a task twice is one job. */
+export class BullTaskQueue implements TaskQueue {
+  readonly queue: Queue<JobData>;
+
+  constructor(private readonly options: BullTaskQueueOptions) {
+    this.queue = new Queue<JobData>(QUEUE_NAME, {
+      connection: options.connection,
+      prefix: options.prefix,
+      defaultJobOptions: {
+        attempts: options.attempts,
+        backoff: { type: 'exponential', delay: options.backoffMs ?? 2000 },
+        // Postgres is the record; Redis keeps only what it needs to run and retry.
+        removeOnComplete: { age: 3600, count: 1000 },
+        removeOnFail: { age: 24 * 3600, count: 5000 },
+      },
+    });
+    this.queue.on('error', () => {});
+  }
+
+  async enqueue(task: Pick<Task, 'id' | 'kind'>): Promise<void> {
+    await this.queue.add(
+      task.kind,
+      { taskId: task.id, kind: task.kind, enqueuedAt: Date.now() },
+      { jobId: task.id },
+    );
+  }
+
+  async hasLiveJob(taskId: string): Promise<boolean> {
+    const state = await this.queue.getJobState(taskId);
+    return LIVE_STATES.has(state);
+  }
+
+  /** Re-adds a task whose job is gone or finished (the reconciler's path). */
+  async requeue(task: Pick<Task, 'id' | 'kind'>): Promise<void> {
+    const job = await this.queue.getJob(task.id);
+    if (job) await job.remove().catch(() => {});
+    await this.enqueue(task);
+  }
+
+  async remove(taskId: string): Promise<boolean> {
+    const job = await this.queue.getJob(taskId);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state === 'active') return false;
+    await job.remove();
+    return true;
+  }
+
+  async depth(): Promise<{ waiting: number; active: number; delayed: number; failed: number }> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    return {
+      waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
+      active: counts['active'] ?? 0,
+      delayed: counts['delayed'] ?? 0,
+      failed: counts['failed'] ?? 0,
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.options.connection.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { UnavailableError } from '../core/index.js';
+import type { Logger } from '../observability/logger.js';
+import { pingRedis } from './redis-connection.js';
+
+export interface EnsuredRedis {
+  url: string;
+  /** Set when devbot started its own redis-server; stop() ends it. */
+  private: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Uses the Redis at `url` if it answers. Otherwise, when `redis-server` is on the PATH, starts a
+ * private one under the data directory (append-only, so queued jobs survive a restart) and stops
+ * it on exit. Otherwise fails with how to get Redis.
+ */
+export async function ensureRedis(url: string, dataDir: string, logger: Logger): Promise<EnsuredRedis> {
+  try {
+    await pingRedis(url);
+    return { url, private: false, stop: async () => {} };
+  } catch (err) {
+    if (!hasRedisServer()) {
+      throw new UnavailableError(
+        `Redis does not answer at ${redactUrl(url)} and redis-server is not installed: ` +
+          'start Redis (apt-get install redis-server, or docker run -p 6379:6379 redis:7) or set REDIS_URL',
+        { cause: err },
+      );
+    }
+  }
+  const dir = join(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
+  const privateUrl = `redis://127.0.0.1:${port}`;
+  await waitForRedis(privateUrl, child);
+  logger.warn({ url: privateUrl, dir }, `no Redis at ${redactUrl(url)}: started a private redis-server`);
+  let stopped = false;
+  return {
+    url: privateUrl,
+    private: true,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+async function waitForRedis(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new UnavailableError(`the private redis-server exited (${child.exitCode})`);
+    try {
+      await pingRedis(url, 200);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new UnavailableError('the private redis-server did not start', { cause: err });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Strips a password from a redis:// URL for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}

@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  CreateTaskResult,
+  NewTask,
+  NewTaskEvent,
+  Task,
+  TaskEvent,
+  TaskListFilter,
+  TaskPatch,
+  TaskStore,
+} from '../core/index.js';
+import { migrate } from './migrate.js';
+import type { SqlClient } from './sql-client.js';
+
+interface TaskRow {
+  id: string;
+  source: Task['source'];
+  origin: Task['origin'];
+  requester: string;
+  repo: string | null;
+  kind: Task['kind'];
+  prompt: string;
+  input: Task['input'];
+  status: Task['status'];
+  idempotency_key: string | null;
+  branch: string | null;
+  pr_url: string | null;
+  preview_url: string | null;
+  result_summary: string | null;
+  result: Task['result'];
+  error: string | null;
+  usage: Task['usage'];
+  attempts: number;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+  updated_at: Date | string;
+}
+
+interface EventRow {
+  task_id: string;
+  seq: number;
+  at: Date | string;
+  type: TaskEvent['type'];
+  data: Record<string, unknown>;
+}
+
+const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
+const toDateOrNull = (v: Date | string | null): Date | null => (v === null ? null : toDate(v));
+
+function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    source: row.source,
+    origin: row.origin ?? {},
+    requester: row.requester,
+    repo: row.repo,
+    kind: row.kind,
+    prompt: row.prompt,
+    input: row.input ?? {},
+    status: row.status,
+    idempotencyKey: row.idempotency_key,
+    branch: row.branch,
+    prUrl: row.pr_url,
+    previewUrl: row.preview_url,
+    resultSummary: row.result_summary,
+    result: row.result,
+    error: row.error,
+    usage: row.usage ?? {},
+    attempts: row.attempts,
+    createdAt: toDate(row.created_at),
+    startedAt: toDateOrNull(row.started_at),
+    finishedAt: toDateOrNull(row.finished_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+function toEvent(row: EventRow): TaskEvent {
+  return { taskId: row.task_id, seq: row.seq, at: toDate(row.at), type: row.type, data: row.data ?? {} };
+}
+
+/** Maps TaskPatch keys to columns; JSON columns are marked so values are serialized. */
+const PATCH_COLUMNS: Record<keyof TaskPatch, { column: string; json?: boolean }> = {
+  kind: { column: 'kind' },
+  repo: { column: 'repo' },
+  origin: { column: 'origin', json: true },
+  input: { column: 'input', json: true },
+  branch: { column: 'branch' },
+  prUrl: { column: 'pr_url' },
+  previewUrl: { column: 'preview_url' },
+  resultSummary: { column: 'result_summary' },
+  result: { column: 'result', json: true },
+  error: { column: 'error' },
+  usage: { column: 'usage', json: true },
+};
+
+function patchSql(patch: TaskPatch, firstParam: number): { sets: string[]; params: unknown[] } {
+  const sets: string[] = [];
+  const params: unknown[] = [];
+  for (const [key, value] of Object.entries(patch)) {
+    const spec = PATCH_COLUMNS[key as keyof TaskPatch];
+    if (!spec || value === undefined) continue;
+    params.push(spec.json && value !== null ? JSON.stringify(value) : value);
+    sets.push(`${spec.column} = $${firstParam + params.length - 1}`);
+  }
+  return { sets, params };
+}
+
+const TERMINAL_SQL = "('succeeded', 'failed', 'cancelled')";
+
+/** The TaskStore over any SqlClient: one implementation for PostgreSQL and PGlite. */
+export class SqlTaskStore implements TaskStore {
+  constructor(readonly sql: SqlClient) {}
+
+  async migrate(): Promise<void> {
+    await migrate(this.sql);
+  }
+
+  async createTask(input: NewTask): Promise<CreateTaskResult> {
+    const id = randomUUID();
+    const createdData = JSON.stringify({
+      source: input.source,
+      kind: input.kind,
+      requester: input.requester,
+    });
+    // One round trip: insert the task and its first event together; on a duplicate idempotency
+    // key nothing is inserted and the existing task is read back.
+    const res = await this.sql.query<TaskRow>(
+      `WITH t AS (
+         INSERT INTO tasks (id, source, origin, requester, repo, kind, prompt, input, idempotency_key, event_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING *
+       ), e AS (
+         INSERT INTO task_events (task_id, seq, type, data) SELECT id, 1, 'task.created', $10 FROM t
+       )
+       SELECT * FROM t`,
+      [
+        id,
+        input.source,
+        JSON.stringify(input.origin ?? {}),
+        input.requester,
+        input.repo ?? null,
+        input.kind,
+        input.prompt,
+        JSON.stringify(input.input ?? {}),
+        input.idempotencyKey ?? null,
+        createdData,
+      ],
+    );
+    const row = res.rows[0];
+    if (row) return { task: toTask(row), created: true };
+    const existing = await this.sql.query<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = $1', [
+      input.idempotencyKey,
+    ]);
+    if (!existing.rows[0])
+      throw new Error('task insert returned nothing and no task has that idempotency key');
+    return { task: toTask(existing.rows[0]), created: false };
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    if (!isUuid(id)) return null;
+    const res = await this.sql.query<TaskRow>('SELECT * FROM tasks WHERE id = $1', [id]);
+    return res.rows[0] ? toTask(res.rows[0]) : null;
+  }
+
+  async listTasks(filter: TaskListFilter = {}): Promise<Task[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) {
+      params.push(filter.status);
+      where.push(`status = $${params.length}`);
+    }
+    if (filter.source) {
+      params.push(filter.source);
+      where.push(`source = $${params.length}`);
+    }
+    if (filter.requester) {
+      params.push(filter.requester);
+      where.push(`requester = $${params.length}`);
+    }
+    params.push(Math.min(Math.max(filter.limit ?? 50, 1), 500));
+    const res = await this.sql.query<TaskRow>(
+      `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC LIMIT $${params.length}`,
+      params,
+    );
+    return res.rows.map(toTask);
+  }
+
+  async listUnfinished(): Promise<Task[]> {
+    const res = await this.sql.query<TaskRow>(
+      "SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at",
+    );
+    return res.rows.map(toTask);
+  }
+
+  async patchTask(id: string, patch: TaskPatch): Promise<Task | null> {
+    const { sets, params } = patchSql(patch, 2);
+    if (sets.length === 0) return this.getTask(id);
+    const res = await this.sql.query<TaskRow>(
+      `UPDATE tasks SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
+      [id, ...params],
+    );
+    return res.rows[0] ? toTask(res.rows[0]) : null;
+  }
+
+  async markRunning(id: string): Promise<Task | null> {
+    const res = await this.sql.query<TaskRow>(
+      `UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, now()),
+         updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL_SQL} RETURNING *`,
+      [id],
+    );
+    return res.rows[0] ? toTask(res.rows[0]) : null;
+  }
+
+  async markQueued(id: string): Promise<Task | null> {
+    const res = await this.sql.query<TaskRow>(
+      `UPDATE tasks SET status = 'queued', updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL_SQL} RETURNING *`,
+      [id],
+    );
+    return res.rows[0] ? toTask(res.rows[0]) : null;
+  }
+
+  async finishTask(
+    id: string,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    patch: TaskPatch = {},
+    eventData: Record<string, unknown> = {},
+  ): Promise<{ task: Task; event: TaskEvent } | null> {
+    const { sets, params } = patchSql(patch, 4);
+    // The status change and the terminal event commit together, and only once: a task that is
+    // already terminal is left alone, so its end is reported exactly once.
+    const res = await this.sql.query<TaskRow & { ev_seq: number; ev_at: Date | string }>(
+      `WITH t AS (
+         UPDATE tasks SET status = $2, finished_at = now(), updated_at = now(), event_seq = event_seq + 1
+           ${sets.length ? `, ${sets.join(', ')}` : ''}
+         WHERE id = $1 AND status NOT IN ${TERMINAL_SQL}
+         RETURNING *
+       ), e AS (
+         INSERT INTO task_events (task_id, seq, type, data)
+         SELECT id, event_seq, 'task.' || status, $3 FROM t
+         RETURNING seq, at
+       )
+       SELECT t.*, e.seq AS ev_seq, e.at AS ev_at FROM t, e`,
+      [id, status, JSON.stringify(eventData), ...params],
+    );
+    const row = res.rows[0];
+    if (!row) return null;
+    const task = toTask(row);
+    return {
+      task,
+      event: {
+        taskId: id,
+        seq: row.ev_seq,
+        at: toDate(row.ev_at),
+        type: `task.${status}`,
+        data: eventData,
+      },
+    };
+  }
+
+  async appendEvent(taskId: string, event: NewTaskEvent): Promise<TaskEvent> {
+    // The task row's counter hands out seq numbers: the row lock serializes writers, so seqs
+    // have no gaps and no duplicates even with several writers.
+    const res = await this.sql.query<EventRow>(
+      `WITH s AS (
+         UPDATE tasks SET event_seq = event_seq + 1, updated_at = now() WHERE id = $1 RETURNING event_seq
+       )
+       INSERT INTO task_events (task_id, seq, type, data)
+       SELECT $1, event_seq, $2, $3 FROM s
+       RETURNING *`,
+      [taskId, event.type, JSON.stringify(event.data ?? {})],
+    );
+    const row = res.rows[0];
+    if (!row) throw new Error(`cannot append an event: task ${taskId} does not exist`);
+    return toEvent(row);
+  }
+
+  async listEvents(taskId: string, afterSeq = 0): Promise<TaskEvent[]> {
+    if (!isUuid(taskId)) return [];
+    const res = await this.sql.query<EventRow>(
+      'SELECT * FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq',
+      [taskId, afterSeq],
+    );
+    return res.rows.map(toEvent);
+  }
+
+  async ping(): Promise<void> {
+    await this.sql.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

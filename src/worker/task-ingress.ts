@@ -1,0 +1,53 @@
+import type { EventBus, NewTask, Task, TaskIngress, TaskQueue, TaskStore } from '../core/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+
+export interface IngressDeps {
+  store: TaskStore;
+  queue: TaskQueue;
+  bus: EventBus;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Persist (idempotent), then enqueue. Postgres first, so a Redis outage loses nothing. */
+export class DefaultTaskIngress implements TaskIngress {
+  constructor(private readonly deps: IngressDeps) {}
+
+  async submit(input: NewTask) {
+    const started = performance.now();
+    const result = await this.deps.store.createTask(input);
+    // Enqueue on a replay too while the task is still queued: a client retrying after a Redis
+    // error gets its task running. BullMQ ignores a job id it already holds.
+    if (result.task.status === 'queued') {
+      try {
+        await this.deps.queue.enqueue(result.task);
+      } catch (err) {
+        // The task is saved; the reconciler enqueues it once Redis is back.
+        this.deps.logger.error(
+          { err, taskId: result.task.id },
+          'task saved but not enqueued; Redis unreachable?',
+        );
+      }
+    }
+    this.deps.metrics.ingestDuration.observe({ source: input.source }, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  async cancel(taskId: string, by: string): Promise<Task | null> {
+    const finished = await this.deps.store.finishTask(
+      taskId,
+      'cancelled',
+      { error: `cancelled by ${by}` },
+      { by, reason: 'cancelled' },
+    );
+    if (!finished) return this.deps.store.getTask(taskId);
+    this.deps.metrics.tasksTotal.inc({
+      source: finished.task.source,
+      kind: finished.task.kind,
+      status: 'cancelled',
+    });
+    await Promise.allSettled([this.deps.bus.publish(finished.event), this.deps.bus.requestCancel(taskId)]);
+    return finished.task;
+  }
+}

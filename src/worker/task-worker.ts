@@ -1,0 +1,284 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  CancelledError,
+  type EventBus,
+  errorMessage,
+  isPermanent,
+  LimitExceededError,
+  type Task,
+  type TaskContext,
+  type TaskEvent,
+  type TaskHandler,
+  type TaskKind,
+  type TaskReporter,
+  type TaskRouter,
+  type TaskStore,
+  UnavailableError,
+} from '../core/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { SecretRegistry } from '../observability/redact.js';
+import { type JobData, QUEUE_NAME } from '../queue/bullmq-task-queue.js';
+
+export interface TaskWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  attempts: number;
+  taskTimeoutMs: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  store: TaskStore;
+  bus: EventBus;
+  handlers: Partial<Record<TaskKind, TaskHandler>>;
+  reporters: TaskReporter[];
+  router?: TaskRouter | undefined;
+  logger: Logger;
+  metrics: Metrics;
+  secrets: SecretRegistry;
+  /** How long stop() lets running tasks finish before handing them back to the queue. */
+  shutdownGraceMs?: number;
+}
+
+class ShutdownError extends Error {
+  constructor() {
+    super('the worker is shutting down; the task goes back to the queue');
+  }
+}
+
+/**
+ * Runs tasks from the queue: route `auto` tasks, call the kind's handler, record every step as a
+ * task event, fan events out to reporters, and end each task exactly once.
+ */
+export class TaskWorker {
+  #worker: Worker<JobData> | null = null;
+  readonly #running = new Map<string, AbortController>();
+  #unsubscribeCancel: (() => Promise<void>) | null = null;
+  #stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: TaskWorkerOptions) {}
+
+  async start(): Promise<void> {
+    if (this.#worker) return;
+    this.#unsubscribeCancel = await this.options.bus.onCancel((taskId) => {
+      this.#running.get(taskId)?.abort(new CancelledError());
+    });
+    this.#worker = new Worker<JobData>(QUEUE_NAME, (job) => this.#process(job), {
+      connection: this.options.connection,
+      prefix: this.options.prefix,
+      concurrency: this.options.concurrency,
+      lockDuration: this.options.lockDurationMs,
+      stalledInterval: this.options.stalledIntervalMs,
+      maxStalledCount: 2,
+    });
+    this.#worker.on('error', (err) => this.options.logger.error({ err }, 'queue worker error'));
+    this.options.metrics.workerUp.set(1);
+  }
+
+  /** Lets running tasks finish for the grace period, then hands them back. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const worker = this.#worker;
+      if (!worker) return;
+      const grace = this.options.shutdownGraceMs ?? 10_000;
+      const timer = setTimeout(() => {
+        for (const controller of this.#running.values()) controller.abort(new ShutdownError());
+      }, grace);
+      timer.unref();
+      try {
+        await worker.close();
+      } finally {
+        clearTimeout(timer);
+        await this.#unsubscribeCancel?.();
+        this.options.metrics.workerUp.set(0);
+      }
+    })();
+    return this.#stopping;
+  }
+
+  async #process(job: Job<JobData>): Promise<void> {
+    const { taskId } = job.data;
+    const { store, logger } = this.options;
+    const existing = await store.getTask(taskId);
+    if (!existing) throw new UnrecoverableError(`task ${taskId} does not exist`);
+    if (existing.status === 'succeeded' || existing.status === 'failed' || existing.status === 'cancelled') {
+      // Cancelled before any worker took it: the reporters have not heard of its end yet.
+      if (existing.status === 'cancelled' && existing.startedAt === null)
+        await this.#reportStoredEnd(existing);
+      return;
+    }
+    const task = await store.markRunning(taskId);
+    if (!task) return;
+    if (task.attempts === 1)
+      this.options.metrics.queueWait.observe((Date.now() - job.data.enqueuedAt) / 1000);
+
+    const controller = new AbortController();
+    this.#running.set(taskId, controller);
+    const timeout = setTimeout(
+      () =>
+        controller.abort(new LimitExceededError(`the task ran longer than ${this.options.taskTimeoutMs} ms`)),
+      this.options.taskTimeoutMs,
+    );
+    const log = logger.child({ taskId, kind: task.kind, attempt: task.attempts });
+    const started = performance.now();
+    let current = task;
+    const emit: TaskContext['emit'] = async (type, data = {}) => {
+      const event = await store.appendEvent(taskId, { type, data: this.options.secrets.redactDeep(data) });
+      await this.#fanOut(current, event);
+      return event;
+    };
+    try {
+      await emit('task.started', { attempt: task.attempts });
+      const ctx: TaskContext = {
+        task: current,
+        emit,
+        patch: async (patch) => {
+          const updated = await store.patchTask(taskId, patch);
+          if (updated) {
+            current = updated;
+            ctx.task = updated;
+          }
+        },
+        signal: controller.signal,
+        attempt: task.attempts,
+      };
+      if (current.kind === 'auto') {
+        const decision = await this.#route(current, controller.signal);
+        await ctx.patch({ kind: decision.kind, input: { ...current.input, ...decision.input } });
+        await emit('task.routed', {
+          kind: decision.kind,
+          reason: decision.reason,
+          confidence: decision.confidence,
+        });
+      }
+      const handler = this.options.handlers[current.kind];
+      if (!handler) {
+        throw new UnavailableError(
+          `devbot cannot run ${current.kind} tasks here: ${unavailableHint(current.kind)}`,
+        );
+      }
+      const outcome = await raceAbort(handler(ctx), controller.signal);
+      const finished = await store.finishTask(
+        taskId,
+        'succeeded',
+        { resultSummary: outcome.summary, result: outcome.result ?? null, ...outcome.patch },
+        { summary: outcome.summary },
+      );
+      if (finished) await this.#ended(finished, started);
+      log.info({ durationMs: Math.round(performance.now() - started) }, 'task succeeded');
+    } catch (raw) {
+      const err = controller.signal.aborted ? (controller.signal.reason ?? raw) : raw;
+      if (err instanceof ShutdownError) {
+        await store.markQueued(taskId);
+        await emit('task.retrying', { reason: err.message }).catch(() => {});
+        throw err;
+      }
+      if (err instanceof CancelledError) {
+        // The API already marked it cancelled; tell the reporters.
+        await this.#reportStoredEnd(await store.getTask(taskId));
+        return;
+      }
+      const message = this.options.secrets.redact(errorMessage(err));
+      const lastAttempt = task.attempts >= this.options.attempts;
+      if (isPermanent(err) || lastAttempt || err instanceof UnrecoverableError) {
+        const finished = await store.finishTask(
+          taskId,
+          'failed',
+          { error: message },
+          { error: message, code: (err as { code?: string }).code ?? 'error' },
+        );
+        if (finished) await this.#ended(finished, started);
+        log.warn({ err: message }, 'task failed');
+        return;
+      }
+      await store.markQueued(taskId);
+      await emit('task.retrying', { attempt: task.attempts, error: message }).catch(() => {});
+      log.warn({ err: message }, 'task attempt failed; retrying');
+      throw new Error(message, { cause: err });
+    } finally {
+      clearTimeout(timeout);
+      this.#running.delete(taskId);
+    }
+  }
+
+  async #route(task: Task, signal: AbortSignal) {
+    if (!this.options.router) {
+      throw new UnavailableError(
+        'no intent router is configured: send an explicit kind (shell, dev, question) or configure an LLM',
+      );
+    }
+    return this.options.router.route(task, signal);
+  }
+
+  async #ended(finished: { task: Task; event: TaskEvent }, started: number): Promise<void> {
+    const { task } = finished;
+    this.options.metrics.tasksTotal.inc({ source: task.source, kind: task.kind, status: task.status });
+    this.options.metrics.taskDuration.observe(
+      { kind: task.kind, status: task.status },
+      (performance.now() - started) / 1000,
+    );
+    await this.#fanOut(task, finished.event);
+  }
+
+  async #reportStoredEnd(task: Task | null): Promise<void> {
+    if (!task) return;
+    const events = await this.options.store.listEvents(task.id);
+    const end = events.findLast((e) => e.type === `task.${task.status}`);
+    if (end) {
+      for (const reporter of this.options.reporters) {
+        if (reporter.accepts(task)) await this.#safeReport(reporter, task, end);
+      }
+    }
+  }
+
+  async #fanOut(task: Task, event: TaskEvent): Promise<void> {
+    await this.options.bus.publish(event).catch((err) => {
+      this.options.logger.warn({ err, taskId: task.id }, 'live event not published');
+    });
+    for (const reporter of this.options.reporters) {
+      if (reporter.accepts(task)) await this.#safeReport(reporter, task, event);
+    }
+  }
+
+  async #safeReport(reporter: TaskReporter, task: Task, event: TaskEvent): Promise<void> {
+    try {
+      await reporter.onEvent(task, event);
+    } catch (err) {
+      // A reporter failing (Telegram down, GitHub 500) must never fail the task.
+      this.options.metrics.errorsTotal.inc({ component: `reporter_${reporter.name}` });
+      this.options.logger.warn({ err, taskId: task.id, reporter: reporter.name }, 'reporter failed');
+    }
+  }
+}
+
+function unavailableHint(kind: TaskKind): string {
+  switch (kind) {
+    case 'dev':
+    case 'followup':
+      return 'dev tasks need an LLM (set OPENAI_API_KEY or OPENAI_BASE_URL) and a repository integration';
+    case 'question':
+      return 'questions need an LLM (set OPENAI_API_KEY or OPENAI_BASE_URL)';
+    default:
+      return 'no handler is registered for this kind';
+  }
+}
+
+/** Ends as soon as the signal aborts, even if the handler ignores it. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
