@@ -1,0 +1,2 @@
+export * from './fake-telegram-server.js';
+export * from './parse-telegram-html.js';
