@@ -1,0 +1,270 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { type Env, loadConfig } from '../../src/config/config.js';
+import {
+  type DoctorDeps,
+  type DoctorReport,
+  defaultDoctorDeps,
+  formatDoctorReport,
+  runDoctor,
+  runDoctorFromEnv,
+} from '../../src/doctor.js';
+
+const TELEGRAM_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
+const OPENAI_KEY = 'sk-test-0123456789abcdefghijklmnopqrstuv';
+const E2B_KEY = 'e2b_0123456789abcdef0123456789abcdef';
+
+const bwrapPath = await defaultDoctorDeps().findExecutable('bwrap');
+
+/** Everything reachable and installed; each test breaks one thing. */
+function healthyDeps(overrides: Partial<DoctorDeps> = {}): DoctorDeps {
+  return {
+    pingRedis: async () => {},
+    pingPostgres: async () => {},
+    findExecutable: async (name) => `/usr/bin/${name}`,
+    tryBwrap: async () => null,
+    checkE2bKey: async () => 'valid',
+    readFile: async () => {
+      throw new Error('ENOENT: no such file');
+    },
+    ...overrides,
+  };
+}
+
+const baseEnv: Env = {
+  NODE_ENV: 'test',
+  DATABASE_URL: 'postgres://devbot:pg-password-123@db.internal:5432/devbot',
+  REDIS_URL: 'redis://redis.internal:6379',
+  TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
+  TELEGRAM_ALLOWED_USER_IDS: '1001,1002',
+  OPENAI_API_KEY: OPENAI_KEY,
+};
+
+function check(report: DoctorReport, name: string) {
+  const found = report.checks.find((c) => c.name === name);
+  if (!found) throw new Error(`no check named ${name} in ${report.checks.map((c) => c.name).join(', ')}`);
+  return found;
+}
+
+describe('devbot doctor', () => {
+  it('passes a healthy configuration and lists the integrations', async () => {
+    const report = await runDoctor(loadConfig(baseEnv), healthyDeps());
+    expect(report.ok).toBe(true);
+    expect(report.integrations.telegram).toBe('on (long polling)');
+    expect(report.integrations.github).toMatch(/^off/);
+    expect(report.integrations.postgres).toBe('db.internal:5432');
+    expect(check(report, 'redis')).toMatchObject({
+      status: 'ok',
+      detail: 'reachable at redis.internal:6379',
+    });
+    expect(check(report, 'postgres').status).toBe('ok');
+    expect(check(report, 'sandbox.bwrap').status).toBe('ok');
+    expect(formatDoctorReport(report)).toMatch(/ready\.?/);
+  });
+
+  it('reports a missing token by name, with what to set', async () => {
+    const report = await runDoctorFromEnv({ ...baseEnv, DEVBOT_SANDBOX: 'e2b' }, healthyDeps());
+    expect(report.ok).toBe(false);
+    const issue = report.checks.find((c) => c.status === 'fail' && c.detail.includes('E2B_API_KEY'));
+    expect(issue?.detail).toMatch(/required when DEVBOT_SANDBOX=e2b/);
+
+    const github = await runDoctorFromEnv({ ...baseEnv, GITHUB_APP_ID: '42' }, healthyDeps());
+    const details = github.checks.filter((c) => c.status === 'fail').map((c) => c.detail);
+    expect(details.some((d) => d.startsWith('GITHUB_WEBHOOK_SECRET'))).toBe(true);
+    expect(details.some((d) => d.includes('GITHUB_PRIVATE_KEY'))).toBe(true);
+    expect(formatDoctorReport(github)).toMatch(/\[FAIL\] config\s+GITHUB_WEBHOOK_SECRET/);
+  });
+
+  it('reports a token with the wrong shape', async () => {
+    const short = await runDoctor(loadConfig({ ...baseEnv, TELEGRAM_BOT_TOKEN: '123:abc' }), healthyDeps());
+    expect(check(short, 'telegram.token').status).toBe('fail');
+    expect(short.ok).toBe(false);
+
+    const malformed = await runDoctorFromEnv(
+      { ...baseEnv, TELEGRAM_BOT_TOKEN: 'not-a-token' },
+      healthyDeps(),
+    );
+    expect(malformed.checks[0]?.detail).toMatch(/^TELEGRAM_BOT_TOKEN: must look like/);
+
+    const names = await runDoctor(
+      loadConfig({ ...baseEnv, TELEGRAM_ALLOWED_USER_IDS: '1001,@alice' }),
+      healthyDeps(),
+    );
+    expect(check(names, 'telegram.allowlist').status).toBe('fail');
+    const empty = await runDoctor(loadConfig({ ...baseEnv, TELEGRAM_ALLOWED_USER_IDS: '' }), healthyDeps());
+    expect(check(empty, 'telegram.allowlist').status).toBe('warn');
+  });
+
+  it('checks the GitHub App private key by parsing it', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const github = { GITHUB_APP_ID: '42', GITHUB_WEBHOOK_SECRET: 'a'.repeat(32) };
+    const good = await runDoctor(
+      loadConfig({ ...baseEnv, ...github, GITHUB_PRIVATE_KEY: pem }),
+      healthyDeps(),
+    );
+    expect(check(good, 'github.private_key').status).toBe('ok');
+    // The one-line form an env file often holds.
+    const oneLine = pem.replace(/\n/g, '\\n');
+    const escaped = await runDoctor(
+      loadConfig({ ...baseEnv, ...github, GITHUB_PRIVATE_KEY: oneLine }),
+      healthyDeps(),
+    );
+    expect(check(escaped, 'github.private_key').status).toBe('ok');
+    const truncated = pem.slice(0, 200);
+    const bad = await runDoctor(
+      loadConfig({ ...baseEnv, ...github, GITHUB_PRIVATE_KEY: truncated }),
+      healthyDeps(),
+    );
+    expect(check(bad, 'github.private_key').status).toBe('fail');
+    expect(formatDoctorReport(bad)).not.toContain(truncated.slice(40, 120));
+    const fromPath = await runDoctor(
+      loadConfig({ ...baseEnv, ...github, GITHUB_PRIVATE_KEY_PATH: '/nope.pem' }),
+      healthyDeps(),
+    );
+    expect(check(fromPath, 'github.private_key').detail).toMatch(/cannot read GITHUB_PRIVATE_KEY_PATH/);
+  });
+
+  it('reports an unreachable Redis with the real probe (a closed loopback port)', async () => {
+    const port = await closedPort();
+    const config = loadConfig({ ...baseEnv, REDIS_URL: `redis://:redis-pass-123@127.0.0.1:${port}` });
+    const real = defaultDoctorDeps();
+    const report = await runDoctor(config, healthyDeps({ pingRedis: real.pingRedis }), { timeoutMs: 4000 });
+    const redis = check(report, 'redis');
+    expect(redis.status).toBe('fail');
+    expect(redis.detail).toMatch(new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    expect(redis.fix).toBe('start Redis or fix REDIS_URL');
+    expect(report.ok).toBe(false);
+    const text = formatDoctorReport(report);
+    expect(text).toContain('[FAIL] redis');
+    expect(text).not.toContain('redis-pass-123');
+  });
+
+  it('reaches the real Redis and Postgres of this machine', async () => {
+    const real = defaultDoctorDeps();
+    const url = process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const config = loadConfig({ ...baseEnv, REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: url });
+    const report = await runDoctor(
+      config,
+      healthyDeps({ pingRedis: real.pingRedis, pingPostgres: real.pingPostgres }),
+    );
+    expect(check(report, 'redis').status).toBe('ok');
+    expect(check(report, 'postgres').status).toBe('ok');
+  });
+
+  it('accepts an unreachable default Redis when devbot can start its own', async () => {
+    const { REDIS_URL: _, ...env } = baseEnv;
+    const down = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    };
+    const withServer = await runDoctor(loadConfig(env), healthyDeps({ pingRedis: down }));
+    expect(check(withServer, 'redis').status).toBe('warn');
+    const without = await runDoctor(
+      loadConfig(env),
+      healthyDeps({
+        pingRedis: down,
+        findExecutable: async (n) => (n === 'redis-server' ? null : `/bin/${n}`),
+      }),
+    );
+    expect(check(without, 'redis')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('REDIS_URL'),
+    });
+  });
+
+  it('masks the Postgres password even when the driver error quotes the URL', async () => {
+    const report = await runDoctor(
+      loadConfig(baseEnv),
+      healthyDeps({
+        pingPostgres: async (url) => {
+          throw new Error(`could not connect to ${url}`);
+        },
+      }),
+    );
+    const text = formatDoctorReport(report);
+    expect(check(report, 'postgres').status).toBe('fail');
+    expect(text).not.toContain('pg-password-123');
+    expect(text).toContain('[redacted]');
+    expect(text).not.toContain(TELEGRAM_TOKEN);
+    expect(text).not.toContain(OPENAI_KEY);
+  });
+
+  it('turns a probe that hangs into a failure after the timeout', async () => {
+    const report = await runDoctor(
+      loadConfig(baseEnv),
+      healthyDeps({ pingPostgres: () => new Promise(() => {}) }),
+      { timeoutMs: 50 },
+    );
+    expect(check(report, 'postgres').detail).toMatch(/Postgres did not answer within 50 ms/);
+  });
+
+  it('reports a missing or blocked bubblewrap and says how to fix it', async () => {
+    const missing = await runDoctor(
+      loadConfig(baseEnv),
+      healthyDeps({ findExecutable: async (n) => (n === 'bwrap' ? null : `/usr/bin/${n}`) }),
+    );
+    expect(check(missing, 'sandbox.bwrap')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringMatching(/e2b/),
+    });
+    const blocked = await runDoctor(
+      loadConfig(baseEnv),
+      healthyDeps({ tryBwrap: async () => 'bwrap: No permissions to creating new namespace\n' }),
+    );
+    expect(check(blocked, 'sandbox.bwrap').detail).toMatch(/cannot create a sandbox: bwrap: No permissions/);
+    // With E2B as the provider bubblewrap is not needed.
+    const e2b = await runDoctor(
+      loadConfig({ ...baseEnv, DEVBOT_SANDBOX: 'e2b', E2B_API_KEY: E2B_KEY }),
+      healthyDeps({ findExecutable: async (n) => (n === 'bwrap' ? null : `/usr/bin/${n}`) }),
+    );
+    expect(e2b.checks.some((c) => c.name === 'sandbox.bwrap')).toBe(false);
+    expect(e2b.ok).toBe(true);
+  });
+
+  it('the real bubblewrap probe reports a command that cannot sandbox', async () => {
+    const real = defaultDoctorDeps();
+    await expect(real.tryBwrap('/bin/false')).resolves.toBe('exit code 1');
+    await expect(real.tryBwrap('/nonexistent/bwrap')).resolves.toMatch(/ENOENT/);
+  });
+
+  it.skipIf(bwrapPath === null)('the real bubblewrap of this machine can create a sandbox', async () => {
+    await expect(defaultDoctorDeps().tryBwrap(bwrapPath ?? '')).resolves.toBeNull();
+  });
+
+  it('checks the E2B key when the network allows, and skips when it does not', async () => {
+    const env = { ...baseEnv, DEVBOT_SANDBOX: 'e2b', E2B_API_KEY: E2B_KEY };
+    const valid = await runDoctor(loadConfig(env), healthyDeps());
+    expect(check(valid, 'sandbox.e2b_key').status).toBe('ok');
+    const invalid = await runDoctor(loadConfig(env), healthyDeps({ checkE2bKey: async () => 'invalid' }));
+    expect(check(invalid, 'sandbox.e2b_key').status).toBe('fail');
+    const offline = await runDoctor(loadConfig(env), healthyDeps({ checkE2bKey: async () => 'unreachable' }));
+    expect(check(offline, 'sandbox.e2b_key').status).toBe('skip');
+    expect(offline.ok).toBe(true);
+    const shape = await runDoctor(loadConfig({ ...env, E2B_API_KEY: 'sk_wrongprefix123' }), healthyDeps());
+    expect(check(shape, 'sandbox.e2b_key').status).toBe('fail');
+  });
+
+  it('the real E2B probe answers "unreachable" instead of throwing when the API cannot be reached', async () => {
+    const port = await closedPort();
+    const deps = defaultDoctorDeps({ E2B_API_URL: `http://127.0.0.1:${port}` });
+    await expect(deps.checkE2bKey(E2B_KEY)).resolves.toBe('unreachable');
+  });
+
+  it('warns when no LLM is configured', async () => {
+    const { OPENAI_API_KEY: _, ...env } = baseEnv;
+    const report = await runDoctor(loadConfig(env), healthyDeps());
+    expect(check(report, 'llm').status).toBe('warn');
+    expect(report.integrations.llm).toMatch(/^off/);
+  });
+});
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
