@@ -1,0 +1,73 @@
+/**
+ * The coder: a tool loop over the workspace tools. It keeps its conversation so that, when the
+ * executor reports failing checks, the next round continues with everything it already read.
+ */
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { Sandbox, Task, TaskContext } from '../../src/core/index.js';
+import type { LlmSession } from '../llm/llm-session.js';
+import { runToolLoop } from '../llm/tool-loop.js';
+import { loadPrompt } from '../prompts/load-prompt.js';
+import { createWorkspaceTools } from '../tools/workspace-tools.js';
+import { describeTask } from '../untrusted.js';
+import { type Plan, renderPlan } from './planner.js';
+
+export interface CoderOptions {
+  session: LlmSession;
+  sandbox: Sandbox;
+  task: Task;
+  plan: Plan;
+  agentsMd: string | null;
+  network: boolean;
+  protectedPaths: readonly string[];
+  maxSteps: number;
+  emit?: TaskContext['emit'];
+}
+
+export class Coder {
+  readonly filesChanged = new Set<string>();
+  readonly #options: CoderOptions;
+  readonly #messages: ChatCompletionMessageParam[];
+  readonly #tools;
+
+  constructor(options: CoderOptions) {
+    this.#options = options;
+    this.#tools = createWorkspaceTools({
+      sandbox: options.sandbox,
+      network: options.network,
+      protectedPaths: options.protectedPaths,
+      onWrite: (path) => this.filesChanged.add(path),
+      ...(options.emit ? { emit: options.emit } : {}),
+      ...(options.session.signal ? { signal: options.session.signal } : {}),
+    });
+    const network = options.network
+      ? 'Commands may use the network.'
+      : 'There is no network: do not install packages or fetch anything; such commands are refused.';
+    this.#messages = [
+      { role: 'system', content: loadPrompt('coder', { workdir: options.sandbox.workdir, network }) },
+      {
+        role: 'user',
+        content: [
+          describeTask(options.task),
+          renderPlan(options.plan),
+          options.agentsMd ? `AGENTS.md:\n${options.agentsMd.slice(0, 6000)}` : '',
+        ]
+          .filter(Boolean)
+          .join('\n\n'),
+      },
+    ];
+  }
+
+  /** First round: do the task. Later rounds: `feedback` says what failed. Returns the summary. */
+  async run(feedback?: string): Promise<string> {
+    if (feedback) this.#messages.push({ role: 'user', content: feedback });
+    const { answer } = await runToolLoop({
+      session: this.#options.session,
+      role: 'coder',
+      messages: this.#messages,
+      tools: this.#tools,
+      maxSteps: this.#options.maxSteps,
+      ...(this.#options.emit ? { emit: this.#options.emit } : {}),
+    });
+    return answer;
+  }
+}

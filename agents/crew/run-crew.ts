@@ -1,0 +1,149 @@
+/**
+ * The crew for a dev task (DESIGN.md §5): planner -> coder <-> executor (bounded rounds) -> preview
+ * -> synthesizer. It works on a sandbox that already holds the repository; the caller (the GitHub
+ * repo pipeline) copies the changes back, commits, pushes and opens the PR from the result.
+ */
+import { BadInputError, type Sandbox, type Task, type TaskContext } from '../../src/core/index.js';
+import type { BudgetLimits } from '../llm/budget.js';
+import { type LlmClient, NO_LLM_MESSAGE } from '../llm/llm-client.js';
+import type { LlmSession } from '../llm/llm-session.js';
+import { createTaskSession, type UsageSink } from '../llm/task-session.js';
+import { REPO_CONFIG_FILE, requireRepoConfig } from '../repo-config.js';
+import { Coder } from './coder.js';
+import { describeFailure, detectChecks, type ExecutorReport, runChecks } from './executor.js';
+import { plan } from './planner.js';
+import { detectPreview, type PreviewOutcome, startPreview } from './preview.js';
+import { buildRepoMap, readOptional } from './repo-map.js';
+import { type CrewResult, synthesize } from './synthesizer.js';
+
+export interface CrewOptions {
+  ctx: TaskContext;
+  sandbox: Sandbox;
+  llm: LlmClient | null;
+  limits: BudgetLimits;
+  redact?: ((text: string) => string) | undefined;
+  usageSink?: UsageSink | undefined;
+  recall?: ((query: string) => Promise<string[]>) | undefined;
+  /** Coder <-> executor rounds when checks fail (the repo config may lower or raise it). Default 3. */
+  maxRounds?: number;
+  /** Model turns per coder round. Default 40. */
+  coderMaxSteps?: number;
+  /** The sandbox's network policy (the repo config cannot widen it). Default false. */
+  network?: boolean;
+  /** Start a preview when the repo has one. Default true. */
+  preview?: boolean;
+  /** Use this session instead of creating one (tests, or a caller that shares the budget). */
+  session?: LlmSession;
+}
+
+export interface CrewOutcome {
+  result: CrewResult;
+  preview: PreviewOutcome | null;
+}
+
+export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
+  const { ctx, sandbox } = options;
+  if (!options.llm && !options.session) throw new BadInputError(NO_LLM_MESSAGE);
+  const session =
+    options.session ??
+    createTaskSession({
+      ctx,
+      llm: options.llm as LlmClient,
+      limits: options.limits,
+      redact: options.redact,
+      usageSink: options.usageSink,
+    });
+  const emit = ctx.emit.bind(ctx);
+  const task = withInstruction(ctx.task);
+
+  await emit('step', { phase: 'planning', message: 'Reading the repository and planning' });
+  const repoConfig = requireRepoConfig(await readOptional(sandbox, `${sandbox.workdir}/${REPO_CONFIG_FILE}`));
+  const agentsMd = await readOptional(sandbox, `${sandbox.workdir}/AGENTS.md`);
+  const repoMap = await buildRepoMap(sandbox);
+  const thePlan = await plan({ session, task, repoMap, agentsMd, repoConfig, recall: options.recall });
+  session.budget.note('planned');
+  await emit('log', { message: `Plan: ${thePlan.steps.map((s, i) => `${i + 1}. ${s}`).join(' ')}` });
+
+  const network = Boolean(options.network);
+  const coder = new Coder({
+    session,
+    sandbox,
+    task,
+    plan: thePlan,
+    agentsMd,
+    network,
+    protectedPaths: repoConfig.allow_workflow_changes ? [] : ['.github/workflows/'],
+    maxSteps: options.coderMaxSteps ?? 40,
+    emit,
+  });
+  const checks = await detectChecks(sandbox, repoConfig);
+  const maxRounds = repoConfig.max_rounds ?? options.maxRounds ?? 3;
+  let report: ExecutorReport | null = null;
+  let coderSummary = '';
+  let rounds = 0;
+  let feedback: string | undefined;
+  while (rounds < maxRounds) {
+    rounds += 1;
+    await emit('step', {
+      phase: 'coding',
+      message: rounds === 1 ? 'Editing files' : `Fixing failing checks (round ${rounds} of ${maxRounds})`,
+    });
+    coderSummary = await coder.run(feedback);
+    if (checks.checks.length === 0 && checks.setup.length === 0) break;
+    await emit('step', {
+      phase: 'testing',
+      message: `Running checks: ${checks.checks.map((c) => c.command).join(', ')}`,
+    });
+    report = await runChecks({ sandbox, checks, includeSetup: rounds === 1, emit, signal: ctx.signal });
+    session.budget.note(`checks ${report.ok ? 'passed' : 'failed'} (round ${rounds})`);
+    if (report.ok) break;
+    feedback = describeFailure(report);
+  }
+
+  const filesChanged = await changedFiles(sandbox, coder.filesChanged);
+  let preview: PreviewOutcome | null = null;
+  const spec = options.preview === false ? null : await detectPreview(sandbox, repoConfig);
+  if (spec && (report === null || report.ok)) {
+    await emit('step', { phase: 'preview', message: `Starting the preview: ${spec.command}` });
+    preview = await startPreview({ sandbox, spec, emit });
+    if (preview.url) await ctx.patch({ previewUrl: preview.url });
+    else await emit('log', { message: `The preview did not start: ${preview.error ?? 'unknown reason'}` });
+  }
+
+  await emit('step', { phase: 'summarizing', message: 'Writing up the result' });
+  const result = await synthesize({
+    session,
+    task,
+    plan: thePlan,
+    coderSummary,
+    filesChanged,
+    report,
+    rounds,
+    previewUrl: preview?.url ?? null,
+  });
+  return { result, preview };
+}
+
+/** `/new_task do X` routes as dev with the instruction; the crew works on the instruction. */
+function withInstruction(task: Task): Task {
+  const instruction = task.input['instruction'];
+  if (typeof instruction === 'string' && instruction.trim()) return { ...task, prompt: instruction.trim() };
+  return { ...task, prompt: task.prompt.replace(/^\/new_task(?:@\w+)?\s*/, '') || task.prompt };
+}
+
+/** Files written through the tools, plus anything commands changed when the copy is a git checkout. */
+async function changedFiles(sandbox: Sandbox, written: ReadonlySet<string>): Promise<string[]> {
+  const files = new Set(written);
+  const status = await sandbox
+    .exec('test -d .git && git status --porcelain --untracked-files=all', {
+      cwd: sandbox.workdir,
+      timeoutMs: 30_000,
+    })
+    .catch(() => null);
+  if (status && status.exitCode === 0)
+    for (const line of status.stdout.split('\n')) {
+      const path = line.slice(3).trim();
+      if (path) files.add(path.includes(' -> ') ? (path.split(' -> ')[1] ?? path) : path);
+    }
+  return [...files].sort();
+}

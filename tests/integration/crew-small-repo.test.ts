@@ -1,0 +1,214 @@
+/**
+ * The crew end to end with the scripted LLM, a sandbox holding the small repository (with a
+ * failing test) and its real test command: plan, edits through the tools, the executor running
+ * `node --test`, the failure fed back, the fix, tests passing, the result object. Along the way a
+ * malformed tool call and a write outside the workspace are answered as errors and the task goes on.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCrew } from '../../agents/crew/run-crew.js';
+import { BudgetExceededError } from '../../agents/llm/budget.js';
+import { createLlmClient } from '../../agents/llm/llm-client.js';
+import { createDirSandbox, type DirSandbox } from '../fakes/llm/dir-sandbox.js';
+import { createRecordingContext, makeTask } from '../fakes/llm/recording-context.js';
+import {
+  type ScriptedLlmServer,
+  type ScriptedTurn,
+  startScriptedLlm,
+} from '../fakes/llm/scripted-llm-server.js';
+
+const SMALL_REPO = fileURLToPath(new URL('../fixtures/small-repo', import.meta.url));
+const LIMITS = { tokens: 1_000_000, costUsd: 10, toolCalls: 60, wallMs: 120_000 };
+
+const plannerTurn: ScriptedTurn = {
+  match: { role: 'planner', contains: 'AGENTS.md' },
+  content: JSON.stringify({
+    steps: ['Read src/slugify.js', 'Lower-case and trim separators', 'Run node --test'],
+    files: ['src/slugify.js'],
+    verify: 'node --test test/',
+  }),
+};
+
+const synthTurn: ScriptedTurn = {
+  match: { role: 'synthesizer', contains: 'Tests: 3 passed, 0 failed' },
+  content: JSON.stringify({
+    summary: 'slugify now lower-cases and trims separators.',
+    steps: ['Lower-cased the slug', 'Trimmed leading and trailing dashes'],
+    prTitle: 'Fix slugify: lower-case and trim separators',
+    prBody: 'Fixes `slugify` so titles become clean slugs.',
+    chatReply: 'Fixed slugify; all 3 tests pass.',
+  }),
+};
+
+describe('crew on the small repository', () => {
+  let llm: ScriptedLlmServer;
+  let sandbox: DirSandbox;
+
+  beforeAll(async () => {
+    llm = await startScriptedLlm();
+  });
+  afterAll(async () => {
+    await llm.close();
+  });
+  afterEach(async () => {
+    await sandbox?.close();
+  });
+
+  it('plans, edits, sees the tests fail, fixes, and reports a structured result', async () => {
+    sandbox = await createDirSandbox(SMALL_REPO);
+    const file = 'src/slugify.js';
+    llm.load([
+      plannerTurn,
+      { match: { role: 'coder' }, toolCalls: [{ name: 'list_files', arguments: { path: '.' } }] },
+      {
+        match: { role: 'coder', contains: 'slugify.js (' },
+        toolCalls: [{ name: 'read_file', arguments: { path: file } }],
+      },
+      // A malformed call: the arguments are not JSON. The model must get an error, not a crash.
+      {
+        match: { role: 'coder', contains: 'export function slugify' },
+        toolCalls: [{ name: 'edit_file', arguments: '{"path": "src/slugify.js", ' }],
+      },
+      {
+        match: { role: 'coder', contains: 'are not valid JSON' },
+        toolCalls: [
+          {
+            name: 'edit_file',
+            arguments: {
+              path: file,
+              search: "return text.replace(/[^A-Za-z0-9]+/g, '-');",
+              replace: "return text.toLowerCase().replace(/[^a-z0-9]+/g, '-');",
+            },
+          },
+        ],
+      },
+      {
+        match: { role: 'coder', afterToolResult: true, contains: 'edited src/slugify.js' },
+        content: 'Lower-cased the slug.',
+      },
+      // Round 2: the executor's failure comes back to the coder.
+      {
+        match: { role: 'coder', contains: 'drops leading and trailing separators' },
+        toolCalls: [
+          // Trying to write outside the workspace is refused, and the loop goes on.
+          { name: 'write_file', arguments: { path: '/etc/devbot-was-here', content: 'x' } },
+          { name: 'write_file', arguments: { path: '../escape.txt', content: 'x' } },
+        ],
+      },
+      {
+        match: { role: 'coder', contains: 'is outside the workspace' },
+        toolCalls: [
+          {
+            name: 'edit_file',
+            arguments: {
+              path: file,
+              search: ".replace(/[^a-z0-9]+/g, '-');",
+              replace: ".replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');",
+            },
+          },
+        ],
+      },
+      {
+        match: { role: 'coder', afterToolResult: true },
+        content: 'Also trimmed leading and trailing dashes.',
+      },
+      synthTurn,
+    ]);
+    const ctx = createRecordingContext(makeTask({ prompt: 'slugify is broken: make the tests pass' }));
+    const client = createLlmClient(
+      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
+      { maxRetries: 0 },
+    );
+
+    const { result } = await runCrew({ ctx, sandbox, llm: client, limits: LIMITS, preview: false });
+
+    expect(llm.errors).toEqual([]);
+    expect(llm.remaining()).toBe(0);
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      filesChanged: ['src/slugify.js'],
+      tests: { passed: 3, failed: 0 },
+      rounds: 2,
+      prTitle: 'Fix slugify: lower-case and trim separators',
+      chatReply: 'Fixed slugify; all 3 tests pass.',
+    });
+    expect(result.prBody).toContain('✅ `node --test test/`');
+    expect(result.plan.files).toEqual(['src/slugify.js']);
+    // The real test command ran twice: failing, then passing.
+    expect(sandbox.commands.filter((c) => c === 'node --test test/')).toHaveLength(2);
+    const finished = ctx.events.filter((e) => e.type === 'command.finished').map((e) => e.data['exitCode']);
+    expect(finished).toEqual([1, 0]);
+    const source = await readFile(`${sandbox.workdir}/${file}`, 'utf8');
+    expect(source).toContain(".replace(/^-+|-+$/g, '')");
+    // The refused writes never happened.
+    await expect(readFile('/etc/devbot-was-here', 'utf8')).rejects.toThrow();
+    await expect(readFile(`${sandbox.workdir}/../escape.txt`, 'utf8')).rejects.toThrow();
+    const toolResults = ctx.events.filter((e) => e.type === 'tool_result');
+    expect(toolResults.filter((e) => e.data['ok'] === false).map((e) => e.data['tool'])).toEqual([
+      'edit_file',
+      'write_file',
+      'write_file',
+    ]);
+    // Phases, usage on the task, llm events.
+    const phases = ctx.events.filter((e) => e.type === 'step').map((e) => e.data['phase']);
+    expect(phases).toEqual(['planning', 'coding', 'testing', 'coding', 'testing', 'summarizing']);
+    expect(ctx.events.filter((e) => e.type === 'llm')).toHaveLength(10);
+    expect(ctx.task.usage['tokensIn']).toBeGreaterThan(0);
+    expect(ctx.task.usage['toolCalls']).toBe(7);
+    // The coder was told about the failing test with the runner's own output.
+    const round2 = llm.requests.find((r) => JSON.stringify(r.body.messages).includes('The checks failed'));
+    expect(JSON.stringify(round2?.body.messages)).toContain('# fail 1');
+  });
+
+  it('stops a model that never finishes at the tool-call budget, saying what was done', async () => {
+    sandbox = await createDirSandbox(SMALL_REPO);
+    llm.load([
+      plannerTurn,
+      {
+        match: { role: 'coder' },
+        toolCalls: [{ name: 'read_file', arguments: { path: 'README.md' } }],
+        times: Number.POSITIVE_INFINITY,
+      },
+    ]);
+    const before = llm.requests.length;
+    const ctx = createRecordingContext(makeTask());
+    const client = createLlmClient(
+      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
+      { maxRetries: 0 },
+    );
+    const run = runCrew({ ctx, sandbox, llm: client, limits: { ...LIMITS, toolCalls: 5 }, preview: false });
+    await expect(run).rejects.toBeInstanceOf(BudgetExceededError);
+    const err = (await run.catch((e: unknown) => e)) as BudgetExceededError;
+    expect(err.limit).toBe('toolCalls');
+    expect(err.message).toMatch(
+      /budget exceeded: 5 of 5 tool calls used\. Done so far: planned; read_file README\.md/,
+    );
+    expect(llm.requests.slice(before).filter((r) => r.role === 'coder')).toHaveLength(6);
+  });
+
+  it('reports a bad .devbot.yml with the line and what is wrong', async () => {
+    sandbox = await createDirSandbox(SMALL_REPO);
+    await sandbox.writeFile(
+      `${sandbox.workdir}/.devbot.yml`,
+      'test: node --test\npreview:\n  command: x\n  port: high\n',
+    );
+    llm.load([]);
+    const ctx = createRecordingContext(makeTask());
+    const client = createLlmClient(
+      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
+      { maxRetries: 0 },
+    );
+    await expect(runCrew({ ctx, sandbox, llm: client, limits: LIMITS })).rejects.toThrow(
+      /\.devbot\.yml line 4: preview\.port: .*expected number/,
+    );
+  });
+
+  it('fails with a clear message when no LLM is configured', async () => {
+    sandbox = await createDirSandbox(SMALL_REPO);
+    const ctx = createRecordingContext(makeTask());
+    await expect(runCrew({ ctx, sandbox, llm: null, limits: LIMITS })).rejects.toThrow(
+      'no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL',
+    );
+  });
+});
