@@ -55,9 +55,15 @@ export class GatewayServer {
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
-    if (this.options.stream.matches(req)) return this.options.stream.upgrade(req, socket, head);
+    if (this.options.stream.matches(req)) {
+      this.options.stream.upgrade(req, socket, head);
+      return;
+    }
     const route = this.#route(req);
-    if (route?.upgrade) return route.upgrade(req, socket, head);
+    if (route?.upgrade) {
+      route.upgrade(req, socket, head);
+      return;
+    }
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   }
 
