@@ -25,7 +25,10 @@ class TinyEmbedder implements Embedder {
     this.calls++;
     return texts.map((t) => {
       const v = new Array<number>(8).fill(0.01);
-      for (const [i, ch] of [...t.toLowerCase()].entries()) v[(ch.charCodeAt(0) + i) % 8] += 1;
+      for (const [i, ch] of [...t.toLowerCase()].entries()) {
+        const k = (ch.charCodeAt(0) + i) % 8;
+        v[k] = (v[k] ?? 0) + 1;
+      }
       return normalize(v);
     });
   }

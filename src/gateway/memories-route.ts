@@ -1,0 +1,69 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { MEMORY_KINDS, type Memory, type MemoryPort, type RecalledMemory } from '../core/memory.js';
+import type { ApiEnv } from './api-app.js';
+
+export interface MemoriesRoutesDeps {
+  memory: MemoryPort;
+}
+
+const query = z.object({
+  repo: z.string().trim().min(1).max(200).optional(),
+  q: z.string().trim().min(1).max(2000).optional(),
+  kind: z.enum(MEMORY_KINDS).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(20),
+  minSimilarity: z.coerce.number().min(-1).max(1).optional(),
+});
+
+/**
+ * `GET /memories?repo=&q=&kind=&limit=`: with `q`, the memories most similar to it; without, the
+ * newest. Mounted at /memories behind the API's JWT check; memories span every repository and
+ * chat, so reading them needs an admin token on top.
+ */
+export function createMemoriesRoutes(deps: MemoriesRoutesDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.get('/', async (c) => {
+    const claims = c.get('claims');
+    if (!claims?.scopes.includes('admin'))
+      return c.json(
+        { error: 'forbidden', message: 'reading memories needs an admin token (devbot token --admin)' },
+        403,
+      );
+    const parsed = query.safeParse(c.req.query());
+    if (!parsed.success)
+      return c.json(
+        {
+          error: 'invalid_query',
+          message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        },
+        400,
+      );
+    const { repo, q, kind, limit, minSimilarity } = parsed.data;
+    const memories = q
+      ? await deps.memory.recall({
+          query: q,
+          limit,
+          ...(repo ? { repo } : {}),
+          ...(kind ? { kinds: [kind] } : {}),
+          ...(minSimilarity !== undefined ? { minSimilarity } : {}),
+        })
+      : await deps.memory.list({ limit, ...(repo ? { repo } : {}), ...(kind ? { kind } : {}) });
+    return c.json({ memories: memories.map(memoryJson) });
+  });
+  return app;
+}
+
+export function memoryJson(m: Memory | RecalledMemory): Record<string, unknown> {
+  return {
+    id: m.id,
+    repo: m.repo,
+    kind: m.kind,
+    content: m.content,
+    metadata: m.metadata,
+    taskId: m.taskId,
+    embeddingModel: m.embeddingModel,
+    embeddingDim: m.embeddingDim,
+    createdAt: m.createdAt.toISOString(),
+    ...('similarity' in m ? { similarity: Math.round(m.similarity * 1000) / 1000 } : {}),
+  };
+}
