@@ -39,7 +39,7 @@ const MIN_CONFIDENCE = 0.4;
 
 export interface IntentRouterOptions {
   llm: LlmClient | null;
-  budget: BudgetLimits;
+  limits: BudgetLimits;
   redact?: (text: string) => string;
   onUsage?: (task: Task, record: UsageRecord) => void | Promise<void>;
   /** Whether routed shell commands may use the network (the shell sandbox's policy). */
@@ -62,7 +62,7 @@ export class IntentRouter implements TaskRouter {
     if (!llm) throw new BadInputError(NO_LLM_MESSAGE);
     const session = new LlmSession({
       client: llm,
-      budget: new TaskBudget(this.#options.budget),
+      budget: new TaskBudget(this.#options.limits),
       signal,
       ...(this.#options.redact ? { redact: this.#options.redact } : {}),
       onUsage: (record) => this.#options.onUsage?.(task, record),

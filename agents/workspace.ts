@@ -1,0 +1,10 @@
+import type { Sandbox, TaskContext } from '../src/core/index.js';
+
+/** A sandbox lent to an agent for one task, given back with `release()`. */
+export interface Workspace {
+  sandbox: Sandbox;
+  release(): Promise<void>;
+}
+
+/** Provides a task's workspace (the repo copy for questions, the chat's sandbox for shell). */
+export type WorkspaceProvider = (ctx: TaskContext) => Promise<Workspace | null>;

@@ -1,0 +1,147 @@
+/**
+ * Wires the agents (agents/) into devbot: the intent router, the question handler, the shell agent
+ * (natural-language requests; explicit commands go to the sandbox module's verbatim handler), and
+ * the crew as the `runAgent` of the GitHub repo pipeline for `dev` and `followup` tasks.
+ */
+import {
+  type BudgetLimits,
+  type CrewResult,
+  createLlmClient,
+  createQuestionHandler,
+  createShellAgentHandler,
+  IntentRouter,
+  type LlmClient,
+  runCrew,
+  type UsageRecord,
+  type UsageSink,
+  type WorkspaceProvider,
+} from '../agents/index.js';
+import type { MemoryPort, Sandbox, TaskContext, TaskHandler, TaskKind, TaskOutcome } from './core/index.js';
+import type { Metrics } from './observability/metrics.js';
+import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
+
+/** What the crew hands the repo pipeline: the outcome for the task, and the PR text. */
+export interface AgentRunOutcome extends TaskOutcome {
+  crew: CrewResult;
+  prTitle: string;
+  prBody: string;
+}
+
+/** The crew as the repo pipeline calls it, on a sandbox holding the task's repository. */
+export type RunAgent = (ctx: TaskContext, sandbox: Sandbox) => Promise<AgentRunOutcome>;
+
+export interface AgentsModuleOptions {
+  /** Overrides the client built from the config (tests; null forces rules-only). */
+  llm?: LlmClient | null;
+  /** The GitHub helper's repo pipeline: turns runAgent into the dev/followup handlers. */
+  repoPipeline?: (runAgent: RunAgent) => Partial<Record<TaskKind, TaskHandler>>;
+  /** A read-only copy of the task's repository, for questions. */
+  openRepoWorkspace?: WorkspaceProvider;
+  /** The chat's persistent sandbox for the shell agent (default: a fresh sandbox per task). */
+  openShellSandbox?: WorkspaceProvider;
+  /** The sandbox module's handler that runs `input.command` verbatim. */
+  verbatimShell?: TaskHandler;
+  /** The memory module, for the planner's recall. */
+  memory?: MemoryPort;
+  /** Whether sandboxes let commands use the network (the provider's policy). Default false. */
+  network?: boolean;
+}
+
+export function agentsModule(options: AgentsModuleOptions = {}): ModuleFactory {
+  return (runtime) => createAgentsModule(runtime, options);
+}
+
+export function createAgentsModule(runtime: Runtime, options: AgentsModuleOptions = {}): DevbotModule {
+  const { config } = runtime;
+  const llm = options.llm !== undefined ? options.llm : createLlmClient(config);
+  const limits: BudgetLimits = {
+    tokens: config.DEVBOT_BUDGET_TOKENS,
+    costUsd: config.DEVBOT_BUDGET_COST_USD,
+    toolCalls: config.DEVBOT_BUDGET_TOOL_CALLS,
+    wallMs: config.DEVBOT_BUDGET_WALL_MS,
+  };
+  const redact = (text: string) => runtime.secrets.redact(text);
+  const usageSink = metricsSink(runtime.metrics);
+  const network = options.network ?? false;
+
+  const router = new IntentRouter({
+    llm,
+    // Routing is one short request: a small slice of the task's budget.
+    limits: { ...limits, toolCalls: 0, wallMs: Math.min(limits.wallMs, 60_000) },
+    redact,
+    onUsage: (_task, record) => usageSink.record(record),
+    shellNetwork: network,
+  });
+
+  const memory = options.memory;
+  const runAgent: RunAgent = async (ctx, sandbox) => {
+    const repo = ctx.task.repo;
+    const { result } = await runCrew({
+      ctx,
+      sandbox,
+      llm,
+      limits,
+      redact,
+      usageSink,
+      network,
+      ...(memory && repo
+        ? {
+            recall: async (query: string) =>
+              (await memory.recall({ query, repo, limit: 5 })).map((m) => `[${m.kind}] ${m.content}`),
+          }
+        : {}),
+    });
+    return {
+      summary: result.summary,
+      result: { ...result },
+      ...(result.previewUrl ? { patch: { previewUrl: result.previewUrl } } : {}),
+      crew: result,
+      prTitle: result.prTitle,
+      prBody: result.prBody,
+    };
+  };
+
+  const openShellSandbox: WorkspaceProvider =
+    options.openShellSandbox ??
+    (async (ctx) => {
+      const sandbox = await runtime.sandboxes.create({ taskId: ctx.task.id, network });
+      return { sandbox, release: () => sandbox.close() };
+    });
+
+  const handlers: Partial<Record<TaskKind, TaskHandler>> = {
+    question: createQuestionHandler({
+      llm,
+      limits,
+      redact,
+      usageSink,
+      openWorkspace: options.openRepoWorkspace,
+    }),
+    ...(options.verbatimShell
+      ? {
+          shell: createShellAgentHandler({
+            llm,
+            limits,
+            redact,
+            usageSink,
+            openSandbox: openShellSandbox,
+            verbatim: options.verbatimShell,
+            network,
+          }),
+        }
+      : {}),
+    ...(options.repoPipeline ? options.repoPipeline(runAgent) : {}),
+  };
+
+  return { name: 'agents', router, handlers };
+}
+
+function metricsSink(metrics: Metrics): UsageSink {
+  return {
+    record: (usage: UsageRecord) => {
+      metrics.llmTokens.inc({ role: usage.role, direction: 'in' }, usage.tokensIn);
+      metrics.llmTokens.inc({ role: usage.role, direction: 'out' }, usage.tokensOut);
+      metrics.llmCost.inc({ role: usage.role }, usage.costUsd);
+      metrics.llmRequestDuration.observe({ role: usage.role }, usage.durationMs / 1000);
+    },
+  };
+}
