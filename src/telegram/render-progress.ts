@@ -96,7 +96,8 @@ export function renderStatus(p: TaskProgress, now: Date = new Date()): RenderedM
   if (!finished && p.output.trim() !== '') {
     const used = visibleLength(lines.join('\n')) + visibleLength(footer) + 4;
     const room = Math.min(STATUS_OUTPUT_CHARS, MAX_MESSAGE_LENGTH - used - 16);
-    const tail = tailText(lastLines(p.output, STATUS_OUTPUT_LINES), room);
+    // Only the end of the output matters here; slicing first keeps each render cheap on long output.
+    const tail = tailText(lastLines(p.output.slice(-STATUS_OUTPUT_CHARS * 4), STATUS_OUTPUT_LINES), room);
     if (tail.trim() !== '') lines.push(`<pre>${escapeHtml(tail)}</pre>`);
   }
   lines.push(footer);

@@ -1,0 +1,119 @@
+/**
+ * The Telegram adapter as a DevbotModule: the bot (polling or webhook), the reporter that renders
+ * telegram tasks, and the webhook route. Enabled when TELEGRAM_BOT_TOKEN is set.
+ */
+import { Api } from 'grammy';
+import type { Update } from 'grammy/types';
+import type { Task } from './core/index.js';
+import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
+import { TaskApiClient } from './telegram/task-api-client.js';
+import { TelegramBot } from './telegram/telegram-bot.js';
+import { TelegramOutbox, type TelegramOutboxOptions } from './telegram/telegram-outbox.js';
+import { TelegramReporter } from './telegram/telegram-reporter.js';
+
+export interface TelegramModuleOptions {
+  /** Where the bot reaches the devbot API; default runtime.publicUrl(). */
+  apiUrl?: () => string;
+  /** Outbox pacing and retry settings (tests shorten them). */
+  outbox?: Pick<TelegramOutboxOptions, 'intervalMs' | 'maxRetryAfterMs' | 'maxAttempts' | 'backoffMs'>;
+  pollingTimeoutSeconds?: number;
+  retryDelayMs?: { initial: number; max: number };
+  /** Status re-render period for the elapsed time. */
+  tickMs?: number;
+  /** Time stop() gives pending messages (final results) to go out. Default 5 s. */
+  flushMs?: number;
+}
+
+export interface TelegramModule extends DevbotModule {
+  bot: TelegramBot;
+  reporter: TelegramReporter;
+  outbox: TelegramOutbox;
+  /** The entry point without transport: returns the task the update created, or null. */
+  handleTelegramUpdate(update: Update): Promise<Task | null>;
+}
+
+/** Default path of the webhook route when TELEGRAM_WEBHOOK_URL has none. */
+export const DEFAULT_WEBHOOK_PATH = '/telegram/webhook';
+
+export function createTelegramModule(
+  runtime: Runtime,
+  options: TelegramModuleOptions = {},
+): TelegramModule | null {
+  const { config, logger, metrics } = runtime;
+  const token = config.TELEGRAM_BOT_TOKEN;
+  if (!token) return null;
+  runtime.secrets.add(token);
+  runtime.secrets.add(config.TELEGRAM_WEBHOOK_SECRET);
+
+  // The outbox talks to Telegram without auto-retry: it handles 429 itself, per chat, so pending
+  // edits coalesce while it waits instead of going out stale.
+  const outbox = new TelegramOutbox({
+    api: new Api(token, { apiRoot: config.TELEGRAM_API_ROOT }),
+    logger: logger.child({ component: 'telegram-outbox' }),
+    onCall: (method, outcome) => metrics.telegramEdits.inc({ method, outcome }),
+    ...options.outbox,
+  });
+  const webhook =
+    config.TELEGRAM_WEBHOOK_URL && config.TELEGRAM_WEBHOOK_SECRET
+      ? { url: config.TELEGRAM_WEBHOOK_URL, secret: config.TELEGRAM_WEBHOOK_SECRET }
+      : undefined;
+  const bot = new TelegramBot({
+    token,
+    apiRoot: config.TELEGRAM_API_ROOT,
+    allowedUserIds: config.TELEGRAM_ALLOWED_USER_IDS,
+    sql: runtime.sql,
+    store: runtime.store,
+    tasks: new TaskApiClient({
+      baseUrl: options.apiUrl ?? (() => runtime.publicUrl()),
+      issueToken: runtime.issueToken,
+    }),
+    outbox,
+    logger,
+    ...(webhook ? { webhook } : {}),
+    ...(options.pollingTimeoutSeconds !== undefined
+      ? { pollingTimeoutSeconds: options.pollingTimeoutSeconds }
+      : {}),
+    ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+  });
+  const reporter = new TelegramReporter({
+    outbox,
+    store: runtime.store,
+    logger,
+    ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+  });
+  const webhookPath = webhook
+    ? new URL(webhook.url).pathname.replace(/\/+$/, '') || DEFAULT_WEBHOOK_PATH
+    : DEFAULT_WEBHOOK_PATH;
+  const transport = runtime.role === 'all' || runtime.role === 'bot';
+  let stopping: Promise<void> | null = null;
+
+  return {
+    name: 'telegram',
+    bot,
+    reporter,
+    outbox,
+    handleTelegramUpdate: (update) => bot.handleTelegramUpdate(update),
+    routes: webhook ? [bot.webhookRoute(webhookPath)] : [],
+    reporters: [reporter],
+    async start() {
+      // Polling and webhook registration belong to the bot role; the route is served wherever
+      // the gateway runs. Setup runs in the background and retries: it never blocks devbot.
+      if (transport) await bot.start({ polling: !webhook, registerWebhook: Boolean(webhook) });
+    },
+    stop() {
+      stopping ??= (async () => {
+        await bot.stop();
+        // Final messages still queued get up to flushMs; the outbox then drops the rest, which
+        // also settles any delivery still waiting on it.
+        await Promise.all([reporter.flush(), outbox.close(options.flushMs ?? 5000)]);
+        reporter.stop();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The module factory for startDevbot({ modules: [telegramModule()] }). */
+export function telegramModule(options: TelegramModuleOptions = {}): ModuleFactory {
+  return (runtime) => createTelegramModule(runtime, options);
+}

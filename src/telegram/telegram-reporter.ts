@@ -1,0 +1,204 @@
+/**
+ * Renders telegram tasks in their chat: one status message edited in place (through the outbox,
+ * never awaited, so the worker is not slowed), then a new result message with PR/preview buttons
+ * and the full output as a document when it is long. State is rebuilt from the store after a
+ * restart; the status and result message ids live in the task's origin.
+ */
+import type { Task, TaskEvent, TaskReporter, TaskStore } from '../core/index.js';
+import { isTerminalEvent } from '../core/index.js';
+import type { Logger } from '../observability/logger.js';
+import { renderResult, renderStatus } from './render-progress.js';
+import { applyEvent, mergeFinalTask, newProgress, type TaskProgress } from './task-progress.js';
+import type { OutgoingMessage, TelegramOutbox } from './telegram-outbox.js';
+import { escapeHtml } from './telegram-text.js';
+
+export interface TelegramReporterOptions {
+  outbox: TelegramOutbox;
+  store: Pick<TaskStore, 'getTask' | 'listEvents' | 'patchTask'>;
+  logger: Logger;
+  /** Re-render running tasks this often so the elapsed time moves during quiet phases. Default 10 s. */
+  tickMs?: number;
+}
+
+interface Tracked {
+  progress: TaskProgress;
+  chatId: number;
+  origin: Record<string, unknown>;
+  /** Resolves with the status message id once known (sent by the bot, or by us). */
+  statusMessage: Promise<number | null>;
+  lastRenderAt: number;
+}
+
+/** How many finished task ids to remember, so a repeated end event sends nothing twice. */
+const FINISHED_MEMORY = 2000;
+
+export class TelegramReporter implements TaskReporter {
+  readonly name = 'telegram';
+  readonly #tasks = new Map<string, Tracked>();
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #finished = new Set<string>();
+  readonly #deliveries = new Set<Promise<void>>();
+  readonly #log: Logger;
+  #ticker: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: TelegramReporterOptions) {
+    this.#log = options.logger.child({ component: 'telegram-reporter' });
+  }
+
+  accepts(task: Task): boolean {
+    return task.source === 'telegram' && typeof task.origin.chatId === 'number';
+  }
+
+  /** Events of one task are handled in order; different tasks do not wait for each other. */
+  onEvent(task: Task, event: TaskEvent): Promise<void> {
+    const previous = this.#chains.get(task.id) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.#handle(task, event))
+      .finally(() => {
+        if (this.#chains.get(task.id) === next) this.#chains.delete(task.id);
+      });
+    this.#chains.set(
+      task.id,
+      next.catch(() => {}),
+    );
+    return next;
+  }
+
+  /** Waits for queued deliveries (final messages) to be handed to the outbox and settled. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.#chains.values()]);
+    await Promise.allSettled([...this.#deliveries]);
+  }
+
+  stop(): void {
+    if (this.#ticker) clearInterval(this.#ticker);
+    this.#ticker = null;
+  }
+
+  async #handle(task: Task, event: TaskEvent): Promise<void> {
+    if (this.#finished.has(task.id)) return;
+    const tracked = this.#tasks.get(task.id) ?? (await this.#track(task, event));
+    if (!applyEvent(tracked.progress, event)) return;
+    if (isTerminalEvent(event)) {
+      this.#tasks.delete(task.id);
+      this.#remember(task.id);
+      await this.#finish(tracked, task);
+      return;
+    }
+    this.#render(task.id, tracked);
+  }
+
+  /** First event of a task in this process: fold in what happened before (after a restart, too). */
+  async #track(task: Task, event: TaskEvent): Promise<Tracked> {
+    const progress = newProgress(task);
+    const earlier = await this.options.store.listEvents(task.id).catch(() => []);
+    for (const e of earlier) if (e.seq < event.seq) applyEvent(progress, e);
+    const chatId = task.origin.chatId as number;
+    const known = typeof task.origin.statusMessageId === 'number' ? task.origin.statusMessageId : null;
+    const tracked: Tracked = {
+      progress,
+      chatId,
+      origin: { ...task.origin },
+      statusMessage: Promise.resolve(known),
+      lastRenderAt: 0,
+    };
+    if (known === null) tracked.statusMessage = this.#sendStatusMessage(task.id, tracked);
+    this.#tasks.set(task.id, tracked);
+    this.#startTicker();
+    return tracked;
+  }
+
+  /** No acknowledgement was delivered: send the status message now and store its id with the task. */
+  async #sendStatusMessage(taskId: string, tracked: Tracked): Promise<number | null> {
+    const id = await this.options.outbox.send(tracked.chatId, {
+      ...renderStatus(tracked.progress),
+      ...this.#replyTo(tracked),
+    });
+    if (id !== null) {
+      tracked.origin.statusMessageId = id;
+      await this.options.store
+        .patchTask(taskId, { origin: { ...tracked.origin } })
+        .catch((err) => this.#log.warn({ err, taskId }, 'telegram: could not store the status message id'));
+    }
+    return id;
+  }
+
+  #render(taskId: string, tracked: Tracked): void {
+    tracked.lastRenderAt = Date.now();
+    void tracked.statusMessage.then((id) => {
+      // Render when the edit is queued, not earlier: the elapsed time is then current.
+      if (id !== null && this.#tasks.get(taskId) === tracked)
+        void this.options.outbox.edit(tracked.chatId, id, renderStatus(tracked.progress));
+    });
+  }
+
+  async #finish(tracked: Tracked, task: Task): Promise<void> {
+    const stored = (await this.options.store.getTask(task.id).catch(() => null)) ?? task;
+    mergeFinalTask(tracked.progress, stored);
+    const origin = { ...stored.origin, ...tracked.origin };
+    if (typeof origin.resultMessageId === 'number') return; // already reported (before a restart)
+    const delivery = (async () => {
+      const statusId = await tracked.statusMessage;
+      if (statusId !== null)
+        void this.options.outbox.edit(tracked.chatId, statusId, renderStatus(tracked.progress));
+      const result = renderResult(tracked.progress);
+      const message: OutgoingMessage = { html: result.html, ...this.#replyTo(tracked) };
+      if (result.buttons) message.buttons = result.buttons;
+      const resultId = await this.options.outbox.send(tracked.chatId, message);
+      if (result.document) {
+        await this.options.outbox.sendDocument(
+          tracked.chatId,
+          result.document.fileName,
+          result.document.content,
+          {
+            html: `📄 Full output of <code>${escapeHtml(task.id)}</code>`,
+            ...(resultId === null ? {} : { replyTo: resultId }),
+          },
+        );
+      }
+      if (resultId !== null) {
+        await this.options.store
+          .patchTask(task.id, { origin: { ...origin, resultMessageId: resultId } })
+          .catch((err) =>
+            this.#log.warn({ err, taskId: task.id }, 'telegram: could not store the result message id'),
+          );
+      } else {
+        this.#log.warn(
+          { taskId: task.id, chatId: tracked.chatId },
+          'telegram: the result message was not delivered',
+        );
+      }
+    })().catch((err) => this.#log.error({ err, taskId: task.id }, 'telegram: reporting the end failed'));
+    this.#deliveries.add(delivery);
+    void delivery.finally(() => this.#deliveries.delete(delivery));
+    if (this.#tasks.size === 0) this.stop();
+  }
+
+  #replyTo(tracked: Tracked): Pick<OutgoingMessage, 'replyTo' | 'threadId'> {
+    const out: Pick<OutgoingMessage, 'replyTo' | 'threadId'> = {};
+    if (typeof tracked.origin.messageId === 'number') out.replyTo = tracked.origin.messageId;
+    if (typeof tracked.origin.threadId === 'number') out.threadId = tracked.origin.threadId;
+    return out;
+  }
+
+  #remember(taskId: string): void {
+    this.#finished.add(taskId);
+    if (this.#finished.size > FINISHED_MEMORY) {
+      const oldest = this.#finished.values().next().value;
+      if (oldest !== undefined) this.#finished.delete(oldest);
+    }
+  }
+
+  #startTicker(): void {
+    if (this.#ticker) return;
+    const tickMs = this.options.tickMs ?? 10_000;
+    this.#ticker = setInterval(() => {
+      const now = Date.now();
+      for (const [taskId, tracked] of this.#tasks) {
+        if (tracked.progress.status === 'running' && now - tracked.lastRenderAt >= tickMs)
+          this.#render(taskId, tracked);
+      }
+    }, tickMs);
+    this.#ticker.unref();
+  }
+}
