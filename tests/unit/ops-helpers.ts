@@ -42,9 +42,11 @@ export async function exportedSeries(): Promise<Set<string>> {
   const metrics = new Metrics();
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
-    if (metric.type === 'histogram')
+    // The typings say enum MetricType; at run time getMetricsAsJSON() reports 'histogram' etc.
+    const type = String(metric.type);
+    if (type === 'histogram')
       for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${metric.name}${suffix}`);
-    else if (metric.type === 'summary')
+    else if (type === 'summary')
       for (const suffix of ['', '_sum', '_count']) names.add(`${metric.name}${suffix}`);
     else names.add(metric.name);
   }
