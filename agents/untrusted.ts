@@ -44,8 +44,13 @@ function contextItems(task: Task): ContextItem[] {
  */
 export function describeTask(task: Task): string {
   const parts: string[] = [];
+  // The GitHub front door fences each part (issue body, comment) itself; fence whatever it did not.
   if (task.source === 'github')
-    parts.push(fenceUntrusted(`GitHub (${task.repo ?? 'repository'})`, task.prompt));
+    parts.push(
+      /<untrusted source=/.test(task.prompt)
+        ? task.prompt
+        : fenceUntrusted(`GitHub (${task.repo ?? 'repository'})`, task.prompt),
+    );
   else parts.push(`Request from ${task.requester} via ${task.source}:\n${task.prompt}`);
   for (const item of contextItems(task))
     parts.push(fenceUntrusted(item.author ? `a comment by ${item.author}` : 'attached context', item.body));

@@ -23,7 +23,9 @@ export interface DirSandbox extends Sandbox {
 
 export async function createDirSandbox(seedDir?: string): Promise<DirSandbox> {
   const workdir = await mkdtemp(join(tmpdir(), 'devbot-dir-sandbox-'));
-  if (seedDir) await cp(seedDir, workdir, { recursive: true });
+  // Like the repo pipeline's `git archive`: the sandbox gets the files, not the .git directory.
+  if (seedDir)
+    await cp(seedDir, workdir, { recursive: true, filter: (src) => !src.split('/').includes('.git') });
   const children = new Set<ReturnType<typeof spawn>>();
   const commands: string[] = [];
   const exposed: number[] = [];
