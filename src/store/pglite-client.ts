@@ -23,7 +23,7 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
     dialect: 'pglite',
     async query<T>(sql: string, params?: readonly unknown[]) {
       const res = await db.query<T>(sql, params as unknown[] | undefined);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) };
     },
     async exec(sql) {
       await db.exec(sql);
@@ -33,7 +33,7 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
         fn({
           async query<T>(sql: string, params?: readonly unknown[]) {
             const res = await tx.query<T>(sql, params as unknown[] | undefined);
-            return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+            return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) };
           },
         }),
       );

@@ -1,0 +1,72 @@
+import { type DevbotApp, type StartOptions, startDevbot } from '../../src/app.js';
+import type { Config } from '../../src/config/config.js';
+import { resolveJwtSecret } from '../../src/config/jwt-secret.js';
+import type { TaskHandler, TaskKind } from '../../src/core/index.js';
+import { type Scope, TokenIssuer } from '../../src/gateway/token-issuer.js';
+import type { ModuleFactory } from '../../src/runtime.js';
+import type { SqlClient } from '../../src/store/sql-client.js';
+import { ApiClient } from './api-client.js';
+import { openTestPglite } from './pglite-template.js';
+import { dropSchema, removeDir, TEST_DATABASE_URL, testConfig, uniqueSchema } from './test-env.js';
+
+export type Backend = 'pglite' | 'postgres';
+
+export interface TestDevbot {
+  app: DevbotApp;
+  config: Config;
+  api: ApiClient;
+  /** A client for any user, with chosen scopes. */
+  client(user: string, scopes?: Scope[]): Promise<ApiClient>;
+  stop(): Promise<void>;
+}
+
+export interface TestDevbotOptions extends Partial<Omit<StartOptions, 'config'>> {
+  backend?: Backend;
+  handlers?: Partial<Record<TaskKind, TaskHandler>>;
+  env?: Record<string, string>;
+  /** Reuse a PGlite (one per test file: a fresh one takes seconds to create). */
+  sql?: SqlClient;
+  dataDir?: string;
+}
+
+/** Starts a whole devbot in this process on a real Redis and PGlite or PostgreSQL. */
+export async function startTestDevbot(options: TestDevbotOptions = {}): Promise<TestDevbot> {
+  const backend = options.backend ?? 'pglite';
+  const schema = backend === 'postgres' ? uniqueSchema() : undefined;
+  const config = testConfig(
+    { ...(backend === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}), ...options.env },
+    options.dataDir,
+  );
+  const modules: ModuleFactory[] = [...(options.modules ?? [])];
+  if (options.handlers) modules.push(() => ({ name: 'test-handlers', handlers: options.handlers ?? {} }));
+  let sql = options.sql;
+  let ownSql = false;
+  if (!sql && backend === 'pglite') {
+    sql = await openTestPglite();
+    ownSql = true;
+  }
+  const { backend: _b, handlers: _h, env: _e, dataDir: _d, sql: _s, ...rest } = options;
+  const app = await startDevbot({
+    ...rest,
+    config,
+    modules,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 0,
+    ...(sql ? { sql } : {}),
+    ...(schema ? { pgSchema: schema } : {}),
+  });
+  const issuer = new TokenIssuer(resolveJwtSecret(config));
+  const client = async (user: string, scopes?: Scope[]) =>
+    new ApiClient(app.url, await issuer.sign(user, scopes ? { scopes } : {}));
+  return {
+    app,
+    config,
+    api: await client('alice'),
+    client,
+    async stop() {
+      await app.stop();
+      if (ownSql) await sql?.close();
+      if (schema) await dropSchema(schema);
+      if (!options.dataDir) removeDir(config.dataDir);
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgClient } from '../../src/store/pg-client.js';
+import type { SqlClient } from '../../src/store/sql-client.js';
+import { SqlTaskStore } from '../../src/store/sql-task-store.js';
+import { openTestPglite } from '../helpers/pglite-template.js';
+import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from '../helpers/test-env.js';
+
+const backends: [string, () => Promise<{ sql: SqlClient; cleanup: () => Promise<void> }>][] = [
+  [
+    'pglite',
+    async () => {
+      const sql = await openTestPglite();
+      return { sql, cleanup: () => sql.close() };
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const schema = uniqueSchema();
+      const sql = await createPgClient({ connectionString: TEST_DATABASE_URL, schema });
+      return {
+        sql,
+        cleanup: async () => {
+          await sql.close();
+          await dropSchema(schema);
+        },
+      };
+    },
+  ],
+];
+
+describe.each(backends)('task store on %s', (_name, open) => {
+  let store: SqlTaskStore;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    const opened = await open();
+    cleanup = opened.cleanup;
+    store = new SqlTaskStore(opened.sql);
+    await store.migrate();
+  });
+  afterAll(async () => cleanup());
+
+  it('migrates idempotently', async () => {
+    await store.migrate();
+    await store.migrate();
+    const res = await store.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+    expect(res.rows[0]?.n).toBeGreaterThanOrEqual(1);
+  });
+
+  it('creates a task with its first event', async () => {
+    const { task, created } = await store.createTask({
+      source: 'api',
+      requester: 'alice',
+      kind: 'shell',
+      prompt: 'echo hi',
+      input: { command: 'echo hi' },
+      origin: { chatId: 1 },
+    });
+    expect(created).toBe(true);
+    expect(task).toMatchObject({ status: 'queued', kind: 'shell', requester: 'alice', attempts: 0 });
+    expect(task.input).toEqual({ command: 'echo hi' });
+    const events = await store.listEvents(task.id);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([[1, 'task.created']]);
+  });
+
+  it('is idempotent on the key: the same request twice is one task', async () => {
+    const input = {
+      source: 'api' as const,
+      requester: 'bob',
+      kind: 'dev' as const,
+      prompt: 'x',
+      idempotencyKey: 'k-1',
+    };
+    const a = await store.createTask(input);
+    const b = await store.createTask({ ...input, prompt: 'different' });
+    expect(a.created).toBe(true);
+    expect(b.created).toBe(false);
+    expect(b.task.id).toBe(a.task.id);
+    expect(b.task.prompt).toBe('x');
+    const count = await store.sql.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM tasks WHERE idempotency_key = 'k-1'",
+    );
+    expect(count.rows[0]?.n).toBe(1);
+  });
+
+  it('numbers events without gaps or duplicates under concurrent writers', async () => {
+    const { task } = await store.createTask({ source: 'api', requester: 'c', kind: 'shell', prompt: 'p' });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.appendEvent(task.id, { type: 'log', data: { i } })),
+    );
+    const events = await store.listEvents(task.id);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect((await store.listEvents(task.id, 19)).map((e) => e.seq)).toEqual([20, 21]);
+  });
+
+  it('ends a task exactly once, with its terminal event in the same step', async () => {
+    const { task } = await store.createTask({ source: 'api', requester: 'd', kind: 'shell', prompt: 'p' });
+    const running = await store.markRunning(task.id);
+    expect(running).toMatchObject({ status: 'running', attempts: 1 });
+    const first = await store.finishTask(
+      task.id,
+      'succeeded',
+      { resultSummary: 'done' },
+      { summary: 'done' },
+    );
+    const second = await store.finishTask(task.id, 'failed', { error: 'late' });
+    expect(first?.task).toMatchObject({ status: 'succeeded', resultSummary: 'done' });
+    expect(first?.event).toMatchObject({ type: 'task.succeeded', seq: 2, data: { summary: 'done' } });
+    expect(second).toBeNull();
+    expect(await store.markRunning(task.id)).toBeNull();
+    const events = await store.listEvents(task.id);
+    expect(events.filter((e) => e.type.startsWith('task.') && e.type !== 'task.created')).toHaveLength(1);
+    expect((await store.getTask(task.id))?.status).toBe('succeeded');
+  });
+
+  it('patches fields and lists by status, source and requester', async () => {
+    const { task } = await store.createTask({
+      source: 'telegram',
+      requester: 'tg:1',
+      kind: 'auto',
+      prompt: 'p',
+    });
+    const patched = await store.patchTask(task.id, {
+      kind: 'dev',
+      branch: 'devbot/1-x',
+      previewUrl: 'http://p',
+      usage: { tokensIn: 5 },
+    });
+    expect(patched).toMatchObject({
+      kind: 'dev',
+      branch: 'devbot/1-x',
+      previewUrl: 'http://p',
+      usage: { tokensIn: 5 },
+    });
+    const listed = await store.listTasks({ source: 'telegram', requester: 'tg:1' });
+    expect(listed.map((t) => t.id)).toEqual([task.id]);
+    expect((await store.listTasks({ status: 'succeeded' })).every((t) => t.status === 'succeeded')).toBe(
+      true,
+    );
+    expect((await store.listUnfinished()).some((t) => t.id === task.id)).toBe(true);
+  });
+
+  it('returns null for unknown or malformed ids', async () => {
+    expect(await store.getTask('00000000-0000-0000-0000-000000000000')).toBeNull();
+    expect(await store.getTask('not-a-uuid')).toBeNull();
+    expect(await store.listEvents('nope')).toEqual([]);
+    await expect(store.appendEvent('00000000-0000-0000-0000-000000000000', { type: 'log' })).rejects.toThrow(
+      /does not exist/,
+    );
+  });
+});
