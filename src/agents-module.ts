@@ -16,19 +16,10 @@ import {
   type UsageSink,
   type WorkspaceProvider,
 } from '../agents/index.js';
-import type { MemoryPort, Sandbox, TaskContext, TaskHandler, TaskKind, TaskOutcome } from './core/index.js';
+import type { MemoryPort, TaskHandler, TaskKind } from './core/index.js';
+import type { RunAgent } from './github/agent-result.js';
 import type { Metrics } from './observability/metrics.js';
 import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
-
-/** What the crew hands the repo pipeline: the outcome for the task, and the PR text. */
-export interface AgentRunOutcome extends TaskOutcome {
-  crew: CrewResult;
-  prTitle: string;
-  prBody: string;
-}
-
-/** The crew as the repo pipeline calls it, on a sandbox holding the task's repository. */
-export type RunAgent = (ctx: TaskContext, sandbox: Sandbox) => Promise<AgentRunOutcome>;
 
 export interface AgentsModuleOptions {
   /** Overrides the client built from the config (tests; null forces rules-only). */
@@ -74,8 +65,9 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
   });
 
   const memory = options.memory;
-  const runAgent: RunAgent = async (ctx, sandbox) => {
-    const repo = ctx.task.repo;
+  /** The crew as the GitHub repo pipeline's agent (src/github/agent-result.ts). */
+  const runAgent: RunAgent = async (ctx, sandbox, info) => {
+    const repo = info.fullName;
     const { result } = await runCrew({
       ctx,
       sandbox,
@@ -84,7 +76,7 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
       redact,
       usageSink,
       network,
-      ...(memory && repo
+      ...(memory
         ? {
             recall: async (query: string) =>
               (await memory.recall({ query, repo, limit: 5 })).map((m) => `[${m.kind}] ${m.content}`),
@@ -93,11 +85,12 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
     });
     return {
       summary: result.summary,
-      result: { ...result },
-      ...(result.previewUrl ? { patch: { previewUrl: result.previewUrl } } : {}),
-      crew: result,
       prTitle: result.prTitle,
       prBody: result.prBody,
+      commitMessage: result.prTitle,
+      reply: result.chatReply,
+      ...(result.previewUrl ? { previewUrl: result.previewUrl } : {}),
+      data: { ...result },
     };
   };
 
