@@ -107,6 +107,20 @@ export async function runDoctorFromEnv(
   return runDoctor(config, deps, options);
 }
 
+/**
+ * The `devbot doctor [--json]` command: prints the report and returns the exit code (1 when
+ * something must be fixed). main.ts calls it with process.env.
+ */
+export async function doctorCommand(
+  args: readonly string[],
+  env: Env,
+  io: { write(text: string): void; deps?: DoctorDeps } = { write: (t) => process.stdout.write(t) },
+): Promise<number> {
+  const report = await runDoctorFromEnv(env, io.deps ?? defaultDoctorDeps(env));
+  io.write(args.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+  return report.ok ? 0 : 1;
+}
+
 /** Plain text for a terminal: one line per check, the fix indented under it, a verdict at the end. */
 export function formatDoctorReport(report: DoctorReport): string {
   const lines = ['devbot doctor', ''];
@@ -117,7 +131,7 @@ export function formatDoctorReport(report: DoctorReport): string {
   for (const check of report.checks) {
     lines.push(`  [${STATUS_MARK[check.status]}] ${check.name.padEnd(width)}  ${check.detail}`);
     if (check.fix && (check.status === 'fail' || check.status === 'warn'))
-      lines.push(`  ${' '.repeat(6 + width + 2)}fix: ${check.fix}`);
+      lines.push(`${' '.repeat(9 + width + 2)}fix: ${check.fix}`);
   }
   const failed = report.checks.filter((c) => c.status === 'fail').length;
   const warned = report.checks.filter((c) => c.status === 'warn').length;
@@ -182,12 +196,13 @@ function checkTelegram(config: Config): DoctorCheck[] {
         },
   );
   const ids = config.TELEGRAM_ALLOWED_USER_IDS;
-  const bad = ids.filter((id) => !/^-?\d+$/.test(id));
+  const bad = ids.filter((id) => !/^[1-9]\d*$/.test(id));
   if (ids.length === 0)
     checks.push({
       name: 'telegram.allowlist',
       status: 'warn',
-      detail: 'TELEGRAM_ALLOWED_USER_IDS is empty: the bot answers nobody',
+      detail:
+        'TELEGRAM_ALLOWED_USER_IDS is empty: the bot serves no one (it only replies with their user id)',
       fix: 'set TELEGRAM_ALLOWED_USER_IDS to numeric Telegram user ids, comma-separated',
     });
   else if (bad.length > 0)

@@ -6,6 +6,7 @@ import {
   type DoctorDeps,
   type DoctorReport,
   defaultDoctorDeps,
+  doctorCommand,
   formatDoctorReport,
   runDoctor,
   runDoctorFromEnv,
@@ -250,6 +251,28 @@ describe('devbot doctor', () => {
     const port = await closedPort();
     const deps = defaultDoctorDeps({ E2B_API_URL: `http://127.0.0.1:${port}` });
     await expect(deps.checkE2bKey(E2B_KEY)).resolves.toBe('unreachable');
+  });
+
+  it('the doctor command prints the report and exits 1 only when something must be fixed', async () => {
+    let out = '';
+    const write = (t: string) => {
+      out += t;
+    };
+    expect(await doctorCommand([], baseEnv, { write, deps: healthyDeps() })).toBe(0);
+    expect(out).toContain('[ok  ] redis');
+    out = '';
+    const down = healthyDeps({
+      pingRedis: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+    });
+    expect(await doctorCommand([], baseEnv, { write, deps: down })).toBe(1);
+    expect(out).toMatch(/\[FAIL\] redis\s+cannot reach Redis at redis\.internal:6379: connect ECONNREFUSED/);
+    expect(out).toMatch(/fix: start Redis or fix REDIS_URL/);
+    out = '';
+    expect(await doctorCommand(['--json'], baseEnv, { write, deps: down })).toBe(1);
+    const json = JSON.parse(out) as DoctorReport;
+    expect(json.checks.find((c) => c.name === 'redis')?.status).toBe('fail');
   });
 
   it('warns when no LLM is configured', async () => {
