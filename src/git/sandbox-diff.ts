@@ -1,0 +1,39 @@
+/**
+ * The sandbox side of a repo task. The repository arrives as plain files (no .git, no
+ * credentials); devbot records a baseline commit inside the sandbox, lets the agent work, then
+ * reads every change back as one `git diff --binary` that the host applies and commits.
+ */
+import type { Sandbox } from '../core/sandbox.js';
+import { GitError } from './repo-workspaces.js';
+
+const GIT =
+  'git -c core.quotepath=off -c user.name=devbot -c user.email=devbot@localhost -c commit.gpgsign=false';
+
+/** Records the baseline; returns its sha (the agent may commit on top; the diff is from here). */
+export async function recordSandboxBaseline(sandbox: Sandbox): Promise<string> {
+  const result = await sandbox.exec(
+    `git init -q . && ${GIT} add -A && ${GIT} commit -q --allow-empty --no-verify -m "devbot baseline" && git rev-parse HEAD`,
+    { cwd: sandbox.workdir, timeoutMs: 120_000 },
+  );
+  if (result.exitCode !== 0)
+    throw new GitError(
+      `could not record the sandbox baseline (is git installed in the sandbox?): ${result.stderr}`,
+    );
+  return result.stdout.trim().split('\n').pop() ?? '';
+}
+
+/** Everything the agent changed since the baseline, as a binary-safe patch ('' when nothing). */
+export async function collectSandboxDiff(sandbox: Sandbox, baselineSha: string): Promise<string> {
+  if (!/^[0-9a-f]{40,64}$/.test(baselineSha)) throw new GitError(`bad baseline sha: ${baselineSha}`);
+  const result = await sandbox.exec(
+    `${GIT} add -A && ${GIT} diff --cached --binary --no-color ${baselineSha}`,
+    {
+      cwd: sandbox.workdir,
+      timeoutMs: 120_000,
+    },
+  );
+  if (result.exitCode !== 0) throw new GitError(`could not read the sandbox's changes: ${result.stderr}`);
+  if (result.truncated)
+    throw new GitError('the change is larger than the sandbox output limit (DEVBOT_SANDBOX_OUTPUT_LIMIT)');
+  return result.stdout;
+}

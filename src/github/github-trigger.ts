@@ -1,0 +1,274 @@
+/**
+ * Which GitHub events start work, as a pure function of the webhook (no I/O), so every rule is
+ * unit-tested without a server:
+ * - issue labeled with the trigger label, or opened with it -> dev task from title + body;
+ * - issue comment `/devbot <instruction>` or `@<app-slug> <instruction>` -> dev task;
+ * - on a PR opened by devbot: review "changes requested", or a review comment / PR comment that
+ *   mentions devbot -> follow-up task on the PR's branch;
+ * - everything else is ignored, including any bot (devbot itself included): no loops.
+ * The idempotency key names the triggering object, so a redelivery, or the `opened` + `labeled`
+ * pair GitHub sends for an issue created with the label, makes one task.
+ */
+
+export interface TriggerSettings {
+  appSlug: string;
+  triggerLabel: string;
+}
+
+export interface WebhookEvent {
+  /** X-GitHub-Delivery. */
+  id: string;
+  /** X-GitHub-Event. */
+  name: string;
+  payload: unknown;
+}
+
+export type ReactionTarget =
+  | { type: 'issue'; issueNumber: number }
+  | { type: 'comment'; commentId: number }
+  | { type: 'review-comment'; commentId: number };
+
+export interface GithubTrigger {
+  kind: 'dev' | 'followup';
+  owner: string;
+  repo: string;
+  installationId: number;
+  /** The issue (or PR) the conversation happens on; progress is posted there. */
+  issueNumber: number;
+  issueTitle: string;
+  issueBody: string;
+  /** Set when the conversation is a pull request. */
+  prNumber?: number;
+  /** The PR's branch, for follow-ups. */
+  branch?: string;
+  commentId?: number;
+  reviewId?: number;
+  reviewCommentId?: number;
+  /** Who asked (their permission is checked before any task exists). */
+  sender: string;
+  /** What they asked for beyond the issue itself ('' when the issue is the whole request). */
+  instruction: string;
+  idempotencyKey: string;
+  reactTo: ReactionTarget | null;
+}
+
+export type TriggerDecision = { trigger: GithubTrigger } | { ignore: string };
+
+/** Comments devbot writes carry this marker; a comment containing it never triggers anything. */
+export const DEVBOT_MARKER = '<!-- devbot:';
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' ? (v as Obj) : {});
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Finds a devbot command in a comment: `/devbot ...` at the start of a line, or `@slug ...`
+ * anywhere (not `@slugger`). Returns the instruction after it (possibly ''), or null if none.
+ * Quoted lines (`> ...`) and code are not commands: replying to a quote must not re-trigger.
+ */
+export function parseCommand(body: string, appSlug: string): string | null {
+  const text = stripQuotesAndCode(body);
+  const slug = escapeRe(appSlug);
+  const slash = /^[ \t]*\/devbot(?![\w-])[ \t]*(.*)$/im;
+  const mention = new RegExp(`(?:^|[^\\w@/-])@${slug}(?:\\[bot\\])?(?![\\w-])[ \\t,:]*(.*)$`, 'im');
+  const match = slash.exec(text) ?? mention.exec(text);
+  if (!match) return null;
+  const rest = text.slice((match.index ?? 0) + match[0].length);
+  return `${match[1] ?? ''}${rest}`.trim();
+}
+
+function stripQuotesAndCode(body: string): string {
+  return body
+    .replace(/```[\s\S]*?```/g, '')
+    .replace(/`[^`\n]*`/g, '')
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('>'))
+    .join('\n');
+}
+
+function isBot(user: Obj, appSlug: string): boolean {
+  return str(user['type']) === 'Bot' || str(user['login']) === `${appSlug}[bot]`;
+}
+
+function isDevbotPr(author: Obj, appSlug: string): boolean {
+  return str(author['login']) === `${appSlug}[bot]`;
+}
+
+function base(payload: Obj): { owner: string; repo: string; installationId: number } | null {
+  const repository = obj(payload['repository']);
+  const owner = str(obj(repository['owner'])['login']);
+  const repo = str(repository['name']);
+  const installationId = num(obj(payload['installation'])['id']);
+  if (!owner || !repo || !Number.isFinite(installationId)) return null;
+  return { owner, repo, installationId };
+}
+
+export function parseGithubTrigger(event: WebhookEvent, settings: TriggerSettings): TriggerDecision {
+  const payload = obj(event.payload);
+  const action = str(payload['action']);
+  const sender = obj(payload['sender']);
+  if (isBot(sender, settings.appSlug)) return { ignore: 'sent by a bot' };
+  const where = base(payload);
+  if (!where) return { ignore: 'no repository or installation in the payload' };
+  const login = str(sender['login']);
+  switch (event.name) {
+    case 'issues':
+      return issueEvent(payload, action, where, login, settings);
+    case 'issue_comment':
+      return issueComment(payload, action, where, login, settings);
+    case 'pull_request_review':
+      return review(payload, action, where, login, settings);
+    case 'pull_request_review_comment':
+      return reviewComment(payload, action, where, login, settings);
+    default:
+      return { ignore: `event ${event.name} is not a trigger` };
+  }
+}
+
+type Where = { owner: string; repo: string; installationId: number };
+
+function issueEvent(
+  payload: Obj,
+  action: string,
+  where: Where,
+  login: string,
+  s: TriggerSettings,
+): TriggerDecision {
+  const issue = obj(payload['issue']);
+  if (issue['pull_request']) return { ignore: 'labels on pull requests are not triggers' };
+  const labels = Array.isArray(issue['labels']) ? issue['labels'].map((l) => str(obj(l)['name'])) : [];
+  const wanted = s.triggerLabel.toLowerCase();
+  if (action === 'labeled') {
+    if (str(obj(payload['label'])['name']).toLowerCase() !== wanted)
+      return { ignore: 'a label other than the trigger label' };
+  } else if (action === 'opened') {
+    if (!labels.some((l) => l.toLowerCase() === wanted))
+      return { ignore: 'opened without the trigger label' };
+  } else {
+    return { ignore: `issues.${action} is not a trigger` };
+  }
+  return {
+    trigger: {
+      kind: 'dev',
+      ...where,
+      issueNumber: num(issue['number']),
+      issueTitle: str(issue['title']),
+      issueBody: str(issue['body']),
+      sender: login,
+      instruction: '',
+      idempotencyKey: `gh:label:${num(issue['id'])}:${wanted}`,
+      reactTo: { type: 'issue', issueNumber: num(issue['number']) },
+    },
+  };
+}
+
+function issueComment(
+  payload: Obj,
+  action: string,
+  where: Where,
+  login: string,
+  s: TriggerSettings,
+): TriggerDecision {
+  if (action !== 'created') return { ignore: `issue_comment.${action} is not a trigger` };
+  const comment = obj(payload['comment']);
+  const issue = obj(payload['issue']);
+  const body = str(comment['body']);
+  if (isBot(obj(comment['user']), s.appSlug) || body.includes(DEVBOT_MARKER))
+    return { ignore: 'a comment by a bot' };
+  const instruction = parseCommand(body, s.appSlug);
+  if (instruction === null) return { ignore: 'the comment does not address devbot' };
+  const commentId = num(comment['id']);
+  const common = {
+    ...where,
+    issueNumber: num(issue['number']),
+    issueTitle: str(issue['title']),
+    issueBody: str(issue['body']),
+    commentId,
+    sender: login,
+    instruction,
+    idempotencyKey: `gh:comment:${commentId}`,
+    reactTo: { type: 'comment', commentId } as const,
+  };
+  if (issue['pull_request']) {
+    if (!isDevbotPr(obj(issue['user']), s.appSlug)) return { ignore: 'a pull request devbot did not open' };
+    // The branch comes from the PR itself when the task runs (issue_comment does not carry it).
+    return { trigger: { kind: 'followup', ...common, prNumber: num(issue['number']) } };
+  }
+  return { trigger: { kind: 'dev', ...common } };
+}
+
+function review(
+  payload: Obj,
+  action: string,
+  where: Where,
+  login: string,
+  s: TriggerSettings,
+): TriggerDecision {
+  if (action !== 'submitted') return { ignore: `pull_request_review.${action} is not a trigger` };
+  const rev = obj(payload['review']);
+  const pr = obj(payload['pull_request']);
+  if (!isDevbotPr(obj(pr['user']), s.appSlug)) return { ignore: 'a pull request devbot did not open' };
+  const body = str(rev['body']);
+  const state = str(rev['state']).toLowerCase();
+  const mention = parseCommand(body, s.appSlug);
+  if (state !== 'changes_requested' && mention === null)
+    return { ignore: 'a review that neither requests changes nor mentions devbot' };
+  const reviewId = num(rev['id']);
+  return {
+    trigger: {
+      kind: 'followup',
+      ...where,
+      issueNumber: num(pr['number']),
+      prNumber: num(pr['number']),
+      issueTitle: str(pr['title']),
+      issueBody: str(pr['body']),
+      branch: str(obj(pr['head'])['ref']),
+      reviewId,
+      sender: login,
+      instruction: mention ?? body.trim(),
+      idempotencyKey: `gh:review:${reviewId}`,
+      reactTo: null,
+    },
+  };
+}
+
+function reviewComment(
+  payload: Obj,
+  action: string,
+  where: Where,
+  login: string,
+  s: TriggerSettings,
+): TriggerDecision {
+  if (action !== 'created') return { ignore: `pull_request_review_comment.${action} is not a trigger` };
+  const comment = obj(payload['comment']);
+  const pr = obj(payload['pull_request']);
+  const body = str(comment['body']);
+  if (isBot(obj(comment['user']), s.appSlug) || body.includes(DEVBOT_MARKER))
+    return { ignore: 'a comment by a bot' };
+  if (!isDevbotPr(obj(pr['user']), s.appSlug)) return { ignore: 'a pull request devbot did not open' };
+  const instruction = parseCommand(body, s.appSlug);
+  if (instruction === null) return { ignore: 'the review comment does not address devbot' };
+  const commentId = num(comment['id']);
+  const path = str(comment['path']);
+  return {
+    trigger: {
+      kind: 'followup',
+      ...where,
+      issueNumber: num(pr['number']),
+      prNumber: num(pr['number']),
+      issueTitle: str(pr['title']),
+      issueBody: str(pr['body']),
+      branch: str(obj(pr['head'])['ref']),
+      reviewCommentId: commentId,
+      sender: login,
+      instruction: path ? `${instruction}\n\n(on ${path})` : instruction,
+      idempotencyKey: `gh:review-comment:${commentId}`,
+      reactTo: { type: 'review-comment', commentId },
+    },
+  };
+}

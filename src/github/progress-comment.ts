@@ -1,0 +1,82 @@
+/**
+ * Renders one task's progress as the sticky GitHub comment (and the check run's summary). Pure:
+ * the reporter keeps the state, this turns it into Markdown.
+ */
+import { DEVBOT_MARKER } from './github-trigger.js';
+
+export type ProgressStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface ProgressState {
+  taskId: string;
+  status: ProgressStatus;
+  /** The step lines so far (newest last). */
+  steps: string[];
+  branch?: string;
+  prUrl?: string;
+  previewUrl?: string;
+  summary?: string;
+  error?: string;
+  durationMs?: number;
+  costUsd?: number;
+}
+
+const MAX_STEPS = 12;
+
+const HEADLINE: Record<ProgressStatus, string> = {
+  queued: '⏳ **devbot** accepted this and will start shortly.',
+  running: '⚙️ **devbot** is working on this…',
+  succeeded: '✅ **devbot** finished.',
+  failed: '❌ **devbot** could not finish this.',
+  cancelled: '🚫 **devbot** stopped: the task was cancelled.',
+};
+
+export function progressMarker(taskId: string): string {
+  return `${DEVBOT_MARKER}progress task=${taskId} -->`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+export function renderSteps(state: ProgressState): string {
+  const shown = state.steps.slice(-MAX_STEPS);
+  const hidden = state.steps.length - shown.length;
+  const lines = shown.map((s, i) => {
+    const last = i === shown.length - 1 && state.status === 'running';
+    return `- ${last ? '▸' : '✓'} ${s}`;
+  });
+  if (hidden > 0) lines.unshift(`- … ${hidden} earlier step${hidden === 1 ? '' : 's'}`);
+  return lines.join('\n');
+}
+
+export function renderProgressComment(state: ProgressState): string {
+  const out = [progressMarker(state.taskId), HEADLINE[state.status], ''];
+  if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
+  if (state.error && state.status !== 'succeeded') out.push(`> ${state.error.split('\n').join('\n> ')}`, '');
+  const steps = renderSteps(state);
+  if (steps) out.push('<details><summary>Steps</summary>', '', steps, '', '</details>', '');
+  const links: string[] = [];
+  if (state.prUrl) links.push(`**Pull request:** ${state.prUrl}`);
+  if (state.previewUrl) links.push(`**Preview:** ${state.previewUrl}`);
+  if (state.branch && !state.prUrl) links.push(`**Branch:** \`${state.branch}\``);
+  if (links.length) out.push(links.join(' · '), '');
+  const facts: string[] = [];
+  if (state.durationMs !== undefined) facts.push(`time ${formatDuration(state.durationMs)}`);
+  if (state.costUsd !== undefined) facts.push(`cost $${state.costUsd.toFixed(4)}`);
+  facts.push(`task \`${state.taskId}\``);
+  out.push(`<sub>${facts.join(' · ')}</sub>`);
+  return out.join('\n');
+}
+
+/** The check run's output summary (no marker, no details block). */
+export function renderCheckSummary(state: ProgressState): string {
+  const out: string[] = [];
+  if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
+  if (state.error && state.status !== 'succeeded') out.push(state.error, '');
+  const steps = renderSteps(state);
+  if (steps) out.push(steps);
+  return out.join('\n').slice(0, 60_000) || 'Working…';
+}

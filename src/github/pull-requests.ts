@@ -1,0 +1,75 @@
+import type { ProbotOctokit } from 'probot';
+
+export interface PullRequestRef {
+  number: number;
+  url: string;
+  /** false when an open PR for the branch already existed and was reused. */
+  created: boolean;
+}
+
+export interface EnsurePullRequestInput {
+  owner: string;
+  repo: string;
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  draft: boolean;
+}
+
+/** The open PR for `head`, or a new one. Never two PRs for one branch. */
+export async function ensurePullRequest(
+  octokit: ProbotOctokit,
+  input: EnsurePullRequestInput,
+): Promise<PullRequestRef> {
+  const existing = await findOpenPullRequest(octokit, input.owner, input.repo, input.head);
+  if (existing) return existing;
+  try {
+    const { data } = await octokit.rest.pulls.create({
+      owner: input.owner,
+      repo: input.repo,
+      head: input.head,
+      base: input.base,
+      title: input.title,
+      body: input.body,
+      draft: input.draft,
+    });
+    return { number: data.number, url: data.html_url, created: true };
+  } catch (err) {
+    // Another task opened it between our look and our create: use theirs.
+    if ((err as { status?: number }).status === 422) {
+      const raced = await findOpenPullRequest(octokit, input.owner, input.repo, input.head);
+      if (raced) return raced;
+    }
+    throw err;
+  }
+}
+
+export async function findOpenPullRequest(
+  octokit: ProbotOctokit,
+  owner: string,
+  repo: string,
+  head: string,
+): Promise<PullRequestRef | null> {
+  const { data } = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:${head}`, state: 'open' });
+  const pr = data[0];
+  return pr ? { number: pr.number, url: pr.html_url, created: false } : null;
+}
+
+/** Title and body of a devbot PR: the agent's words, `Closes #N` for issue tasks, a footer. */
+export function pullRequestText(input: {
+  title: string;
+  body: string;
+  issueNumber?: number | undefined;
+  requester: string;
+  taskId: string;
+}): { title: string; body: string } {
+  const parts = [input.body.trim()];
+  if (input.issueNumber !== undefined) parts.push(`Closes #${input.issueNumber}`);
+  const who = input.requester.startsWith('gh:') ? `@${input.requester.slice(3)}` : input.requester;
+  parts.push(`---\n<sub>Opened by devbot for ${who} · task \`${input.taskId}\`</sub>`);
+  return {
+    title: input.title.trim().slice(0, 250) || 'devbot changes',
+    body: parts.filter(Boolean).join('\n\n'),
+  };
+}
