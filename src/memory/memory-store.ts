@@ -62,6 +62,8 @@ export class MemoryStore {
   readonly #sql: SqlClient;
   /** (model, dim) pairs whose HNSW index this process has already ensured. */
   readonly #indexed = new Set<string>();
+  /** The hnsw.ef_search this PGlite session was last set to. */
+  #sessionEf: number | null = null;
 
   constructor(sql: SqlClient) {
     this.#sql = sql;
@@ -106,15 +108,29 @@ export class MemoryStore {
    */
   async search(search: VectorSearch): Promise<RecalledMemory[]> {
     const { statement, params } = buildSearchStatement(search);
-    const ef = Math.max(search.efSearch ?? DEFAULT_EF_SEARCH, clampLimit(search.limit));
-    const rows = await this.#sql.transaction(async (tx) => {
-      if (search.exact) await tx.query('SET LOCAL enable_indexscan = off');
-      else {
-        await tx.query(`SET LOCAL hnsw.ef_search = ${Math.min(Math.trunc(ef), 1000)}`);
-        await tx.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
+    const ef = Math.min(
+      Math.max(Math.trunc(search.efSearch ?? DEFAULT_EF_SEARCH), clampLimit(search.limit)),
+      1000,
+    );
+    let rows: MemoryRow[];
+    if (this.#sql.dialect === 'pglite' && !search.exact) {
+      // PGlite is one session: set the HNSW knobs once instead of a transaction per search,
+      // which costs several round trips through the WASM boundary.
+      if (this.#sessionEf !== ef) {
+        await this.#sql.exec(`SET hnsw.ef_search = ${ef}; SET hnsw.iterative_scan = relaxed_order`);
+        this.#sessionEf = ef;
       }
-      return (await tx.query<MemoryRow>(statement, params)).rows;
-    });
+      rows = (await this.#sql.query<MemoryRow>(statement, params)).rows;
+    } else {
+      rows = await this.#sql.transaction(async (tx) => {
+        if (search.exact) await tx.query('SET LOCAL enable_indexscan = off');
+        else {
+          await tx.query(`SET LOCAL hnsw.ef_search = ${ef}`);
+          await tx.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
+        }
+        return (await tx.query<MemoryRow>(statement, params)).rows;
+      });
+    }
     return rows.map((row) => ({ ...toMemory(row), similarity: 1 - Number(row.distance ?? 1) }));
   }
 

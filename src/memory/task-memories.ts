@@ -27,7 +27,9 @@ export function memoriesForTask(task: Task, events: readonly TaskEvent[]): Remem
     if ((task.kind === 'dev' || task.kind === 'followup') && task.repo) {
       const lines = [`Task: ${request}`];
       if (facts.summary) lines.push(`Outcome: ${facts.summary}`);
-      if (facts.plan.length > 0) lines.push(`Plan: ${facts.plan.map((s, i) => `${i + 1}. ${s}`).join(' ')}`);
+      if (facts.plan.length === 1) lines.push(`Plan: ${facts.plan[0]}`);
+      else if (facts.plan.length > 1)
+        lines.push(`Plan: ${facts.plan.map((s, i) => `${i + 1}. ${s}`).join(' ')}`);
       if (facts.files.length > 0) lines.push(`Files changed: ${facts.files.join(', ')}`);
       if (facts.commands.length > 0) lines.push(`Verified with: ${facts.commands.join('; ')}`);
       if (task.prUrl) lines.push(`Pull request: ${task.prUrl}`);
