@@ -12,14 +12,15 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
 FROM deps AS build
-COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
-COPY agents ./agents
-COPY sandbox ./sandbox
-RUN npm run build \
-  # tsc copies no assets: SQL migrations, prompt files and templates are read relative to the
-  # compiled module, so they go next to it in dist/.
-  && find src agents sandbox -type f ! -name '*.ts' -exec cp --parents {} dist/ \;
+# The whole context (.dockerignore keeps out tests, docs, secrets and local state), so a source
+# folder that is added or happens to be empty needs no change here.
+COPY . .
+RUN npm run build
+# tsc copies no assets: SQL migrations, prompt files and templates are read relative to the
+# compiled module, so they go next to it in dist/.
+RUN for d in src agents sandbox; do \
+      if [ -d "$d" ]; then find "$d" -type f ! -name '*.ts' -exec cp --parents {} dist/ \; ; fi; \
+    done
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
