@@ -115,7 +115,12 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       connection.disconnect();
     });
     const prefix = config.DEVBOT_QUEUE_PREFIX;
-    const queue = new BullTaskQueue({ connection, prefix, attempts: config.DEVBOT_TASK_ATTEMPTS });
+    const queue = new BullTaskQueue({
+      connection,
+      prefix,
+      attempts: config.DEVBOT_TASK_ATTEMPTS,
+      backoffMs: config.DEVBOT_RETRY_BACKOFF_MS,
+    });
     stack.push(() => queue.close());
     const bus = new RedisEventBus({ url: redis.url, connection, prefix });
     stack.push(() => bus.close());

@@ -53,6 +53,8 @@ export const configSchema = z.object({
   DEVBOT_BODY_LIMIT: int(1_048_576, 1024),
   DEVBOT_CONCURRENCY: int(2, 1),
   DEVBOT_TASK_ATTEMPTS: int(3, 1),
+  /** First retry delay; later retries double it. */
+  DEVBOT_RETRY_BACKOFF_MS: int(2000, 0),
   DEVBOT_TASK_TIMEOUT_MS: int(30 * 60_000, 1000),
   /** BullMQ lock/stall detection; short in tests so a killed worker's job comes back quickly. */
   DEVBOT_STALLED_INTERVAL_MS: int(30_000, 500),

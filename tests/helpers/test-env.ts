@@ -51,6 +51,8 @@ export function testConfig(overrides: Record<string, string> = {}, dataDir: stri
     DEVBOT_QUEUE_PREFIX: uniquePrefix(),
     DEVBOT_STALLED_INTERVAL_MS: '1000',
     DEVBOT_LOCK_DURATION_MS: '2000',
+    // Tests poll the API quickly; the rate limiter has its own test.
+    DEVBOT_RATE_LIMIT: '100000',
     ...overrides,
   });
 }
