@@ -39,7 +39,8 @@ export function run(cmd: string, args: string[], cwd = ROOT, env: NodeJS.Process
  * gauges as named, histograms as `_bucket`, `_sum` and `_count`.
  */
 export async function exportedSeries(): Promise<Set<string>> {
-  const metrics = new Metrics();
+  // app.ts turns on prom-client's process metrics (devbot_process_*, devbot_nodejs_*).
+  const metrics = new Metrics({ defaultMetrics: true });
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     // The typings say enum MetricType; at run time getMetricsAsJSON() reports 'histogram' etc.
