@@ -99,7 +99,7 @@ describe('devbot doctor', () => {
   });
 
   it('checks the GitHub App private key by parsing it', async () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     const github = { GITHUB_APP_ID: '42', GITHUB_WEBHOOK_SECRET: 'a'.repeat(32) };
     const good = await runDoctor(
