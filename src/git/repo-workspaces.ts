@@ -240,12 +240,11 @@ export class RepoWorkspaces {
   }
 
   async #hasRemoteBranch(g: SimpleGit, branch: string): Promise<boolean> {
-    try {
-      await g.raw(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`]);
-      return true;
-    } catch {
-      return false;
-    }
+    // simple-git resolves a failing command that printed nothing, so look at the output.
+    const out = await g
+      .raw(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`])
+      .catch(() => '');
+    return /^[0-9a-f]{40,64}$/.test(out.trim());
   }
 
   async #syncMirror(mirror: string, options: PrepareOptions): Promise<void> {
