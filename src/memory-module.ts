@@ -6,13 +6,21 @@
  */
 import { errorMessage, UnavailableError } from './core/errors.js';
 import type { Task, TaskEvent, TaskReporter } from './core/index.js';
-import type { MemoryPort } from './core/memory.js';
+import type {
+  ForgetFilter,
+  Memory,
+  MemoryListFilter,
+  MemoryPort,
+  RecalledMemory,
+  RecallQuery,
+  RememberInput,
+} from './core/memory.js';
 import { isTerminalEvent } from './core/task-event.js';
 import { createMemoriesRoutes } from './gateway/memories-route.js';
 import type { Embedder } from './memory/embedder.js';
 import { openMemory } from './memory/open-memory.js';
 import { memoriesForTask, memoryScope } from './memory/task-memories.js';
-import type { DevbotModule, Runtime } from './runtime.js';
+import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
 
 export interface MemoryModuleOptions {
   /** Overrides the embeddings provider chosen from config (tests, benchmarks). */
@@ -99,5 +107,48 @@ export async function createMemoryModule(
       await opened?.reEmbedder.stop();
       while (pending.size > 0) await Promise.all([...pending]);
     },
+  };
+}
+
+export interface MemoryWiring {
+  /** Put this in the module list (before the modules that use `memory`). */
+  factory: ModuleFactory;
+  /**
+   * A port that works before the module exists, so it can be handed to other modules' factories
+   * (agentsModule({ memory })): until the module opened memory, and whenever memory is disabled,
+   * recall and list find nothing, forget forgets nothing and remember fails with UnavailableError.
+   */
+  memory: MemoryPort;
+  /** The module once the factory ran (null before). */
+  module(): MemoryModule | null;
+}
+
+/** The memory module plus a late-bound port for the modules that consume it. */
+export function memoryModule(options: MemoryModuleOptions = {}): MemoryWiring {
+  let current: MemoryModule | null = null;
+  const port = () => current?.memory ?? null;
+  const memory: MemoryPort = {
+    async remember(input: RememberInput): Promise<Memory | null> {
+      const p = port();
+      if (!p) throw new UnavailableError('memory is disabled (see the startup warning)');
+      return p.remember(input);
+    },
+    async recall(query: RecallQuery): Promise<RecalledMemory[]> {
+      return port()?.recall(query) ?? [];
+    },
+    async list(filter?: MemoryListFilter): Promise<Memory[]> {
+      return port()?.list(filter) ?? [];
+    },
+    async forget(filter: ForgetFilter): Promise<number> {
+      return port()?.forget(filter) ?? 0;
+    },
+  };
+  return {
+    factory: async (runtime) => {
+      current = await createMemoryModule(runtime, options);
+      return current;
+    },
+    memory,
+    module: () => current,
   };
 }

@@ -160,10 +160,10 @@ export function taskFacts(task: Task, events: readonly TaskEvent[]): TaskFacts {
   };
 }
 
-/** The crew result may be the task result itself or nested under `crew`/`result`. */
+/** The crew result may be the task result itself or nested (the repo pipeline keeps it under `agent`). */
 function findResult(value: unknown): Record<string, unknown> {
   if (!isRecord(value)) return {};
-  for (const key of ['crew', 'result'])
+  for (const key of ['agent', 'crew', 'result'])
     if (isRecord(value[key]) && ('summary' in (value[key] as object) || 'plan' in (value[key] as object)))
       return value[key] as Record<string, unknown>;
   return value;

@@ -1,0 +1,185 @@
+/**
+ * Memory end to end: devbot with the memory and agents modules, the crew on a scripted LLM and a
+ * directory sandbox. The first dev task on a repository ends; the memory reporter saves what it
+ * did; the second task's planner request carries that memory. GET /memories shows it.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLlmClient } from '../../agents/llm/llm-client.js';
+import { agentsModule } from '../../src/agents-module.js';
+import type { TaskContext } from '../../src/core/index.js';
+import { parseRepoConfig } from '../../src/git/repo-config.js';
+import type { RepoInfo } from '../../src/github/agent-result.js';
+import { HASHING_MODEL } from '../../src/memory/hashing-embedder.js';
+import { type MemoryWiring, memoryModule } from '../../src/memory-module.js';
+import { createDirSandbox } from '../fakes/llm/dir-sandbox.js';
+import {
+  type ScriptedLlmServer,
+  type ScriptedTurn,
+  startScriptedLlm,
+} from '../fakes/llm/scripted-llm-server.js';
+import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
+
+const REPO = 'acme/service';
+const FIRST_SUMMARY = 'Added GET /health in src/health.js, answering {"ok":true}.';
+
+function info(ctx: TaskContext): RepoInfo {
+  return {
+    owner: 'acme',
+    repo: 'service',
+    fullName: REPO,
+    defaultBranch: 'main',
+    baseBranch: 'main',
+    branch: `devbot/${ctx.task.id.slice(0, 8)}`,
+    baseSha: '0'.repeat(40),
+    kind: 'dev',
+    config: parseRepoConfig(null),
+  };
+}
+
+function synth(summary: string): ScriptedTurn {
+  return {
+    match: { role: 'synthesizer' },
+    content: JSON.stringify({
+      summary,
+      steps: ['done'],
+      prTitle: summary.slice(0, 60),
+      prBody: summary,
+      chatReply: summary,
+    }),
+  };
+}
+
+describe('memory with the crew', () => {
+  let llm: ScriptedLlmServer;
+  let devbot: TestDevbot;
+  let wiring: MemoryWiring;
+  let repoDir: string;
+
+  beforeAll(async () => {
+    llm = await startScriptedLlm();
+    repoDir = await mkdtemp(join(tmpdir(), 'devbot-memory-repo-'));
+    await mkdir(join(repoDir, 'src'));
+    await writeFile(join(repoDir, 'README.md'), '# service\n');
+    await writeFile(join(repoDir, 'src/app.js'), 'export const app = {};\n');
+    await writeFile(
+      join(repoDir, 'package.json'),
+      JSON.stringify({ name: 'service', scripts: { test: 'node -e "process.exit(0)"' } }),
+    );
+    wiring = memoryModule();
+    const client = createLlmClient(
+      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
+      { maxRetries: 0 },
+    );
+    devbot = await startTestDevbot({
+      // No LLM in the config: memory uses the local hashing embedder.
+      modules: [
+        wiring.factory,
+        agentsModule({
+          llm: client,
+          memory: wiring.memory,
+          repoPipeline: (runAgent) => ({
+            dev: async (ctx) => {
+              const sandbox = await createDirSandbox(repoDir);
+              try {
+                const result = await runAgent(ctx, sandbox, info(ctx));
+                return { summary: result.summary, result: { agent: result.data ?? {} } };
+              } finally {
+                await sandbox.close();
+              }
+            },
+          }),
+        }),
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await devbot?.stop();
+    await llm?.close();
+  });
+
+  it("a second task on the repository sees the first task's memory in the planner's prompt", async () => {
+    llm.load([
+      {
+        match: { role: 'planner', contains: 'add a /health endpoint' },
+        content: JSON.stringify({
+          steps: ['Add src/health.js'],
+          files: ['src/health.js'],
+          verify: 'npm test',
+        }),
+      },
+      {
+        match: { role: 'coder' },
+        toolCalls: [
+          {
+            name: 'write_file',
+            arguments: { path: 'src/health.js', content: 'export const health = () => ({ ok: true });\n' },
+          },
+        ],
+      },
+      { match: { role: 'coder', afterToolResult: true }, content: 'Added src/health.js.' },
+      synth(FIRST_SUMMARY),
+    ]);
+    const first = await devbot.api.createTask({ kind: 'dev', repo: REPO, prompt: 'add a /health endpoint' });
+    expect((await devbot.api.waitForEnd(first.body.id)).status).toBe('succeeded');
+    expect(llm.errors).toEqual([]);
+    await wiring.module()?.idle();
+
+    const firstPlannerPrompt = JSON.stringify(llm.requests.find((r) => r.role === 'planner')?.body.messages);
+    expect(firstPlannerPrompt).not.toContain('Memories from earlier tasks');
+
+    llm.load([
+      {
+        match: { role: 'planner', contains: 'Memories from earlier tasks' },
+        content: JSON.stringify({
+          steps: ['Extend src/health.js'],
+          files: ['src/health.js'],
+          verify: 'npm test',
+        }),
+      },
+      { match: { role: 'coder' }, content: 'Nothing to change.' },
+      synth('Reported the version in /health.'),
+    ]);
+    const before = llm.requests.length;
+    const second = await devbot.api.createTask({
+      kind: 'dev',
+      repo: REPO,
+      prompt: 'make the /health endpoint report the version',
+    });
+    expect((await devbot.api.waitForEnd(second.body.id)).status).toBe('succeeded');
+    expect(llm.errors).toEqual([]);
+    const planner = llm.requests.slice(before).find((r) => r.role === 'planner');
+    const prompt = JSON.stringify(planner?.body.messages);
+    expect(prompt).toContain('Memories from earlier tasks');
+    expect(prompt).toContain('Added GET /health in src/health.js');
+    expect(prompt).toContain('Files changed: src/health.js');
+    expect(prompt).toContain('Verified with: npm test');
+  });
+
+  it('serves the saved memories on GET /memories to admin tokens', async () => {
+    const admin = await devbot.client('root', ['tasks:read', 'admin']);
+    const res = await fetch(
+      `${devbot.app.url}/memories?repo=${encodeURIComponent(REPO)}&q=health%20endpoint`,
+      {
+        headers: { authorization: `Bearer ${admin.token}` },
+      },
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      memories: { kind: string; content: string; embeddingModel: string }[];
+    };
+    expect(body.memories.map((m) => m.kind)).toContain('task');
+    expect(body.memories[0]?.embeddingModel).toBe(HASHING_MODEL);
+    expect(body.memories.some((m) => m.content.includes(FIRST_SUMMARY))).toBe(true);
+
+    const user = await devbot.client('alice');
+    const denied = await fetch(`${devbot.app.url}/memories?repo=${encodeURIComponent(REPO)}`, {
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    expect(denied.status).toBe(403);
+    expect((await fetch(`${devbot.app.url}/memories`)).status).toBe(401);
+  });
+});
