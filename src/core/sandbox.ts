@@ -68,6 +68,8 @@ export interface SandboxCreateOptions {
   /** Allow outbound network (through the provider's policy). Default false. */
   network?: boolean;
   timeoutMs?: number;
+  /** Keep the workspace when closed so `connect(id)` can reattach (a chat's sandbox). */
+  persistent?: boolean;
 }
 
 export interface SandboxProvider {

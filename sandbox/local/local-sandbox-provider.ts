@@ -1,0 +1,238 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { chmod, cp, lchown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BadInputError, UnavailableError } from '../../src/core/errors.js';
+import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
+import type { PreviewPublisher } from '../preview-publisher.js';
+import { bwrapArgs, groupFile, passwdFile } from './bwrap-args.js';
+import { LocalSandbox } from './local-sandbox.js';
+import { SupervisorProcess } from './supervisor-process.js';
+import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
+
+export interface LocalSandboxProviderOptions {
+  /** Host directory holding one subdirectory per sandbox, e.g. `<dataDir>/sandboxes`. */
+  baseDir: string;
+  previews: PreviewPublisher;
+  /** Default per-command time limit. */
+  timeoutMs?: number;
+  /** Bytes of output kept per command. */
+  outputLimit?: number;
+  memoryMb?: number;
+  maxProcs?: number;
+  /**
+   * Sandboxes started ahead of time. Starting bwrap and the supervisor costs tens of ms; a warm
+   * one makes `create()` cost a rename. 0 disables.
+   */
+  warm?: number;
+}
+
+const UNAVAILABLE =
+  'bubblewrap (bwrap) is not installed: install bubblewrap (apt-get install bubblewrap), or set DEVBOT_SANDBOX=e2b';
+/** Host uids for sandboxes come from this range (no passwd entry needed). */
+const UID_BASE = 200_000;
+const UID_SPAN = 1_000_000;
+const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+interface SandboxMeta {
+  uid: number;
+  taskId: string;
+  persistent: boolean;
+  createdAt: string;
+}
+
+interface Prepared {
+  id: string;
+  dir: string;
+  uid: number;
+  supervisor: SupervisorProcess;
+}
+
+/**
+ * Local sandboxes with bubblewrap: read-only system, read-write /workspace, private /tmp, own
+ * network/PID/IPC/UTS namespaces (no network), a per-sandbox unprivileged host uid, limits on
+ * time, output, processes and memory.
+ */
+export class LocalSandboxProvider implements SandboxProvider {
+  readonly name = 'local';
+  readonly #o: Required<LocalSandboxProviderOptions>;
+  readonly #live = new Map<string, LocalSandbox>();
+  readonly #pool: Promise<Prepared | null>[] = [];
+  #checked: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(options: LocalSandboxProviderOptions) {
+    this.#o = {
+      timeoutMs: 10 * 60_000,
+      outputLimit: 1_000_000,
+      memoryMb: 2048,
+      maxProcs: 256,
+      warm: 1,
+      ...options,
+    };
+  }
+
+  check(): Promise<void> {
+    this.#checked ??= this.#check();
+    return this.#checked;
+  }
+
+  async #check(): Promise<void> {
+    const probe = spawnSync('bwrap', ['--version'], { encoding: 'utf8', env: {} });
+    if (probe.error || probe.status !== 0) throw new UnavailableError(UNAVAILABLE, { cause: probe.error });
+    for (const tool of ['/usr/bin/python3', '/usr/bin/prlimit', '/usr/bin/setpriv']) {
+      const found = await stat(tool).catch(() => null);
+      if (!found) throw new UnavailableError(`${tool} is missing: the local sandbox needs it`);
+    }
+    if (process.getuid?.() !== 0)
+      throw new UnavailableError(
+        'the local sandbox needs devbot to run as root (it maps each sandbox to its own uid)',
+      );
+    await mkdir(this.#o.baseDir, { recursive: true, mode: 0o700 });
+    await chmod(this.#o.baseDir, 0o700);
+    await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
+    await writeFile(this.#file('passwd'), passwdFile(), { mode: 0o644 });
+    await writeFile(this.#file('group'), groupFile(), { mode: 0o644 });
+  }
+
+  async create(options: SandboxCreateOptions): Promise<Sandbox> {
+    if (options.network)
+      throw new UnavailableError(
+        'network access for local sandboxes is not available yet (no egress proxy); use DEVBOT_SANDBOX=e2b',
+      );
+    await this.check();
+    const prepared = (await this.#pool.shift()) ?? (await this.#prepare(newId(), randomUid()));
+    this.#refill();
+    if (options.seedDir) await this.#seed(options.seedDir, prepared);
+    const meta: SandboxMeta = {
+      uid: prepared.uid,
+      taskId: options.taskId,
+      persistent: options.persistent ?? false,
+      createdAt: new Date().toISOString(),
+    };
+    await writeFile(join(prepared.dir, 'sandbox.json'), JSON.stringify(meta), { mode: 0o600 });
+    return this.#adopt(prepared, meta.persistent, options.timeoutMs);
+  }
+
+  async connect(id: string): Promise<Sandbox | null> {
+    if (!ID_PATTERN.test(id)) return null;
+    const live = this.#live.get(id);
+    if (live) return live;
+    await this.check();
+    const dir = join(this.#o.baseDir, id);
+    const raw = await readFile(join(dir, 'sandbox.json'), 'utf8').catch(() => null);
+    if (raw === null) return null;
+    const meta = JSON.parse(raw) as SandboxMeta;
+    const prepared = await this.#prepare(id, meta.uid);
+    return this.#adopt(prepared, meta.persistent, undefined);
+  }
+
+  /** Fills the warm pool (call at start so the first task does not pay for it). */
+  async warmUp(): Promise<void> {
+    await this.check();
+    this.#refill();
+    await Promise.all(this.#pool);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pooled = this.#pool.splice(0);
+    const closing = [...this.#live.values()].map((s) => s.close());
+    for (const p of pooled) {
+      closing.push(
+        p.then(async (prepared) => {
+          if (!prepared) return;
+          prepared.supervisor.kill();
+          await prepared.supervisor.exited;
+          await rm(prepared.dir, { recursive: true, force: true });
+        }),
+      );
+    }
+    await Promise.allSettled(closing);
+  }
+
+  /** Ids of sandbox directories on disk (persistent ones survive restarts). */
+  async listIds(): Promise<string[]> {
+    const entries = await readdir(this.#o.baseDir, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && ID_PATTERN.test(e.name)).map((e) => e.name);
+  }
+
+  #refill(): void {
+    if (this.#closed) return;
+    while (this.#pool.length < this.#o.warm) {
+      // A failed warm start is not an error until someone needs a sandbox: create() then retries.
+      this.#pool.push(this.#prepare(newId(), randomUid()).catch(() => null));
+    }
+  }
+
+  async #prepare(id: string, uid: number): Promise<Prepared> {
+    const dir = join(this.#o.baseDir, id);
+    const layout = {
+      workspace: join(dir, 'workspace'),
+      tmp: join(dir, 'tmp'),
+      run: join(dir, 'run'),
+      passwd: this.#file('passwd'),
+      group: this.#file('group'),
+      supervisor: this.#file('supervisor.py'),
+    };
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const sub of [layout.workspace, layout.tmp, layout.run]) {
+      await mkdir(sub, { recursive: true, mode: 0o755 });
+      await lchown(sub, uid, uid);
+    }
+    const args = bwrapArgs(layout, {
+      uid,
+      maxProcs: this.#o.maxProcs,
+      memoryBytes: this.#o.memoryMb * 1024 * 1024,
+    });
+    const supervisor = await SupervisorProcess.start(args);
+    return { id, dir, uid, supervisor };
+  }
+
+  #adopt(prepared: Prepared, persistent: boolean, timeoutMs: number | undefined): LocalSandbox {
+    const sandbox = new LocalSandbox({
+      id: prepared.id,
+      dir: prepared.dir,
+      supervisor: prepared.supervisor,
+      previews: this.#o.previews,
+      defaultTimeoutMs: timeoutMs ?? this.#o.timeoutMs,
+      outputLimit: this.#o.outputLimit,
+      persistent,
+      onClose: (id) => this.#live.delete(id),
+    });
+    this.#live.set(prepared.id, sandbox);
+    // A sandbox whose supervisor dies on its own (killed from outside) is cleaned up too.
+    void prepared.supervisor.exited.then(() => sandbox.close());
+    return sandbox;
+  }
+
+  async #seed(seedDir: string, prepared: Prepared): Promise<void> {
+    const workspace = join(prepared.dir, 'workspace');
+    const found = await stat(seedDir).catch(() => null);
+    if (!found?.isDirectory()) throw new BadInputError(`seedDir ${seedDir} is not a directory`);
+    await cp(seedDir, workspace, { recursive: true, verbatimSymlinks: true, force: true });
+    await chownTree(workspace, prepared.uid);
+  }
+
+  #file(name: string): string {
+    return join(this.#o.baseDir, name);
+  }
+}
+
+function newId(): string {
+  return `sb-${randomBytes(10).toString('hex')}`;
+}
+
+function randomUid(): number {
+  return UID_BASE + randomInt(UID_SPAN);
+}
+
+async function chownTree(path: string, uid: number): Promise<void> {
+  await lchown(path, uid, uid);
+  const entries = await readdir(path, { withFileTypes: true });
+  for (const entry of entries) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await chownTree(child, uid);
+    else await lchown(child, uid, uid);
+  }
+}

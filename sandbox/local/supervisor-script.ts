@@ -1,0 +1,301 @@
+/**
+ * The supervisor that runs inside each local sandbox (python3 from /usr/bin, standard library only).
+ *
+ * Why a supervisor: every process of one sandbox must share one network namespace (a dev server
+ * started in the background must be reachable from the next command and from the preview
+ * forwarder), and spawning a fresh `nsenter` chain per command costs several execs. One long-lived
+ * bubblewrap per sandbox runs this script as the unprivileged sandbox uid; the host talks to it over
+ * its stdin/stdout with one JSON object per line. Each command runs in its own user + PID namespace
+ * (its pid 1 dies with its parent), so killing one helper process ends the command's whole tree.
+ *
+ * Shipped as a TypeScript string so the build needs no extra asset copy step.
+ */
+export const SUPERVISOR_SCRIPT = String.raw`
+import asyncio, codecs, ctypes, json, os, signal, sys
+
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+# Commands run as the same host uid; a non-dumpable supervisor cannot be read or ptraced by them.
+libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+UID = os.getuid()
+GID = os.getgid()
+INNER_ID = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+WORKDIR = '/workspace'
+CHUNK = 65536
+FILE_LIMIT = 8 * 1024 * 1024
+
+out = None
+procs = {}
+servers = {}
+
+
+def send(obj):
+    out.write((json.dumps(obj, separators=(',', ':')) + '\n').encode())
+
+
+def resolve(path):
+    return os.path.normpath(os.path.join(WORKDIR, path or '.'))
+
+
+def write_file(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def child_main(command, cwd, env, out_w, err_w):
+    """Runs in the forked helper: new user+pid namespace, then pid 1 of it execs the shell."""
+    try:
+        # Only the pipes of this command stay open (not the supervisor's channel to the host).
+        os.closerange(0, min(out_w, err_w))
+        os.closerange(max(out_w, err_w) + 1, 65536)
+        os.closerange(min(out_w, err_w) + 1, max(out_w, err_w))
+        if libc.unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
+            raise OSError(ctypes.get_errno(), 'unshare failed')
+        # /proc/self/*_map belong to root while non-dumpable; writable again just for the maps.
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        write_file('/proc/self/setgroups', 'deny')
+        write_file('/proc/self/uid_map', '%d %d 1' % (INNER_ID, UID))
+        write_file('/proc/self/gid_map', '%d %d 1' % (INNER_ID, GID))
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        # EOF on this pipe tells pid 1 its helper already died (getppid() is 0 across namespaces).
+        alive_r, alive_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(alive_w)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            os.set_blocking(alive_r, False)
+            try:
+                if os.read(alive_r, 1) == b'':
+                    os._exit(137)
+            except BlockingIOError:
+                pass
+            os.close(alive_r)
+            os.setsid()
+            # Python ignores SIGPIPE and SIGXFSZ; commands expect the defaults.
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+            null = os.open('/dev/null', os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            try:
+                os.chdir(cwd)
+            except OSError as e:
+                os.write(2, ('devbot: cannot cd to %s: %s\n' % (cwd, e.strerror)).encode())
+                os._exit(1)
+            os.execve('/bin/sh', ['/bin/sh', '-c', command], env)
+        os.close(alive_r)
+        os.close(out_w)
+        os.close(err_w)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)
+    except BaseException as e:
+        try:
+            os.write(err_w, ('devbot: cannot start the command: %s\n' % e).encode())
+        finally:
+            os._exit(127)
+
+
+class Proc:
+    def __init__(self, rid, pid, cap):
+        self.rid = rid
+        self.pid = pid
+        self.cap = cap
+        self.sent = 0
+        self.truncated = False
+        self.code = None
+        self.open_streams = 2
+        self.exited = asyncio.Event()
+
+
+async def pump(proc, fd, stream):
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=CHUNK * 2)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, 'rb', 0))
+    decoder = codecs.getincrementaldecoder('utf-8')(errors='replace')
+    while True:
+        data = await reader.read(CHUNK)
+        if not data:
+            break
+        if proc.sent >= proc.cap:
+            proc.truncated = True
+            continue
+        room = proc.cap - proc.sent
+        if len(data) > room:
+            data = data[:room]
+            proc.truncated = True
+        proc.sent += len(data)
+        text = decoder.decode(data)
+        if text:
+            send({'id': proc.rid, 'ev': 'out', 's': stream, 'd': text})
+            await out.drain()
+    tail = decoder.decode(b'', True)
+    if tail and not proc.truncated:
+        send({'id': proc.rid, 'ev': 'out', 's': stream, 'd': tail})
+
+
+async def wait_exit(proc):
+    loop = asyncio.get_running_loop()
+    pidfd = os.pidfd_open(proc.pid)
+    done = loop.create_future()
+    loop.add_reader(pidfd, lambda: done.done() or done.set_result(None))
+    await done
+    loop.remove_reader(pidfd)
+    os.close(pidfd)
+    _, status = os.waitpid(proc.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    proc.code = code if code >= 0 else 128 - code
+
+
+async def run(req):
+    rid = req['id']
+    env = {str(k): str(v) for k, v in (req.get('env') or {}).items()}
+    cwd = resolve(req.get('cwd'))
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(out_r)
+        os.close(err_r)
+        child_main(req['command'], cwd, env, out_w, err_w)
+    os.close(out_w)
+    os.close(err_w)
+    proc = Proc(rid, pid, int(req.get('cap') or 1048576))
+    procs[rid] = proc
+    send({'id': rid, 'ev': 'started'})
+    try:
+        await asyncio.gather(pump(proc, out_r, 1), pump(proc, err_r, 2), wait_exit(proc))
+    finally:
+        procs.pop(rid, None)
+    send({'id': rid, 'ev': 'exit', 'code': proc.code, 'truncated': proc.truncated})
+
+
+def kill(req):
+    proc = procs.get(req['target'])
+    if proc is not None and proc.code is None:
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    send({'id': req['id'], 'ev': 'ok'})
+
+
+async def forward(port, reader, writer):
+    try:
+        up_reader, up_writer = await asyncio.open_connection('127.0.0.1', port)
+    except OSError:
+        writer.close()
+        return
+
+    async def copy(src, dst):
+        try:
+            while True:
+                data = await src.read(CHUNK)
+                if not data:
+                    break
+                dst.write(data)
+                await dst.drain()
+        except OSError:
+            pass
+        finally:
+            try:
+                if dst.can_write_eof():
+                    dst.write_eof()
+            except OSError:
+                pass
+
+    await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+    writer.close()
+    up_writer.close()
+
+
+async def expose(req):
+    port = int(req['port'])
+    path = req['path']
+    if path in servers:
+        send({'id': req['id'], 'ev': 'ok'})
+        return
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    server = await asyncio.start_unix_server(lambda r, w: forward(port, r, w), path=path)
+    servers[path] = server
+    send({'id': req['id'], 'ev': 'ok'})
+
+
+def file_op(req):
+    op = req['op']
+    path = resolve(req.get('path'))
+    if op == 'read':
+        with open(path, 'rb') as f:
+            data = f.read(FILE_LIMIT + 1)
+        if len(data) > FILE_LIMIT:
+            raise ValueError('%s is larger than %d bytes' % (req.get('path'), FILE_LIMIT))
+        return {'data': data.decode('utf-8', errors='replace')}
+    if op == 'write':
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(req['data'].encode())
+        return {}
+    if op == 'list':
+        entries = []
+        with os.scandir(path) as it:
+            for e in it:
+                is_dir = e.is_dir(follow_symlinks=False)
+                size = 0 if is_dir else e.stat(follow_symlinks=False).st_size
+                entries.append({'name': e.name, 'path': os.path.join(path, e.name),
+                                'type': 'dir' if is_dir else 'file', 'size': size})
+        entries.sort(key=lambda x: x['name'])
+        return {'entries': entries}
+    raise ValueError('unknown op %s' % op)
+
+
+async def handle(req):
+    try:
+        op = req.get('op')
+        if op == 'exec':
+            await run(req)
+        elif op == 'kill':
+            kill(req)
+        elif op == 'expose':
+            await expose(req)
+        else:
+            send({'id': req['id'], 'ev': 'ok', **file_op(req)})
+    except Exception as e:
+        send({'id': req.get('id'), 'ev': 'err', 'message': '%s: %s' % (type(e).__name__, e)})
+
+
+async def main():
+    global out
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, sys.stdout)
+    out = asyncio.StreamWriter(transport, protocol, None, loop)
+    tasks = set()
+    send({'ev': 'ready'})
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        task = asyncio.ensure_future(handle(json.loads(line)))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    for proc in list(procs.values()):
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+asyncio.run(main())
+`;
