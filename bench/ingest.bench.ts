@@ -1,0 +1,107 @@
+/**
+ * POST /tasks throughput and latency at 50 concurrent clients against `devbot start --role
+ * gateway` (verify JWT, validate, persist, enqueue), vs a bare Node HTTP server answering 200,
+ * each in its own process. Target: >= 50% of the bare server's throughput.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { TokenIssuer } from '../src/gateway/token-issuer.js';
+import { type BenchResult, load, spawnReady, stop } from './lib.js';
+
+const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
+const CONNECTIONS = 50;
+const DATABASE_URL = process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export async function run(): Promise<BenchResult> {
+  const bare = await spawnReady(
+    process.execPath,
+    ['--import', 'tsx', 'bench/bare-server.ts'],
+    process.env,
+    /READY (\S+)/,
+  );
+  const bareUrl = bare.match[1]!;
+  await load({ url: bareUrl, connections: CONNECTIONS, durationSeconds: 1, method: 'POST', body: '{}' }); // warm-up
+  const baseline = await load({
+    url: bareUrl,
+    connections: CONNECTIONS,
+    durationSeconds: DURATION,
+    method: 'POST',
+    body: JSON.stringify({ kind: 'question', prompt: 'bench' }),
+    headers: { 'content-type': 'application/json' },
+  });
+  await stop(bare.child);
+
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const dataDir = join(tmpdir(), `devbot-bench-${schema}`);
+  const secret = randomBytes(32).toString('hex');
+  const env = {
+    ...process.env,
+    DEVBOT_DATA_DIR: dataDir,
+    DATABASE_URL: `${DATABASE_URL}${DATABASE_URL.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`,
+    DEVBOT_JWT_SECRET: secret,
+    DEVBOT_QUEUE_PREFIX: `{${schema}}`,
+    DEVBOT_RATE_LIMIT: '100000000',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const gw = await spawnReady(
+    process.execPath,
+    ['--import', 'tsx', 'src/main.ts', 'start', '--role', 'gateway'],
+    env,
+    /listening on (\S+)/,
+  );
+  const url = `${gw.match[1]!}/tasks`;
+  const token = await new TokenIssuer(secret).sign('bench');
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const body = JSON.stringify({ kind: 'question', prompt: 'bench' });
+  try {
+    await load({ url, connections: CONNECTIONS, durationSeconds: 1, method: 'POST', headers, body });
+    const gateway = await load({
+      url,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      method: 'POST',
+      headers,
+      body,
+    });
+    const ratio = gateway.rps / baseline.rps;
+    return {
+      name: 'ingest: POST /tasks (role gateway, PostgreSQL) vs bare Node HTTP',
+      unit: 'requests/s',
+      value: Math.round(gateway.rps),
+      baseline: Math.round(baseline.rps),
+      ratio: Number(ratio.toFixed(3)),
+      target: '>= 0.5 of baseline',
+      pass: ratio >= 0.5,
+      details: {
+        connections: CONNECTIONS,
+        durationSeconds: DURATION,
+        gateway: {
+          p50Ms: gateway.p50,
+          p99Ms: gateway.p99,
+          errors: gateway.errors,
+          non2xx: gateway.non2xx,
+          total: gateway.total,
+        },
+        bare: { p50Ms: baseline.p50, p99Ms: baseline.p99 },
+      },
+    };
+  } finally {
+    await stop(gw.child);
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await run(), null, 2));
+}
