@@ -56,7 +56,14 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
         { target: 'pino/file', options: { destination: 1 }, level: options.level as string },
         {
           target: 'pino-loki',
-          options: { host: settings.lokiUrl, batching: true, interval: 2, labels: { app: 'devbot' } },
+          // pino-loki 3 takes the interval inside `batching` (a top-level `interval` is ignored);
+          // `role` becomes a label so Grafana can filter gateway/worker/bot.
+          options: {
+            host: settings.lokiUrl,
+            batching: { interval: 2 },
+            labels: { app: 'devbot' },
+            propsToLabels: ['role'],
+          },
           level: options.level as string,
         },
       ],

@@ -1,5 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DevbotError } from '../../src/core/errors.js';
 import type { TaskEvent } from '../../src/core/task-event.js';
@@ -14,6 +17,12 @@ const PRIVATE_KEY = generateKeyPairSync('rsa', { modulusLength: 1024 })
   .toString();
 /** A line of the key body: if this appears anywhere, the key leaked. */
 const KEY_LINE = PRIVATE_KEY.split('\n')[5] ?? '';
+
+/** The parts of pino's transport stream (thread-stream) the Loki test stops it with. */
+interface TransportStream {
+  worker?: { terminate(): Promise<number> };
+  on(event: 'error', listener: () => void): void;
+}
 
 function capture() {
   const lines: string[] = [];
@@ -84,6 +93,51 @@ describe('secret redaction', () => {
     secrets.add(GITHUB_TOKEN);
     logger.info(`minted ${GITHUB_TOKEN}`);
     expect(out.text()).not.toContain(GITHUB_TOKEN);
+  });
+
+  it('ships masked lines to Loki when LOKI_URL is set, labelled by app and role', async () => {
+    let received: (body: string) => void = () => {};
+    const firstPush = new Promise<string>((resolve) => {
+      received = resolve;
+    });
+    const loki = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        res.writeHead(204).end();
+        if (req.url === '/loki/api/v1/push') received(body);
+      });
+    });
+    await new Promise<void>((resolve) => loki.listen(0, '127.0.0.1', resolve));
+    const { port } = loki.address() as AddressInfo;
+    const logger = createLogger({
+      level: 'warn', // below the test's own output noise: only this line is shipped (and printed)
+      lokiUrl: `http://127.0.0.1:${port}`,
+      secrets: () => [GITHUB_TOKEN],
+      base: { role: 'worker' },
+    });
+    try {
+      logger.warn({ taskId: 't-loki' }, `push failed for ${GITHUB_TOKEN}`);
+      const push = JSON.parse(await firstPush) as {
+        streams: { stream: Record<string, string>; values: [string, string][] }[];
+      };
+      const stream = push.streams[0];
+      expect(stream?.stream).toMatchObject({ app: 'devbot', role: 'worker', level: 'warning' });
+      const line = JSON.parse(stream?.values[0]?.[1] ?? '{}') as Record<string, unknown>;
+      expect(line).toMatchObject({ taskId: 't-loki', msg: 'push failed for [redacted]' });
+      expect(JSON.stringify(push)).not.toContain(GITHUB_TOKEN);
+    } finally {
+      // pino-loki's close waits on its batch timer for seconds; the worker thread is ours to stop
+      // (the stream then reports the exit as an error, which is expected here).
+      const transport = (logger as unknown as Record<symbol, TransportStream | undefined>)[
+        pino.symbols.streamSym
+      ];
+      transport?.on('error', () => {});
+      await transport?.worker?.terminate();
+      await new Promise<void>((resolve) => loki.close(() => resolve()));
+    }
   });
 
   it('masks secrets inside task events before they are stored or streamed', () => {
