@@ -17,7 +17,7 @@ import type { RawRoute } from '../gateway/raw-route.js';
 import type { Logger } from '../observability/logger.js';
 import type { SqlClient } from '../store/sql-client.js';
 import { addressedToBot, allowedUserIds, type BotIdentity, isAllowedUser } from './access.js';
-import { ChatBindings } from './chat-bindings.js';
+import { type ChatBinding, ChatBindings } from './chat-bindings.js';
 import { BOT_COMMANDS, type ChatCommand, parseCommand } from './parse-command.js';
 import { renderAck } from './render-progress.js';
 import { type TaskApiClient, TaskApiError } from './task-api-client.js';
@@ -50,6 +50,8 @@ export interface TelegramBotOptions {
 }
 
 const WEBHOOK_BODY_LIMIT = 1_048_576;
+/** Update ids remembered in memory for the fast duplicate check. */
+const RECENT_UPDATES = 10_000;
 
 export class TelegramBot {
   readonly bot: Bot;
@@ -60,6 +62,7 @@ export class TelegramBot {
   readonly #log: Logger;
   readonly #retry: { initial: number; max: number };
   readonly #chains = new Map<string, Promise<void>>();
+  readonly #recent = new Set<number>();
   readonly #wakers = new Set<() => void>();
   #runner: RunnerHandle | null = null;
   #setup: Promise<void> | null = null;
@@ -107,17 +110,34 @@ export class TelegramBot {
     if (!message?.from || message.from.is_bot) return null;
     const { addressed, text } = addressedToBot(message, this.identity);
     if (!addressed) return null;
-    if (!(await this.#claims.claim(update.update_id, message.chat.id))) {
-      this.#log.debug({ updateId: update.update_id }, 'telegram: duplicate update ignored');
-      return null;
-    }
+    // Duplicates are caught twice: here in memory (synchronously, so even two concurrent copies
+    // of one update cannot both pass), and by a row in telegram_updates (across restarts). The
+    // row is written while the acknowledgement goes out, so the database never delays it.
+    if (!this.#remember(update.update_id)) return null;
+    const claim = this.#claims.claim(update.update_id, message.chat.id);
+    claim.catch(() => {}); // awaited below; this only keeps a failure from being "unhandled"
     try {
-      return await this.#handleMessage(update.update_id, message, text);
+      return await this.#handleMessage(update.update_id, message, text, claim);
     } catch (err) {
       // Nothing usable happened: give the update back so a redelivery can try again.
+      this.#recent.delete(update.update_id);
       await this.#claims.release(update.update_id).catch(() => {});
       throw err;
     }
+  }
+
+  /** Records an update id in memory; false when it was seen recently. */
+  #remember(updateId: number): boolean {
+    if (this.#recent.has(updateId)) {
+      this.#log.debug({ updateId }, 'telegram: duplicate update ignored');
+      return false;
+    }
+    this.#recent.add(updateId);
+    if (this.#recent.size > RECENT_UPDATES) {
+      const oldest = this.#recent.values().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+    return true;
   }
 
   /** Webhook mode: queue an update behind earlier ones of the same chat; returns at once. */
@@ -191,7 +211,12 @@ export class TelegramBot {
 
   // ---------------------------------------------------------------- messages
 
-  async #handleMessage(updateId: number, message: Message, text: string): Promise<Task | null> {
+  async #handleMessage(
+    updateId: number,
+    message: Message,
+    text: string,
+    claim: Promise<boolean>,
+  ): Promise<Task | null> {
     const from = message.from as NonNullable<Message['from']>;
     const chatId = message.chat.id;
     const threadId = message.is_topic_message ? message.message_thread_id : undefined;
@@ -202,6 +227,7 @@ export class TelegramBot {
         ...(threadId === undefined ? {} : { threadId }),
       });
     if (!isAllowedUser(from.id, this.#allowed)) {
+      if (!(await claim)) return null;
       this.#log.info({ userId: from.id, chatId }, 'telegram: refused a user not on the allowlist');
       await reply(notAllowedText(from.id));
       return null;
@@ -211,8 +237,9 @@ export class TelegramBot {
     if (command.type === 'task' || command.type === 'shell') {
       const kind: TaskKind = command.type === 'shell' ? 'shell' : command.kind;
       const prompt = command.type === 'shell' ? command.command : command.prompt;
-      return this.#createTask({ updateId, message, kind, prompt, threadId });
+      return this.#createTask({ updateId, message, kind, prompt, threadId, claim });
     }
+    if (!(await claim)) return null;
     await reply(await this.#answer(command, message));
     return null;
   }
@@ -255,6 +282,7 @@ export class TelegramBot {
     kind: TaskKind;
     prompt: string;
     threadId: number | undefined;
+    claim: Promise<boolean>;
   }): Promise<Task | null> {
     const { updateId, message, kind, prompt, threadId } = args;
     const from = message.from as NonNullable<Message['from']>;
@@ -263,17 +291,34 @@ export class TelegramBot {
       replyTo: message.message_id,
       ...(threadId === undefined ? {} : { threadId }),
     };
-    const binding = await this.bindings.get(chatId);
-    if (kind === 'dev' && !binding?.repo) {
-      await this.options.outbox.send(chatId, {
-        ...base,
-        html: 'Bind this chat to a repository first: /repo owner/name. Then send /new_task again.',
-      });
+    // The acknowledgement goes out first: it is what the user waits for, and its id travels in
+    // the task's origin so whichever worker runs the task edits this same message.
+    const ack = this.options.outbox.send(chatId, { ...base, ...renderAck(kind, prompt) });
+    let claimed: boolean;
+    let binding: ChatBinding | null;
+    try {
+      [claimed, binding] = await Promise.all([args.claim, this.bindings.get(chatId)]);
+    } catch (err) {
+      const id = await ack;
+      const html = '❌ I could not start that: my database is unreachable. Try again in a moment.';
+      if (id !== null) await this.options.outbox.edit(chatId, id, { html });
+      throw err;
+    }
+    const statusMessageId = await ack;
+    const fail = async (html: string) => {
+      if (statusMessageId !== null) await this.options.outbox.edit(chatId, statusMessageId, { html });
+      else await this.options.outbox.send(chatId, { ...base, html });
+    };
+    if (!claimed) {
+      // A redelivery from before a restart: the first delivery has its task and its message.
+      this.#log.debug({ updateId }, 'telegram: duplicate update ignored');
+      if (statusMessageId !== null) await this.bot.api.deleteMessage(chatId, statusMessageId).catch(() => {});
       return null;
     }
-    // The acknowledgement goes out before the task exists: it is what the user waits for, and its
-    // id travels in the task's origin so every worker edits this same message.
-    const statusMessageId = await this.options.outbox.send(chatId, { ...base, ...renderAck(kind, prompt) });
+    if (kind === 'dev' && !binding?.repo) {
+      await fail('Bind this chat to a repository first: /repo owner/name. Then send /new_task again.');
+      return null;
+    }
     const origin: Record<string, unknown> = {
       chatId,
       chatType: message.chat.type,
@@ -298,9 +343,7 @@ export class TelegramBot {
       return await this.options.store.getTask(task.id);
     } catch (err) {
       this.#log.error({ err, chatId, updateId }, 'telegram: could not create the task');
-      const html = `❌ I could not start that: ${escapeHtml(truncateText(errorMessage(err), 500))}`;
-      if (statusMessageId !== null) await this.options.outbox.edit(chatId, statusMessageId, { html });
-      else await this.options.outbox.send(chatId, { ...base, html });
+      await fail(`❌ I could not start that: ${escapeHtml(truncateText(errorMessage(err), 500))}`);
       return null;
     }
   }

@@ -269,6 +269,12 @@ export class FakeTelegramServer {
     return this.#waitUntil(() => check() || undefined, timeoutMs, what);
   }
 
+  /** Calls `listener` for every API call as it is answered (cheap hook for benchmarks). */
+  onCall(listener: (call: ApiCall) => void): () => void {
+    this.#events.on('call', listener);
+    return () => this.#events.off('call', listener);
+  }
+
   /** Rate limit for one chat id, or for every private chat / group chat. null removes it. */
   setRateLimit(target: number | 'private' | 'group', limit: RateLimit | null): void {
     if (limit) this.#rateLimits.set(target, limit);
@@ -322,6 +328,7 @@ export class FakeTelegramServer {
       if (err.parameters) body.parameters = err.parameters;
       this.#reply(res, err.errorCode, body);
     }
+    this.#events.emit('call', call);
     this.#events.emit('change');
   }
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TaskHandler } from '../../src/core/index.js';
+import type { TaskHandler } from '../../../src/core/index.js';
 
 export interface LocalShell {
   handler: TaskHandler;
