@@ -1,0 +1,67 @@
+/**
+ * The sandbox module: the `shell` task handler and the `/preview/` reverse proxy, plus the factory
+ * that picks the sandbox provider for DEVBOT_SANDBOX. One PreviewRegistry is shared by the provider
+ * (which publishes sockets) and the proxy (which serves them).
+ */
+import { join } from 'node:path';
+import { E2BSandboxProvider } from '../sandbox/e2b/e2b-sandbox-provider.js';
+import { LocalSandboxProvider } from '../sandbox/local/local-sandbox-provider.js';
+import type { Config } from './config/config.js';
+import type { SandboxProvider } from './core/sandbox.js';
+import { createPreviewProxyRoute } from './gateway/preview-proxy.js';
+import { PreviewRegistry } from './gateway/preview-registry.js';
+import type { Metrics } from './observability/metrics.js';
+import type { DevbotModule, Runtime } from './runtime.js';
+import { ShellHandler } from './worker/handlers/shell-handler.js';
+
+export function createPreviewRegistry(config: Config, publicUrl: () => string): PreviewRegistry {
+  // Slightly longer than the preview sandbox lives, so the link never outlives it by accident:
+  // closing the sandbox unpublishes it first.
+  return new PreviewRegistry({ publicUrl, ttlSeconds: config.DEVBOT_PREVIEW_TTL + 60 });
+}
+
+export function createSandboxProvider(
+  config: Config,
+  deps: { previews: PreviewRegistry; metrics?: Metrics },
+): SandboxProvider {
+  if (config.DEVBOT_SANDBOX === 'e2b') {
+    return new E2BSandboxProvider({
+      apiKey: config.E2B_API_KEY ?? '',
+      ...(config.E2B_TEMPLATE ? { template: config.E2B_TEMPLATE } : {}),
+      timeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
+      outputLimit: config.DEVBOT_SANDBOX_OUTPUT_LIMIT,
+    });
+  }
+  return new LocalSandboxProvider({
+    baseDir: join(config.dataDir, 'sandboxes'),
+    previews: deps.previews,
+    timeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
+    outputLimit: config.DEVBOT_SANDBOX_OUTPUT_LIMIT,
+    memoryMb: config.DEVBOT_SANDBOX_MEMORY_MB,
+    maxProcs: config.DEVBOT_SANDBOX_MAX_PROCS,
+  });
+}
+
+export function createSandboxModule(runtime: Runtime, deps: { previews: PreviewRegistry }): DevbotModule {
+  const shell = new ShellHandler({
+    sandboxes: runtime.sandboxes,
+    previewTtlSeconds: runtime.config.DEVBOT_PREVIEW_TTL,
+    commandTimeoutMs: runtime.config.DEVBOT_SANDBOX_TIMEOUT_MS,
+    metrics: runtime.metrics,
+    logger: runtime.logger.child({ module: 'sandbox' }),
+  });
+  const runsTasks = runtime.role === 'all' || runtime.role === 'worker';
+  return {
+    name: 'sandbox',
+    handlers: runsTasks ? { shell: shell.handle } : {},
+    routes: [createPreviewProxyRoute(deps.previews)],
+    async start() {
+      // Fail at start, not at the first task, when bwrap is missing; warm the first sandbox.
+      if (!runsTasks) return;
+      await runtime.sandboxes.check();
+      const warm = (runtime.sandboxes as { warmUp?: () => Promise<void> }).warmUp;
+      if (warm) void warm.call(runtime.sandboxes).catch(() => {});
+    },
+    stop: () => shell.stop(),
+  };
+}
