@@ -21,17 +21,31 @@ export async function ensureVectorSchema(sql: SqlClient): Promise<void> {
     throw new UnavailableError(
       'the memories table is missing: run `devbot migrate` (migration 004_memories.sql)',
     );
-  const available = await sql.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'");
-  if (available.rows.length === 0) throw new UnavailableError(MISSING_PGVECTOR_MESSAGE);
-  try {
-    await sql.exec('CREATE EXTENSION IF NOT EXISTS vector');
-  } catch (err) {
-    throw new UnavailableError(
-      `could not enable the pgvector extension (CREATE EXTENSION vector needs a role that may create extensions): ${(err as Error).message}`,
-      { cause: err },
-    );
+  // Checked before changing anything: ALTER TABLE takes an exclusive lock even when it has
+  // nothing to do, and every devbot process runs this at start.
+  const state = await sql.query<{ installed: boolean; available: boolean; has_column: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('memories')
+                      AND attname = 'embedding' AND NOT attisdropped) AS has_column`,
+  );
+  const { installed, available, column } = state.rows[0] ?? {
+    installed: false,
+    available: false,
+    column: false,
+  };
+  if (!installed && !available) throw new UnavailableError(MISSING_PGVECTOR_MESSAGE);
+  if (!installed) {
+    try {
+      await sql.exec('CREATE EXTENSION IF NOT EXISTS vector');
+    } catch (err) {
+      throw new UnavailableError(
+        `could not enable the pgvector extension (CREATE EXTENSION vector needs a role that may create extensions): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   }
-  await sql.exec('ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding vector');
+  if (!column) await sql.exec('ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding vector');
 }
 
 /** The expression both the index and every search use, so the planner can match them. */
