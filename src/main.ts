@@ -7,6 +7,7 @@ import { startDevbot } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { resolveJwtSecret } from './config/jwt-secret.js';
 import { DevbotError } from './core/index.js';
+import { doctorCommand } from './doctor.js';
 import { type Scope, TokenIssuer } from './gateway/token-issuer.js';
 import { defaultModules } from './modules.js';
 import { createLogger } from './observability/logger.js';
@@ -21,6 +22,7 @@ commands:
   migrate                                 apply database migrations and exit
   token --user NAME [--ttl SECONDS] [--admin]
                                           print an API token (JWT) for NAME
+  doctor [--json]                         check configuration, tokens and services; print what to fix
   help                                    show this text
 
 configuration comes from the environment (see .env.example)`;
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand();
     case 'token':
       return tokenCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest, process.env);
     case 'help':
     case '--help':
     case '-h':

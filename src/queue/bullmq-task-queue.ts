@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Task, TaskQueue } from '../core/index.js';
+import { Batcher } from '../store/batcher.js';
 
 export const QUEUE_NAME = 'tasks';
 
@@ -38,12 +39,20 @@ export class BullTaskQueue implements TaskQueue {
     this.queue.on('error', () => {});
   }
 
-  async enqueue(task: Pick<Task, 'id' | 'kind'>): Promise<void> {
-    await this.queue.add(
-      task.kind,
-      { taskId: task.id, kind: task.kind, enqueuedAt: Date.now() },
-      { jobId: task.id },
+  /** Concurrent enqueues share one addBulk round trip. */
+  readonly #adds = new Batcher<Pick<Task, 'id' | 'kind'>, true>(async (tasks) => {
+    await this.queue.addBulk(
+      tasks.map((task) => ({
+        name: task.kind,
+        data: { taskId: task.id, kind: task.kind, enqueuedAt: Date.now() },
+        opts: { jobId: task.id },
+      })),
     );
+    return tasks.map(() => true as const);
+  });
+
+  async enqueue(task: Pick<Task, 'id' | 'kind'>): Promise<void> {
+    await this.#adds.submit(task);
   }
 
   async hasLiveJob(taskId: string): Promise<boolean> {

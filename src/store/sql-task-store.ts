@@ -9,6 +9,7 @@ import type {
   TaskPatch,
   TaskStore,
 } from '../core/index.js';
+import { Batcher } from './batcher.js';
 import { migrate } from './migrate.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -116,27 +117,19 @@ export class SqlTaskStore implements TaskStore {
     await migrate(this.sql);
   }
 
-  async createTask(input: NewTask): Promise<CreateTaskResult> {
-    const id = randomUUID();
-    const createdData = JSON.stringify({
-      source: input.source,
-      kind: input.kind,
-      requester: input.requester,
-    });
-    // One round trip: insert the task and its first event together; on a duplicate idempotency
-    // key nothing is inserted and the existing task is read back.
-    const res = await this.sql.query<TaskRow>(
-      `WITH t AS (
-         INSERT INTO tasks (id, source, origin, requester, repo, kind, prompt, input, idempotency_key, event_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING *
-       ), e AS (
-         INSERT INTO task_events (task_id, seq, type, data) SELECT id, 1, 'task.created', $10 FROM t
-       )
-       SELECT * FROM t`,
-      [
-        id,
+  readonly #creates = new Batcher<NewTask, CreateTaskResult>((inputs) => this.#createMany(inputs));
+
+  /** Idempotent on the key. Concurrent calls share one INSERT (see Batcher). */
+  createTask(input: NewTask): Promise<CreateTaskResult> {
+    return this.#creates.submit(input);
+  }
+
+  async #createMany(inputs: NewTask[]): Promise<(CreateTaskResult | Error)[]> {
+    const ids = inputs.map(() => randomUUID());
+    const params: unknown[] = [];
+    const rows = inputs.map((input, i) => {
+      params.push(
+        ids[i],
         input.source,
         JSON.stringify(input.origin ?? {}),
         input.requester,
@@ -145,17 +138,43 @@ export class SqlTaskStore implements TaskStore {
         input.prompt,
         JSON.stringify(input.input ?? {}),
         input.idempotencyKey ?? null,
-        createdData,
-      ],
+      );
+      const b = i * 9;
+      return `($${b + 1}::uuid, $${b + 2}, $${b + 3}::jsonb, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::jsonb, $${b + 9}, 1)`;
+    });
+    // One round trip and one commit for the whole batch: insert the tasks and their first events
+    // together; a duplicate idempotency key inserts nothing and its task is read back below.
+    const res = await this.sql.query<TaskRow>(
+      `WITH t AS (
+         INSERT INTO tasks (id, source, origin, requester, repo, kind, prompt, input, idempotency_key, event_seq)
+         VALUES ${rows.join(', ')}
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING *
+       ), e AS (
+         INSERT INTO task_events (task_id, seq, type, data)
+         SELECT id, 1, 'task.created', jsonb_build_object('source', source, 'kind', kind, 'requester', requester) FROM t
+       )
+       SELECT * FROM t`,
+      params,
     );
-    const row = res.rows[0];
-    if (row) return { task: toTask(row), created: true };
-    const existing = await this.sql.query<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = $1', [
-      input.idempotencyKey,
-    ]);
-    if (!existing.rows[0])
-      throw new Error('task insert returned nothing and no task has that idempotency key');
-    return { task: toTask(existing.rows[0]), created: false };
+    const inserted = new Map(res.rows.map((row) => [row.id, toTask(row)]));
+    const missingKeys = inputs
+      .filter((input, i) => !inserted.has(ids[i]!) && input.idempotencyKey)
+      .map((input) => input.idempotencyKey as string);
+    const existing = new Map<string, Task>();
+    if (missingKeys.length > 0) {
+      const found = await this.sql.query<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ANY($1::text[])', [
+        missingKeys,
+      ]);
+      for (const row of found.rows) existing.set(row.idempotency_key as string, toTask(row));
+    }
+    return inputs.map((input, i) => {
+      const task = inserted.get(ids[i]!);
+      if (task) return { task, created: true };
+      const prior = input.idempotencyKey ? existing.get(input.idempotencyKey) : undefined;
+      if (prior) return { task: prior, created: false };
+      return new Error('task insert returned nothing and no task has that idempotency key');
+    });
   }
 
   async getTask(id: string): Promise<Task | null> {

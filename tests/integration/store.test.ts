@@ -84,6 +84,22 @@ describe.each(backends)('task store on %s', (_name, open) => {
     expect(count.rows[0]?.n).toBe(1);
   });
 
+  it('keeps one task per key when the same key arrives concurrently (one batch)', async () => {
+    const input = { source: 'api' as const, requester: 'e', kind: 'dev' as const, prompt: 'x', idempotencyKey: 'k-2' };
+    const results = await Promise.all([
+      store.createTask(input),
+      store.createTask(input),
+      store.createTask({ ...input, idempotencyKey: null }),
+      store.createTask(input),
+    ]);
+    const keyed = [results[0]!, results[1]!, results[3]!];
+    expect(new Set(keyed.map((r) => r.task.id)).size).toBe(1);
+    expect(keyed.filter((r) => r.created)).toHaveLength(1);
+    expect(results[2]!.created).toBe(true);
+    expect(results[2]!.task.id).not.toBe(keyed[0]!.task.id);
+    expect((await store.listEvents(keyed[0]!.task.id)).map((e) => e.type)).toEqual(['task.created']);
+  });
+
   it('numbers events without gaps or duplicates under concurrent writers', async () => {
     const { task } = await store.createTask({ source: 'api', requester: 'c', kind: 'shell', prompt: 'p' });
     await Promise.all(

@@ -1,0 +1,68 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configSchema, loadConfig } from '../../src/config/config.js';
+import { resolveJwtSecret } from '../../src/config/jwt-secret.js';
+import { removeDir, tempDir } from '../helpers/test-env.js';
+
+describe('config', () => {
+  it('works with zero configuration', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      DEVBOT_SANDBOX: 'local',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisDefaulted: true,
+      dataDir: '/srv/app/.devbot',
+      DEVBOT_QUEUE_PREFIX: '{devbot}',
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' }).PORT).toBe(3000);
+  });
+
+  it('names the variable and what to put there when a value is malformed', () => {
+    const bad = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(bad({ PORT: 'abc' })).toMatch(/PORT:/);
+    expect(bad({ DATABASE_URL: 'mysql://x' })).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(bad({ DEVBOT_JWT_SECRET: 'short' })).toMatch(/DEVBOT_JWT_SECRET: .*openssl rand -hex 32/);
+    expect(bad({ TELEGRAM_BOT_TOKEN: 'nope' })).toMatch(/TELEGRAM_BOT_TOKEN: must look like/);
+    expect(bad({ TELEGRAM_API_ROOT: 'http://x/' })).toMatch(/must not end with \//);
+    expect(bad({ GITHUB_APP_ID: '12' })).toMatch(/GITHUB_WEBHOOK_SECRET/);
+    expect(bad({ DEVBOT_SANDBOX: 'e2b' })).toMatch(/E2B_API_KEY: required/);
+    expect(bad({ TELEGRAM_WEBHOOK_URL: 'https://x.example/hook' })).toMatch(/TELEGRAM_WEBHOOK_SECRET/);
+    expect(bad({ DEVBOT_QUEUE_PREFIX: 'devbot' })).toMatch(/DEVBOT_QUEUE_PREFIX/);
+  });
+
+  it('documents every variable in .env.example', () => {
+    const example = readFileSync(join(import.meta.dirname, '../../.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const missing = Object.keys(configSchema.shape).filter((k) => !documented.has(k));
+    expect(missing).toEqual([]);
+  });
+
+  it('generates the JWT secret once, owner-readable only, and reuses it', () => {
+    const dir = tempDir();
+    try {
+      const first = resolveJwtSecret({ dataDir: dir, DEVBOT_JWT_SECRET: undefined });
+      const second = resolveJwtSecret({ dataDir: dir, DEVBOT_JWT_SECRET: undefined });
+      expect(first).toHaveLength(64);
+      expect(second).toBe(first);
+      expect(statSync(join(dir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+      expect(resolveJwtSecret({ dataDir: dir, DEVBOT_JWT_SECRET: 'x'.repeat(40) })).toBe('x'.repeat(40));
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
