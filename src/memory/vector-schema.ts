@@ -29,11 +29,9 @@ export async function ensureVectorSchema(sql: SqlClient): Promise<void> {
             EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('memories')
                       AND attname = 'embedding' AND NOT attisdropped) AS has_column`,
   );
-  const { installed, available, column } = state.rows[0] ?? {
-    installed: false,
-    available: false,
-    column: false,
-  };
+  const row = state.rows[0];
+  const installed = row?.installed === true;
+  const available = row?.available === true;
   if (!installed && !available) throw new UnavailableError(MISSING_PGVECTOR_MESSAGE);
   if (!installed) {
     try {
@@ -45,7 +43,8 @@ export async function ensureVectorSchema(sql: SqlClient): Promise<void> {
       );
     }
   }
-  if (!column) await sql.exec('ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding vector');
+  if (row?.has_column !== true)
+    await sql.exec('ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding vector');
 }
 
 /** The expression both the index and every search use, so the planner can match them. */
