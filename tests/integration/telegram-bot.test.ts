@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../src/core/index.js';
 import { createPgliteClient } from '../../src/store/pglite-client.js';
 import type { SqlClient } from '../../src/store/sql-client.js';
-import { type TelegramModule, telegramModule } from '../../src/telegram-module.js';
+import { createTelegramModule, type TelegramModule, telegramModule } from '../../src/telegram-module.js';
 import { FakeTelegramServer, type StoredMessage } from '../fakes/telegram/index.js';
 import { type LocalShell, localShell } from '../fakes/telegram/local-shell.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
@@ -156,6 +156,22 @@ describe('Telegram bot end to end (polling)', () => {
     const created = (await tasksOf(devbot, `tg:${BOB}`)).filter((t) => t.origin.updateId === 9_000_001);
     expect(created).toHaveLength(1);
     expect(created[0]?.idempotencyKey).toBe('tg:update:9000001');
+
+    // A redelivery after a restart: a new bot instance (empty memory) on the same database.
+    const restarted = createTelegramModule(devbot.app.runtime, { outbox: { intervalMs: () => 10 } });
+    expect(await restarted?.handleTelegramUpdate(update)).toBeNull();
+    const acks = () =>
+      fake.botMessages(BOB).filter((m) => m.replyToMessageId === 500 && m.history[0]?.includes('Queued'));
+    // Its acknowledgement went out before the database said "seen", and was taken back.
+    await fake.waitFor(
+      () => acks().length === 2 && acks().filter((m) => m.deleted).length === 1,
+      5000,
+      'the extra ack deleted',
+    );
+    await restarted?.stop?.();
+    expect((await tasksOf(devbot, `tg:${BOB}`)).filter((t) => t.origin.updateId === 9_000_001)).toHaveLength(
+      1,
+    );
   });
 
   it('in a group, answers only when mentioned or replied to', async () => {
