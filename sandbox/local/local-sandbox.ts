@@ -46,7 +46,7 @@ export class LocalSandbox implements Sandbox {
     this.id = settings.id;
   }
 
-  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     return this.#start(command, options, options.timeoutMs ?? this.#s.defaultTimeoutMs).done;
   }
 

@@ -1,0 +1,161 @@
+/**
+ * The sandbox boundary, proven against the local (bubblewrap) provider: what a command inside
+ * cannot reach, and what the limits do to hostile commands. Each check pairs with a host-side
+ * control so the test fails if the boundary were missing.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portProbe, waitFor } from '../../sandbox/contract.js';
+import type { Sandbox } from '../../src/core/sandbox.js';
+import { type LocalHarness, startLocalHarness } from '../helpers/sandbox-harness.js';
+
+const OUTPUT_LIMIT = 32 * 1024;
+const SECRET = `devbot-boundary-secret-${Math.random().toString(36).slice(2)}`;
+
+describe('local sandbox boundary', () => {
+  let harness: LocalHarness;
+  let sandbox: Sandbox;
+  let hostServer: Server;
+  let hostPort: number;
+
+  beforeAll(async () => {
+    process.env['DEVBOT_BOUNDARY_SECRET'] = SECRET;
+    harness = await startLocalHarness({ outputLimit: OUTPUT_LIMIT, maxProcs: 64, memoryMb: 512 });
+    sandbox = await harness.provider.create({ taskId: 'boundary' });
+    hostServer = createServer((_req, res) => res.end('host service'));
+    await new Promise<void>((resolve) => hostServer.listen(0, '127.0.0.1', resolve));
+    hostPort = (hostServer.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    delete process.env['DEVBOT_BOUNDARY_SECRET'];
+    await sandbox?.close();
+    await harness?.close();
+    await new Promise((resolve) => hostServer?.close(resolve));
+  });
+
+  it('cannot reach a port the host listens on', async () => {
+    // Control: the same probe from the host connects.
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      `import socket; socket.create_connection(('127.0.0.1', ${hostPort}), 1)`,
+    ]);
+    const r = await sandbox.exec(portProbe(hostPort));
+    expect(r.exitCode).not.toBe(0);
+    const dns = await sandbox.exec(
+      `python3 -c "import socket; socket.create_connection(('1.1.1.1', 53), 1)" 2>&1`,
+    );
+    expect(dns.exitCode).not.toBe(0);
+  });
+
+  it('does not see the host environment', async () => {
+    const r = await sandbox.exec('env; cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n"');
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stdout).not.toContain('DEVBOT_BOUNDARY_SECRET');
+    expect(r.stdout).toContain('HOME=/workspace');
+  });
+
+  it('cannot read host files: /root, the data dir, the repository, /etc/shadow', async () => {
+    const r = await sandbox.exec(
+      `ls /root 2>&1; ls ${harness.baseDir} 2>&1; ls ${process.cwd()} 2>&1; cat /etc/shadow 2>&1; echo done`,
+    );
+    expect(r.stdout).toContain('done');
+    expect(r.stdout).not.toContain('.pyenv');
+    expect(r.stdout).not.toContain('package.json');
+    expect(r.stdout).not.toContain('supervisor.py');
+    expect(r.stdout).not.toMatch(/root:[^x]/);
+    // The pyenv python under /root is invisible; python3 is the system one.
+    expect((await sandbox.exec('command -v python3')).stdout.trim()).toMatch(
+      /^\/usr\/(local\/)?bin\/python3$/,
+    );
+  });
+
+  it('runs as an unprivileged user that cannot write the system or gain root', async () => {
+    const r = await sandbox.exec('id -u; touch /usr/x 2>&1; su -c id root </dev/null 2>&1; echo end');
+    expect(r.stdout.split('\n')[0]).toBe('1000');
+    expect(r.stdout).toMatch(/Read-only file system|Permission denied/);
+    expect(r.stdout).not.toMatch(/uid=0/);
+  });
+
+  it("does not see other sandboxes' workspaces", async () => {
+    const other = await harness.provider.create({ taskId: 'boundary-other' });
+    try {
+      await other.writeFile('mine.txt', 'other sandbox');
+      const r = await sandbox.exec('ls -R /workspace /tmp /run 2>&1; echo end');
+      expect(r.stdout).not.toContain('mine.txt');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('contains a fork bomb and ends it at the timeout', async () => {
+    const meta = JSON.parse(await readFile(join(harness.baseDir, sandbox.id, 'sandbox.json'), 'utf8')) as {
+      uid: number;
+    };
+    const r = await sandbox.exec('bomb() { bomb | bomb & }; bomb; sleep 5', { timeoutMs: 2_000 });
+    expect(r.timedOut).toBe(true);
+    // Nothing of the bomb survives on the host...
+    await waitFor(async () => countHostProcesses(meta.uid) <= 2, 5_000);
+    // ...and the sandbox and the host still work.
+    expect((await sandbox.exec('echo alive')).stdout).toBe('alive\n');
+    expect(execFileSync('echo', ['host ok']).toString()).toBe('host ok\n');
+  });
+
+  it('limits processes per sandbox', async () => {
+    const r = await sandbox.exec('for i in $(seq 1 100); do sleep 5 & done 2>&1; wait', { timeoutMs: 3_000 });
+    expect(r.stdout + r.stderr).toMatch(/fork|Resource temporarily unavailable|Cannot/i);
+  });
+
+  it('limits memory', async () => {
+    const r = await sandbox.exec('python3 -c "x = bytearray(1024 * 1024 * 1024)" 2>&1');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toContain('MemoryError');
+  });
+
+  it('ends an endless loop at the timeout', async () => {
+    const r = await sandbox.exec('while :; do :; done', { timeoutMs: 500 });
+    expect(r.timedOut).toBe(true);
+    expect(r.durationMs).toBeLessThan(5_000);
+  });
+
+  it('caps a flood of output without buffering it', async () => {
+    const r = await sandbox.exec('yes devbot', { timeoutMs: 1_500 });
+    expect(r.truncated).toBe(true);
+    expect(r.stdout.length).toBeLessThanOrEqual(OUTPUT_LIMIT + 100);
+    expect(r.stdout).toContain(`[devbot: output truncated after ${OUTPUT_LIMIT} bytes]`);
+  });
+
+  it('serves two previews on the same port, each its own page', async () => {
+    const a = await harness.provider.create({ taskId: 'preview-a' });
+    const b = await harness.provider.create({ taskId: 'preview-b' });
+    try {
+      await Promise.all(
+        [a, b].map(async (s, i) => {
+          await s.writeFile('index.html', `page ${i === 0 ? 'A' : 'B'}`);
+          await s.execBackground('python3 -m http.server 8000');
+          await waitFor(async () => (await s.exec(portProbe(8000))).exitCode === 0, 10_000);
+        }),
+      );
+      const [urlA, urlB] = await Promise.all([a.exposePort(8000), b.exposePort(8000)]);
+      expect(urlA).not.toBe(urlB);
+      expect(await (await fetch(urlA!)).text()).toBe('page A');
+      expect(await (await fetch(urlB!)).text()).toBe('page B');
+      await a.close();
+      const gone = await fetch(urlA!);
+      expect(gone.status).toBe(404);
+      expect(await gone.json()).toMatchObject({ error: 'not_found' });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+function countHostProcesses(uid: number): number {
+  const out = execFileSync('ps', ['-e', '-o', 'uid='], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.trim() === String(uid)).length;
+}
