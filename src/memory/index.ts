@@ -1,4 +1,4 @@
-export { createEmbedder, DEFAULT_OPENAI_EMBEDDING_MODEL } from './create-embedder.js';
+export { createEmbedder, type EmbedderConfig, embedderConfigProblem } from './create-embedder.js';
 export { type Embedder, normalize } from './embedder.js';
 export { embedText, HASHING_DIMENSIONS, HASHING_MODEL, HashingEmbedder } from './hashing-embedder.js';
 export { DEFAULT_MIN_SIMILARITY, DEFAULT_RECALL_LIMIT, MemoryService } from './memory-service.js';

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { SqlClient } from '../store/sql-client.js';
-import { createEmbedder } from './create-embedder.js';
+import { createEmbedder, embedderConfigProblem } from './create-embedder.js';
 import type { Embedder } from './embedder.js';
 import { MemoryService } from './memory-service.js';
 import { MemoryStore } from './memory-store.js';
@@ -32,6 +32,8 @@ export interface OpenedMemory {
 export async function openMemory(options: OpenMemoryOptions): Promise<OpenedMemory> {
   await ensureVectorSchema(options.sql);
   const store = new MemoryStore(options.sql);
+  const problem = options.embedder ? null : embedderConfigProblem(options.config);
+  if (problem) options.logger?.warn(`memory: ${problem}`);
   const embedder = options.embedder ?? createEmbedder(options.config);
   const service = new MemoryService({
     store,

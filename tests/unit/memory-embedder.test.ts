@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEmbedder } from '../../src/memory/create-embedder.js';
+import { createEmbedder, embedderConfigProblem } from '../../src/memory/create-embedder.js';
 import { embedText, HASHING_MODEL, HashingEmbedder, tokenize } from '../../src/memory/hashing-embedder.js';
 import { OpenAiEmbedder } from '../../src/memory/openai-embedder.js';
 import { scrubSecrets } from '../../src/memory/scrub-secrets.js';
@@ -40,14 +40,17 @@ describe('hashing embedder', () => {
 });
 
 describe('createEmbedder', () => {
-  it('uses the local embedder without an LLM or with DEVBOT_EMBEDDING_MODEL=local', () => {
+  it('uses the local embedder without DEVBOT_EMBEDDING_MODEL, with =local, or without an LLM endpoint', () => {
+    const llm = { OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' };
     expect(createEmbedder({}).model).toBe(HASHING_MODEL);
-    expect(
-      createEmbedder({ OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', DEVBOT_EMBEDDING_MODEL: 'local' }).model,
-    ).toBe(HASHING_MODEL);
+    expect(createEmbedder(llm).model).toBe(HASHING_MODEL);
+    expect(createEmbedder({ ...llm, DEVBOT_EMBEDDING_MODEL: 'local' }).model).toBe(HASHING_MODEL);
+    expect(createEmbedder({ DEVBOT_EMBEDDING_MODEL: 'nomic' }).model).toBe(HASHING_MODEL);
+    expect(embedderConfigProblem({ DEVBOT_EMBEDDING_MODEL: 'nomic' })).toMatch(/needs OPENAI_BASE_URL/);
+    expect(embedderConfigProblem({ ...llm, DEVBOT_EMBEDDING_MODEL: 'nomic' })).toBeNull();
   });
 
-  it('uses the OpenAI-compatible endpoint when an LLM is configured', () => {
+  it('uses the OpenAI-compatible endpoint when a model and an endpoint are configured', () => {
     const embedder = createEmbedder({
       OPENAI_BASE_URL: 'http://127.0.0.1:1/v1',
       DEVBOT_EMBEDDING_MODEL: 'nomic',
