@@ -21,6 +21,8 @@ export interface GithubModuleOptions {
   /** Minimum ms between two edits of a sticky comment (default 2000). */
   minEditIntervalMs?: number;
   permissionTtlMs?: number;
+  /** Octokit write throttling (default on; off against the tests' fake GitHub). */
+  throttle?: boolean;
 }
 
 export interface GithubModule extends DevbotModule {
@@ -65,6 +67,7 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     logger,
     secrets: runtime.secrets,
     ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
+    ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
   });
   const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger });
   const handler = createRepoTaskHandler({

@@ -4,7 +4,7 @@
  * the RawRoute serves `/api/github/webhooks` with Probot's signature check on the raw body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createNodeMiddleware, Probot, type ProbotOctokit } from 'probot';
+import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import type { Task, TaskIngress } from '../core/index.js';
 import type { RawRoute } from '../gateway/raw-route.js';
 import type { Logger } from '../observability/logger.js';
@@ -41,6 +41,11 @@ export interface GithubAppOptions {
   secrets: SecretRegistry;
   /** How long a permission answer is reused (ms). */
   permissionTtlMs?: number;
+  /**
+   * Octokit's write throttling (one write per second, GitHub's advice against secondary rate
+   * limits). On by default; off for servers without those limits (the tests' fake GitHub).
+   */
+  throttle?: boolean;
 }
 
 export type GithubEventResult =
@@ -59,6 +64,8 @@ export class GithubApp {
   readonly probot: Probot;
   readonly #gate: PermissionGate;
   readonly #denied = new Set<string>();
+  /** Reactions still in flight: they never hold up the webhook answer. */
+  readonly #background = new Set<Promise<void>>();
   #middleware: Promise<RawRoute['handle']> | null = null;
 
   constructor(readonly options: GithubAppOptions) {
@@ -138,7 +145,11 @@ export class GithubApp {
       },
       idempotencyKey: t.idempotencyKey,
     });
-    if (created && t.reactTo) await this.#react(octokit, t, t.reactTo, log);
+    if (created && t.reactTo) {
+      // Not awaited: with write throttling a burst of webhooks would otherwise queue behind it.
+      const pending = this.#react(octokit, t, t.reactTo, log).finally(() => this.#background.delete(pending));
+      this.#background.add(pending);
+    }
     log.info(
       { taskId: task.id, created, kind: t.kind, repo: `${t.owner}/${t.repo}` },
       'github task accepted',
@@ -146,8 +157,44 @@ export class GithubApp {
     return { task, created };
   }
 
+  /** Resolves when background work (reactions) started so far has ended. */
+  async settled(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  readonly #tokens = new Map<number, { token: string; until: number }>();
+  readonly #octokits = new Map<number, { octokit: ProbotOctokit; token: string }>();
+
+  /**
+   * An installation token minted through the app-authenticated client (so GITHUB_API_URL is
+   * honoured) and cached until five minutes before it expires.
+   */
+  async #token(installationId: number): Promise<string> {
+    const hit = this.#tokens.get(installationId);
+    if (hit && hit.until > Date.now()) return hit.token;
+    const appOctokit = await this.probot.auth();
+    const { data } = await appOctokit.rest.apps.createInstallationAccessToken({
+      installation_id: installationId,
+    });
+    this.options.secrets.add(data.token);
+    this.options.secrets.add(Buffer.from(`x-access-token:${data.token}`).toString('base64'));
+    const until = new Date(data.expires_at).getTime() - 5 * 60_000;
+    this.#tokens.set(installationId, { token: data.token, until });
+    return data.token;
+  }
+
   async installationOctokit(installationId: number): Promise<ProbotOctokit> {
-    return this.probot.auth(installationId);
+    const token = await this.#token(installationId);
+    const cached = this.#octokits.get(installationId);
+    if (cached && cached.token === token) return cached.octokit;
+    const octokit = new ProbotOctokit({
+      baseUrl: this.options.baseUrl,
+      auth: { token },
+      throttle: { enabled: this.options.throttle !== false },
+      log: this.options.logger.child({ component: 'octokit' }),
+    } as ConstructorParameters<typeof ProbotOctokit>[0]);
+    this.#octokits.set(installationId, { octokit, token });
+    return octokit;
   }
 
   /** The installation for a repository (for tasks that did not come from a webhook, e.g. Telegram). */
@@ -165,12 +212,8 @@ export class GithubApp {
    * A short-lived installation token for git over HTTPS. Registered as a secret at once, so any
    * log line, event or comment that ever contained it is masked.
    */
-  async installationToken(octokit: ProbotOctokit): Promise<string> {
-    const auth = (await octokit.auth({ type: 'installation' })) as { token?: string };
-    if (!auth.token) throw new Error('GitHub did not return an installation token');
-    this.options.secrets.add(auth.token);
-    this.options.secrets.add(Buffer.from(`x-access-token:${auth.token}`).toString('base64'));
-    return auth.token;
+  async installationToken(installationId: number): Promise<string> {
+    return this.#token(installationId);
   }
 
   async #react(octokit: ProbotOctokit, t: GithubTrigger, target: ReactionTarget, log: Logger): Promise<void> {

@@ -24,7 +24,7 @@ import { ensurePullRequest, pullRequestText } from './pull-requests.js';
 export interface RepoHost {
   readonly appSlug: string;
   repoAccess(owner: string, repo: string, installationId?: number): Promise<RepoAccess>;
-  installationToken(octokit: ProbotOctokit): Promise<string>;
+  installationToken(installationId: number): Promise<string>;
 }
 
 export interface RepoTaskHandlerDeps {
@@ -98,7 +98,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     }
 
     await ctx.emit('step', { phase: 'checkout', message: `Fetching ${owner}/${repo}` });
-    const token = await deps.github.installationToken(octokit);
+    const token = await deps.github.installationToken(access.installationId);
     const started = performance.now();
     const ws = await deps.workspaces.prepare({
       owner,

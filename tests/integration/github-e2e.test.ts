@@ -102,7 +102,7 @@ beforeAll(async () => {
     sandboxes: () => sandboxes,
     modules: [
       (runtime) => {
-        const created = createGithubModule(runtime, { runAgent, minEditIntervalMs: 50 });
+        const created = createGithubModule(runtime, { runAgent, minEditIntervalMs: 50, throttle: false });
         if (!created) throw new Error('github module not enabled');
         mod = created;
         return created;
@@ -135,6 +135,7 @@ describe('GitHub end to end', () => {
     );
     expect(res.status).toBe(200);
     const [task] = await githubTasks();
+    await mod.github.settled();
     expect(task).toMatchObject({
       kind: 'dev',
       requester: 'gh:alice',
@@ -246,6 +247,7 @@ describe('GitHub end to end', () => {
     const done = await finished(tasks[0]!.id);
     expect(done.status).toBe('succeeded');
     expect(done.prUrl).toBeNull();
+    await mod.github.settled();
     expect(gh.repo(OWNER, REPO).reactions.filter((r) => r.target === `comment:${comment.id}`)).toHaveLength(
       1,
     );

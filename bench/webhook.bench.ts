@@ -1,0 +1,164 @@
+/**
+ * GitHub webhook ingest: signed `issue_comment` deliveries (`/devbot ...`, a new comment each, so
+ * every request verifies the signature, checks permission, persists and enqueues a task, and
+ * reacts 👀) against devbot's gateway with the GitHub module, vs a bare Node HTTP server
+ * answering 200, each in its own process. Target: >= 40% of the bare server's throughput.
+ *
+ * Run with `--serve` this file is the devbot gateway process itself (main.ts does not wire the
+ * GitHub module yet). The fake GitHub API runs in the load-generating process.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { startDevbot } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { githubModule } from '../src/github-module.js';
+import { startFakeGithub } from '../tests/fakes/github/fake-github.js';
+import { issueCommentCreated, signBody } from '../tests/fakes/github/webhook-payloads.js';
+import { type BenchResult, load, spawnReady, stop } from './lib.js';
+
+const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
+const CONNECTIONS = 50;
+const DATABASE_URL = process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function serve(): Promise<void> {
+  const config = loadConfig(process.env);
+  const app = await startDevbot({
+    config,
+    role: 'gateway',
+    modules: [githubModule()],
+    ...(process.env['BENCH_PG_SCHEMA'] ? { pgSchema: process.env['BENCH_PG_SCHEMA'] } : {}),
+  });
+  process.stdout.write(`listening on ${app.url}\n`);
+  process.on('SIGTERM', () => {
+    void app.stop().then(() => process.exit(0));
+  });
+}
+
+export async function run(): Promise<BenchResult> {
+  const gh = await startFakeGithub({ appId: 4711 });
+  await gh.createRepo({ owner: 'bench', name: 'repo' });
+  gh.setPermission('bench', 'repo', 'alice', 'write');
+  const issue = gh.createIssue('bench', 'repo', { title: 'Bench', body: 'body', user: 'alice' });
+  const comment = gh.addComment('bench', 'repo', issue.number, '/devbot do the thing', 'alice');
+  const payload = issueCommentCreated(gh, 'bench', 'repo', comment).payload;
+  const secret = randomBytes(20).toString('hex');
+  let counter = 0;
+  // A new comment per request: the same comment twice would only measure the dedupe path.
+  const nextRequest = (req: Record<string, unknown>) => {
+    counter++;
+    (payload['comment'] as Record<string, unknown>)['id'] = 10_000_000 + counter;
+    const body = JSON.stringify(payload);
+    return {
+      ...req,
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issue_comment',
+        'x-github-delivery': `bench-${counter}`,
+        'x-hub-signature-256': signBody(secret, body),
+      },
+    };
+  };
+
+  const bare = await spawnReady(
+    process.execPath,
+    ['--import', 'tsx', 'bench/bare-server.ts'],
+    process.env,
+    /READY (\S+)/,
+  );
+  const bareUrl = bare.match[1]!;
+  await load({ url: bareUrl, connections: CONNECTIONS, durationSeconds: 1, setupRequest: nextRequest });
+  const baseline = await load({
+    url: bareUrl,
+    connections: CONNECTIONS,
+    durationSeconds: DURATION,
+    setupRequest: nextRequest,
+  });
+  await stop(bare.child);
+
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const dataDir = join(tmpdir(), `devbot-bench-${schema}`);
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const env = {
+    ...process.env,
+    DEVBOT_DATA_DIR: dataDir,
+    DATABASE_URL,
+    BENCH_PG_SCHEMA: schema,
+    DEVBOT_JWT_SECRET: randomBytes(32).toString('hex'),
+    DEVBOT_QUEUE_PREFIX: `{${schema}}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    GITHUB_APP_ID: '4711',
+    GITHUB_PRIVATE_KEY: privateKey,
+    GITHUB_WEBHOOK_SECRET: secret,
+    GITHUB_API_URL: gh.url,
+  };
+  const gw = await spawnReady(
+    process.execPath,
+    ['--import', 'tsx', 'bench/webhook.bench.ts', '--serve'],
+    env,
+    /listening on (\S+)/,
+  );
+  const url = `${gw.match[1]!}/api/github/webhooks`;
+  try {
+    await load({ url, connections: CONNECTIONS, durationSeconds: 1, setupRequest: nextRequest });
+    const before = counter;
+    const devbot = await load({
+      url,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      setupRequest: nextRequest,
+    });
+    const { rows } = await admin.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.tasks`);
+    const ratio = devbot.rps / baseline.rps;
+    return {
+      name: 'webhook ingest: signed issue_comment (verify, permission, persist, enqueue, react) vs bare Node HTTP',
+      unit: 'requests/s',
+      value: Math.round(devbot.rps),
+      baseline: Math.round(baseline.rps),
+      ratio: Number(ratio.toFixed(3)),
+      target: '>= 0.4 of baseline',
+      pass: ratio >= 0.4,
+      details: {
+        connections: CONNECTIONS,
+        durationSeconds: DURATION,
+        devbot: {
+          p50Ms: devbot.p50,
+          p99Ms: devbot.p99,
+          errors: devbot.errors,
+          non2xx: devbot.non2xx,
+          total: devbot.total,
+        },
+        bare: { p50Ms: baseline.p50, p99Ms: baseline.p99 },
+        requestsSent: counter - before,
+        tasksPersisted: Number(rows[0]?.n ?? 0),
+        reactionsOnTheFake: gh.repo('bench', 'repo').reactions.length,
+      },
+    };
+  } finally {
+    await stop(gw.child);
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+    await gh.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--serve')) {
+  await serve();
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await run(), null, 2));
+}
