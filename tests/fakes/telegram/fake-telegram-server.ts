@@ -483,6 +483,7 @@ export class FakeTelegramServer {
   #getUpdates(res: ServerResponse, p: Record<string, unknown>): void {
     const call: ApiCall = { method: 'getUpdates', chatId: undefined, at: Date.now(), ok: true, payload: p };
     this.calls.push(call);
+    this.#events.emit('change');
     const conflict = (description: string, target: ServerResponse) => {
       call.ok = false;
       call.errorCode = 409;
