@@ -24,6 +24,8 @@ import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 
 const REPO = 'acme/service';
 const FIRST_SUMMARY = 'Added GET /health in src/health.js, answering {"ok":true}.';
+/** A configured secret that the first request happens to contain: it must never be stored. */
+const SECRET = 'sk-test-memory-0123456789abcdef';
 
 function info(ctx: TaskContext): RepoInfo {
   return {
@@ -74,7 +76,8 @@ describe('memory with the crew', () => {
       { maxRetries: 0 },
     );
     devbot = await startTestDevbot({
-      // No LLM in the config: memory uses the local hashing embedder.
+      // No DEVBOT_EMBEDDING_MODEL: memory uses the local hashing embedder.
+      env: { OPENAI_API_KEY: SECRET },
       modules: [
         wiring.factory,
         agentsModule({
@@ -123,7 +126,11 @@ describe('memory with the crew', () => {
       { match: { role: 'coder', afterToolResult: true }, content: 'Added src/health.js.' },
       synth(FIRST_SUMMARY),
     ]);
-    const first = await devbot.api.createTask({ kind: 'dev', repo: REPO, prompt: 'add a /health endpoint' });
+    const first = await devbot.api.createTask({
+      kind: 'dev',
+      repo: REPO,
+      prompt: `add a /health endpoint (the deploy key is ${SECRET})`,
+    });
     expect((await devbot.api.waitForEnd(first.body.id)).status).toBe('succeeded');
     expect(llm.errors).toEqual([]);
     await wiring.module()?.idle();
@@ -174,6 +181,12 @@ describe('memory with the crew', () => {
     expect(body.memories.map((m) => m.kind)).toContain('task');
     expect(body.memories[0]?.embeddingModel).toBe(HASHING_MODEL);
     expect(body.memories.some((m) => m.content.includes(FIRST_SUMMARY))).toBe(true);
+    const everything = await fetch(`${devbot.app.url}/memories?limit=200`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    const stored = await everything.text();
+    expect(stored).toContain('the deploy key is [redacted]');
+    expect(stored).not.toContain(SECRET);
 
     const user = await devbot.client('alice');
     const denied = await fetch(`${devbot.app.url}/memories?repo=${encodeURIComponent(REPO)}`, {
