@@ -6,12 +6,13 @@
 import { join } from 'node:path';
 import { E2BSandboxProvider } from '../sandbox/e2b/e2b-sandbox-provider.js';
 import { LocalSandboxProvider } from '../sandbox/local/local-sandbox-provider.js';
+import type { SandboxFactoryContext } from './app.js';
 import type { Config } from './config/config.js';
 import type { SandboxProvider } from './core/sandbox.js';
 import { createPreviewProxyRoute } from './gateway/preview-proxy.js';
 import { PreviewRegistry } from './gateway/preview-registry.js';
 import type { Metrics } from './observability/metrics.js';
-import type { DevbotModule, Runtime } from './runtime.js';
+import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
 import { ShellHandler } from './worker/handlers/shell-handler.js';
 
 export function createPreviewRegistry(config: Config, publicUrl: () => string): PreviewRegistry {
@@ -63,5 +64,27 @@ export function createSandboxModule(runtime: Runtime, deps: { previews: PreviewR
       if (warm) void warm.call(runtime.sandboxes).catch(() => {});
     },
     stop: () => shell.stop(),
+  };
+}
+
+/**
+ * Both halves for startDevbot, sharing one PreviewRegistry:
+ *   const sandbox = sandboxWiring();
+ *   startDevbot({ config, sandboxes: sandbox.sandboxes, modules: [...defaultModules(), sandbox.module] })
+ */
+export function sandboxWiring(): {
+  sandboxes: (ctx: SandboxFactoryContext) => SandboxProvider;
+  module: ModuleFactory;
+} {
+  let previews: PreviewRegistry | null = null;
+  return {
+    sandboxes: (ctx) => {
+      previews = createPreviewRegistry(ctx.config, ctx.publicUrl);
+      return createSandboxProvider(ctx.config, { previews, metrics: ctx.metrics });
+    },
+    module: (runtime) => {
+      previews ??= createPreviewRegistry(runtime.config, runtime.publicUrl);
+      return createSandboxModule(runtime, { previews });
+    },
   };
 }

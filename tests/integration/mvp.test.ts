@@ -1,0 +1,83 @@
+/**
+ * The seed flow end to end: POST /tasks a shell command that serves a page, follow the WebSocket
+ * stream, fetch the preview URL through the gateway, check the page, the events and the status.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxWiring } from '../../src/sandbox-module.js';
+import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
+
+const SEED = 'echo "Hello from devbot" > index.html && python3 -m http.server 8000';
+
+describe('MVP: a shell task serves a page at a preview URL', () => {
+  let devbot: TestDevbot;
+
+  beforeAll(async () => {
+    const wiring = sandboxWiring();
+    devbot = await startTestDevbot({
+      sandboxes: wiring.sandboxes,
+      modules: [wiring.module],
+      env: { DEVBOT_PREVIEW_TTL: '60' },
+    });
+  });
+
+  afterAll(async () => {
+    await devbot?.stop();
+  });
+
+  it('runs the seed command and the preview URL returns the page', async () => {
+    const posted = Date.now();
+    const res = await devbot.api.createTask({ kind: 'shell', command: SEED, preview: { port: 8000 } });
+    expect(res.status).toBe(202);
+    const id = res.body.id as string;
+    const { events } = await devbot.api.stream(id);
+    const types = events.map((e) => e.type);
+    const ready = events.find((e) => e.type === 'preview_ready');
+    expect(ready, `events: ${types.join(', ')}`).toBeDefined();
+    const url = ready!.data['url'] as string;
+    expect(url).toMatch(new RegExp(`^${devbot.app.url}/preview/[A-Za-z0-9_-]{22}/$`));
+    expect(ready!.data['port']).toBe(8000);
+
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe('Hello from devbot\n');
+
+    // The order the UI relies on: created ... started, command.started, preview_ready, succeeded.
+    const order = ['task.created', 'task.started', 'command.started', 'preview_ready', 'task.succeeded'];
+    const positions = order.map((t) => types.indexOf(t));
+    expect(
+      positions.every((p) => p >= 0),
+      types.join(', '),
+    ).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(types.at(-1)).toBe('task.succeeded');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+
+    const task = (await devbot.api.getTask(id)).body;
+    expect(task.status).toBe('succeeded');
+    expect(task.previewUrl).toBe(url);
+    const readyAt = Date.parse(String((ready as { at?: unknown }).at ?? ''));
+    console.info(`POST /tasks -> preview_ready: ${Number.isNaN(readyAt) ? 'n/a' : readyAt - posted} ms`);
+
+    const metrics = await (await fetch(`${devbot.app.url}/metrics`)).text();
+    expect(metrics).toMatch(/devbot_previews_active 1/);
+    expect(metrics).toMatch(/devbot_sandbox_start_seconds_count\{provider="local"\} 1/);
+  });
+
+  it('fails a command that exits non-zero, with its code and output', async () => {
+    const res = await devbot.api.createTask({ kind: 'shell', command: 'echo boom >&2; exit 3' });
+    const task = await devbot.api.waitForEnd(res.body.id as string);
+    expect(task.status).toBe('failed');
+    expect(task.error).toContain('exited with code 3');
+    expect(task.error).toContain('boom');
+    const { events } = await devbot.api.stream(res.body.id as string);
+    const finished = events.find((e) => e.type === 'command.finished');
+    expect(finished?.data).toMatchObject({ exitCode: 3 });
+    expect(events.some((e) => e.type === 'output' && String(e.data['text']).includes('boom'))).toBe(true);
+  });
+
+  it('answers 404 for an unknown preview token', async () => {
+    const res = await fetch(`${devbot.app.url}/preview/not-a-real-token/`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: 'not_found' });
+  });
+});
