@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { UnavailableError } from './core/errors.js';
+import type { TaskHandler } from './core/ports.js';
 import { RepoWorkspaces } from './git/repo-workspaces.js';
 import type { RunAgent } from './github/agent-result.js';
 import { GithubApp } from './github/github-app.js';
@@ -26,6 +27,8 @@ export interface GithubModuleOptions {
 }
 
 export interface GithubModule extends DevbotModule {
+  /** The same pipeline around another agent (for the agents module's `repoPipeline` option). */
+  repoPipeline(runAgent: RunAgent): { dev: TaskHandler; followup: TaskHandler };
   github: GithubApp;
   reporter: GithubReporter;
   workspaces: RepoWorkspaces;
@@ -70,16 +73,18 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
   });
   const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger });
-  const handler = createRepoTaskHandler({
-    github,
-    workspaces,
-    sandboxes: runtime.sandboxes,
-    runAgent: options.runAgent ?? shellCommandAgent(),
-    logger,
-    draft: config.GITHUB_PR_DRAFT,
-    sandboxTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
-    previewTtlMs: config.DEVBOT_PREVIEW_TTL * 1000,
-  });
+  const pipeline = (runAgent: RunAgent): TaskHandler =>
+    createRepoTaskHandler({
+      github,
+      workspaces,
+      sandboxes: runtime.sandboxes,
+      runAgent,
+      logger,
+      draft: config.GITHUB_PR_DRAFT,
+      sandboxTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
+      previewTtlMs: config.DEVBOT_PREVIEW_TTL * 1000,
+    });
+  const handler = pipeline(options.runAgent ?? shellCommandAgent());
   const reporter = new GithubReporter({
     octokit: (id) => github.installationOctokit(id),
     store: runtime.store,
@@ -90,6 +95,10 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     name: 'github',
     routes: [github.route()],
     handlers: { dev: handler, followup: handler },
+    repoPipeline: (runAgent) => {
+      const h = pipeline(runAgent);
+      return { dev: h, followup: h };
+    },
     reporters: [reporter],
     github,
     reporter,
