@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
 export const SCOPES = ['tasks:read', 'tasks:write', 'ingress', 'admin'] as const;
@@ -20,10 +21,11 @@ const AUDIENCE = 'devbot-api';
 
 /** HS256 JWTs for the API (jose). Subjects: a user name, `tg:<id>`, `gh:<login>`. */
 export class TokenIssuer {
-  readonly #key: Uint8Array;
+  // A KeyObject made once: passing raw bytes would import the key again on every verify.
+  readonly #key: KeyObject;
 
   constructor(secret: string) {
-    this.#key = new TextEncoder().encode(secret);
+    this.#key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   async sign(subject: string, options: { scopes?: Scope[]; ttlSeconds?: number } = {}): Promise<string> {
