@@ -64,6 +64,8 @@ export class MemoryStore {
   readonly #indexed = new Set<string>();
   /** The hnsw.ef_search this PGlite session was last set to. */
   #sessionEf: number | null = null;
+  /** Whether pgvector >= 0.8 (iterative index scans); older servers reject the setting. */
+  #iterative: Promise<boolean> | null = null;
 
   constructor(sql: SqlClient) {
     this.#sql = sql;
@@ -117,21 +119,33 @@ export class MemoryStore {
       // PGlite is one session: set the HNSW knobs once instead of a transaction per search,
       // which costs several round trips through the WASM boundary.
       if (this.#sessionEf !== ef) {
-        await this.#sql.exec(`SET hnsw.ef_search = ${ef}; SET hnsw.iterative_scan = relaxed_order`);
+        const iterative = (await this.#iterativeScans()) ? '; SET hnsw.iterative_scan = relaxed_order' : '';
+        await this.#sql.exec(`SET hnsw.ef_search = ${ef}${iterative}`);
         this.#sessionEf = ef;
       }
       rows = (await this.#sql.query<MemoryRow>(statement, params)).rows;
     } else {
+      const iterative = !search.exact && (await this.#iterativeScans());
       rows = await this.#sql.transaction(async (tx) => {
         if (search.exact) await tx.query('SET LOCAL enable_indexscan = off');
         else {
           await tx.query(`SET LOCAL hnsw.ef_search = ${ef}`);
-          await tx.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
+          if (iterative) await tx.query('SET LOCAL hnsw.iterative_scan = relaxed_order');
         }
         return (await tx.query<MemoryRow>(statement, params)).rows;
       });
     }
     return rows.map((row) => ({ ...toMemory(row), similarity: 1 - Number(row.distance ?? 1) }));
+  }
+
+  #iterativeScans(): Promise<boolean> {
+    this.#iterative ??= this.#sql
+      .query<{ v: string }>("SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'")
+      .then((res) => {
+        const [major = 0, minor = 0] = (res.rows[0]?.v ?? '0.0').split('.').map(Number);
+        return major > 0 || minor >= 8;
+      });
+    return this.#iterative;
   }
 
   async list(filter: MemoryListFilter = {}): Promise<Memory[]> {
