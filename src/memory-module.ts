@@ -40,6 +40,7 @@ export async function createMemoryModule(
 ): Promise<MemoryModule> {
   const log = runtime.logger.child({ component: 'memory' });
   let opened: Awaited<ReturnType<typeof openMemory>> | null = null;
+  let unavailableReason = '';
   try {
     opened = await openMemory({
       sql: runtime.sql,
@@ -50,6 +51,7 @@ export async function createMemoryModule(
     });
   } catch (err) {
     if (!(err instanceof UnavailableError)) throw err;
+    unavailableReason = err.message;
     log.warn({ reason: err.message }, `memory is disabled: ${err.message}`);
   }
   const memory = opened?.service ?? null;
@@ -92,9 +94,9 @@ export async function createMemoryModule(
   return {
     name: 'memory',
     memory,
-    ...(memory
-      ? { reporters: [reporter], apiRoutes: [{ path: '/memories', app: createMemoriesRoutes({ memory }) }] }
-      : {}),
+    ...(memory ? { reporters: [reporter] } : {}),
+    // Mounted either way, so GET /memories says why memory is off instead of 404.
+    apiRoutes: [{ path: '/memories', app: createMemoriesRoutes({ memory, unavailableReason }) }],
     async idle() {
       while (pending.size > 0) await Promise.all([...pending]);
     },

@@ -4,7 +4,9 @@ import { MEMORY_KINDS, type Memory, type MemoryPort, type RecalledMemory } from 
 import type { ApiEnv } from './api-app.js';
 
 export interface MemoriesRoutesDeps {
-  memory: MemoryPort;
+  /** null when memory is disabled: every request gets 503 with `unavailableReason`. */
+  memory: MemoryPort | null;
+  unavailableReason?: string;
 }
 
 const query = z.object({
@@ -39,6 +41,11 @@ export function createMemoriesRoutes(deps: MemoriesRoutesDeps): Hono<ApiEnv> {
         400,
       );
     const { repo, q, kind, limit, minSimilarity } = parsed.data;
+    if (!deps.memory)
+      return c.json(
+        { error: 'unavailable', message: `memory is disabled: ${deps.unavailableReason ?? 'see the logs'}` },
+        503,
+      );
     const memories = q
       ? await deps.memory.recall({
           query: q,

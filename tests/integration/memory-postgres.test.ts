@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { Hono } from 'hono';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { UnavailableError } from '../../src/core/errors.js';
+import type { ApiEnv } from '../../src/gateway/api-app.js';
 import { MemoryStore } from '../../src/memory/memory-store.js';
 import { openMemory } from '../../src/memory/open-memory.js';
 import { ensureVectorSchema, MISSING_PGVECTOR_MESSAGE } from '../../src/memory/vector-schema.js';
@@ -58,7 +60,7 @@ describe('memory on PostgreSQL', () => {
     await expect(openMemory({ sql, config: {} })).rejects.toThrow(MISSING_PGVECTOR_MESSAGE);
   });
 
-  it('the module starts without pgvector: memory disabled, a warning, no reporter', async (ctx) => {
+  it('the module starts without pgvector: memory disabled, a warning, no reporter, 503 on /memories', async (ctx) => {
     if (hasPgvector) ctx.skip();
     const warnings: string[] = [];
     const logger = createLogger({
@@ -76,7 +78,18 @@ describe('memory on PostgreSQL', () => {
     const mod = await createMemoryModule(runtime);
     expect(mod.memory).toBeNull();
     expect(mod.reporters ?? []).toEqual([]);
-    expect(mod.apiRoutes ?? []).toEqual([]);
+    const route = mod.apiRoutes?.find((r) => r.path === '/memories');
+    const root = new Hono<ApiEnv>();
+    root.use('*', async (c, next) => {
+      c.set('claims', { subject: 'root', scopes: ['tasks:read', 'admin'] });
+      await next();
+    });
+    if (route) root.route(route.path, route.app);
+    const res = await root.request('/memories?q=x');
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { message: string }).message).toBe(
+      `memory is disabled: ${MISSING_PGVECTOR_MESSAGE}`,
+    );
     await mod.start?.();
     await mod.stop?.();
     expect(warnings.join('\n')).toContain(
