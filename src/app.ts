@@ -182,6 +182,15 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     boundUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     stack.push(() => gateway.close());
 
+    // Modules stop after the worker (stop runs in reverse): a task finishing during the
+    // worker's grace period still reaches the reporters.
+    const started: DevbotModule[] = [];
+    stack.push(async () => {
+      for (const mod of started.splice(0).reverse()) {
+        await mod.stop?.().catch((err) => logger.warn({ err, module: mod.name }, 'module failed to stop'));
+      }
+    });
+
     let worker: TaskWorker | null = null;
     if (role === 'all' || role === 'worker') {
       const workerConnection = createRedis(redis.url, { blocking: true, name: 'devbot-worker' });
@@ -222,8 +231,8 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     }
 
     for (const mod of modules) {
+      started.push(mod);
       if (mod.start) await mod.start();
-      if (mod.stop) stack.push(() => mod.stop!());
     }
 
     logger.info(

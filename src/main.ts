@@ -4,12 +4,13 @@
  */
 import { parseArgs } from 'node:util';
 import { startDevbot } from './app.js';
+import { memoryCli } from './cli/memory-command.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { resolveJwtSecret } from './config/jwt-secret.js';
 import { DevbotError } from './core/index.js';
 import { doctorCommand } from './doctor.js';
 import { type Scope, TokenIssuer } from './gateway/token-issuer.js';
-import { defaultModules } from './modules.js';
+import { defaultWiring } from './modules.js';
 import { createLogger } from './observability/logger.js';
 import { ROLES, type Role } from './runtime.js';
 import { createPgClient } from './store/pg-client.js';
@@ -23,6 +24,7 @@ commands:
   token --user NAME [--ttl SECONDS] [--admin]
                                           print an API token (JWT) for NAME
   doctor [--json]                         check configuration, tokens and services; print what to fix
+  memory list|search|forget [options]     what devbot remembers (devbot memory --help)
   help                                    show this text
 
 configuration comes from the environment (see .env.example)`;
@@ -38,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       return tokenCommand(rest);
     case 'doctor':
       return doctorCommand(rest, process.env);
+    case 'memory':
+      return memoryCli(rest, loadConfig(process.env), (line) => process.stdout.write(`${line}\n`));
     case 'help':
     case '--help':
     case '-h':
@@ -57,7 +61,8 @@ async function start(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env);
-  const app = await startDevbot({ config, role, modules: defaultModules() });
+  const wiring = defaultWiring();
+  const app = await startDevbot({ config, role, modules: wiring.modules, sandboxes: wiring.sandboxes });
   const log = app.runtime.logger;
   process.stdout.write(`devbot (${role}) is listening on ${app.url}\n`);
   await new Promise<void>((resolve) => {
