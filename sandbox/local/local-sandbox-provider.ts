@@ -33,6 +33,7 @@ const UNAVAILABLE =
 const UID_BASE = 200_000;
 const UID_SPAN = 1_000_000;
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const REFILL_DELAY_MS = 250;
 
 interface SandboxMeta {
   uid: number;
@@ -102,7 +103,9 @@ export class LocalSandboxProvider implements SandboxProvider {
       );
     await this.check();
     const prepared = (await this.#pool.shift()) ?? (await this.#prepare(newId(), randomUid()));
-    this.#refill();
+    // Refill a moment later: starting bwrap + python right now would compete with this
+    // sandbox's first command for the CPU (spawn itself blocks the event loop for a few ms).
+    setTimeout(() => this.#refill(), REFILL_DELAY_MS).unref();
     if (options.seedDir) await this.#seed(options.seedDir, prepared);
     const meta: SandboxMeta = {
       uid: prepared.uid,
