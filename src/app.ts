@@ -74,6 +74,8 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     config.E2B_API_KEY,
   ])
     secrets.add(value);
+  // Passwords inside connection URLs are secrets too.
+  for (const url of [config.DATABASE_URL, config.REDIS_URL]) secrets.add(urlPassword(url));
   const logger =
     options.logger ??
     createLogger({
@@ -270,4 +272,14 @@ function missingSandboxProvider(): SandboxProvider {
     throw new UnavailableError('no sandbox provider is configured in this process');
   };
   return { name: 'none', create: fail, check: fail, close: async () => {} };
+}
+
+function urlPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const password = new URL(url).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
@@ -31,7 +32,7 @@ export interface ApiDeps {
   extraRoutes?: { path: string; app: Hono<ApiEnv> }[];
 }
 
-export type ApiEnv = { Variables: { claims: TokenClaims } };
+export type ApiEnv = { Variables: { claims: TokenClaims; requestId: string } };
 
 const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name');
 
@@ -84,6 +85,11 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
 
   app.use('*', async (c, next) => {
     const started = performance.now();
+    // A request id for logs and for users to quote; an incoming one is kept if it looks sane.
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
     await next();
     deps.metrics.httpDuration.observe(
       { method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) },
@@ -101,7 +107,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
       return c.json({ error: code, message: err.message || 'request failed' }, err.status);
     }
     deps.metrics.errorsTotal.inc({ component: 'gateway' });
-    deps.logger.error({ err, path: c.req.path }, 'request failed');
+    deps.logger.error({ err, path: c.req.path, requestId: c.get('requestId') }, 'request failed');
     return c.json({ error: 'internal', message: 'the request failed; the logs have details' }, 500);
   });
 
@@ -217,6 +223,10 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
       idempotencyKey: key === undefined ? null : service ? key : `api:${claims.subject}:${key}`,
     });
     if (!created) c.header('idempotent-replayed', 'true');
+    deps.logger.info(
+      { requestId: c.get('requestId'), taskId: task.id, kind: task.kind, requester: task.requester, created },
+      created ? 'task accepted' : 'task replayed (same idempotency key)',
+    );
     return c.json(taskJson(task), 202);
   });
 

@@ -106,6 +106,13 @@ describe('the /tasks API: bad input and access', () => {
     expect(again.status).toBe(409);
   });
 
+  it('answers every request with a request id, keeping a sane incoming one', async () => {
+    const own = await devbot.api.request('GET', '/tasks', undefined, { 'x-request-id': 'trace-123' });
+    expect(own.headers.get('x-request-id')).toBe('trace-123');
+    const bad = await devbot.api.request('GET', '/tasks', undefined, { 'x-request-id': 'no spaces <allowed>' });
+    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('the same Idempotency-Key twice is one task; keys are per requester', async () => {
     const a = await devbot.api.createTask({ kind: 'question', prompt: 'once' }, { 'idempotency-key': 'abc' });
     const b = await devbot.api.createTask({ kind: 'question', prompt: 'once' }, { 'idempotency-key': 'abc' });
