@@ -49,13 +49,38 @@ def write_file(path, text):
         os.close(fd)
 
 
-def child_main(command, cwd, env, out_w, err_w):
-    """Runs in the forked helper: new user+pid namespace, then pid 1 of it execs the shell."""
+class Zygote:
+    """A helper forked ahead of time, already in a fresh user + PID namespace, waiting for one
+    command. Keeping one ready takes the fork and the namespace setup off the command's path."""
+
+    def __init__(self):
+        cmd_r, self.cmd_w = os.pipe()
+        self.info_r, info_w = os.pipe()
+        self.out_r, out_w = os.pipe()
+        self.err_r, err_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            zygote_main(cmd_r, info_w, out_w, err_w)
+        for fd in (cmd_r, info_w, out_w, err_w):
+            os.close(fd)
+
+    def discard(self):
+        for fd in (self.cmd_w, self.info_r, self.out_r, self.err_r):
+            os.close(fd)
+        os.waitpid(self.pid, 0)
+
+
+def zygote_main(cmd_r, info_w, out_w, err_w):
+    """In the helper: new namespaces, wait for the command, spawn it as pid 1, wait, exit with its code."""
     try:
-        # Only the pipes of this command stay open (not the supervisor's channel to the host).
-        os.closerange(0, min(out_w, err_w))
-        os.closerange(max(out_w, err_w) + 1, 65536)
-        os.closerange(min(out_w, err_w) + 1, max(out_w, err_w))
+        # Only this command's pipes stay open (not the supervisor's channel to the host).
+        keep = {cmd_r, info_w, out_w, err_w}
+        for name in os.listdir('/proc/self/fd'):
+            if int(name) not in keep:
+                try:
+                    os.close(int(name))
+                except OSError:
+                    pass
         if libc.unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
             raise OSError(ctypes.get_errno(), 'unshare failed')
         # /proc/self/*_map belong to root while non-dumpable; writable again just for the maps.
@@ -64,34 +89,32 @@ def child_main(command, cwd, env, out_w, err_w):
         write_file('/proc/self/uid_map', '%d %d 1' % (INNER_ID, UID))
         write_file('/proc/self/gid_map', '%d %d 1' % (INNER_ID, GID))
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        # EOF on this pipe tells pid 1 its helper already died (getppid() is 0 across namespaces).
-        alive_r, alive_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(alive_w)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            os.set_blocking(alive_r, False)
-            try:
-                if os.read(alive_r, 1) == b'':
-                    os._exit(137)
-            except BlockingIOError:
-                pass
-            os.close(alive_r)
-            os.setsid()
+        data = b''
+        while True:
+            chunk = os.read(cmd_r, 65536)
+            if not chunk:
+                break
+            data += chunk
+        if not data:
+            os._exit(0)
+        req = json.loads(data)
+        try:
+            os.chdir(req['cwd'])
+        except OSError as e:
+            os.write(err_w, ('devbot: cannot cd to %s: %s\n' % (req['cwd'], e.strerror)).encode())
+            os._exit(1)
+        null = os.open('/dev/null', os.O_RDONLY)
+        # posix_spawn (vfork) is much cheaper than forking this Python process again. The child is
+        # pid 1 of the new namespace: when it ends, or is killed, everything it started dies too.
+        pid = os.posix_spawn(
+            '/bin/sh', ['/bin/sh', '-c', req['command']], req['env'],
+            file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
+                          (os.POSIX_SPAWN_DUP2, err_w, 2)],
+            setsid=True,
             # Python ignores SIGPIPE and SIGXFSZ; commands expect the defaults.
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-            signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
-            null = os.open('/dev/null', os.O_RDONLY)
-            os.dup2(null, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            try:
-                os.chdir(cwd)
-            except OSError as e:
-                os.write(2, ('devbot: cannot cd to %s: %s\n' % (cwd, e.strerror)).encode())
-                os._exit(1)
-            os.execve('/bin/sh', ['/bin/sh', '-c', command], env)
-        os.close(alive_r)
+            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+        )
+        os.write(info_w, b'%d\n' % pid)
         os.close(out_w)
         os.close(err_w)
         _, status = os.waitpid(pid, 0)
@@ -104,6 +127,24 @@ def child_main(command, cwd, env, out_w, err_w):
             os._exit(127)
 
 
+spare = []
+
+
+def take_zygote():
+    z = spare.pop() if spare else Zygote()
+    # Prepare the next one once this command is on its way, off its critical path.
+    asyncio.get_running_loop().call_soon(refill_zygote)
+    return z
+
+
+def refill_zygote():
+    if not spare:
+        try:
+            spare.append(Zygote())
+        except OSError:
+            pass  # out of processes: the next command forks its own helper
+
+
 class Proc:
     def __init__(self, rid, pid, cap):
         self.rid = rid
@@ -112,8 +153,8 @@ class Proc:
         self.sent = 0
         self.truncated = False
         self.code = None
-        self.open_streams = 2
-        self.exited = asyncio.Event()
+        self.child = None
+        self.kill_pending = False
 
 
 async def pump(proc, fd, stream):
@@ -158,33 +199,47 @@ async def wait_exit(proc):
 async def run(req):
     rid = req['id']
     env = {str(k): str(v) for k, v in (req.get('env') or {}).items()}
-    cwd = resolve(req.get('cwd'))
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(out_r)
-        os.close(err_r)
-        child_main(req['command'], cwd, env, out_w, err_w)
-    os.close(out_w)
-    os.close(err_w)
-    proc = Proc(rid, pid, int(req.get('cap') or 1048576))
+    z = take_zygote()
+    os.write(z.cmd_w, json.dumps({'command': req['command'], 'cwd': resolve(req.get('cwd')), 'env': env}).encode())
+    os.close(z.cmd_w)
+    proc = Proc(rid, z.pid, int(req.get('cap') or 1048576))
     procs[rid] = proc
     send({'id': rid, 'ev': 'started'})
     try:
-        await asyncio.gather(pump(proc, out_r, 1), pump(proc, err_r, 2), wait_exit(proc))
+        await asyncio.gather(pump(proc, z.out_r, 1), pump(proc, z.err_r, 2), wait_exit(proc), read_child(proc, z.info_r))
     finally:
         procs.pop(rid, None)
     send({'id': rid, 'ev': 'exit', 'code': proc.code, 'truncated': proc.truncated})
 
 
+async def read_child(proc, fd):
+    """The helper reports the command's pid (pid 1 of its namespace): the one to kill."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, 'rb', 0))
+    line = await reader.readline()
+    if line.strip():
+        proc.child = int(line)
+        if proc.kill_pending:
+            kill_child(proc)
+
+
+def kill_child(proc):
+    try:
+        os.kill(proc.child, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def kill(req):
     proc = procs.get(req['target'])
     if proc is not None and proc.code is None:
-        try:
-            os.kill(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        # Killing pid 1 of the command's namespace ends its whole tree. Until the helper has
+        # reported that pid (microseconds after it got the command), remember the request.
+        if proc.child is None:
+            proc.kill_pending = True
+        else:
+            kill_child(proc)
     send({'id': req['id'], 'ev': 'ok'})
 
 
@@ -282,6 +337,7 @@ async def main():
     transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, sys.stdout)
     out = asyncio.StreamWriter(transport, protocol, None, loop)
     tasks = set()
+    refill_zygote()
     send({'ev': 'ready'})
     while True:
         line = await reader.readline()
@@ -291,10 +347,8 @@ async def main():
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     for proc in list(procs.values()):
-        try:
-            os.kill(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if proc.child is not None:
+            kill_child(proc)
 
 
 asyncio.run(main())
