@@ -2,6 +2,7 @@
  * The seed flow end to end: POST /tasks a shell command that serves a page, follow the WebSocket
  * stream, fetch the preview URL through the gateway, check the page, the events and the status.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxWiring } from '../../src/sandbox-module.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
@@ -16,7 +17,7 @@ describe('MVP: a shell task serves a page at a preview URL', () => {
     devbot = await startTestDevbot({
       sandboxes: wiring.sandboxes,
       modules: [wiring.module],
-      env: { DEVBOT_PREVIEW_TTL: '60' },
+      env: { DEVBOT_PREVIEW_TTL: '60', DEVBOT_SANDBOX_TIMEOUT_MS: '3000', DEVBOT_SANDBOX_MAX_PROCS: '64' },
     });
   });
 
@@ -75,9 +76,54 @@ describe('MVP: a shell task serves a page at a preview URL', () => {
     expect(events.some((e) => e.type === 'output' && String(e.data['text']).includes('boom'))).toBe(true);
   });
 
+  it('cancelling a running shell task kills its command', async () => {
+    const marker = `devbot-cancel-${Date.now()}`;
+    const res = await devbot.api.createTask({ kind: 'shell', command: `echo ${marker}; exec sleep 1000` });
+    const id = res.body.id as string;
+    const streamed = devbot.api.stream(id);
+    await waitUntil(async () => {
+      const task = (await devbot.api.getTask(id)).body;
+      return (task.events ?? []).some((e: { type: string }) => e.type === 'output');
+    });
+    expect(hostProcesses('sleep 1000')).toBeGreaterThan(0);
+    const cancel = await devbot.api.request('POST', `/tasks/${id}/cancel`);
+    expect(cancel.status).toBeLessThan(300);
+    const { events } = await streamed;
+    expect(events.at(-1)?.type).toBe('task.cancelled');
+    expect((await devbot.api.getTask(id)).body.status).toBe('cancelled');
+    await waitUntil(async () => hostProcesses('sleep 1000') === 0);
+  });
+
+  it('ends a fork bomb at the time limit and stays healthy', async () => {
+    const res = await devbot.api.createTask({
+      kind: 'shell',
+      command: 'bomb() { bomb | bomb & }; bomb; sleep 100',
+    });
+    const task = await devbot.api.waitForEnd(res.body.id as string, 30_000);
+    expect(task.status).toBe('failed');
+    expect(task.error).toMatch(/ran out of time/);
+    expect((await fetch(`${devbot.app.url}/healthz`)).status).toBe(200);
+    const after = await devbot.api.createTask({ kind: 'shell', command: 'echo still fine' });
+    const done = await devbot.api.waitForEnd(after.body.id as string);
+    expect(done.status).toBe('succeeded');
+  });
+
   it('answers 404 for an unknown preview token', async () => {
     const res = await fetch(`${devbot.app.url}/preview/not-a-real-token/`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: 'not_found' });
   });
 });
+
+function hostProcesses(args: string): number {
+  const out = execFileSync('ps', ['-e', '-o', 'args='], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.trim() === args).length;
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
