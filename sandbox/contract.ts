@@ -127,6 +127,21 @@ export function runSandboxContract(
       await server.kill();
     });
 
+    it('reattaches to a persistent sandbox by id after close', async () => {
+      if (!harness.provider.connect) return;
+      const chat = await harness.provider.create({ taskId: 'contract-chat', persistent: true });
+      await chat.writeFile('history.txt', 'kept');
+      await chat.close();
+      const again = await harness.provider.connect(chat.id);
+      expect(again).not.toBeNull();
+      try {
+        expect((await again!.exec('cat history.txt')).stdout).toBe('kept');
+      } finally {
+        await again!.close();
+      }
+      expect(await harness.provider.connect('sb-does-not-exist')).toBeNull();
+    });
+
     it('closes twice safely and refuses work afterwards', async () => {
       const extra = await harness.provider.create({ taskId: 'contract-close' });
       await extra.exec('true');
