@@ -94,6 +94,23 @@ export class LocalSandboxProvider implements SandboxProvider {
     await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
     await writeFile(this.#file('passwd'), passwdFile(), { mode: 0o644 });
     await writeFile(this.#file('group'), groupFile(), { mode: 0o644 });
+    await this.#removeOrphans();
+  }
+
+  /**
+   * Deletes the directories of non-persistent sandboxes whose devbot process is gone (a crash
+   * skips close()). Directories of live processes (other workers on this host) are left alone.
+   */
+  async #removeOrphans(): Promise<void> {
+    for (const id of await this.listIds()) {
+      const dir = join(this.#o.baseDir, id);
+      const owner = await readJson<{ pid?: number }>(join(dir, 'owner.json'));
+      const meta = await readJson<SandboxMeta>(join(dir, 'sandbox.json'));
+      if (meta?.persistent) continue;
+      if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isAlive(owner.pid)) continue;
+      if (owner?.pid === process.pid) continue;
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
@@ -179,6 +196,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       supervisor: this.#file('supervisor.py'),
     };
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid }), { mode: 0o600 });
     for (const sub of [layout.workspace, layout.tmp, layout.run]) {
       await mkdir(sub, { recursive: true, mode: 0o755 });
       await lchown(sub, uid, uid);
@@ -237,5 +255,22 @@ async function chownTree(path: string, uid: number): Promise<void> {
     const child = join(path, entry.name);
     if (entry.isDirectory()) await chownTree(child, uid);
     else await lchown(child, uid, uid);
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,8 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { runSandboxContract } from '../../sandbox/contract.js';
+import { LocalSandboxProvider } from '../../sandbox/local/local-sandbox-provider.js';
 import { startLocalHarness } from '../helpers/sandbox-harness.js';
 
 const OUTPUT_LIMIT = 64 * 1024;
 
 runSandboxContract('local (bubblewrap)', () => startLocalHarness({ outputLimit: OUTPUT_LIMIT }), {
   outputLimit: OUTPUT_LIMIT,
+});
+
+describe('local provider housekeeping', () => {
+  it('removes directories left by a crashed devbot, keeps persistent ones and live owners', async () => {
+    const baseDir = await mkdtemp(join(tmpdir(), 'devbot-sbx-orphans-'));
+    const previews = { publish: () => 'http://x/', unpublishSandbox: () => {} };
+    try {
+      const dead = spawnSync('true').pid!;
+      const write = async (id: string, owner: number, persistent: boolean) => {
+        await mkdir(join(baseDir, id, 'workspace'), { recursive: true });
+        await writeFile(join(baseDir, id, 'owner.json'), JSON.stringify({ pid: owner }));
+        await writeFile(join(baseDir, id, 'sandbox.json'), JSON.stringify({ uid: 200001, persistent }));
+      };
+      await write('sb-crashed', dead, false);
+      await write('sb-chat', dead, true);
+      await write('sb-other-worker', process.ppid, false);
+      const provider = new LocalSandboxProvider({ baseDir, previews, warm: 0 });
+      await provider.check();
+      expect((await provider.listIds()).sort()).toEqual(['sb-chat', 'sb-other-worker']);
+      await provider.close();
+    } finally {
+      await rm(baseDir, { recursive: true, force: true });
+    }
+  });
 });
