@@ -5,6 +5,7 @@
 #
 #   scripts/quick-demo.sh            # uses a throwaway data dir and port 3900
 #   PORT=4000 scripts/quick-demo.sh
+#   KEEP_DATA=1 scripts/quick-demo.sh   # keep the data dir (logs, database) afterwards
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,11 +20,13 @@ COMMAND='echo "Hello from devbot" > index.html && python3 -m http.server 8000'
 command -v bwrap >/dev/null || { echo "bubblewrap is missing: apt-get install bubblewrap" >&2; exit 1; }
 
 echo "==> starting devbot on ${BASE} (data: ${DEVBOT_DATA_DIR})"
-npx tsx src/main.ts start >"${DEVBOT_DATA_DIR}/devbot.log" 2>&1 &
+node --import tsx src/main.ts start >"${DEVBOT_DATA_DIR}/devbot.log" 2>&1 &
 DEVBOT_PID=$!
 cleanup() {
-  kill "${DEVBOT_PID}" 2>/dev/null || true
+  # SIGTERM lets devbot close its sandboxes; node runs tsx in-process, so this is the whole tree.
+  kill -TERM "${DEVBOT_PID}" 2>/dev/null || true
   wait "${DEVBOT_PID}" 2>/dev/null || true
+  if [ -z "${KEEP_DATA:-}" ]; then rm -rf "${DEVBOT_DATA_DIR}"; fi
 }
 trap cleanup EXIT
 
