@@ -5,8 +5,12 @@
  * started in the background must be reachable from the next command and from the preview
  * forwarder), and spawning a fresh `nsenter` chain per command costs several execs. One long-lived
  * bubblewrap per sandbox runs this script as the unprivileged sandbox uid; the host talks to it over
- * its stdin/stdout with one JSON object per line. Each command runs in its own user + PID namespace
- * (its pid 1 dies with its parent), so killing one helper process ends the command's whole tree.
+ * its stdin/stdout with one JSON object per line.
+ *
+ * Each command runs as pid 1 of its own user + PID namespace, so killing that one process ends the
+ * command's whole tree (setsid and double forks included). A helper already inside fresh namespaces
+ * is kept forked ahead of time and starts the command with posix_spawn, which keeps the fork of
+ * this Python process off the command's critical path.
  *
  * Shipped as a TypeScript string so the build needs no extra asset copy step.
  */
@@ -16,7 +20,6 @@ import asyncio, codecs, ctypes, json, os, signal, sys
 libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 # Commands run as the same host uid; a non-dumpable supervisor cannot be read or ptraced by them.
 libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
