@@ -135,8 +135,8 @@ spare = []
 
 def take_zygote():
     z = spare.pop() if spare else Zygote()
-    # Prepare the next one once this command is on its way, off its critical path.
-    asyncio.get_running_loop().call_soon(refill_zygote)
+    # Prepare the next one shortly after: forking now would stall this loop while the command starts.
+    asyncio.get_running_loop().call_later(0.03, refill_zygote)
     return z
 
 
