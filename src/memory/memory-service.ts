@@ -51,10 +51,7 @@ export class MemoryService implements MemoryPort {
     let content = this.#redact(input.content.trim());
     if (!content) throw new BadInputError('a memory needs content');
     if (content.length > this.#maxContent) content = `${content.slice(0, this.#maxContent)}…`;
-    const metadata = JSON.parse(this.#redact(JSON.stringify(input.metadata ?? {}))) as Record<
-      string,
-      unknown
-    >;
+    const metadata = redactValues(input.metadata ?? {}, this.#redact) as Record<string, unknown>;
     const [embedding] = await this.#embedder.embed([content]);
     if (!embedding) throw new BadInputError('the embedder returned no vector');
     return this.#store.insert({
@@ -93,4 +90,15 @@ export class MemoryService implements MemoryPort {
   forget(filter: ForgetFilter): Promise<number> {
     return this.#store.forget(filter);
   }
+}
+
+/** Applies `redact` to every string inside a JSON-like value (keys included), keeping its shape. */
+function redactValues(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactValues(v, redact));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [redact(k), redactValues(v, redact)]),
+    );
+  return value;
 }
