@@ -7,6 +7,8 @@ export type Scope = (typeof SCOPES)[number];
 export interface TokenClaims {
   subject: string;
   scopes: Scope[];
+  /** Epoch ms, when the token has an expiry. */
+  expiresAt?: number;
 }
 
 export class InvalidTokenError extends Error {
@@ -39,7 +41,24 @@ export class TokenIssuer {
     return jwt.sign(this.#key);
   }
 
+  /**
+   * Verified tokens, so a client's next request with the same token skips the signature check
+   * (jose goes through WebCrypto, which dominated the gateway's CPU under load). Bounded, and an
+   * entry never outlives its token's expiry.
+   */
+  readonly #verified = new Map<string, { claims: TokenClaims; expiresAt: number }>();
+
   async verify(token: string): Promise<TokenClaims> {
+    const cached = this.#verified.get(token);
+    if (cached && cached.expiresAt > Date.now()) return cached.claims;
+    if (cached) this.#verified.delete(token);
+    const claims = await this.#verify(token);
+    if (this.#verified.size >= 10_000) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(token, { claims, expiresAt: claims.expiresAt ?? Number.POSITIVE_INFINITY });
+    return claims;
+  }
+
+  async #verify(token: string): Promise<TokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.#key, {
         issuer: ISSUER,
@@ -50,7 +69,7 @@ export class TokenIssuer {
       const scopes = String(payload['scope'] ?? '')
         .split(' ')
         .filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
-      return { subject: payload.sub, scopes };
+      return { subject: payload.sub, scopes, ...(payload.exp ? { expiresAt: payload.exp * 1000 } : {}) };
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
       const reason = err instanceof errors.JWTExpired ? 'the token has expired' : 'the token is not valid';
