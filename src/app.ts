@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { resolveJwtSecret } from './config/jwt-secret.js';
-import type { SandboxProvider } from './core/index.js';
+import { isTerminal, type SandboxProvider } from './core/index.js';
 import { createApiApp } from './gateway/api-app.js';
 import { GatewayServer } from './gateway/gateway-server.js';
 import { TaskStreamServer } from './gateway/task-stream.js';
@@ -218,14 +218,23 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
         secrets,
         ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
       });
+      const housekeeping = async () => {
+        await reconcile(store, queue, logger);
+        const reaped = await sandboxes.reap?.(async (taskId) => {
+          const task = await store.getTask(taskId);
+          return !task || isTerminal(task.status);
+        });
+        if (reaped?.length) logger.info({ sandboxes: reaped }, 'reaped sandboxes of ended tasks');
+      };
+      // Before taking jobs: lost tasks are re-enqueued and sandboxes of ended tasks are reaped.
+      await housekeeping();
       await worker.start();
       const w = worker;
       stack.push(() => w.stop());
-      await reconcile(store, queue, logger);
       const interval = options.reconcileIntervalMs ?? 60_000;
       if (interval > 0) {
         const timer = setInterval(() => {
-          void reconcile(store, queue, logger).catch((err) => logger.warn({ err }, 'reconcile failed'));
+          void housekeeping().catch((err) => logger.warn({ err }, 'housekeeping failed'));
         }, interval);
         timer.unref();
         stack.push(async () => clearInterval(timer));

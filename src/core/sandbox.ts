@@ -77,6 +77,11 @@ export interface SandboxProvider {
   create(options: SandboxCreateOptions): Promise<Sandbox>;
   /** Reattach to a persistent sandbox (a chat's) by id, if it still exists. */
   connect?(id: string): Promise<Sandbox | null>;
+  /**
+   * Kills sandboxes whose task has ended (cloud sandboxes can outlive a crashed worker); returns
+   * the ids it killed. Providers whose sandboxes die with the process need not implement it.
+   */
+  reap?(isTaskFinished: (taskId: string) => Promise<boolean>): Promise<string[]>;
   /** Checks the provider can run here (bwrap installed, API key set); throws UnavailableError. */
   check(): Promise<void>;
   close(): Promise<void>;
