@@ -8,6 +8,7 @@ import { E2BSandboxProvider } from '../sandbox/e2b/e2b-sandbox-provider.js';
 import { LocalSandboxProvider } from '../sandbox/local/local-sandbox-provider.js';
 import type { SandboxFactoryContext } from './app.js';
 import type { Config } from './config/config.js';
+import { UnavailableError } from './core/errors.js';
 import type { SandboxProvider } from './core/sandbox.js';
 import { createPreviewProxyRoute } from './gateway/preview-proxy.js';
 import { PreviewRegistry } from './gateway/preview-registry.js';
@@ -59,7 +60,18 @@ export function createSandboxModule(runtime: Runtime, deps: { previews: PreviewR
     async start() {
       // Fail at start, not at the first task, when bwrap is missing; warm the first sandbox.
       if (!runsTasks) return;
-      await runtime.sandboxes.check();
+      try {
+        await runtime.sandboxes.check();
+      } catch (err) {
+        // Say so at start, loudly, but keep the rest of devbot (API, GitHub, Telegram) up: shell
+        // and dev tasks fail with this same reason until the sandbox is fixed.
+        if (!(err instanceof UnavailableError)) throw err;
+        runtime.logger.error(
+          { reason: err.message },
+          `sandboxes are unavailable: ${err.message}; tasks that need one will fail until this is fixed (or set DEVBOT_SANDBOX=e2b)`,
+        );
+        return;
+      }
       const warm = (runtime.sandboxes as { warmUp?: () => Promise<void> }).warmUp;
       if (warm) void warm.call(runtime.sandboxes).catch(() => {});
     },
