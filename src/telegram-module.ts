@@ -64,7 +64,7 @@ export function createTelegramModule(
     sql: runtime.sql,
     store: runtime.store,
     tasks: new TaskApiClient({
-      baseUrl: options.apiUrl ?? (() => runtime.publicUrl()),
+      baseUrl: options.apiUrl ?? (() => config.DEVBOT_GATEWAY_URL ?? runtime.publicUrl()),
       issueToken: runtime.issueToken,
     }),
     outbox,

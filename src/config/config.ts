@@ -31,6 +31,11 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Public base URL of the gateway, used in preview links and Telegram/GitHub messages. */
   DEVBOT_PUBLIC_URL: z.url().optional(),
+  /** Where devbot's own processes (the Telegram bot role) reach the gateway's API, when split. */
+  DEVBOT_GATEWAY_URL: z
+    .url()
+    .refine((v) => !v.endsWith('/'), 'must not end with /')
+    .optional(),
   DEVBOT_DATA_DIR: z.string().min(1).default('./.devbot'),
   DATABASE_URL: z
     .string()

@@ -129,16 +129,26 @@ describe('docker-compose.yml', () => {
     const config = (env: string) => {
       writeFileSync(join(dir, '.env'), env);
       // COMPOSE_* and the passwords must come from the .env of the project dir, not this shell.
-      const { POSTGRES_PASSWORD: _p, GRAFANA_ADMIN_PASSWORD: _g, ...clean } = process.env;
+      const {
+        POSTGRES_PASSWORD: _p,
+        GRAFANA_ADMIN_PASSWORD: _g,
+        DEVBOT_JWT_SECRET: _j,
+        ...clean
+      } = process.env;
       return run(cli?.cmd ?? '', [...(cli?.args ?? []), 'config'], dir, clean);
     };
 
     it('`compose config` resolves the file', () => {
       const out = config(
-        'POSTGRES_PASSWORD=pw-from-env\nGRAFANA_ADMIN_PASSWORD=admin-pw\nTELEGRAM_BOT_TOKEN=\n',
+        `POSTGRES_PASSWORD=pw-from-env\nGRAFANA_ADMIN_PASSWORD=admin-pw\nDEVBOT_JWT_SECRET=${'j'.repeat(40)}\nTELEGRAM_BOT_TOKEN=\n`,
       );
       expect(out.code, out.stderr).toBe(0);
       const resolved = parse(out.stdout) as Compose;
+      // Every role shares the token secret, and the bot reaches the gateway inside the network.
+      for (const role of ['gateway', 'worker', 'bot']) {
+        expect(resolved.services[role]?.environment?.['DEVBOT_JWT_SECRET']).toBe('j'.repeat(40));
+      }
+      expect(resolved.services['bot']?.environment?.['DEVBOT_GATEWAY_URL']).toBe('http://gateway:3000');
       expect(resolved.services['worker']?.environment?.['DATABASE_URL']).toBe(
         'postgres://devbot:pw-from-env@postgres:5432/devbot',
       );
@@ -146,9 +156,12 @@ describe('docker-compose.yml', () => {
     });
 
     it('`compose config` refuses to run without POSTGRES_PASSWORD and says what to set', () => {
-      const out = config('GRAFANA_ADMIN_PASSWORD=admin-pw\n');
+      const out = config(`GRAFANA_ADMIN_PASSWORD=admin-pw\nDEVBOT_JWT_SECRET=${'j'.repeat(40)}\n`);
       expect(out.code).not.toBe(0);
       expect(out.stderr).toMatch(/set POSTGRES_PASSWORD in \.env/);
+      const noSecret = config('POSTGRES_PASSWORD=pw\nGRAFANA_ADMIN_PASSWORD=admin-pw\n');
+      expect(noSecret.code).not.toBe(0);
+      expect(noSecret.stderr).toMatch(/set DEVBOT_JWT_SECRET in \.env/);
     });
   });
 });
