@@ -3,6 +3,8 @@ import type { Sandbox, TaskContext } from '../src/core/index.js';
 /** A sandbox lent to an agent for one task, given back with `release()`. */
 export interface Workspace {
   sandbox: Sandbox;
+  /** Recent commands run in this sandbox (a chat's shell history), oldest first. */
+  history?: readonly string[];
   release(): Promise<void>;
 }
 

@@ -20,6 +20,7 @@ import type { MemoryPort, TaskHandler, TaskKind } from './core/index.js';
 import type { RunAgent } from './github/agent-result.js';
 import type { Metrics } from './observability/metrics.js';
 import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
+import type { ShellSessions } from './worker/handlers/shell-session.js';
 
 export interface AgentsModuleOptions {
   /** Overrides the client built from the config (tests; null forces rules-only). */
@@ -28,8 +29,10 @@ export interface AgentsModuleOptions {
   repoPipeline?: (runAgent: RunAgent) => Partial<Record<TaskKind, TaskHandler>>;
   /** A read-only copy of the task's repository, for questions. */
   openRepoWorkspace?: WorkspaceProvider;
-  /** The chat's persistent sandbox for the shell agent (default: a fresh sandbox per task). */
+  /** The shell agent's sandbox (default: the chat's, through shellSessions, else a fresh one). */
   openShellSandbox?: WorkspaceProvider;
+  /** Long-lived shells (a Telegram chat's persistent sandbox and history) for the shell agent. */
+  shellSessions?: ShellSessions;
   /** The sandbox module's handler that runs `input.command` verbatim. */
   verbatimShell?: TaskHandler;
   /** The memory module, for the planner's recall. */
@@ -94,9 +97,15 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
     };
   };
 
+  const sessions = options.shellSessions;
   const openShellSandbox: WorkspaceProvider =
     options.openShellSandbox ??
     (async (ctx) => {
+      // The chat's sandbox needs no network policy of its own: the shell agent's run_command
+      // refuses network commands unless `network` is on, and the provider enforces its policy.
+      const session = await sessions?.open(ctx);
+      if (session)
+        return { sandbox: session.sandbox, history: session.history, release: () => session.release() };
       const sandbox = await runtime.sandboxes.create({ taskId: ctx.task.id, network });
       return { sandbox, release: () => sandbox.close() };
     });

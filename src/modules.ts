@@ -15,6 +15,7 @@ import { createGithubModule, type GithubModule } from './github-module.js';
 import { memoryModule } from './memory-module.js';
 import type { ModuleFactory } from './runtime.js';
 import { sandboxWiring } from './sandbox-module.js';
+import { chatShellSessions } from './telegram/chat-shell-sessions.js';
 import { telegramModule } from './telegram-module.js';
 
 export interface DefaultWiring {
@@ -23,7 +24,10 @@ export interface DefaultWiring {
 }
 
 export function defaultWiring(): DefaultWiring {
-  const sandbox = sandboxWiring();
+  // A Telegram chat's shell tasks share its persistent sandbox, cwd and history, whether they run
+  // verbatim (sandbox module) or through the shell agent.
+  const chatShell = chatShellSessions();
+  const sandbox = sandboxWiring({ sessions: chatShell });
   const memory = memoryModule();
   let verbatimShell: TaskHandler | undefined;
   let github: GithubModule | null = null;
@@ -44,6 +48,7 @@ export function defaultWiring(): DefaultWiring {
         const gh = github;
         return createAgentsModule(runtime, {
           memory: memory.memory,
+          shellSessions: chatShell(runtime),
           ...(verbatimShell ? { verbatimShell } : {}),
           ...(gh ? { repoPipeline: (runAgent) => gh.repoPipeline(runAgent) } : {}),
         });

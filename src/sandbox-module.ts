@@ -15,6 +15,16 @@ import { PreviewRegistry } from './gateway/preview-registry.js';
 import type { Metrics } from './observability/metrics.js';
 import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
 import { ShellHandler } from './worker/handlers/shell-handler.js';
+import type { ShellSessions } from './worker/handlers/shell-session.js';
+
+export interface SandboxModuleOptions {
+  /**
+   * Long-lived shells for the shell handler (a Telegram chat's persistent sandbox, cwd and
+   * history: src/telegram/chat-shell-sessions.ts). Without it every shell task gets a fresh
+   * sandbox. The sandbox module stops them after its previews.
+   */
+  sessions?: (runtime: Runtime) => ShellSessions;
+}
 
 export function createPreviewRegistry(config: Config, publicUrl: () => string): PreviewRegistry {
   // Slightly longer than the preview sandbox lives, so the link never outlives it by accident:
@@ -44,8 +54,13 @@ export function createSandboxProvider(
   });
 }
 
-export function createSandboxModule(runtime: Runtime, deps: { previews: PreviewRegistry }): DevbotModule {
+export function createSandboxModule(
+  runtime: Runtime,
+  deps: { previews: PreviewRegistry; sessions?: ShellSessions },
+): DevbotModule {
+  const sessions = deps.sessions;
   const shell = new ShellHandler({
+    ...(sessions ? { sessions } : {}),
     sandboxes: runtime.sandboxes,
     previewTtlSeconds: runtime.config.DEVBOT_PREVIEW_TTL,
     commandTimeoutMs: runtime.config.DEVBOT_SANDBOX_TIMEOUT_MS,
@@ -75,7 +90,11 @@ export function createSandboxModule(runtime: Runtime, deps: { previews: PreviewR
       const warm = (runtime.sandboxes as { warmUp?: () => Promise<void> }).warmUp;
       if (warm) void warm.call(runtime.sandboxes).catch(() => {});
     },
-    stop: () => shell.stop(),
+    async stop() {
+      // Previews first: in a chat's sandbox they hold its lease.
+      await shell.stop();
+      await sessions?.stop?.();
+    },
   };
 }
 
@@ -84,7 +103,7 @@ export function createSandboxModule(runtime: Runtime, deps: { previews: PreviewR
  *   const sandbox = sandboxWiring();
  *   startDevbot({ config, sandboxes: sandbox.sandboxes, modules: [...defaultModules(), sandbox.module] })
  */
-export function sandboxWiring(): {
+export function sandboxWiring(options: SandboxModuleOptions = {}): {
   sandboxes: (ctx: SandboxFactoryContext) => SandboxProvider;
   module: ModuleFactory;
 } {
@@ -96,7 +115,8 @@ export function sandboxWiring(): {
     },
     module: (runtime) => {
       previews ??= createPreviewRegistry(runtime.config, runtime.publicUrl);
-      return createSandboxModule(runtime, { previews });
+      const sessions = options.sessions?.(runtime);
+      return createSandboxModule(runtime, { previews, ...(sessions ? { sessions } : {}) });
     },
   };
 }

@@ -53,8 +53,9 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
         emit: ctx.emit.bind(ctx),
         signal: ctx.signal,
       }).filter((t) => ['run_command', 'list_files', 'read_file'].includes(t.name));
-      const history = Array.isArray(ctx.task.input['history'])
-        ? (ctx.task.input['history'] as unknown[]).filter((h) => typeof h === 'string').slice(-20)
+      const given = workspace.history ?? ctx.task.input['history'];
+      const history = Array.isArray(given)
+        ? (given as unknown[]).filter((h) => typeof h === 'string').slice(-20)
         : [];
       await ctx.emit('step', { phase: 'running', message: 'Working out the commands' });
       const { answer, toolCalls } = await runToolLoop({

@@ -3,6 +3,8 @@ import type { TaskContext, TaskHandler, TaskOutcome } from '../../core/ports.js'
 import type { BackgroundProcess, ExecResult, Sandbox, SandboxProvider } from '../../core/sandbox.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { inferPreviewPort } from './infer-preview-port.js';
+import type { ShellSession, ShellSessions } from './shell-session.js';
 
 export interface ShellHandlerOptions {
   sandboxes: SandboxProvider;
@@ -17,6 +19,11 @@ export interface ShellHandlerOptions {
   flushChars?: number;
   metrics?: Metrics;
   logger?: Logger;
+  /**
+   * Long-lived shells (a Telegram chat's persistent sandbox, cwd and history). A task that
+   * belongs to one runs there and leaves the sandbox open; any other gets a fresh sandbox.
+   */
+  sessions?: ShellSessions;
 }
 
 /** The command ran and exited non-zero: retrying the same command will not help. */
@@ -38,13 +45,18 @@ const TAIL_CHARS = 2000;
 const POLL_MS = 150;
 
 /**
- * Runs `kind: shell` tasks: a fresh sandbox, the command's output streamed as batched `output`
- * events. With `preview.port`, the command runs in the background, the task waits until the
- * port answers, reports `preview_ready` and succeeds, and the sandbox lives on for the preview TTL.
+ * Runs `kind: shell` tasks: a fresh sandbox (or the chat's persistent one, through `sessions`),
+ * the command's output streamed as batched `output` events. With `preview.port` (or a command that
+ * ends by serving with `python3 -m http.server`), the command runs in the background, the task
+ * waits until the port answers, reports `preview_ready` and succeeds, and the server lives on for
+ * the preview TTL: in a fresh sandbox the whole sandbox, in a chat's sandbox only the server (a new
+ * preview on the same port replaces it).
  */
 export class ShellHandler {
   readonly #o: ShellHandlerOptions;
   readonly #previews = new Map<string, () => Promise<void>>();
+  /** Previews in long-lived sandboxes by `sandboxId:port`, so a new one on the port replaces them. */
+  readonly #portPreviews = new Map<string, () => Promise<void>>();
 
   constructor(options: ShellHandlerOptions) {
     this.#o = options;
@@ -52,6 +64,8 @@ export class ShellHandler {
 
   readonly handle: TaskHandler = async (ctx) => {
     const input = parseInput(ctx.task.input, ctx.task.prompt);
+    const session = (await this.#o.sessions?.open(ctx)) ?? null;
+    if (session) return this.#inSession(ctx, session, input);
     const started = performance.now();
     const sandbox = await this.#o.sandboxes.create({ taskId: ctx.task.id });
     this.#o.metrics?.sandboxStart.observe(
@@ -73,22 +87,46 @@ export class ShellHandler {
     await Promise.allSettled([...this.#previews.values()].map((close) => close()));
   }
 
+  /** The task runs in a long-lived sandbox: it is released at the end (or by the preview), never closed. */
+  async #inSession(ctx: TaskContext, session: ShellSession, input: ShellInput): Promise<TaskOutcome> {
+    try {
+      if (input.port === null) {
+        const outcome = await this.#runOnce(ctx, session.sandbox, input.command, session);
+        await session.release();
+        return outcome;
+      }
+      // On success the preview keeps the lease until it ends.
+      return await this.#runWithPreview(ctx, session.sandbox, input.command, input.port, session);
+    } catch (err) {
+      await session.release(err);
+      throw err;
+    }
+  }
+
   get activePreviews(): number {
     return this.#previews.size;
   }
 
-  async #runOnce(ctx: TaskContext, sandbox: Sandbox, command: string): Promise<TaskOutcome> {
+  async #runOnce(
+    ctx: TaskContext,
+    sandbox: Sandbox,
+    command: string,
+    session: ShellSession | null = null,
+  ): Promise<TaskOutcome> {
     await ctx.emit('command.started', { command });
     const output = new OutputBatcher(ctx, this.#o.flushIntervalMs ?? 100, this.#o.flushChars ?? 4096);
-    const result = await sandbox.exec(command, {
+    const script = session ? session.script(command, 'foreground') : command;
+    const result = await sandbox.exec(script, {
       onStdout: (text) => output.push('stdout', text),
       onStderr: (text) => output.push('stderr', text),
       signal: ctx.signal,
       ...(this.#o.commandTimeoutMs ? { timeoutMs: this.#o.commandTimeoutMs } : {}),
     });
     await output.close();
+    // A failed command is history too, and may have changed directory before failing.
+    await session?.finish(command, 'foreground');
     await this.#finished(ctx, command, result);
-    await sandbox.close();
+    if (!session) await sandbox.close();
     return {
       summary: `exit code 0${result.truncated ? ' (output truncated)' : ''}`,
       result: {
@@ -105,14 +143,19 @@ export class ShellHandler {
     sandbox: Sandbox,
     command: string,
     port: number,
+    session: ShellSession | null = null,
   ): Promise<TaskOutcome> {
+    // One port, one server: the chat's earlier preview on this port gives way to the new one.
+    const portKey = `${sandbox.id}:${port}`;
+    if (session) await this.#portPreviews.get(portKey)?.();
     await ctx.emit('command.started', { command, background: true, port });
     const output = new OutputBatcher(ctx, this.#o.flushIntervalMs ?? 100, this.#o.flushChars ?? 4096);
     let collected = '';
     const collect = (text: string) => {
       collected = (collected + text).slice(-TAIL_CHARS);
     };
-    const proc = await sandbox.execBackground(command, {
+    const script = session ? session.script(command, 'background') : command;
+    const proc = await sandbox.execBackground(script, {
       onStdout: (text) => {
         collect(text);
         output.push('stdout', text);
@@ -141,7 +184,10 @@ export class ShellHandler {
     await ctx.emit('preview_ready', { url, port });
     await ctx.patch({ previewUrl: url });
     this.#o.metrics?.sandboxCommands.inc({ provider: sandbox.provider, outcome: 'ok' });
-    this.#keepPreview(ctx.task.id, sandbox, proc);
+    if (session) {
+      await session.finish(command, 'background');
+      this.#keepSessionPreview(ctx.task.id, portKey, session, proc);
+    } else this.#keepPreview(ctx.task.id, sandbox, proc);
     return {
       summary: `preview at ${url}`,
       result: { previewUrl: url, port, ttlSeconds: this.#o.previewTtlSeconds },
@@ -173,6 +219,35 @@ export class ShellHandler {
     this.#previews.set(taskId, close);
   }
 
+  /**
+   * A preview in a long-lived sandbox: for the TTL (or until the server exits, or another preview
+   * takes the port) only the server runs; then it is killed and the sandbox released, not closed.
+   */
+  #keepSessionPreview(taskId: string, portKey: string, session: ShellSession, proc: BackgroundProcess): void {
+    const ttlMs = this.#o.previewTtlSeconds * 1000;
+    void session.sandbox.keepAlive?.(ttlMs + 60_000).catch(() => {});
+    this.#o.metrics?.previewsActive.inc();
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        clearTimeout(timer);
+        this.#previews.delete(taskId);
+        if (this.#portPreviews.get(portKey) === close) this.#portPreviews.delete(portKey);
+        this.#o.metrics?.previewsActive.dec();
+        await proc.kill().catch(() => {});
+        await proc.done.catch(() => {});
+        await session.release();
+        this.#o.logger?.info({ taskId }, 'preview closed');
+      })();
+      return closing;
+    };
+    const timer = setTimeout(() => void close(), ttlMs);
+    timer.unref();
+    void proc.done.then(() => close());
+    this.#previews.set(taskId, close);
+    this.#portPreviews.set(portKey, close);
+  }
+
   async #finished(ctx: TaskContext, command: string, result: ExecResult): Promise<void> {
     await ctx.emit('command.finished', {
       command,
@@ -200,7 +275,10 @@ function parseInput(input: Record<string, unknown>, prompt: string): ShellInput 
   const command = typeof input['command'] === 'string' && input['command'].trim() ? input['command'] : prompt;
   if (!command.trim()) throw new BadInputError('a shell task needs a command');
   const preview = input['preview'];
-  if (preview === undefined || preview === null) return { command, port: null };
+  // Without an explicit preview (a chat's /sh cannot give one), a command that ends by serving
+  // files is a preview on its port; `preview: null` turns this off.
+  if (preview === undefined) return { command, port: inferPreviewPort(command) };
+  if (preview === null) return { command, port: null };
   const port = (preview as { port?: unknown }).port;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
     throw new BadInputError('preview.port must be an integer between 1 and 65535');
