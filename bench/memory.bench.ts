@@ -1,8 +1,9 @@
 /**
  * Memory retrieval benchmark (issue 7, DESIGN.md §7): synthetic 384-dim memories on embedded
  * PGlite + pgvector. Measures insert throughput (through the store's one-row API and in batches),
- * recall@10 of the HNSW search against exact search, and p50/p99 latency of `recall` (the
- * MemoryService path: transaction, SET LOCAL, HNSW scan), with exact search as the baseline.
+ * recall@10 of `recall` against exact search, and p50/p99 latency of `recall` (the MemoryService
+ * path: a bounded candidate count, then the HNSW scan, or an exact scan for a repository with few
+ * memories), with exact search as the baseline.
  *
  *   npx tsx bench/memory.bench.ts                     10k memories (default)
  *   DEVBOT_BENCH_MEMORY_SIZES=10000,100000 npx tsx bench/memory.bench.ts
@@ -47,7 +48,7 @@ export interface MemoryBenchSize {
   p99Ms: number;
   exactP50Ms: number;
   exactP99Ms: number;
-  /** The same measurements filtered to a repository holding 2% of the memories. */
+  /** The same measurements for a repository holding 2% of the memories (searched exactly below 2500). */
   smallRepo: { memories: number; recallAt10: number; p50Ms: number; p99Ms: number; exactP50Ms: number };
 }
 

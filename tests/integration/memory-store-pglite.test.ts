@@ -178,6 +178,42 @@ describe('memory store on PGlite', () => {
       return (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement}`, params)).rows;
     });
     expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain(modelIndexName(HASHING_MODEL, 384));
+
+    const exact = buildSearchStatement(
+      {
+        embedding: new Array(384).fill(0.05),
+        model: HASHING_MODEL,
+        repo: 'acme/web',
+        limit: 5,
+        minSimilarity: 0,
+      },
+      true,
+    );
+    const exactPlan = await sql.transaction(async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      return (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${exact.statement}`, exact.params)).rows;
+    });
+    expect(exactPlan.map((r) => r['QUERY PLAN']).join('\n')).not.toContain(
+      modelIndexName(HASHING_MODEL, 384),
+    );
+  });
+
+  it('finds the same neighbours through the HNSW index as by exact search', async () => {
+    const [query] = await new HashingEmbedder().embed(['npm test lint toggle theme']);
+    const search = {
+      embedding: query ?? [],
+      model: HASHING_MODEL,
+      repo: 'acme/web',
+      limit: 3,
+      minSimilarity: -1,
+    };
+    const viaIndex = await store.search({ ...search, exact: false });
+    const exact = await store.search({ ...search, exact: true });
+    const auto = await store.search(search);
+    expect(viaIndex.length).toBeGreaterThan(0);
+    expect(viaIndex.map((m) => m.id)).toEqual(exact.map((m) => m.id));
+    expect(auto.map((m) => m.id)).toEqual(exact.map((m) => m.id));
+    expect(viaIndex[0]?.similarity).toBeCloseTo(exact[0]?.similarity ?? 0, 6);
   });
 
   it('lists newest first and forgets by id, task and repository', async () => {

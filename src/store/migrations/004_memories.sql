@@ -23,3 +23,6 @@ CREATE INDEX IF NOT EXISTS memories_repo_kind_idx ON memories (repo, kind, creat
 CREATE INDEX IF NOT EXISTS memories_task_idx ON memories (task_id);
 
 CREATE INDEX IF NOT EXISTS memories_model_idx ON memories (embedding_model);
+
+-- Counts a repository's candidates before a search (exact scan for small repositories).
+CREATE INDEX IF NOT EXISTS memories_repo_model_idx ON memories (repo, embedding_model, embedding_dim);
