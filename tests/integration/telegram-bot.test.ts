@@ -1,22 +1,37 @@
 /**
  * End to end through the fake Bot API: a whole devbot (real Redis, PGlite) with the Telegram module
- * polling the fake, the gateway API creating tasks, the worker running a local stand-in for the
- * shell handler, and the reporter editing the status message and sending the result.
+ * polling the fake, the gateway API creating tasks, the worker running the real sandbox module
+ * (bubblewrap, each chat's persistent sandbox, previews through the gateway), and the reporter
+ * editing the status message and sending the result.
  */
 import type { Update } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../src/core/index.js';
+import { sandboxWiring } from '../../src/sandbox-module.js';
 import { createPgliteClient } from '../../src/store/pglite-client.js';
 import type { SqlClient } from '../../src/store/sql-client.js';
+import { chatShellSessions } from '../../src/telegram/chat-shell-sessions.js';
 import { createTelegramModule, type TelegramModule, telegramModule } from '../../src/telegram-module.js';
 import { FakeTelegramServer, type StoredMessage } from '../fakes/telegram/index.js';
-import { type LocalShell, localShell } from '../fakes/telegram/local-shell.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { waitFor } from '../helpers/test-env.js';
 
 const ALICE = 1001;
 const BOB = 1002;
 const MALLORY = 6666;
+
+/** Sandbox limits small enough for a test machine shared by several suites. */
+const SANDBOX_ENV = {
+  DEVBOT_PREVIEW_TTL: '60',
+  DEVBOT_SANDBOX_TIMEOUT_MS: '20000',
+  DEVBOT_SANDBOX_MAX_PROCS: '64',
+  DEVBOT_SANDBOX_MEMORY_MB: '512',
+};
+
+/** The real sandbox module, with each chat's shell tasks in its persistent sandbox. */
+function realSandbox() {
+  return sandboxWiring({ sessions: chatShellSessions() });
+}
 
 const isResult = (m: StoredMessage) => /^(✅|❌|🚫) (Done|Failed|Cancelled) ·/.test(m.text);
 
@@ -27,14 +42,13 @@ async function tasksOf(devbot: TestDevbot, requester: string): Promise<Task[]> {
 describe('Telegram bot end to end (polling)', () => {
   let fake: FakeTelegramServer;
   let devbot: TestDevbot;
-  let shell: LocalShell;
   let sql: SqlClient;
   let telegram: TelegramModule;
 
   beforeAll(async () => {
     fake = await new FakeTelegramServer().start();
-    shell = localShell();
     sql = await createPgliteClient();
+    const sandbox = realSandbox();
     devbot = await startTestDevbot({
       sql,
       env: {
@@ -42,9 +56,11 @@ describe('Telegram bot end to end (polling)', () => {
         TELEGRAM_API_ROOT: fake.apiRoot,
         TELEGRAM_ALLOWED_USER_IDS: `${ALICE},${BOB}`,
         DEVBOT_RATE_LIMIT: '10000',
+        ...SANDBOX_ENV,
       },
-      handlers: { shell: shell.handler },
+      sandboxes: sandbox.sandboxes,
       modules: [
+        sandbox.module,
         telegramModule({
           outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
           pollingTimeoutSeconds: 1,
@@ -59,7 +75,6 @@ describe('Telegram bot end to end (polling)', () => {
 
   afterAll(async () => {
     await devbot?.stop();
-    shell?.close();
     await sql?.close();
     await fake?.close();
   });
@@ -118,9 +133,34 @@ describe('Telegram bot end to end (polling)', () => {
     ).inline_keyboard.flat();
     const preview = buttons.find((b) => b.text.includes('Preview'));
     expect(preview).toBeDefined();
+    // Served by the sandbox's server through the gateway's preview proxy.
+    expect(preview?.url).toMatch(new RegExp(`^${devbot.app.url}/preview/[A-Za-z0-9_-]+/$`));
     const page = await fetch(preview?.url ?? '');
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Hello from devbot');
+    expect(await page.text()).toBe('Hello from devbot\n');
+    const [task] = (await tasksOf(devbot, `tg:${ALICE}`)).filter((t) => t.prompt.includes('http.server'));
+    expect(task?.previewUrl).toBe(preview?.url);
+  });
+
+  it('/sh keeps the chat’s working directory and files across commands', async () => {
+    const chat = ALICE;
+    const before = fake.botMessages(chat).filter(isResult).length;
+    const results = () => fake.botMessages(chat).filter(isResult).slice(before);
+    fake.sendUserMessage({ from: ALICE, text: '/sh mkdir -p /workspace/sub && cd /workspace/sub' });
+    await fake.waitFor(() => results().length === 1, 15_000, 'the cd result');
+    fake.sendUserMessage({ from: ALICE, text: '/sh pwd && ls /workspace' });
+    await fake.waitFor(() => results().length === 2, 15_000, 'the pwd result');
+    const pwd = results()[1];
+    expect(pwd?.text).toContain('$ pwd && ls /workspace\n/workspace/sub\n');
+    // The same sandbox as the preview test's: its index.html is still there.
+    expect(pwd?.text).toContain('index.html');
+    const binding = await telegram.bot.bindings.get(chat);
+    expect(binding?.shellCwd).toBe('/workspace/sub');
+    expect(binding?.shellHistory.slice(-2)).toEqual([
+      'mkdir -p /workspace/sub && cd /workspace/sub',
+      'pwd && ls /workspace',
+    ]);
+    expect(binding?.sandboxId).toMatch(/^sb-/);
   });
 
   it('a user not on the allowlist gets one reply with their id, and no task', async () => {
@@ -232,14 +272,13 @@ describe('Telegram bot end to end (polling)', () => {
 describe('Telegram bot end to end (webhook)', () => {
   let fake: FakeTelegramServer;
   let devbot: TestDevbot;
-  let shell: LocalShell;
   let port: number;
   const secret = 'wh-secret_0123456789';
 
   beforeAll(async () => {
     fake = await new FakeTelegramServer().start();
-    shell = localShell();
     port = await freePort();
+    const sandbox = realSandbox();
     devbot = await startTestDevbot({
       env: {
         PORT: String(port),
@@ -248,9 +287,11 @@ describe('Telegram bot end to end (webhook)', () => {
         TELEGRAM_ALLOWED_USER_IDS: String(ALICE),
         TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/telegram`,
         TELEGRAM_WEBHOOK_SECRET: secret,
+        ...SANDBOX_ENV,
       },
-      handlers: { shell: shell.handler },
+      sandboxes: sandbox.sandboxes,
       modules: [
+        sandbox.module,
         telegramModule({
           outbox: { intervalMs: () => 50 },
           retryDelayMs: { initial: 50, max: 500 },
@@ -264,7 +305,6 @@ describe('Telegram bot end to end (webhook)', () => {
 
   afterAll(async () => {
     await devbot?.stop();
-    shell?.close();
     await fake?.close();
   });
 
