@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
+import { configSecrets } from './config/config-secrets.js';
 import { resolveJwtSecret } from './config/jwt-secret.js';
 import { isTerminal, type SandboxProvider } from './core/index.js';
 import { createApiApp } from './gateway/api-app.js';
@@ -64,18 +65,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
   const { config } = options;
   const role = options.role ?? 'all';
   const secrets = new SecretRegistry();
-  for (const value of [
-    config.DEVBOT_JWT_SECRET,
-    config.GITHUB_PRIVATE_KEY,
-    config.GITHUB_WEBHOOK_SECRET,
-    config.TELEGRAM_BOT_TOKEN,
-    config.TELEGRAM_WEBHOOK_SECRET,
-    config.OPENAI_API_KEY,
-    config.E2B_API_KEY,
-  ])
-    secrets.add(value);
-  // Passwords inside connection URLs are secrets too.
-  for (const url of [config.DATABASE_URL, config.REDIS_URL]) secrets.add(urlPassword(url));
+  for (const value of configSecrets(config)) secrets.add(value);
   const logger =
     options.logger ??
     createLogger({
@@ -281,14 +271,4 @@ function missingSandboxProvider(): SandboxProvider {
     throw new UnavailableError('no sandbox provider is configured in this process');
   };
   return { name: 'none', create: fail, check: fail, close: async () => {} };
-}
-
-function urlPassword(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -11,6 +11,7 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { type Config, ConfigError, type Env, hasLlm, loadConfig } from './config/config.js';
+import { configSecrets } from './config/config-secrets.js';
 import { errorMessage } from './core/errors.js';
 import { redactSecrets } from './observability/redact.js';
 
@@ -462,32 +463,6 @@ function withTimeout<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Values that must never appear in the report: tokens, keys and passwords inside URLs. */
-function configSecrets(config: Config): string[] {
-  const values = [
-    config.TELEGRAM_BOT_TOKEN,
-    config.TELEGRAM_WEBHOOK_SECRET,
-    config.GITHUB_PRIVATE_KEY,
-    config.GITHUB_WEBHOOK_SECRET,
-    config.OPENAI_API_KEY,
-    config.E2B_API_KEY,
-    config.DEVBOT_JWT_SECRET,
-    urlPassword(config.DATABASE_URL),
-    urlPassword(config.redisUrl),
-  ];
-  return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
-}
-
-function urlPassword(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function redactCheck(check: DoctorCheck, secrets: readonly string[]): DoctorCheck {
