@@ -278,6 +278,8 @@ async function commitPushAndOpen(
       sha,
       changed: f.changed,
       pr: { number: pr.number, url: pr.url },
+      // What the agent says to the person who asked (the chat reply); reporters may show it.
+      ...(f.result.reply ? { reply: f.result.reply } : {}),
       agent: f.result.data ?? {},
     },
     patch: { branch, prUrl: pr.url, ...(f.result.previewUrl ? { previewUrl: f.result.previewUrl } : {}) },

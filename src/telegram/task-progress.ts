@@ -166,7 +166,9 @@ export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
 export function mergeFinalTask(p: TaskProgress, task: Task): void {
   p.prUrl = task.prUrl ?? p.prUrl;
   p.previewUrl = task.previewUrl ?? p.previewUrl;
-  p.summary = task.resultSummary ?? p.summary;
+  // The agent's reply to the person, when it wrote one, reads better in a chat than the summary.
+  const reply = typeof task.result?.['reply'] === 'string' ? task.result['reply'] : null;
+  p.summary = reply ?? task.resultSummary ?? p.summary;
   p.error = task.error ?? p.error;
   p.finishedAt = task.finishedAt ?? p.finishedAt;
   if (task.status !== 'queued' && task.status !== 'running') p.status = task.status;

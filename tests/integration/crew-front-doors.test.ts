@@ -344,9 +344,9 @@ describe('the crew through the front doors (real local sandbox)', () => {
     const trailers = await gh.gitLog(OWNER, REPO, done.branch!, '%(trailers:key=Requested-by,valueonly)');
     expect(trailers[0]).toContain(`tg:${ALICE}`);
 
-    // The result message: the summary and two URL buttons, the preview serving the fixed code.
+    // The result message: the crew's chat reply and two URL buttons, the preview serving the fixed code.
     expect(result.text).toMatch(/^✅ Done ·/);
-    expect(result.text).toContain('slugify now lower-cases and trims separators (chat).');
+    expect(result.text).toContain('Fixed slugify; all 3 tests pass.');
     const buttons = (
       result.replyMarkup as { inline_keyboard: { text: string; url: string }[][] }
     ).inline_keyboard.flat();
