@@ -1,15 +1,16 @@
 /**
  * The GitHub front door end to end: signed webhooks into a whole devbot (real Redis, PGlite),
- * the repo pipeline against the fake GitHub's real git repositories, progress back on GitHub.
+ * the repo pipeline against the fake GitHub's real git repositories and real local (bubblewrap)
+ * sandboxes, progress back on GitHub.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Task } from '../../src/core/index.js';
+import type { ExecOptions, Sandbox, SandboxProvider, Task } from '../../src/core/index.js';
 import type { RunAgent } from '../../src/github/agent-result.js';
 import { createGithubModule, type GithubModule } from '../../src/github-module.js';
-import { DirSandboxProvider } from '../fakes/github/dir-sandbox-provider.js';
+import { sandboxWiring } from '../../src/sandbox-module.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import {
   deliver,
@@ -28,20 +29,68 @@ let gh: FakeGithub;
 let devbot: TestDevbot;
 let mod: GithubModule;
 let hookUrl: string;
-const sandboxes = new DirSandboxProvider();
 const log = captureLogger(() => devbot?.app.runtime.secrets.values() ?? []);
 /** Anything token-like the agent found inside a sandbox (must stay empty). */
 const leaks: string[] = [];
+/** Every sandbox the pipeline used, and every command and env it gave them. */
+const used = new Map<string, { provider: string; commands: string[] }>();
+
+/** The real local provider, with each sandbox's commands and environment recorded. */
+function recording(provider: SandboxProvider): SandboxProvider {
+  const wrap = (sandbox: Sandbox): Sandbox => {
+    const seen = { provider: sandbox.provider, commands: [] as string[] };
+    used.set(sandbox.id, seen);
+    const note = (command: string, options?: ExecOptions) =>
+      seen.commands.push(`${command} ${JSON.stringify(options?.env ?? {})}`);
+    return {
+      id: sandbox.id,
+      provider: sandbox.provider,
+      workdir: sandbox.workdir,
+      exec: (command, options) => {
+        note(command, options);
+        return sandbox.exec(command, options);
+      },
+      execBackground: (command, options) => {
+        note(command, options);
+        return sandbox.execBackground(command, options);
+      },
+      readFile: (path) => sandbox.readFile(path),
+      writeFile: (path, content) => sandbox.writeFile(path, content),
+      listFiles: (path) => sandbox.listFiles(path),
+      exposePort: (port) => sandbox.exposePort(port),
+      close: () => sandbox.close(),
+    };
+  };
+  return {
+    name: provider.name,
+    create: async (options) => wrap(await provider.create(options)),
+    check: () => provider.check(),
+    close: () => provider.close(),
+  };
+}
+
+/** Every file of a local sandbox as the host sees it (workspace with .git, /tmp, run dir). */
+async function sandboxFiles(id: string): Promise<string> {
+  const root = join(devbot.config.dataDir, 'sandboxes', id);
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const texts = await Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map((e) => readFile(join(e.parentPath, e.name), 'latin1').catch(() => '')),
+  );
+  return texts.join('\n');
+}
 
 /** Scripted work in the sandbox, chosen by the request text; also looks for leaked tokens. */
 const runAgent: RunAgent = async (ctx, sandbox, repo) => {
-  const env = await sandbox.exec('env');
-  const files = await sandbox.exec('find . -type f -not -path "./.git/*" -exec cat {} +');
+  const env = await sandbox.exec('env; cat /proc/self/environ');
+  const files = await sandboxFiles(sandbox.id);
+  if (!files.includes('console.log(1);')) leaks.push(`the repository is not in sandbox ${sandbox.id}`);
   for (const token of gh.issuedTokens) {
-    if (env.stdout.includes(token) || files.stdout.includes(token))
-      leaks.push(`token in sandbox ${sandbox.id}`);
+    if (env.stdout.includes(token)) leaks.push(`token in the env of sandbox ${sandbox.id}`);
+    if (files.includes(token)) leaks.push(`token in the files of sandbox ${sandbox.id}`);
   }
-  if (files.stdout.includes('x-access-token')) leaks.push('credential helper text in sandbox');
+  if (files.includes('x-access-token')) leaks.push('credential helper text in sandbox');
   const prompt = ctx.task.prompt;
   if (repo.kind === 'followup') {
     await sandbox.exec('printf "second line\\n" >> hello.txt');
@@ -99,7 +148,7 @@ beforeAll(async () => {
       LOG_LEVEL: 'debug',
     },
     logger: log.logger,
-    sandboxes: () => sandboxes,
+    sandboxes: (ctx) => recording(sandboxWiring().sandboxes(ctx)),
     modules: [
       (runtime) => {
         const created = createGithubModule(runtime, { runAgent, minEditIntervalMs: 50, throttle: false });
@@ -315,7 +364,8 @@ describe('GitHub end to end', () => {
   it('the installation token never reaches the sandbox, task events, comments, logs or disk config', async () => {
     expect(gh.issuedTokens.length).toBeGreaterThan(0);
     expect(leaks).toEqual([]);
-    expect(sandboxes.created.length).toBeGreaterThanOrEqual(3);
+    expect(used.size).toBeGreaterThanOrEqual(3);
+    expect([...used.values()].every((s) => s.provider === 'local')).toBe(true);
     const events = [];
     for (const t of await githubTasks()) events.push(...(await devbot.app.runtime.store.listEvents(t.id)));
     const eventText = JSON.stringify(events);
@@ -341,7 +391,10 @@ describe('GitHub end to end', () => {
         expect(text.includes(basic), `basic credential in ${where}`).toBe(false);
       }
     }
-    for (const s of sandboxes.created) expect(s.commands.join('\n')).not.toContain('ghs_');
+    const commands = [...used.values()].flatMap((s) => s.commands).join('\n');
+    expect(commands).toContain('git init');
+    for (const token of gh.issuedTokens) expect(commands).not.toContain(token);
+    expect(commands).not.toContain('ghs_');
     // Pushes really were authenticated (the fake refuses anonymous receive-pack).
     expect(gh.gitRequests.some((r) => r.service === 'receive-pack' && r.user === 'x-access-token')).toBe(
       true,
