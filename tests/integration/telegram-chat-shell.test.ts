@@ -7,13 +7,21 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLlmClient } from '../../agents/llm/llm-client.js';
+import { createAgentsModule } from '../../src/agents-module.js';
 import type { Task, TaskContext, TaskEvent } from '../../src/core/index.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { SecretRegistry } from '../../src/observability/redact.js';
+import type { Runtime } from '../../src/runtime.js';
 import type { SqlClient } from '../../src/store/sql-client.js';
 import { ChatBindings } from '../../src/telegram/chat-bindings.js';
 import { ChatShellSessions, chatOf, wrapCommand } from '../../src/telegram/chat-shell-sessions.js';
 import { CommandFailedError, ShellHandler } from '../../src/worker/handlers/shell-handler.js';
+import { createRecordingContext, makeTask } from '../fakes/llm/recording-context.js';
+import { startScriptedLlm } from '../fakes/llm/scripted-llm-server.js';
 import { openTestPglite } from '../helpers/pglite-template.js';
 import { type LocalHarness, startLocalHarness } from '../helpers/sandbox-harness.js';
+import { testConfig } from '../helpers/test-env.js';
 
 let taskSeq = 0;
 
@@ -202,6 +210,49 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     expect(handler.activePreviews).toBe(1);
     expect(sessions.openChats).toContain(chat);
     expect((await run(chat, 'echo still here')).stdout).toBe('still here\n');
+  });
+  it('the agents module’s shell agent works in the chat’s sandbox and sees its history', async () => {
+    const chat = 901;
+    await run(chat, 'mkdir -p notes && echo "buy milk" > notes/todo.txt');
+    const llm = await startScriptedLlm();
+    try {
+      llm.load([
+        {
+          match: { role: 'shell', contains: 'mkdir -p notes' },
+          toolCalls: [{ name: 'run_command', arguments: { command: 'cat notes/todo.txt' } }],
+        },
+        { match: { contains: 'buy milk' }, content: 'Your todo says: buy milk.' },
+      ]);
+      const runtime = {
+        config: testConfig({}, harness.baseDir),
+        metrics: new Metrics(),
+        secrets: new SecretRegistry(),
+        sandboxes: harness.provider,
+      } as unknown as Runtime;
+      const agents = createAgentsModule(runtime, {
+        llm: createLlmClient({ OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'm' }, { maxRetries: 0 }),
+        shellSessions: sessions,
+        verbatimShell: handler.handle,
+      });
+      const ids = await harness.provider.listIds();
+      const ctx = createRecordingContext(
+        makeTask({
+          source: 'telegram',
+          origin: { chatId: chat },
+          kind: 'shell',
+          prompt: 'what is on my todo?',
+        }),
+      );
+      const outcome = await agents.handlers?.shell?.(ctx);
+      expect(llm.errors).toEqual([]);
+      expect(outcome?.summary).toBe('Your todo says: buy milk.');
+      // No new sandbox: the chat's own, still open for its next command.
+      expect(await harness.provider.listIds()).toEqual(ids);
+      expect(sessions.openChats).toContain(chat);
+      expect((await run(chat, 'cat notes/todo.txt')).stdout).toBe('buy milk\n');
+    } finally {
+      await llm.close();
+    }
   });
 });
 
