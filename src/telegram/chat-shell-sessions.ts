@@ -134,7 +134,10 @@ export class ChatShellSessions implements ShellSessions {
       script: (command, mode) => wrapCommand(command, cwd, sandbox.workdir, mode),
       finish: async (command, mode: ShellRunMode) => {
         const after = mode === 'foreground' ? await readCwd(sandbox) : null;
-        await this.#o.bindings.recordShell(chatId, command, after ?? cwd);
+        // Best effort: the command already ran, and failing the task would retry (rerun) it.
+        await this.#o.bindings.recordShell(chatId, command, after ?? cwd).catch((err: unknown) => {
+          this.#o.logger?.warn({ err, chatId }, 'chat sandbox: recording the shell history failed');
+        });
       },
       release: async (error?: unknown) => {
         if (released) return;

@@ -178,6 +178,29 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     await quick.stop();
   });
 
+  it('a command that ran is not failed (and so not rerun) when its history cannot be saved', async () => {
+    const flaky = new ChatShellSessions({
+      sandboxes: harness.provider,
+      bindings: {
+        get: (chatId) => bindings.get(chatId),
+        setSandbox: (chatId, id) => bindings.setSandbox(chatId, id),
+        recordShell: async () => {
+          throw new Error('database unreachable');
+        },
+      },
+    });
+    const flakyHandler = new ShellHandler({
+      sandboxes: harness.provider,
+      previewTtlSeconds: 60,
+      sessions: flaky,
+    });
+    const { ctx, events } = context(chatTask(651, 'echo ran once'));
+    await expect(flakyHandler.handle(ctx)).resolves.toMatchObject({ summary: 'exit code 0' });
+    expect(stdoutOf(events)).toBe('ran once\n');
+    expect((await bindings.get(651))?.shellHistory).toEqual([]);
+    await flaky.stop();
+  });
+
   it('a sandbox that died under the chat is replaced: one failed task, then a working one', async () => {
     const chat = 701;
     await run(chat, 'echo first');
