@@ -5,7 +5,6 @@
  */
 import {
   type BudgetLimits,
-  type CrewResult,
   createLlmClient,
   createQuestionHandler,
   createShellAgentHandler,
