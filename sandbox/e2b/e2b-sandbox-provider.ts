@@ -115,7 +115,8 @@ export class E2BSandboxProvider implements SandboxProvider {
       ...(this.#o.template ? { template: this.#o.template } : {}),
       apiKey: this.#o.apiKey,
       timeoutMs,
-      metadata: { ...APP_TAG, taskId: options.taskId },
+      // A chat's persistent sandbox outlives the task that created it: the reaper leaves it alone.
+      metadata: { ...APP_TAG, taskId: options.taskId, ...(options.persistent ? { persistent: 'true' } : {}) },
     });
     return this.#wrap(raw, timeoutMs, options.persistent ?? false);
   }
@@ -139,7 +140,7 @@ export class E2BSandboxProvider implements SandboxProvider {
     const open = new Set([...this.#live].map((s) => s.id));
     for (const info of await this.#o.sdk.list({ apiKey: this.#o.apiKey, metadata: APP_TAG })) {
       const taskId = info.metadata['taskId'];
-      if (open.has(info.sandboxId) || !taskId) continue;
+      if (open.has(info.sandboxId) || !taskId || info.metadata['persistent'] === 'true') continue;
       if (await isTaskFinished(taskId)) {
         await this.#o.sdk.kill(info.sandboxId, { apiKey: this.#o.apiKey });
         killed.push(info.sandboxId);

@@ -231,13 +231,14 @@ describe('E2BSandboxProvider (fake SDK)', () => {
     const sdk = new FakeSdk();
     const provider = new E2BSandboxProvider({ apiKey: 'k', sdk });
     const sandbox = await provider.create({ taskId: 't', persistent: true });
+    expect(sdk.created[0]?.metadata).toMatchObject({ taskId: 't', persistent: 'true' });
     await sandbox.close();
     expect(sdk.sandboxes[0]!.killed).toBe(0);
     expect((await provider.connect('sbx1'))?.id).toBe('sbx1');
     expect(await provider.connect('missing')).toBeNull();
   });
 
-  it('reaps sandboxes whose task has finished, never open ones', async () => {
+  it('reaps sandboxes whose task has finished, never open or persistent ones', async () => {
     const sdk = new FakeSdk();
     const provider = new E2BSandboxProvider({ apiKey: 'k', sdk });
     const open = await provider.create({ taskId: 'running-here' });
@@ -246,6 +247,8 @@ describe('E2BSandboxProvider (fake SDK)', () => {
       { sandboxId: 'old1', metadata: { app: 'devbot', taskId: 'finished' } },
       { sandboxId: 'old2', metadata: { app: 'devbot', taskId: 'still-running' } },
       { sandboxId: 'old3', metadata: { app: 'devbot' } },
+      // A chat's sandbox idle-closed after its first task ended: it must survive for the next /sh.
+      { sandboxId: 'chat1', metadata: { app: 'devbot', taskId: 'finished', persistent: 'true' } },
     ];
     const killed = await provider.reap(async (taskId) => taskId !== 'still-running');
     expect(killed).toEqual(['old1']);
