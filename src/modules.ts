@@ -11,19 +11,25 @@
 import { createAgentsModule } from './agents-module.js';
 import type { SandboxFactoryContext } from './app.js';
 import type { SandboxProvider, TaskHandler } from './core/index.js';
-import { createGithubModule, type GithubModule } from './github-module.js';
+import { createGithubModule, type GithubModule, type GithubModuleOptions } from './github-module.js';
 import { memoryModule } from './memory-module.js';
 import type { ModuleFactory } from './runtime.js';
 import { sandboxWiring } from './sandbox-module.js';
 import { chatShellSessions } from './telegram/chat-shell-sessions.js';
-import { telegramModule } from './telegram-module.js';
+import { type TelegramModuleOptions, telegramModule } from './telegram-module.js';
+
+/** Adapter tuning for tests (faster pacing against fakes); production uses the defaults. */
+export interface WiringOptions {
+  github?: GithubModuleOptions;
+  telegram?: TelegramModuleOptions;
+}
 
 export interface DefaultWiring {
   sandboxes: (ctx: SandboxFactoryContext) => SandboxProvider;
   modules: ModuleFactory[];
 }
 
-export function defaultWiring(): DefaultWiring {
+export function defaultWiring(options: WiringOptions = {}): DefaultWiring {
   // A Telegram chat's shell tasks share its persistent sandbox, cwd and history, whether they run
   // verbatim (sandbox module) or through the shell agent.
   const chatShell = chatShellSessions();
@@ -41,7 +47,7 @@ export function defaultWiring(): DefaultWiring {
       },
       memory.factory,
       (runtime) => {
-        github = createGithubModule(runtime);
+        github = createGithubModule(runtime, options.github);
         return github;
       },
       (runtime) => {
@@ -53,7 +59,7 @@ export function defaultWiring(): DefaultWiring {
           ...(gh ? { repoPipeline: (runAgent) => gh.repoPipeline(runAgent) } : {}),
         });
       },
-      telegramModule(),
+      telegramModule(options.telegram),
     ],
   };
 }

@@ -17,12 +17,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgentsModule } from '../../src/agents-module.js';
-import type { Task, TaskEvent, TaskHandler } from '../../src/core/index.js';
-import { createGithubModule, type GithubModule } from '../../src/github-module.js';
-import { memoryModule } from '../../src/memory-module.js';
-import { sandboxWiring } from '../../src/sandbox-module.js';
-import { type TelegramModule, telegramModule } from '../../src/telegram-module.js';
+import type { Task, TaskEvent } from '../../src/core/index.js';
+import type { GithubModule } from '../../src/github-module.js';
+import { defaultWiring } from '../../src/modules.js';
+import type { TelegramModule } from '../../src/telegram-module.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import {
@@ -187,11 +185,17 @@ beforeAll(async () => {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
 
-  // As src/modules.ts defaultWiring() composes them, with the test knobs (no write throttling
-  // against the fake, short edit intervals) and the fakes' URLs in the env.
-  const sandbox = sandboxWiring();
-  const memory = memoryModule();
-  let verbatimShell: TaskHandler | undefined;
+  // The production wiring (src/modules.ts), with the test knobs: no write throttling against the
+  // fake, short edit intervals and pacing; the fakes' URLs come through the env.
+  const wiring = defaultWiring({
+    github: { minEditIntervalMs: 50, throttle: false },
+    telegram: {
+      outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
+      pollingTimeoutSeconds: 1,
+      retryDelayMs: { initial: 50, max: 500 },
+      flushMs: 2000,
+    },
+  });
   devbot = await startTestDevbot({
     env: {
       GITHUB_APP_ID: '12345',
@@ -210,34 +214,11 @@ beforeAll(async () => {
       LOG_LEVEL: 'debug',
     },
     logger: log.logger,
-    sandboxes: sandbox.sandboxes,
-    modules: [
-      async (runtime) => {
-        const mod = await sandbox.module(runtime);
-        verbatimShell = mod?.handlers?.shell;
-        return mod;
-      },
-      memory.factory,
-      (runtime) => {
-        const created = createGithubModule(runtime, { minEditIntervalMs: 50, throttle: false });
-        if (!created) throw new Error('github module not enabled');
-        github = created;
-        return created;
-      },
-      (runtime) =>
-        createAgentsModule(runtime, {
-          memory: memory.memory,
-          ...(verbatimShell ? { verbatimShell } : {}),
-          repoPipeline: (runAgent) => github.repoPipeline(runAgent),
-        }),
-      telegramModule({
-        outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
-        pollingTimeoutSeconds: 1,
-        retryDelayMs: { initial: 50, max: 500 },
-        flushMs: 2000,
-      }),
-    ],
+    sandboxes: wiring.sandboxes,
+    modules: wiring.modules,
   });
+  github = devbot.app.modules.find((m) => m.name === 'github') as GithubModule;
+  expect(github).toBeDefined();
   hookUrl = `${devbot.app.url}/api/github/webhooks`;
   telegram = devbot.app.modules.find((m) => m.name === 'telegram') as TelegramModule;
   await telegram.bot.ready();
