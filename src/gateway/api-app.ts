@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import type { HttpBindings } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { RateLimiter } from './rate-limiter.js';
+import { type ReadBodyResult, readJsonBody } from './read-json-body.js';
 import { eventJson, taskJson } from './task-json.js';
 import { InvalidTokenError, type Scope, type TokenClaims, type TokenIssuer } from './token-issuer.js';
 
@@ -32,7 +33,11 @@ export interface ApiDeps {
   extraRoutes?: { path: string; app: Hono<ApiEnv> }[];
 }
 
-export type ApiEnv = { Variables: { claims: TokenClaims; requestId: string } };
+/** Bindings are optional: the app also runs through app.request() in tests, without Node. */
+export type ApiEnv = {
+  Bindings: Partial<HttpBindings>;
+  Variables: { claims: TokenClaims; requestId: string };
+};
 
 const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name');
 
@@ -173,21 +178,21 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
       await next();
     });
 
-  const limit = bodyLimit({
-    maxSize: deps.bodyLimitBytes,
-    onError: () => {
+  const readBody = async (c: Context<ApiEnv>): Promise<unknown> => {
+    const incoming = c.env?.incoming;
+    const result = incoming
+      ? await readJsonBody(incoming, deps.bodyLimitBytes)
+      : await readWebJsonBody(c.req.raw, deps.bodyLimitBytes);
+    if (result.ok) return result.value;
+    if (result.reason === 'too_large') {
       throw new ApiError(413, 'payload_too_large', `the body is larger than ${deps.bodyLimitBytes} bytes`);
-    },
-  });
-
-  app.post('/tasks', limit, auth('tasks:write'), async (c) => {
-    const claims = c.get('claims');
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, 'invalid_body', 'the body must be JSON');
     }
+    throw new ApiError(400, 'invalid_body', 'the body must be JSON');
+  };
+
+  app.post('/tasks', auth('tasks:write'), async (c) => {
+    const claims = c.get('claims');
+    const raw = await readBody(c);
     const parsed = createTaskBody.safeParse(raw);
     if (!parsed.success) {
       const message = parsed.error.issues
@@ -287,3 +292,14 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
 }
 
 export { ApiError };
+
+/** The same for a web Request (the app used without Node's server, as in app.request()). */
+async function readWebJsonBody(req: Request, limit: number): Promise<ReadBodyResult> {
+  const text = await req.text();
+  if (Buffer.byteLength(text) > limit) return { ok: false, reason: 'too_large' };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false, reason: 'invalid_json' };
+  }
+}

@@ -94,6 +94,25 @@ describe('the /tasks API: bad input and access', () => {
     expect((await devbot.api.request('GET', '/tasks?limit=500')).body.tasks.length).toBe(before);
   });
 
+  it('413 for a chunked body (no Content-Length) that grows past the limit', async () => {
+    const chunk = new TextEncoder().encode(`{"prompt":"${'y'.repeat(1500)}`);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(chunk);
+        controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const res = await fetch(`${devbot.app.url}/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${devbot.api.token}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: 'payload_too_large' });
+  });
+
   it('404 for unknown tasks and routes, 409 cancelling an ended task', async () => {
     expect((await devbot.api.getTask('00000000-0000-0000-0000-000000000000')).status).toBe(404);
     expect((await devbot.api.getTask('not-a-uuid')).status).toBe(404);
@@ -109,7 +128,9 @@ describe('the /tasks API: bad input and access', () => {
   it('answers every request with a request id, keeping a sane incoming one', async () => {
     const own = await devbot.api.request('GET', '/tasks', undefined, { 'x-request-id': 'trace-123' });
     expect(own.headers.get('x-request-id')).toBe('trace-123');
-    const bad = await devbot.api.request('GET', '/tasks', undefined, { 'x-request-id': 'no spaces <allowed>' });
+    const bad = await devbot.api.request('GET', '/tasks', undefined, {
+      'x-request-id': 'no spaces <allowed>',
+    });
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
