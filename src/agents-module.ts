@@ -15,6 +15,7 @@ import {
   type UsageSink,
   type WorkspaceProvider,
 } from '../agents/index.js';
+import { createPlannerRecall } from '../agents/tools/rag.js';
 import type { MemoryPort, TaskHandler, TaskKind } from './core/index.js';
 import type { RunAgent } from './github/agent-result.js';
 import type { Metrics } from './observability/metrics.js';
@@ -78,12 +79,8 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
       redact,
       usageSink,
       network,
-      ...(memory
-        ? {
-            recall: async (query: string) =>
-              (await memory.recall({ query, repo, limit: 5 })).map((m) => `[${m.kind}] ${m.content}`),
-          }
-        : {}),
+      // Memories hold reviewers' and chat users' words: the planner gets them fenced as untrusted.
+      ...(memory ? { recall: createPlannerRecall(memory, { repo }) } : {}),
     });
     return {
       summary: result.summary,

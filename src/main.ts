@@ -96,6 +96,12 @@ async function migrateCommand(): Promise<number> {
     process.stdout.write(
       `migrations: ${result.applied.length} applied${result.applied.length ? ` (${result.applied.join(', ')})` : ''}, ${result.skipped.length} already done\n`,
     );
+    // The vector part of memory needs pgvector; without it memory is off and the rest works.
+    const { ensureVectorSchema } = await import('./memory/vector-schema.js');
+    await ensureVectorSchema(sql).then(
+      () => process.stdout.write('memory: pgvector ready\n'),
+      (err: Error) => process.stdout.write(`memory: disabled: ${err.message}\n`),
+    );
     return 0;
   } finally {
     await sql.close();
