@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { UnavailableError } from '../core/index.js';
@@ -33,6 +33,20 @@ export async function ensureRedis(url: string, dataDir: string, logger: Logger):
   }
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // A private redis-server left running by a devbot that was killed (-9) is ours: reuse it rather
+  // than start a second one on the same append-only file.
+  const urlFile = join(dir, 'url');
+  const previous = readUrl(urlFile);
+  if (
+    previous &&
+    (await pingRedis(previous, 300).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    logger.warn({ url: previous, dir }, `no Redis at ${redactUrl(url)}: reusing the private redis-server`);
+    return { url: previous, private: true, stop: () => shutdownRedis(previous) };
+  }
   const port = await freePort();
   const child = spawn(
     'redis-server',
@@ -54,6 +68,7 @@ export async function ensureRedis(url: string, dataDir: string, logger: Logger):
   );
   const privateUrl = `redis://127.0.0.1:${port}`;
   await waitForRedis(privateUrl, child);
+  writeFileSync(urlFile, `${privateUrl}\n`, { mode: 0o600 });
   logger.warn({ url: privateUrl, dir }, `no Redis at ${redactUrl(url)}: started a private redis-server`);
   let stopped = false;
   return {
@@ -105,4 +120,28 @@ async function freePort(): Promise<number> {
 /** Strips a password from a redis:// URL for messages. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+function readUrl(file: string): string | null {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return /^redis:\/\/127\.0\.0\.1:\d+$/.test(text) ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Stops a private redis-server that is not our child (reused after a crash). */
+async function shutdownRedis(url: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.call('SHUTDOWN', 'NOSAVE');
+  } catch {
+    // SHUTDOWN closes the connection before answering; an error here is the expected outcome.
+  } finally {
+    client.disconnect();
+  }
 }
