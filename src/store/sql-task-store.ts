@@ -163,9 +163,10 @@ export class SqlTaskStore implements TaskStore {
       .map((input) => input.idempotencyKey as string);
     const existing = new Map<string, Task>();
     if (missingKeys.length > 0) {
-      const found = await this.sql.query<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ANY($1::text[])', [
-        missingKeys,
-      ]);
+      const found = await this.sql.query<TaskRow>(
+        'SELECT * FROM tasks WHERE idempotency_key = ANY($1::text[])',
+        [missingKeys],
+      );
       for (const row of found.rows) existing.set(row.idempotency_key as string, toTask(row));
     }
     return inputs.map((input, i) => {

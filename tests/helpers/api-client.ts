@@ -25,6 +25,8 @@ export class ApiClient {
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
+    // Tests read the JSON loosely (res.body.status, res.body.events...).
+    // biome-ignore lint/suspicious/noExplicitAny: a test client's answers are untyped JSON
     let json: any = null;
     try {
       json = JSON.parse(text);

@@ -43,7 +43,12 @@ describe('question and shell agents', () => {
     const handler = createQuestionHandler({
       llm: createLlmClient({ OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'm' }, { maxRetries: 0 }),
       limits: LIMITS,
-      openWorkspace: async () => ({ sandbox, release: async () => void (released += 1) }),
+      openWorkspace: async () => ({
+        sandbox,
+        release: async () => {
+          released += 1;
+        },
+      }),
     });
     const ctx = createRecordingContext(makeTask({ kind: 'question', prompt: 'where is slugify defined?' }));
     const outcome = await handler(ctx);

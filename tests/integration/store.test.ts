@@ -85,7 +85,13 @@ describe.each(backends)('task store on %s', (_name, open) => {
   });
 
   it('keeps one task per key when the same key arrives concurrently (one batch)', async () => {
-    const input = { source: 'api' as const, requester: 'e', kind: 'dev' as const, prompt: 'x', idempotencyKey: 'k-2' };
+    const input = {
+      source: 'api' as const,
+      requester: 'e',
+      kind: 'dev' as const,
+      prompt: 'x',
+      idempotencyKey: 'k-2',
+    };
     const results = await Promise.all([
       store.createTask(input),
       store.createTask(input),

@@ -38,7 +38,7 @@ function typeOf(v: unknown): string {
 }
 
 /** A small JSON-schema checker: $ref, allOf/anyOf/oneOf, type (+nullable), enum, required, properties, items. */
-export function validate(schemaIn: Schema, value: unknown, path: string, errors: string[]): void {
+function validate(schemaIn: Schema, value: unknown, path: string, errors: string[]): void {
   const schema = deref(schemaIn);
   if (Array.isArray(schema['allOf']))
     for (const s of schema['allOf'] as Schema[]) validate(s, value, path, errors);

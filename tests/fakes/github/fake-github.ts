@@ -575,7 +575,7 @@ export class FakeGithub {
     this.#route('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 'installation', (ctx) => {
       const r = this.#repoOf(ctx);
       const n = Number(ctx.params['issue_number']);
-      if (!r || !r.issues.has(n)) return notFound;
+      if (!r?.issues.has(n)) return notFound;
       if (typeof ctx.body['body'] !== 'string') return invalid('body is required');
       const c = this.#addComment(r, n, ctx.body['body'], this.#caller(ctx));
       return { status: 201, body: commentJson(api(), web(), fullName(r), c) };
