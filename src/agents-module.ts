@@ -15,7 +15,7 @@ import {
   type UsageSink,
   type WorkspaceProvider,
 } from '../agents/index.js';
-import { createPlannerRecall } from '../agents/tools/rag.js';
+import { createPlannerRecall, createRagTools } from '../agents/tools/rag.js';
 import type { MemoryPort, TaskHandler, TaskKind } from './core/index.js';
 import type { RunAgent } from './github/agent-result.js';
 import type { Metrics } from './observability/metrics.js';
@@ -35,7 +35,7 @@ export interface AgentsModuleOptions {
   shellSessions?: ShellSessions;
   /** The sandbox module's handler that runs `input.command` verbatim. */
   verbatimShell?: TaskHandler;
-  /** The memory module, for the planner's recall. */
+  /** The memory module: the planner's up-front recall and the coder's `remember`/`recall` tools. */
   memory?: MemoryPort;
   /** Whether sandboxes let commands use the network (the provider's policy). Default false. */
   network?: boolean;
@@ -79,8 +79,14 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
       redact,
       usageSink,
       network,
-      // Memories hold reviewers' and chat users' words: the planner gets them fenced as untrusted.
-      ...(memory ? { recall: createPlannerRecall(memory, { repo }) } : {}),
+      // Memories hold reviewers' and chat users' words: both the planner's recall and the coder's
+      // `recall` tool fence them as untrusted. Both are bound to this task's repository.
+      ...(memory
+        ? {
+            recall: createPlannerRecall(memory, { repo }),
+            coderTools: createRagTools({ memory, repo, taskId: ctx.task.id }),
+          }
+        : {}),
     });
     return {
       summary: result.summary,

@@ -3,8 +3,9 @@
  * executor reports failing checks, the next round continues with everything it already read.
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { Sandbox, Task, TaskContext } from '../../src/core/index.js';
+import { BadInputError, type Sandbox, type Task, type TaskContext } from '../../src/core/index.js';
 import type { LlmSession } from '../llm/llm-session.js';
+import type { Tool } from '../llm/tool.js';
 import { runToolLoop } from '../llm/tool-loop.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
 import { createWorkspaceTools } from '../tools/workspace-tools.js';
@@ -21,17 +22,19 @@ export interface CoderOptions {
   protectedPaths: readonly string[];
   maxSteps: number;
   emit?: TaskContext['emit'];
+  /** Tools beyond the workspace's (e.g. memory's `remember`/`recall`); they may not reuse a name. */
+  extraTools?: readonly Tool[] | undefined;
 }
 
 export class Coder {
   readonly filesChanged = new Set<string>();
   readonly #options: CoderOptions;
   readonly #messages: ChatCompletionMessageParam[];
-  readonly #tools;
+  readonly #tools: Tool[];
 
   constructor(options: CoderOptions) {
     this.#options = options;
-    this.#tools = createWorkspaceTools({
+    const workspace = createWorkspaceTools({
       sandbox: options.sandbox,
       network: options.network,
       protectedPaths: options.protectedPaths,
@@ -39,11 +42,19 @@ export class Coder {
       ...(options.emit ? { emit: options.emit } : {}),
       ...(options.session.signal ? { signal: options.session.signal } : {}),
     });
+    this.#tools = withExtraTools(workspace, options.extraTools ?? []);
     const network = options.network
       ? 'Commands may use the network.'
       : 'There is no network: do not install packages or fetch anything; such commands are refused.';
     this.#messages = [
-      { role: 'system', content: loadPrompt('coder', { workdir: options.sandbox.workdir, network }) },
+      {
+        role: 'system',
+        content: loadPrompt('coder', {
+          workdir: options.sandbox.workdir,
+          network,
+          extraTools: (options.extraTools ?? []).map((t) => `\n- ${t.name}: ${t.description}`).join(''),
+        }),
+      },
       {
         role: 'user',
         content: [
@@ -70,4 +81,17 @@ export class Coder {
     });
     return answer;
   }
+}
+
+/**
+ * Extra tools go through the same loop, so each call counts in the task's tool-call budget. A name
+ * clash would silently shadow a workspace tool (and its path and command checks): refuse it.
+ */
+function withExtraTools(base: readonly Tool[], extra: readonly Tool[]): Tool[] {
+  const names = new Set(base.map((t) => t.name));
+  for (const tool of extra) {
+    if (names.has(tool.name)) throw new BadInputError(`the coder already has a tool named "${tool.name}"`);
+    names.add(tool.name);
+  }
+  return [...base, ...extra];
 }

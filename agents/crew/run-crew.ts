@@ -8,6 +8,7 @@ import type { BudgetLimits } from '../llm/budget.js';
 import { type LlmClient, NO_LLM_MESSAGE } from '../llm/llm-client.js';
 import type { LlmSession } from '../llm/llm-session.js';
 import { createTaskSession, type UsageSink } from '../llm/task-session.js';
+import type { Tool } from '../llm/tool.js';
 import { REPO_CONFIG_FILE, requireRepoConfig } from '../repo-config.js';
 import { Coder } from './coder.js';
 import { describeFailure, detectChecks, type ExecutorReport, runChecks } from './executor.js';
@@ -24,6 +25,11 @@ export interface CrewOptions {
   redact?: ((text: string) => string) | undefined;
   usageSink?: UsageSink | undefined;
   recall?: ((query: string) => Promise<string[]>) | undefined;
+  /**
+   * Tools the coder gets beside the workspace tools (memory's `remember`/`recall`, bound by the
+   * caller to the task's repository). Their calls count in the tool-call budget like any other.
+   */
+  coderTools?: readonly Tool[] | undefined;
   /** Coder <-> executor rounds when checks fail (the repo config may lower or raise it). Default 3. */
   maxRounds?: number;
   /** Model turns per coder round. Default 40. */
@@ -75,6 +81,7 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
     protectedPaths: repoConfig.allow_workflow_changes ? [] : ['.github/workflows/'],
     maxSteps: options.coderMaxSteps ?? 40,
     emit,
+    extraTools: options.coderTools,
   });
   const checks = await detectChecks(sandbox, repoConfig);
   const maxRounds = repoConfig.max_rounds ?? options.maxRounds ?? 3;

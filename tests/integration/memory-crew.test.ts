@@ -1,7 +1,8 @@
 /**
  * Memory end to end: devbot with the memory and agents modules, the crew on a scripted LLM and a
  * directory sandbox. The first dev task on a repository ends; the memory reporter saves what it
- * did; the second task's planner request carries that memory. GET /memories shows it.
+ * did; the second task's planner request carries that memory. GET /memories shows it. A third
+ * task's coder uses the `recall` and `remember` tools, bound to the task's repository.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -194,5 +195,74 @@ describe('memory with the crew', () => {
     });
     expect(denied.status).toBe(403);
     expect((await fetch(`${devbot.app.url}/memories`)).status).toBe(401);
+  });
+
+  it("gives the coder recall and remember tools bound to the task's repository", async () => {
+    const OTHER = 'acme/other';
+    const NOTE = 'The /health endpoint lives in src/health.js and npm test covers it.';
+    // Same words, another repository: the coder of an acme/service task must not see it.
+    await wiring.memory.remember({
+      repo: OTHER,
+      kind: 'note',
+      content: 'Added GET /health in src/health.js of acme/other, answering {"ok":false}.',
+    });
+    llm.load([
+      {
+        match: { role: 'planner' },
+        content: JSON.stringify({
+          steps: ['Check src/health.js'],
+          files: ['src/health.js'],
+          verify: 'npm test',
+        }),
+      },
+      {
+        match: { role: 'coder' },
+        toolCalls: [{ name: 'recall', arguments: { query: 'add a /health endpoint' } }],
+      },
+      {
+        match: { role: 'coder', afterToolResult: true },
+        toolCalls: [{ name: 'remember', arguments: { content: NOTE } }],
+      },
+      { match: { role: 'coder', afterToolResult: true }, content: 'Remembered where /health lives.' },
+      synth('Looked at /health.'),
+    ]);
+    const before = llm.requests.length;
+    const third = await devbot.api.createTask({
+      kind: 'dev',
+      repo: REPO,
+      prompt: 'document the /health endpoint',
+    });
+    expect((await devbot.api.waitForEnd(third.body.id)).status).toBe('succeeded');
+    expect(llm.errors).toEqual([]);
+    await wiring.module()?.idle();
+
+    const coder = llm.requests.slice(before).filter((r) => r.role === 'coder');
+    expect(coder).toHaveLength(3);
+    const toolNames = coder[0]?.body.tools?.map((t) => t.function.name) ?? [];
+    expect(toolNames).toEqual(expect.arrayContaining(['read_file', 'write_file', 'remember', 'recall']));
+    expect(JSON.stringify(coder[0]?.body.messages[0])).toContain('- recall: ');
+
+    // The recall result: the first task's memory, fenced as untrusted; nothing from acme/other.
+    const recalled = coder[1]?.body.messages.at(-1);
+    expect(recalled?.role).toBe('tool');
+    const recalledText = String(recalled?.content);
+    expect(recalledText).toContain(FIRST_SUMMARY);
+    expect(recalledText).toMatch(/<untrusted-[0-9a-f]{8} source="memory: task from /);
+    expect(recalledText).not.toContain('acme/other');
+    expect(String(coder[2]?.body.messages.at(-1)?.content)).toContain('remembered (note)');
+
+    const notes = await wiring.memory.list({ repo: REPO, kind: 'note' });
+    expect(notes.map((m) => m.content)).toEqual([NOTE]);
+    expect(notes[0]?.taskId).toBe(third.body.id);
+    expect(notes[0]?.metadata).toMatchObject({ by: 'agent' });
+    expect(await wiring.memory.list({ repo: OTHER, kind: 'note' })).toHaveLength(1);
+
+    const admin = await devbot.client('root', ['tasks:read', 'admin']);
+    const res = await fetch(`${devbot.app.url}/memories?repo=${encodeURIComponent(REPO)}&limit=200`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    expect(res.status).toBe(200);
+    const listed = (await res.json()) as { memories: { kind: string; content: string }[] };
+    expect(listed.memories).toContainEqual(expect.objectContaining({ kind: 'note', content: NOTE }));
   });
 });
