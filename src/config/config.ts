@@ -10,7 +10,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const int = (def: number, min = 0) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .default(def);
 
 const csv = z
   .string()
@@ -31,6 +36,11 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Public base URL of the gateway, used in preview links and Telegram/GitHub messages. */
   DEVBOT_PUBLIC_URL: z.url().optional(),
+  /** Where the gateway reaches this worker process (split roles: local previews), when split. */
+  DEVBOT_INTERNAL_URL: z
+    .url()
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
   /** Where devbot's own processes (the Telegram bot role) reach the gateway's API, when split. */
   DEVBOT_GATEWAY_URL: z
     .url()

@@ -34,7 +34,8 @@ describe('config', () => {
       }
       throw new Error('expected a ConfigError');
     };
-    expect(bad({ PORT: 'abc' })).toMatch(/PORT:/);
+    expect(bad({ PORT: 'abc' })).toMatch(/PORT: must be a whole number/);
+    expect(bad({ DEVBOT_CONCURRENCY: '0' })).toMatch(/DEVBOT_CONCURRENCY: must be at least 1/);
     expect(bad({ DATABASE_URL: 'mysql://x' })).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
     expect(bad({ DEVBOT_JWT_SECRET: 'short' })).toMatch(/DEVBOT_JWT_SECRET: .*openssl rand -hex 32/);
     expect(bad({ TELEGRAM_BOT_TOKEN: 'nope' })).toMatch(/TELEGRAM_BOT_TOKEN: must look like/);
