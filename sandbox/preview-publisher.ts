@@ -11,8 +11,8 @@ export interface PreviewTarget {
 }
 
 export interface PreviewPublisher {
-  /** Registers the target and returns its public URL (ending with `/`). */
-  publish(target: PreviewTarget): string;
+  /** Registers the target and returns its public URL (ending with `/`), once it is servable. */
+  publish(target: PreviewTarget): string | Promise<string>;
   /** Forgets every preview of a sandbox (it is closing). */
   unpublishSandbox(sandboxId: string): void;
 }

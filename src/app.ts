@@ -3,7 +3,9 @@
  * and the worker for a role, and stops them all in reverse order. main.ts and the tests use it.
  */
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import type { Config } from './config/config.js';
 import { configSecrets } from './config/config-secrets.js';
 import { resolveJwtSecret } from './config/jwt-secret.js';
@@ -33,6 +35,10 @@ export interface SandboxFactoryContext {
   logger: Logger;
   metrics: Metrics;
   publicUrl: () => string;
+  role: Role;
+  /** Where the gateway reaches this process (read after the server is bound). */
+  internalUrl: () => string;
+  redis: Redis;
 }
 
 export interface StartOptions {
@@ -120,7 +126,16 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
 
     let boundUrl = `http://127.0.0.1:${config.PORT}`;
     const publicUrl = () => config.DEVBOT_PUBLIC_URL?.replace(/\/$/, '') ?? boundUrl;
-    const sandboxes = (options.sandboxes ?? missingSandboxProvider)({ config, logger, metrics, publicUrl });
+    let internalUrl = boundUrl;
+    const sandboxes = (options.sandboxes ?? missingSandboxProvider)({
+      config,
+      logger,
+      metrics,
+      publicUrl,
+      role,
+      internalUrl: () => internalUrl,
+      redis: connection,
+    });
     stack.push(() => sandboxes.close());
 
     const runtime: Runtime = {
@@ -134,6 +149,8 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       bus,
       ingress,
       publicUrl,
+      internalUrl: () => internalUrl,
+      redis: connection,
       sandboxes,
       // Tokens devbot issues to its own services (the Telegram bot) may set a task's source.
       issueToken: (subject, ttlSeconds) =>
@@ -166,12 +183,18 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     const gateway = new GatewayServer({
       api,
       stream,
-      rawRoutes: serveApi ? modules.flatMap((m) => m.routes ?? []) : [],
+      rawRoutes: modules
+        .flatMap((m) => m.routes ?? [])
+        .filter((r) => (r.roles ?? ['all', 'gateway']).includes(role)),
       logger,
     });
     const address = await gateway.listen(config.PORT, config.HOST);
     const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
     boundUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    // Bound to every interface: other hosts (a separate gateway) reach us by our hostname.
+    const wildcard = address.address === '0.0.0.0' || address.address === '::';
+    internalUrl =
+      config.DEVBOT_INTERNAL_URL ?? (wildcard ? `http://${hostname()}:${address.port}` : boundUrl);
     stack.push(() => gateway.close());
 
     // Modules stop after the worker (stop runs in reverse): a task finishing during the

@@ -3,6 +3,7 @@
  * create and follow tasks. Adapters return a DevbotModule; main.ts/app.ts composes them.
  */
 import type { Hono } from 'hono';
+import type { Redis } from 'ioredis';
 import type { Config } from './config/config.js';
 import type {
   EventBus,
@@ -37,6 +38,10 @@ export interface Runtime {
   ingress: TaskIngress;
   /** Base URL where the gateway is reachable (DEVBOT_PUBLIC_URL or the bound address). */
   publicUrl(): string;
+  /** Where the gateway reaches this process's HTTP server (DEVBOT_INTERNAL_URL or derived). */
+  internalUrl(): string;
+  /** The shared Redis connection (plain commands; keys go under DEVBOT_QUEUE_PREFIX). */
+  redis: Redis;
   /** Signs an API JWT for a subject (e.g. `tg:123`). */
   issueToken(subject: string, ttlSeconds?: number): Promise<string>;
   /** The sandbox provider (local bubblewrap by default). */

@@ -1,15 +1,18 @@
 /**
  * The sandbox module: the `shell` task handler and the `/preview/` reverse proxy, plus the factory
  * that picks the sandbox provider for DEVBOT_SANDBOX. One PreviewRegistry is shared by the provider
- * (which publishes sockets) and the proxy (which serves them).
+ * (which publishes sockets) and the proxy (which serves them); with split roles the worker also
+ * records its tokens in Redis and the gateway forwards to it (src/gateway/preview-directory.ts).
  */
 import { join } from 'node:path';
 import { E2BSandboxProvider } from '../sandbox/e2b/e2b-sandbox-provider.js';
 import { LocalSandboxProvider } from '../sandbox/local/local-sandbox-provider.js';
+import type { PreviewPublisher } from '../sandbox/preview-publisher.js';
 import type { SandboxFactoryContext } from './app.js';
 import type { Config } from './config/config.js';
 import { UnavailableError } from './core/errors.js';
 import type { SandboxProvider } from './core/sandbox.js';
+import { PreviewDirectory, sharedPreviewPublisher } from './gateway/preview-directory.js';
 import { createPreviewProxyRoute } from './gateway/preview-proxy.js';
 import { PreviewRegistry } from './gateway/preview-registry.js';
 import type { Metrics } from './observability/metrics.js';
@@ -34,7 +37,7 @@ export function createPreviewRegistry(config: Config, publicUrl: () => string): 
 
 export function createSandboxProvider(
   config: Config,
-  deps: { previews: PreviewRegistry; metrics?: Metrics },
+  deps: { previews: PreviewPublisher; metrics?: Metrics },
 ): SandboxProvider {
   if (config.DEVBOT_SANDBOX === 'e2b') {
     return new E2BSandboxProvider({
@@ -56,7 +59,7 @@ export function createSandboxProvider(
 
 export function createSandboxModule(
   runtime: Runtime,
-  deps: { previews: PreviewRegistry; sessions?: ShellSessions },
+  deps: { previews: PreviewRegistry; sessions?: ShellSessions; directory?: PreviewDirectory },
 ): DevbotModule {
   const sessions = deps.sessions;
   const shell = new ShellHandler({
@@ -71,7 +74,7 @@ export function createSandboxModule(
   return {
     name: 'sandbox',
     handlers: runsTasks ? { shell: shell.handle } : {},
-    routes: [createPreviewProxyRoute(deps.previews)],
+    routes: [previewRoute(runtime, deps.previews, deps.directory)],
     async start() {
       // Fail at start, not at the first task, when bwrap is missing; warm the first sandbox.
       if (!runsTasks) return;
@@ -99,6 +102,19 @@ export function createSandboxModule(
 }
 
 /**
+ * `/preview/<token>/`: served from this process's registry. A gateway (or `all`) that misses
+ * looks the token up in Redis and forwards to the worker that published it; a worker serves the
+ * route too (on DEVBOT_INTERNAL_URL), from its own registry only.
+ */
+function previewRoute(runtime: Runtime, previews: PreviewRegistry, directory: PreviewDirectory | undefined) {
+  const forwards = runtime.role !== 'worker' && directory !== undefined;
+  return createPreviewProxyRoute(previews, {
+    roles: ['all', 'gateway', 'worker'],
+    ...(forwards ? { remote: (token: string) => directory.lookup(token) } : {}),
+  });
+}
+
+/**
  * Both halves for startDevbot, sharing one PreviewRegistry:
  *   const sandbox = sandboxWiring();
  *   startDevbot({ config, sandboxes: sandbox.sandboxes, modules: [...defaultModules(), sandbox.module] })
@@ -108,15 +124,27 @@ export function sandboxWiring(options: SandboxModuleOptions = {}): {
   module: ModuleFactory;
 } {
   let previews: PreviewRegistry | null = null;
+  const directoryOf = (ctx: { config: Config; redis: Runtime['redis'] }) =>
+    new PreviewDirectory({ redis: ctx.redis, prefix: ctx.config.DEVBOT_QUEUE_PREFIX });
   return {
     sandboxes: (ctx) => {
-      previews = createPreviewRegistry(ctx.config, ctx.publicUrl);
-      return createSandboxProvider(ctx.config, { previews, metrics: ctx.metrics });
+      const registry = createPreviewRegistry(ctx.config, ctx.publicUrl);
+      previews = registry;
+      // A worker without the gateway in its process shares its previews' tokens through Redis.
+      const publisher =
+        ctx.role === 'worker'
+          ? sharedPreviewPublisher(registry, directoryOf(ctx), ctx.internalUrl)
+          : registry;
+      return createSandboxProvider(ctx.config, { previews: publisher, metrics: ctx.metrics });
     },
     module: (runtime) => {
       previews ??= createPreviewRegistry(runtime.config, runtime.publicUrl);
       const sessions = options.sessions?.(runtime);
-      return createSandboxModule(runtime, { previews, ...(sessions ? { sessions } : {}) });
+      return createSandboxModule(runtime, {
+        previews,
+        directory: directoryOf(runtime),
+        ...(sessions ? { sessions } : {}),
+      });
     },
   };
 }

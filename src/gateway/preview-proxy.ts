@@ -1,10 +1,25 @@
 import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Role } from '../runtime.js';
+import type { RemotePreview } from './preview-directory.js';
 import type { PreviewEntry, PreviewRegistry } from './preview-registry.js';
 import type { RawRoute } from './raw-route.js';
 
 export const PREVIEW_PREFIX = '/preview/';
+
+/**
+ * Set on a request the gateway forwards to a worker: the worker answers from its own registry
+ * and never forwards again (no loops). A client setting it only turns the forwarding off.
+ */
+const FORWARDED_MARK = 'x-devbot-preview-forwarded';
+
+export interface PreviewProxyOptions {
+  /** Finds the worker serving a token this process does not know (split roles; Redis). */
+  remote?: (token: string) => Promise<RemotePreview | null>;
+  /** Roles that mount the route (RawRoute.roles). */
+  roles?: readonly Role[];
+}
 
 /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = [
@@ -25,14 +40,25 @@ interface Target {
   path: string;
 }
 
+interface Resolved {
+  target: Target | null;
+  token: string;
+  path: string;
+  bare: boolean;
+}
+
 /**
  * Reverse proxy for `/preview/<token>/...` to the Unix socket a sandbox forwards to its port.
  * Streams both ways (no buffering), passes WebSocket upgrades through, 404 for an unknown or
  * expired token, 502 when the app inside does not answer. The API's bearer token is never sent
  * into the sandbox.
  */
-export function createPreviewProxyRoute(registry: PreviewRegistry): RawRoute {
-  const resolve = (url: string | undefined): { target: Target | null; token: string; bare: boolean } => {
+export function createPreviewProxyRoute(
+  registry: PreviewRegistry,
+  options: PreviewProxyOptions = {},
+): RawRoute {
+  const remote = options.remote;
+  const resolve = (url: string | undefined): Resolved => {
     const raw = url ?? '/';
     const rest = raw.slice(PREVIEW_PREFIX.length);
     const slash = rest.search(/[/?]/);
@@ -40,23 +66,45 @@ export function createPreviewProxyRoute(registry: PreviewRegistry): RawRoute {
     const tail = slash < 0 ? '' : rest.slice(slash);
     const entry = token ? registry.lookup(token) : null;
     const path = tail.startsWith('/') ? tail : `/${tail}`;
-    return { target: entry ? { entry, path } : null, token, bare: !tail.startsWith('/') };
+    return { target: entry ? { entry, path } : null, token, path, bare: !tail.startsWith('/') };
+  };
+  // Local miss: ask which worker serves the token, unless this request was forwarded already.
+  const findWorker = async (req: IncomingMessage, r: Resolved): Promise<RemotePreview | null | 'error'> => {
+    if (!remote || req.headers[FORWARDED_MARK] !== undefined || !r.token || escapesPrefix(r.path))
+      return null;
+    try {
+      return await remote(r.token);
+    } catch {
+      return 'error';
+    }
   };
 
   return {
     prefix: PREVIEW_PREFIX,
-    handle(req: IncomingMessage, res: ServerResponse): void {
-      const { target, token, bare } = resolve(req.url);
-      if (!target) {
+    ...(options.roles ? { roles: options.roles } : {}),
+    async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const resolved = resolve(req.url);
+      const { target, token, bare } = resolved;
+      const worker = target ? null : await findWorker(req, resolved);
+      if (!target && !worker) {
         sendJson(res, 404, 'not_found', 'no such preview (unknown or expired link)');
+        return;
+      }
+      if (worker === 'error') {
+        sendJson(res, 502, 'bad_gateway', 'could not look up which worker serves this preview');
         return;
       }
       if (bare) {
         // Relative links in the page only resolve under a trailing slash.
-        const query = target.path === '/' ? '' : target.path.slice(1);
+        const query = resolved.path === '/' ? '' : resolved.path.slice(1);
         res.writeHead(308, { location: `${PREVIEW_PREFIX}${token}/${query}` }).end();
         return;
       }
+      if (worker) {
+        forwardToWorker(req, res, worker, token, resolved.path);
+        return;
+      }
+      if (!target) return;
       const upstream = request({
         socketPath: target.entry.socketPath,
         method: req.method,
@@ -78,9 +126,14 @@ export function createPreviewProxyRoute(registry: PreviewRegistry): RawRoute {
       req.pipe(upstream);
     },
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-      const { target, token } = resolve(req.url);
+      const resolved = resolve(req.url);
+      const { target, token } = resolved;
       if (!target) {
-        socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        void findWorker(req, resolved).then((worker) => {
+          if (worker === 'error') socket.end(statusOnly(502, 'Bad Gateway'));
+          else if (!worker || resolved.bare) socket.end(statusOnly(404, 'Not Found'));
+          else upgradeToWorker(req, socket, head, worker, token, resolved.path);
+        });
         return;
       }
       const upstream = connect(target.entry.socketPath);
@@ -105,6 +158,85 @@ export function createPreviewProxyRoute(registry: PreviewRegistry): RawRoute {
       upstream.on('close', () => socket.destroy());
     },
   };
+}
+
+/** Streams a request to `<worker>/preview/<token><path>`; the worker serves it from its registry. */
+function forwardToWorker(
+  req: IncomingMessage,
+  res: ServerResponse,
+  worker: RemotePreview,
+  token: string,
+  path: string,
+): void {
+  const upstream = request(`${worker.url}${PREVIEW_PREFIX}${token}${path}`, {
+    method: req.method,
+    headers: workerHeaders(stripHopByHop(req.headers)),
+  });
+  upstream.on('response', (up) => {
+    res.writeHead(up.statusCode ?? 502, stripHopByHop(up.headers));
+    up.pipe(res);
+    up.on('error', () => res.destroy());
+  });
+  upstream.on('error', () => {
+    if (!res.headersSent) sendJson(res, 502, 'bad_gateway', 'the worker serving this preview did not answer');
+    else res.destroy();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  req.pipe(upstream);
+}
+
+/** A WebSocket upgrade forwarded to the worker; its 101 (or refusal) is relayed as is. */
+function upgradeToWorker(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  worker: RemotePreview,
+  token: string,
+  path: string,
+): void {
+  const upstream = request(`${worker.url}${PREVIEW_PREFIX}${token}${path}`, {
+    method: req.method,
+    headers: workerHeaders({ ...req.headers }),
+  });
+  upstream.on('upgrade', (up, upSocket, upHead) => {
+    let lines = `HTTP/1.1 ${up.statusCode ?? 101} ${up.statusMessage ?? 'Switching Protocols'}\r\n`;
+    for (let i = 0; i + 1 < up.rawHeaders.length; i += 2)
+      lines += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
+    socket.write(`${lines}\r\n`);
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) upSocket.write(head);
+    upSocket.pipe(socket).pipe(upSocket);
+    upSocket.on('error', () => socket.destroy());
+    upSocket.on('close', () => socket.destroy());
+    socket.on('close', () => upSocket.destroy());
+  });
+  upstream.on('response', (up) => {
+    up.resume();
+    socket.end(statusOnly(up.statusCode ?? 502, up.statusMessage ?? ''));
+  });
+  upstream.on('error', () => {
+    if (socket.writable) socket.end(statusOnly(502, 'Bad Gateway'));
+  });
+  socket.on('error', () => upstream.destroy());
+  upstream.end();
+}
+
+function workerHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  delete headers.authorization;
+  headers[FORWARDED_MARK] = '1';
+  return headers;
+}
+
+/** A dot segment (plain or %-encoded) could climb out of `/preview/<token>/` at the worker. */
+function escapesPrefix(path: string): boolean {
+  const pathname = path.split('?')[0] ?? '';
+  return pathname.split(/[/\\]/).some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+}
+
+function statusOnly(status: number, text: string): string {
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
 }
 
 function forwardHeaders(req: IncomingMessage, token: string, upgrade = false): IncomingHttpHeaders {

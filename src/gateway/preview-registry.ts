@@ -19,8 +19,8 @@ export interface PreviewRegistryOptions {
 
 /**
  * Unguessable preview tokens (128 random bits) -> the sandbox socket that serves them. In-process:
- * the gateway that proxies must run in the same process as the worker that owns the sandbox
- * (role `all`), since the socket lives on that host.
+ * the socket lives on the worker's host. With separate roles, the worker also records its tokens
+ * in Redis (preview-directory.ts) and the gateway forwards to the worker's own `/preview/` route.
  */
 export class PreviewRegistry implements PreviewPublisher {
   readonly #entries = new Map<string, PreviewEntry>();
@@ -31,12 +31,18 @@ export class PreviewRegistry implements PreviewPublisher {
   }
 
   publish(target: PreviewTarget): string {
+    return this.publishEntry(target).url;
+  }
+
+  /** Like publish, with the token and expiry (to share them with a separate gateway). */
+  publishEntry(target: PreviewTarget): PreviewEntry {
     const token = randomBytes(16).toString('base64url');
     const base = this.#o.publicUrl().replace(/\/+$/, '');
     const url = `${base}/preview/${token}/`;
-    this.#entries.set(token, { ...target, token, url, expiresAt: this.#now() + this.#o.ttlSeconds * 1000 });
+    const entry = { ...target, token, url, expiresAt: this.#now() + this.#o.ttlSeconds * 1000 };
+    this.#entries.set(token, entry);
     this.#changed();
-    return url;
+    return entry;
   }
 
   lookup(token: string): PreviewEntry | null {
@@ -50,15 +56,21 @@ export class PreviewRegistry implements PreviewPublisher {
     return entry;
   }
 
-  unpublishSandbox(sandboxId: string): void {
-    let removed = false;
+  unpublish(token: string): void {
+    if (this.#entries.delete(token)) this.#changed();
+  }
+
+  /** Forgets a sandbox's previews; returns their tokens. */
+  unpublishSandbox(sandboxId: string): string[] {
+    const removed: string[] = [];
     for (const [token, entry] of this.#entries) {
       if (entry.sandboxId === sandboxId) {
         this.#entries.delete(token);
-        removed = true;
+        removed.push(token);
       }
     }
-    if (removed) this.#changed();
+    if (removed.length > 0) this.#changed();
+    return removed;
   }
 
   get size(): number {

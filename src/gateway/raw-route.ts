@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Role } from '../runtime.js';
 
 /**
  * A route served straight from Node's HTTP server, before any body parsing: GitHub webhooks (the
@@ -8,6 +9,11 @@ import type { Duplex } from 'node:stream';
 export interface RawRoute {
   /** Path prefix, e.g. '/api/github/webhooks' or '/preview/'. */
   prefix: string;
+  /**
+   * Roles whose HTTP server mounts the route (default: all and gateway). A worker serves the
+   * preview proxy too, so a separate gateway can forward to it.
+   */
+  roles?: readonly Role[];
   handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
   /** WebSocket (or other) upgrades on this prefix. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;

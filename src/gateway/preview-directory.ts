@@ -1,0 +1,97 @@
+import type { Redis } from 'ioredis';
+import type { PreviewPublisher } from '../../sandbox/preview-publisher.js';
+import { UnavailableError } from '../core/errors.js';
+import type { PreviewRegistry } from './preview-registry.js';
+
+/** Where a worker serves a preview: its internal base URL (never a sandbox's own address). */
+export interface RemotePreview {
+  url: string;
+  expiresAt: number;
+}
+
+/** The shape of the tokens PreviewRegistry issues: 128 random bits, base64url. */
+const TOKEN = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * Preview tokens shared through Redis when the gateway and the worker are separate processes: a
+ * worker records `token -> its internal URL` under devbot's queue prefix, with the preview's TTL,
+ * and the gateway looks a token up there when its own registry does not know it. Only devbot's
+ * workers write these keys, and what is read back must still parse as an http(s) base URL.
+ */
+export class PreviewDirectory {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #now: () => number;
+
+  constructor(options: { redis: Redis; prefix: string; now?: () => number }) {
+    this.#redis = options.redis;
+    this.#prefix = options.prefix;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async put(token: string, entry: RemotePreview): Promise<void> {
+    const ttlMs = Math.max(1, entry.expiresAt - this.#now());
+    await this.#redis.set(this.#key(token), JSON.stringify(entry), 'PX', ttlMs);
+  }
+
+  async remove(tokens: readonly string[]): Promise<void> {
+    if (tokens.length > 0) await this.#redis.del(...tokens.map((t) => this.#key(t)));
+  }
+
+  /** The worker that serves a token, or null when unknown, expired or malformed. */
+  async lookup(token: string): Promise<RemotePreview | null> {
+    if (!TOKEN.test(token)) return null;
+    const raw = await this.#redis.get(this.#key(token));
+    if (!raw) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+    const { url, expiresAt } = (parsed ?? {}) as Partial<RemotePreview>;
+    if (typeof url !== 'string' || typeof expiresAt !== 'number' || expiresAt <= this.#now()) return null;
+    try {
+      const base = new URL(url);
+      if (base.protocol !== 'http:' && base.protocol !== 'https:') return null;
+    } catch {
+      return null;
+    }
+    return { url: url.replace(/\/+$/, ''), expiresAt };
+  }
+
+  #key(token: string): string {
+    return `${this.#prefix}:preview:${token}`;
+  }
+}
+
+/**
+ * A worker's publisher when the gateway is another process: the preview is registered locally
+ * (the worker's own `/preview/` route serves it) and its token recorded in Redis before the URL is
+ * handed out, so the link works as soon as anyone sees it.
+ */
+export function sharedPreviewPublisher(
+  registry: PreviewRegistry,
+  directory: PreviewDirectory,
+  internalUrl: () => string,
+): PreviewPublisher {
+  return {
+    async publish(target) {
+      const entry = registry.publishEntry(target);
+      try {
+        await directory.put(entry.token, { url: internalUrl(), expiresAt: entry.expiresAt });
+      } catch (err) {
+        registry.unpublish(entry.token);
+        throw new UnavailableError('could not share the preview link with the gateway (Redis)', {
+          cause: err,
+        });
+      }
+      return entry.url;
+    },
+    unpublishSandbox(sandboxId) {
+      const tokens = registry.unpublishSandbox(sandboxId);
+      // The key expires on its own; deleting it now makes a closed preview 404 at once.
+      void directory.remove(tokens).catch(() => {});
+    },
+  };
+}
