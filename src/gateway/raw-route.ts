@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Role } from '../runtime.js';
 
 /**
  * A route served straight from Node's HTTP server, before any body parsing: GitHub webhooks (the
@@ -11,9 +10,10 @@ export interface RawRoute {
   prefix: string;
   /**
    * Roles whose HTTP server mounts the route (default: all and gateway). A worker serves the
-   * preview proxy too, so a separate gateway can forward to it.
+   * preview proxy too, so a separate gateway can forward to it. Spelled out rather than
+   * runtime.ts's Role, which imports this file (app.ts's type check catches any drift).
    */
-  roles?: readonly Role[];
+  roles?: readonly ('all' | 'gateway' | 'worker' | 'bot')[];
   handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
   /** WebSocket (or other) upgrades on this prefix. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
