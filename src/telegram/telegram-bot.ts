@@ -309,11 +309,20 @@ export class TelegramBot {
       if (statusMessageId !== null) await this.options.outbox.edit(chatId, statusMessageId, { html });
       else await this.options.outbox.send(chatId, { ...base, html });
     };
-    if (!claimed) {
-      // A redelivery from before a restart: the first delivery has its task and its message.
-      this.#log.debug({ updateId }, 'telegram: duplicate update ignored');
+    const dropAck = async () => {
       if (statusMessageId !== null) await this.bot.api.deleteMessage(chatId, statusMessageId).catch(() => {});
-      return null;
+    };
+    if (!claimed) {
+      if ((await this.#claims.taskOf(updateId).catch(() => null)) !== null) {
+        // A redelivery from before a restart: the first delivery has its task and its message.
+        this.#log.debug({ updateId }, 'telegram: duplicate update ignored');
+        await dropAck();
+        return null;
+      }
+      // Seen but no task recorded: the first delivery died before creating it (or is creating it
+      // right now). Carry on: the task's idempotency key keeps this to one task, and losing the
+      // request would be worse than a second acknowledgement.
+      this.#log.info({ updateId }, 'telegram: update seen before without a task; creating it');
     }
     if (kind === 'dev' && !binding?.repo) {
       await fail('Bind this chat to a repository first: /repo owner/name. Then send /new_task again.');
@@ -339,7 +348,11 @@ export class TelegramBot {
         idempotencyKey: `tg:update:${updateId}`,
       });
       await this.#claims.attachTask(updateId, task.id);
-      if (!created) return null;
+      if (!created) {
+        // Another delivery of this update made the task and owns its status message.
+        await dropAck();
+        return null;
+      }
       return await this.options.store.getTask(task.id);
     } catch (err) {
       this.#log.error({ err, chatId, updateId }, 'telegram: could not create the task');

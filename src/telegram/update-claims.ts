@@ -20,6 +20,15 @@ export class UpdateClaims {
     return res.rows.length > 0;
   }
 
+  /** The task an earlier delivery of this update created, if it got that far. */
+  async taskOf(updateId: number): Promise<string | null> {
+    const res = await this.sql.query<{ task_id: string | null }>(
+      'SELECT task_id FROM telegram_updates WHERE bot_id = $1 AND update_id = $2',
+      [this.botId, updateId],
+    );
+    return res.rows[0]?.task_id ?? null;
+  }
+
   async attachTask(updateId: number, taskId: string): Promise<void> {
     await this.sql.query('UPDATE telegram_updates SET task_id = $3 WHERE bot_id = $1 AND update_id = $2', [
       this.botId,

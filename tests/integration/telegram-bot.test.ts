@@ -214,6 +214,33 @@ describe('Telegram bot end to end (polling)', () => {
     );
   });
 
+  it('an update claimed by a delivery that died before creating its task is not lost on redelivery', async () => {
+    const update = {
+      update_id: 9_000_002,
+      message: {
+        message_id: 501,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: BOB, type: 'private', first_name: 'bob' },
+        from: { id: BOB, is_bot: false, first_name: 'bob' },
+        text: '/sh echo survived',
+        entities: [{ type: 'bot_command', offset: 0, length: 3 }],
+      },
+    } as unknown as Update;
+    // What a crash between "seen" and "task created" leaves behind.
+    await devbot.app.runtime.sql.query(
+      'INSERT INTO telegram_updates (bot_id, update_id, chat_id) VALUES ($1, $2, $3)',
+      [telegram.bot.identity.id, 9_000_002, BOB],
+    );
+    const task = await telegram.handleTelegramUpdate(update);
+    expect(task).not.toBeNull();
+    expect(task?.idempotencyKey).toBe('tg:update:9000002');
+    // And the next redelivery is a duplicate again.
+    expect(await telegram.handleTelegramUpdate(update)).toBeNull();
+    expect((await tasksOf(devbot, `tg:${BOB}`)).filter((t) => t.origin.updateId === 9_000_002)).toHaveLength(
+      1,
+    );
+  });
+
   it('in a group, answers only when mentioned or replied to', async () => {
     const group = { id: -4242, type: 'group' as const, title: 'team' };
     fake.sendUserMessage({ from: ALICE, chat: group, text: 'just chatting, /sh echo ignored' });
