@@ -4,8 +4,9 @@
  * reacts 👀) against devbot's gateway with the GitHub module, vs a bare Node HTTP server
  * answering 200, each in its own process. Target: >= 40% of the bare server's throughput.
  *
- * Run with `--serve` this file is the devbot gateway process itself (main.ts does not wire the
- * GitHub module yet). The fake GitHub API runs in the load-generating process.
+ * Run with `--serve` this file is the devbot gateway process itself, with only the GitHub module
+ * (what is measured is ingest, not the crew). The fake GitHub API runs in the load-generating
+ * process. BENCH_CPU_PROF=DIR writes a CPU profile of the gateway there.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -108,7 +109,15 @@ export async function run(): Promise<BenchResult> {
   };
   const gw = await spawnReady(
     process.execPath,
-    ['--import', 'tsx', 'bench/webhook.bench.ts', '--serve'],
+    [
+      ...(process.env['BENCH_CPU_PROF']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`]
+        : []),
+      '--import',
+      'tsx',
+      'bench/webhook.bench.ts',
+      '--serve',
+    ],
     env,
     /listening on (\S+)/,
   );
