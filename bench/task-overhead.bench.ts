@@ -98,7 +98,7 @@ function scenario(): ScriptedTurn[] {
       search: ".replace(/[^a-z0-9]+/g, '-')",
       replace: ".replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')",
     }),
-    call('run_command', { command: 'node --test test/' }),
+    call('run_command', { command: 'node --test test/*.test.js' }),
     { match: { role: 'coder' }, content: 'trimmed' },
     {
       match: { role: 'synthesizer', contains: 'Tests: 3 passed, 0 failed' },

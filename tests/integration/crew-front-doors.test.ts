@@ -62,7 +62,7 @@ function crewTurns(tag: string): ScriptedTurn[] {
       content: JSON.stringify({
         steps: ['Read src/slugify.js', 'Lower-case and trim separators', 'Run node --test'],
         files: [FILE],
-        verify: 'node --test test/',
+        verify: 'node --test test/*.test.js',
       }),
     },
     { match: { role: 'coder' }, toolCalls: [{ name: 'list_files', arguments: { path: '.' } }] },
@@ -268,7 +268,7 @@ describe('the crew through the front doors (real local sandbox)', () => {
     const pr = pulls[0]!;
     expect(pr).toMatchObject({ head: branch, base: 'main', title: 'Fix slugify (issue)' });
     expect(pr.body).toContain(`Closes #${issue.number}`);
-    expect(pr.body).toContain('✅ `node --test test/`');
+    expect(pr.body).toContain('✅ `node --test test/*.test.js`');
     expect(pr.body).toMatch(/3 passed, 0 failed/);
     expect(done.prUrl).toBe(`${gh.webUrl}/${OWNER}/${REPO}/pull/${pr.number}`);
 
@@ -342,7 +342,7 @@ describe('the crew through the front doors (real local sandbox)', () => {
     // The status message followed the crew: routing, the failing check, then the end.
     const history = status?.history.join('\n') ?? '';
     expect(history).toContain('routed as dev');
-    expect(history).toContain('Running checks: node --test test/');
+    expect(history).toContain('Running checks: node --test test/*.test.js');
     expect(status?.text).toContain('Done');
   }, 60_000);
 

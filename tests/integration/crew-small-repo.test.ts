@@ -26,7 +26,7 @@ const plannerTurn: ScriptedTurn = {
   content: JSON.stringify({
     steps: ['Read src/slugify.js', 'Lower-case and trim separators', 'Run node --test'],
     files: ['src/slugify.js'],
-    verify: 'node --test test/',
+    verify: 'node --test test/*.test.js',
   }),
 };
 
@@ -133,10 +133,10 @@ describe('crew on the small repository', () => {
       prTitle: 'Fix slugify: lower-case and trim separators',
       chatReply: 'Fixed slugify; all 3 tests pass.',
     });
-    expect(result.prBody).toContain('✅ `node --test test/`');
+    expect(result.prBody).toContain('✅ `node --test test/*.test.js`');
     expect(result.plan.files).toEqual(['src/slugify.js']);
     // The real test command ran twice: failing, then passing.
-    expect(sandbox.commands.filter((c) => c === 'node --test test/')).toHaveLength(2);
+    expect(sandbox.commands.filter((c) => c === 'node --test test/*.test.js')).toHaveLength(2);
     const finished = ctx.events.filter((e) => e.type === 'command.finished').map((e) => e.data['exitCode']);
     expect(finished).toEqual([1, 0]);
     const source = await readFile(`${sandbox.workdir}/${file}`, 'utf8');
