@@ -110,6 +110,12 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     stack.push(() => redis.stop());
     const connection = createRedis(redis.url, { name: 'devbot' });
     stack.push(async () => {
+      // QUIT lets commands still in flight finish (a closed preview's key being deleted, a last
+      // event published); a Redis that is gone gets a second at most.
+      await Promise.race([
+        connection.quit().catch(() => {}),
+        new Promise((r) => setTimeout(r, 1000).unref()),
+      ]);
       connection.disconnect();
     });
     const prefix = config.DEVBOT_QUEUE_PREFIX;
