@@ -131,6 +131,13 @@ export class E2BSandboxProvider implements SandboxProvider {
     }
   }
 
+  /** Kills the sandbox by id (a persistent one too); its files go with it. */
+  async destroy(id: string): Promise<void> {
+    await this.check();
+    for (const live of this.#live) if (live.id === id) await live.close();
+    await this.#o.sdk.kill(id, { apiKey: this.#o.apiKey });
+  }
+
   /**
    * Kills devbot's sandboxes whose task has ended (a worker crashed before closing them).
    * Returns the ids it killed.

@@ -147,6 +147,16 @@ export class LocalSandboxProvider implements SandboxProvider {
     return this.#adopt(prepared, meta.persistent, undefined);
   }
 
+  /**
+   * Kills the sandbox's processes (when this process runs it) and removes its directory. A
+   * persistent sandbox's close() keeps the workspace, so the directory goes separately.
+   */
+  async destroy(id: string): Promise<void> {
+    if (!ID_PATTERN.test(id)) return;
+    await this.#live.get(id)?.close();
+    await rm(join(this.#o.baseDir, id), { recursive: true, force: true });
+  }
+
   /** Fills the warm pool (call at start so the first task does not pay for it). */
   async warmUp(): Promise<void> {
     await this.check();

@@ -78,6 +78,11 @@ export interface SandboxProvider {
   /** Reattach to a persistent sandbox (a chat's) by id, if it still exists. */
   connect?(id: string): Promise<Sandbox | null>;
   /**
+   * Deletes a sandbox for good, persistent or not: its processes are killed and its workspace
+   * removed. Unknown or already deleted ids are not an error. (A chat's /reset, the retention sweep.)
+   */
+  destroy?(id: string): Promise<void>;
+  /**
    * Kills sandboxes whose task has ended (cloud sandboxes can outlive a crashed worker); returns
    * the ids it killed. Providers whose sandboxes die with the process need not implement it.
    */

@@ -35,4 +35,27 @@ describe('local provider housekeeping', () => {
       await rm(baseDir, { recursive: true, force: true });
     }
   });
+
+  it('destroy() kills a live persistent sandbox and removes its workspace; unknown ids are fine', async () => {
+    const baseDir = await mkdtemp(join(tmpdir(), 'devbot-sbx-destroy-'));
+    const previews = { publish: () => 'http://x/', unpublishSandbox: () => {} };
+    const provider = new LocalSandboxProvider({ baseDir, previews, warm: 0 });
+    try {
+      const kept = await provider.create({ taskId: 'chat-a', persistent: true });
+      await kept.writeFile('note.txt', 'stays');
+      await kept.close();
+      const live = await provider.create({ taskId: 'chat-b', persistent: true });
+      await live.writeFile('note.txt', 'goes');
+      await provider.destroy(live.id);
+      await expect(live.exec('true')).rejects.toThrow(/closed/);
+      expect(await provider.connect(live.id)).toBeNull();
+      await provider.destroy(kept.id);
+      expect(await provider.listIds()).toEqual([]);
+      await provider.destroy(live.id);
+      await provider.destroy('../escape');
+    } finally {
+      await provider.close();
+      await rm(baseDir, { recursive: true, force: true });
+    }
+  });
 });

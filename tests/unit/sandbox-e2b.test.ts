@@ -238,6 +238,17 @@ describe('E2BSandboxProvider (fake SDK)', () => {
     expect(await provider.connect('missing')).toBeNull();
   });
 
+  it('destroys a persistent sandbox by id, open here or not', async () => {
+    const sdk = new FakeSdk();
+    const provider = new E2BSandboxProvider({ apiKey: 'k', sdk });
+    const sandbox = await provider.create({ taskId: 't', persistent: true });
+    await provider.destroy(sandbox.id);
+    expect(sdk.killedIds).toEqual([sandbox.id]);
+    await expect(sandbox.exec('true')).rejects.toThrow(/closed/);
+    await provider.destroy('elsewhere');
+    expect(sdk.killedIds).toEqual([sandbox.id, 'elsewhere']);
+  });
+
   it('reaps sandboxes whose task has finished, never open or persistent ones', async () => {
     const sdk = new FakeSdk();
     const provider = new E2BSandboxProvider({ apiKey: 'k', sdk });
