@@ -59,7 +59,7 @@ export function defaultWiring(options: WiringOptions = {}): DefaultWiring {
           ...(gh ? { repoPipeline: (runAgent) => gh.repoPipeline(runAgent) } : {}),
         });
       },
-      telegramModule(options.telegram),
+      telegramModule({ chatSandbox: chatShell, ...options.telegram }),
     ],
   };
 }

@@ -20,6 +20,8 @@ export interface TelegramModuleOptions {
   retryDelayMs?: { initial: number; max: number };
   /** Status re-render period for the elapsed time. */
   tickMs?: number;
+  /** The chats' sandboxes (the same ChatShellSessions the shell handlers use), for /reset. */
+  chatSandbox?: (runtime: Runtime) => { reset(chatId: number): Promise<'reset' | 'busy'> };
   /** Time stop() gives pending messages (final results) to go out. Default 5 s. */
   flushMs?: number;
 }
@@ -69,6 +71,7 @@ export function createTelegramModule(
     }),
     outbox,
     logger,
+    ...(options.chatSandbox ? { chatSandbox: options.chatSandbox(runtime) } : {}),
     ...(webhook ? { webhook } : {}),
     ...(options.pollingTimeoutSeconds !== undefined
       ? { pollingTimeoutSeconds: options.pollingTimeoutSeconds }

@@ -81,6 +81,7 @@ export const configSchema = z.object({
   DEVBOT_SANDBOX_OUTPUT_LIMIT: int(1_000_000, 1024),
   DEVBOT_SANDBOX_MEMORY_MB: int(2048, 64),
   DEVBOT_SANDBOX_MAX_PROCS: int(256, 8),
+  DEVBOT_CHAT_SANDBOX_RETENTION_DAYS: int(7, 1),
   E2B_API_KEY: z.string().min(1).optional(),
   E2B_TEMPLATE: z.string().min(1).optional(),
   // GitHub

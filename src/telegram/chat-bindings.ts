@@ -80,6 +80,31 @@ export class ChatBindings {
     return toBinding(res.rows[0] as Row);
   }
 
+  /**
+   * Forgets the chat's sandbox, cwd and history (the repository stays). With `onlyIf`, only when
+   * the binding still names that sandbox and was last touched before `before` (the retention
+   * sweep must not clear a chat that was used meanwhile). True when a row changed.
+   */
+  async clearShell(chatId: number, onlyIf?: { sandboxId: string; before: Date }): Promise<boolean> {
+    const res = await this.sql.query<Row>(
+      `UPDATE chat_bindings SET sandbox_id = NULL, shell_cwd = NULL, shell_history = '[]'::jsonb, updated_at = now()
+       WHERE chat_id = $1 AND ($2::text IS NULL OR (sandbox_id = $2 AND updated_at < $3))
+       RETURNING ${COLUMNS}`,
+      [chatId, onlyIf?.sandboxId ?? null, onlyIf?.before ?? null],
+    );
+    return res.rows.length > 0;
+  }
+
+  /** Chats with a sandbox whose binding was last touched before `before`, oldest first. */
+  async listIdleSandboxes(before: Date, limit = 100): Promise<{ chatId: number; sandboxId: string }[]> {
+    const res = await this.sql.query<Row>(
+      `SELECT ${COLUMNS} FROM chat_bindings WHERE sandbox_id IS NOT NULL AND updated_at < $1
+       ORDER BY updated_at LIMIT $2`,
+      [before, limit],
+    );
+    return res.rows.map(toBinding).map((b) => ({ chatId: b.chatId, sandboxId: b.sandboxId as string }));
+  }
+
   async #upsert(
     chatId: number,
     chatType: string | null,

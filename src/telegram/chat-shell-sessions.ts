@@ -10,7 +10,10 @@
  *   or the sandbox is left to its own timeout (E2B);
  * - the chat's next task reattaches with `connect(id)` (same files, same cwd); when that finds
  *   nothing (deleted, expired, another host), a new sandbox is created and the binding updated.
- * Nothing deletes a chat's workspace yet: there is no /reset and no reaper for old ones.
+ * - deleted by /reset (`reset`, refused while a task holds it), or by the retention sweep when the
+ *   binding has not been touched for `retentionMs` (`sweep`, run hourly by a timer owned here).
+ *   Both clear the binding's sandbox, cwd and history and keep its repository. A process that
+ *   still holds a sandbox the binding no longer names (another process reset it) drops it.
  *
  * The cwd is tracked by wrapping each command: the wrapper first `cd`s to the chat's cwd, and an
  * EXIT trap writes `pwd` to a file in the sandbox's private /tmp, read back after the command.
@@ -26,9 +29,13 @@ import { ChatBindings } from './chat-bindings.js';
 
 export interface ChatShellSessionsOptions {
   sandboxes: SandboxProvider;
-  bindings: Pick<ChatBindings, 'get' | 'setSandbox' | 'recordShell'>;
+  bindings: Pick<ChatBindings, 'get' | 'setSandbox' | 'recordShell' | 'clearShell' | 'listIdleSandboxes'>;
   /** How long a chat's sandbox stays open with nothing using it. Default 30 minutes. */
   idleMs?: number;
+  /** A chat's sandbox unused this long is deleted by the sweep. Unset: no periodic sweep. */
+  retentionMs?: number;
+  /** How often the sweep runs when retentionMs is set. Default 1 hour. */
+  sweepEveryMs?: number;
   logger?: Logger;
 }
 
@@ -36,6 +43,10 @@ export interface ChatShellSessionsOptions {
 export const CWD_FILE = '/tmp/.devbot-shell-cwd';
 const MAX_CWD_CHARS = 4096;
 const DEFAULT_IDLE_MS = 30 * 60_000;
+const DEFAULT_SWEEP_EVERY_MS = 60 * 60_000;
+
+/** What /reset did: `busy` when a task of this process holds the chat's sandbox right now. */
+export type ResetOutcome = 'reset' | 'busy';
 
 interface ChatEntry {
   sandbox: Sandbox;
@@ -51,9 +62,19 @@ export class ChatShellSessions implements ShellSessions {
   /** Per chat: an idle close in progress, awaited before reattaching. */
   readonly #closing = new Map<number, Promise<void>>();
   #stopped = false;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #sweeping: Promise<string[]> | null = null;
 
   constructor(options: ChatShellSessionsOptions) {
     this.#o = options;
+    if (options.retentionMs !== undefined) {
+      this.#sweepTimer = setInterval(() => {
+        void this.sweep().catch((err: unknown) =>
+          options.logger?.warn({ err }, 'chat sandbox: sweep failed'),
+        );
+      }, options.sweepEveryMs ?? DEFAULT_SWEEP_EVERY_MS);
+      this.#sweepTimer.unref();
+    }
   }
 
   /** Chats whose sandbox is open in this process (for tests and metrics). */
@@ -75,10 +96,80 @@ export class ChatShellSessions implements ShellSessions {
     }
   }
 
+  /**
+   * Deletes the chat's sandbox and workspace and forgets its cwd and history (the repository
+   * stays). Runs in the chat's open queue, so no task of this process attaches meanwhile.
+   */
+  async reset(chatId: number): Promise<ResetOutcome> {
+    const previous = this.#opening.get(chatId) ?? Promise.resolve();
+    const resetting = previous.catch(() => {}).then(() => this.#reset(chatId));
+    this.#opening.set(chatId, resetting);
+    try {
+      return await resetting;
+    } finally {
+      if (this.#opening.get(chatId) === resetting) this.#opening.delete(chatId);
+    }
+  }
+
+  async #reset(chatId: number): Promise<ResetOutcome> {
+    if ((this.#chats.get(chatId)?.leases ?? 0) > 0) return 'busy';
+    await this.#close(chatId);
+    const binding = await this.#o.bindings.get(chatId);
+    // Destroy first: if it fails, the binding still names the sandbox and /reset can be retried.
+    if (binding?.sandboxId) await this.#destroy(chatId, binding.sandboxId);
+    await this.#o.bindings.clearShell(chatId);
+    this.#o.logger?.info({ chatId, sandboxId: binding?.sandboxId }, 'chat sandbox: reset');
+    return 'reset';
+  }
+
+  /**
+   * Deletes the sandboxes of chats whose binding has not been touched for retentionMs (any shell
+   * command touches it). Chats with a sandbox open here are skipped. Returns the deleted ids.
+   */
+  sweep(now = new Date()): Promise<string[]> {
+    const retentionMs = this.#o.retentionMs;
+    if (retentionMs === undefined || this.#stopped) return Promise.resolve([]);
+    this.#sweeping ??= this.#sweep(new Date(now.getTime() - retentionMs)).finally(() => {
+      this.#sweeping = null;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweep(before: Date): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const { chatId, sandboxId } of await this.#o.bindings.listIdleSandboxes(before)) {
+      if (this.#stopped) break;
+      if (this.#chats.has(chatId) || this.#opening.has(chatId)) continue;
+      // Clear the binding first, and only if it is still stale: a chat that ran a command
+      // meanwhile keeps its sandbox, and the next command never reattaches one being deleted.
+      if (!(await this.#o.bindings.clearShell(chatId, { sandboxId, before }))) continue;
+      try {
+        await this.#destroy(chatId, sandboxId);
+        deleted.push(sandboxId);
+        this.#o.logger?.info({ chatId, sandboxId }, 'chat sandbox: deleted after the retention period');
+      } catch (err) {
+        this.#o.logger?.warn({ err, chatId, sandboxId }, 'chat sandbox: deleting an old sandbox failed');
+      }
+    }
+    return deleted;
+  }
+
+  async #destroy(chatId: number, sandboxId: string): Promise<void> {
+    const { sandboxes, logger } = this.#o;
+    if (sandboxes.destroy) await sandboxes.destroy(sandboxId);
+    else
+      logger?.warn(
+        { chatId, sandboxId, provider: sandboxes.name },
+        'chat sandbox: provider cannot delete it',
+      );
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
     const closing = [...this.#chats.keys()].map((chatId) => this.#close(chatId));
-    await Promise.allSettled([...closing, ...this.#closing.values()]);
+    await Promise.allSettled([...closing, ...this.#closing.values(), this.#sweeping]);
   }
 
   async #acquire(
@@ -90,6 +181,11 @@ export class ChatShellSessions implements ShellSessions {
     const binding = await this.#o.bindings.get(chatId);
     // Synchronous from here to the lease: an idle timer cannot close the entry in between.
     let entry = this.#chats.get(chatId);
+    if (entry && entry.leases === 0 && binding?.sandboxId !== entry.sandbox.id) {
+      // Reset or swept by another process: this sandbox's workspace is gone; start over.
+      void this.#close(chatId);
+      entry = undefined;
+    }
     if (!entry) {
       const sandbox = await this.#attach(chatId, binding?.sandboxId ?? null, taskId);
       entry = this.#chats.get(chatId) ?? { sandbox, leases: 0, idle: null };
@@ -186,7 +282,7 @@ export class ChatShellSessions implements ShellSessions {
  *   sandboxWiring({ sessions }); createAgentsModule(runtime, { shellSessions: sessions(runtime) })
  */
 export function chatShellSessions(
-  options: Pick<ChatShellSessionsOptions, 'idleMs'> = {},
+  options: Pick<ChatShellSessionsOptions, 'idleMs' | 'sweepEveryMs'> = {},
 ): (runtime: Runtime) => ChatShellSessions {
   const made = new WeakMap<Runtime, ChatShellSessions>();
   return (runtime) => {
@@ -196,6 +292,7 @@ export function chatShellSessions(
         sandboxes: runtime.sandboxes,
         bindings: new ChatBindings(runtime.sql),
         logger: runtime.logger.child({ module: 'chat-shell' }),
+        retentionMs: runtime.config.DEVBOT_CHAT_SANDBOX_RETENTION_DAYS * 24 * 60 * 60_000,
         ...options,
       });
       made.set(runtime, sessions);

@@ -11,6 +11,7 @@ export type ChatCommand =
   | { type: 'task'; kind: 'dev' | 'auto'; prompt: string }
   | { type: 'shell'; command: string }
   | { type: 'status' }
+  | { type: 'reset' }
   | { type: 'cancel'; taskId: string | null }
   /** A known command used wrongly: answer with how to use it. */
   | { type: 'usage'; command: string; usage: string }
@@ -26,6 +27,7 @@ export const BOT_COMMANDS = [
   { command: 'repo', description: 'Bind this chat to a repository: /repo owner/name' },
   { command: 'status', description: 'Running and recent tasks of this chat' },
   { command: 'cancel', description: 'Cancel a task: /cancel [task id]' },
+  { command: 'reset', description: 'Start over with an empty sandbox (deletes its files)' },
   { command: 'help', description: 'What I can do' },
 ] as const;
 
@@ -69,6 +71,8 @@ export function parseCommand(text: string, botUsername?: string): ChatCommand | 
       return { type: 'help' };
     case 'status':
       return { type: 'status' };
+    case 'reset':
+      return { type: 'reset' };
     case 'cancel':
       return { type: 'cancel', taskId: args === '' ? null : (args.split(/\s+/)[0] ?? null) };
     case 'repo': {

@@ -39,6 +39,8 @@ export interface TelegramBotOptions {
   tasks: TaskApiClient;
   outbox: TelegramOutbox;
   logger: Logger;
+  /** The chats' persistent sandboxes, for /reset. Without it /reset says it is not available. */
+  chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> };
   /** Webhook mode: Telegram posts updates to `url` with `secret` in the secret-token header. */
   webhook?: { url: string; secret: string };
   /** Long-poll timeout passed to getUpdates. Default 30 s. */
@@ -273,6 +275,8 @@ export class TelegramBot {
         return this.#statusText(chatId);
       case 'cancel':
         return this.#cancel(chatId, from.id, command.taskId);
+      case 'reset':
+        return this.#reset(chatId);
     }
   }
 
@@ -398,6 +402,23 @@ export class TelegramBot {
         return `<code>${escapeHtml(shortId(target.id))}</code> already ended.`;
       throw err;
     }
+  }
+
+  /**
+   * /reset: refused while any task of this chat is queued or running (it may be using the sandbox,
+   * possibly in another worker process); the sessions also refuse while they lend it out here.
+   */
+  async #reset(chatId: number): Promise<string> {
+    const sandbox = this.options.chatSandbox;
+    if (!sandbox) return 'Resetting the sandbox is not available here.';
+    const active = (await this.#chatTasks(chatId)).find(
+      (t) => t.status === 'queued' || t.status === 'running',
+    );
+    const busy = (id: string) =>
+      `⏳ A task is using the sandbox${id ? ` (<code>${escapeHtml(shortId(id))}</code>)` : ''}: /cancel it first, or wait for it to end.`;
+    if (active) return busy(active.id);
+    if ((await sandbox.reset(chatId)) === 'busy') return busy('');
+    return '🧹 Fresh sandbox: the next /sh starts in an empty /workspace. (The repository binding is kept.)';
   }
 
   // ---------------------------------------------------------------- setup and transport

@@ -184,6 +184,8 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
       bindings: {
         get: (chatId) => bindings.get(chatId),
         setSandbox: (chatId, id) => bindings.setSandbox(chatId, id),
+        clearShell: (chatId, onlyIf) => bindings.clearShell(chatId, onlyIf),
+        listIdleSandboxes: (before) => bindings.listIdleSandboxes(before),
         recordShell: async () => {
           throw new Error('database unreachable');
         },
@@ -234,6 +236,77 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     expect(sessions.openChats).toContain(chat);
     expect((await run(chat, 'echo still here')).stdout).toBe('still here\n');
   });
+  it('/reset deletes the workspace, forgets cwd and history, keeps the repository', async () => {
+    const chat = 1001;
+    await bindings.setRepo(chat, 'private', 'octo/hello');
+    await run(chat, 'touch x && mkdir -p d && cd d');
+    const before = await bindings.get(chat);
+    const oldId = before?.sandboxId as string;
+    expect(existsSync(join(harness.baseDir, oldId, 'workspace', 'x'))).toBe(true);
+    expect(await sessions.reset(chat)).toBe('reset');
+    expect(existsSync(join(harness.baseDir, oldId))).toBe(false);
+    expect(sessions.openChats).not.toContain(chat);
+    expect(await bindings.get(chat)).toMatchObject({
+      repo: 'octo/hello',
+      sandboxId: null,
+      shellCwd: null,
+      shellHistory: [],
+    });
+    const after = await run(chat, 'pwd && ls -A');
+    expect(after.stdout).toBe('/workspace\n');
+    expect((await bindings.get(chat))?.sandboxId).not.toBe(oldId);
+    // A chat without a sandbox resets fine too.
+    expect(await sessions.reset(1002)).toBe('reset');
+  });
+
+  it('/reset is refused while a task holds the chat sandbox, and works once it ended', async () => {
+    const chat = 1101;
+    const abort = new AbortController();
+    const { ctx } = context(chatTask(chat, 'touch started && sleep 30'));
+    const running = handler.handle({ ...ctx, signal: abort.signal }).catch((err: unknown) => err);
+    await expect
+      .poll(async () => {
+        const id = (await bindings.get(chat))?.sandboxId;
+        return id ? existsSync(join(harness.baseDir, id, 'workspace', 'started')) : false;
+      })
+      .toBe(true);
+    const id = (await bindings.get(chat))?.sandboxId as string;
+    expect(await sessions.reset(chat)).toBe('busy');
+    expect(existsSync(join(harness.baseDir, id, 'workspace', 'started'))).toBe(true);
+    abort.abort();
+    await running;
+    expect(await sessions.reset(chat)).toBe('reset');
+    expect(existsSync(join(harness.baseDir, id))).toBe(false);
+  });
+
+  it('the retention sweep deletes a chat sandbox unused for too long and keeps a recent one', async () => {
+    // A second sessions object, as in another process: the handler's `sessions` holds both open.
+    const sweeper = new ChatShellSessions({
+      sandboxes: harness.provider,
+      bindings,
+      retentionMs: 7 * 24 * 60 * 60_000,
+    });
+    const [old, recent] = [1201, 1202];
+    await run(old, 'echo old > f');
+    await run(recent, 'echo recent > f');
+    await bindings.setRepo(old, 'private', 'octo/kept');
+    const oldId = (await bindings.get(old))?.sandboxId as string;
+    const recentId = (await bindings.get(recent))?.sandboxId as string;
+    await sql.query(`UPDATE chat_bindings SET updated_at = now() - interval '8 days' WHERE chat_id = $1`, [
+      old,
+    ]);
+    expect(await sweeper.sweep()).toEqual([oldId]);
+    expect(existsSync(join(harness.baseDir, oldId))).toBe(false);
+    expect(existsSync(join(harness.baseDir, recentId, 'workspace', 'f'))).toBe(true);
+    expect(await bindings.get(old)).toMatchObject({ repo: 'octo/kept', sandboxId: null, shellHistory: [] });
+    expect((await bindings.get(recent))?.sandboxId).toBe(recentId);
+    // The process still holding the deleted sandbox notices and starts the chat over.
+    expect((await run(old, 'ls -A')).stdout).toBe('');
+    expect((await run(recent, 'cat f')).stdout).toBe('recent\n');
+    expect(await sweeper.sweep()).toEqual([]);
+    await sweeper.stop();
+  });
+
   it('the agents module’s shell agent works in the chat’s sandbox and sees its history', async () => {
     const chat = 901;
     await run(chat, 'mkdir -p notes && echo "buy milk" > notes/todo.txt');
