@@ -51,6 +51,8 @@ export type ResetOutcome = 'reset' | 'busy';
 interface ChatEntry {
   sandbox: Sandbox;
   leases: number;
+  /** Leases held only by a preview's server (its command finished): /reset may end those. */
+  previews: number;
   idle: NodeJS.Timeout | null;
 }
 
@@ -112,7 +114,9 @@ export class ChatShellSessions implements ShellSessions {
   }
 
   async #reset(chatId: number): Promise<ResetOutcome> {
-    if ((this.#chats.get(chatId)?.leases ?? 0) > 0) return 'busy';
+    const entry = this.#chats.get(chatId);
+    // A command still running refuses; a preview server alone does not: starting over ends it.
+    if (entry && entry.leases - entry.previews > 0) return 'busy';
     await this.#close(chatId);
     const binding = await this.#o.bindings.get(chatId);
     // Destroy first: if it fails, the binding still names the sandbox and /reset can be retried.
@@ -188,7 +192,7 @@ export class ChatShellSessions implements ShellSessions {
     }
     if (!entry) {
       const sandbox = await this.#attach(chatId, binding?.sandboxId ?? null, taskId);
-      entry = this.#chats.get(chatId) ?? { sandbox, leases: 0, idle: null };
+      entry = this.#chats.get(chatId) ?? { sandbox, leases: 0, previews: 0, idle: null };
       this.#chats.set(chatId, entry);
     }
     if (entry.idle) clearTimeout(entry.idle);
@@ -223,12 +227,17 @@ export class ChatShellSessions implements ShellSessions {
     const { sandbox } = entry;
     const cwd = storedCwd ?? sandbox.workdir;
     let released = false;
+    let previewing = false;
     return {
       sandbox,
       cwd,
       history,
       script: (command, mode) => wrapCommand(command, cwd, sandbox.workdir, mode),
       finish: async (command, mode: ShellRunMode) => {
+        if (mode === 'background' && !previewing) {
+          previewing = true;
+          entry.previews += 1;
+        }
         const after = mode === 'foreground' ? await readCwd(sandbox) : null;
         // Best effort: the command already ran, and failing the task would retry (rerun) it.
         await this.#o.bindings.recordShell(chatId, command, after ?? cwd).catch((err: unknown) => {
@@ -239,6 +248,7 @@ export class ChatShellSessions implements ShellSessions {
         if (released) return;
         released = true;
         entry.leases -= 1;
+        if (previewing) entry.previews -= 1;
         const broken = error instanceof DevbotError && error.code === 'sandbox_closed';
         if (broken && this.#chats.get(chatId) === entry) {
           // The next task reconnects (or starts over) instead of reusing a dead sandbox.

@@ -30,7 +30,8 @@ const SANDBOX_ENV = {
 
 /** The real sandbox module, with each chat's shell tasks in its persistent sandbox. */
 function realSandbox() {
-  return sandboxWiring({ sessions: chatShellSessions() });
+  const chatShell = chatShellSessions();
+  return { ...sandboxWiring({ sessions: chatShell }), chatShell };
 }
 
 const isResult = (m: StoredMessage) => /^(✅|❌|🚫) (Done|Failed|Cancelled) ·/.test(m.text);
@@ -62,6 +63,7 @@ describe('Telegram bot end to end (polling)', () => {
       modules: [
         sandbox.module,
         telegramModule({
+          chatSandbox: sandbox.chatShell,
           outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
           pollingTimeoutSeconds: 1,
           retryDelayMs: { initial: 50, max: 500 },
@@ -81,7 +83,7 @@ describe('Telegram bot end to end (polling)', () => {
 
   it('registers its commands and polls', async () => {
     expect(fake.commands.map((c) => (c as { command: string }).command)).toEqual(
-      expect.arrayContaining(['start', 'new_task', 'sh', 'repo', 'status', 'cancel', 'help']),
+      expect.arrayContaining(['start', 'new_task', 'sh', 'repo', 'status', 'cancel', 'reset', 'help']),
     );
     expect(fake.callsOf('getMe').length).toBeGreaterThan(0);
   });
@@ -161,6 +163,48 @@ describe('Telegram bot end to end (polling)', () => {
       'pwd && ls /workspace',
     ]);
     expect(binding?.sandboxId).toMatch(/^sb-/);
+  });
+
+  it('/reset: refused while a task runs; then an empty workspace, the repository kept', async () => {
+    const chat = ALICE;
+    const results = () => fake.botMessages(chat).filter(isResult);
+    fake.sendUserMessage({ from: ALICE, text: '/repo octo/alice' });
+    await fake.waitForMessage((m) => m.text.includes('now works on octo/alice'), { chatId: chat });
+    fake.sendUserMessage({ from: ALICE, text: '/sh touch /workspace/x && echo touched' });
+    await fake.waitForMessage((m) => isResult(m) && m.text.includes('touched'), {
+      chatId: chat,
+    });
+    const oldId = (await telegram.bot.bindings.get(chat))?.sandboxId;
+    fake.sendUserMessage({ from: ALICE, text: '/sh sleep 30' });
+    await waitFor(
+      async () =>
+        (await tasksOf(devbot, `tg:${ALICE}`)).some((t) => t.prompt === 'sleep 30' && t.status === 'running'),
+      'the sleep task running',
+    );
+    fake.sendUserMessage({ from: ALICE, text: '/reset' });
+    await fake.waitForMessage((m) => m.text.includes('A task is using the sandbox'), { chatId: chat });
+    fake.sendUserMessage({ from: ALICE, text: '/cancel' });
+    await fake.waitForMessage((m) => /^🚫 Cancelled/.test(m.text), {
+      chatId: chat,
+      timeoutMs: 15_000,
+    });
+    // The cancelled task may still be letting go of the sandbox: /reset again until it is free.
+    const fresh = (m: StoredMessage) => m.text.includes('Fresh sandbox');
+    for (let i = 0; i < 50 && !fake.botMessages(chat).some(fresh); i++) {
+      const replies = fake.botMessages(chat).length;
+      fake.sendUserMessage({ from: ALICE, text: '/reset' });
+      await fake.waitFor(() => fake.botMessages(chat).length > replies, 10_000, 'the /reset reply');
+      if (!fake.botMessages(chat).some(fresh)) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(fake.botMessages(chat).some(fresh)).toBe(true);
+    const before = results().length;
+    fake.sendUserMessage({ from: ALICE, text: '/sh pwd; ls -A /workspace; echo end' });
+    await fake.waitFor(() => results().length > before, 15_000, 'the ls result');
+    expect(results().at(-1)?.text).toContain('$ pwd; ls -A /workspace; echo end\n/workspace\nend\n');
+    const binding = await telegram.bot.bindings.get(chat);
+    expect(binding?.repo).toBe('octo/alice');
+    expect(binding?.sandboxId).toMatch(/^sb-/);
+    expect(binding?.sandboxId).not.toBe(oldId);
   });
 
   it('a user not on the allowlist gets one reply with their id, and no task', async () => {

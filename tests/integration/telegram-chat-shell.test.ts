@@ -259,6 +259,16 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     expect(await sessions.reset(1002)).toBe('reset');
   });
 
+  it('/reset ends a live preview in the chat sandbox (only a running command refuses it)', async () => {
+    const chat = 1051;
+    await run(chat, 'echo page > index.html && python3 -m http.server 8000');
+    const previews = handler.activePreviews;
+    expect(previews).toBeGreaterThan(0);
+    expect(await sessions.reset(chat)).toBe('reset');
+    await expect.poll(() => handler.activePreviews).toBe(previews - 1);
+    expect((await run(chat, 'ls -A')).stdout).toBe('');
+  });
+
   it('/reset is refused while a task holds the chat sandbox, and works once it ended', async () => {
     const chat = 1101;
     const abort = new AbortController();
