@@ -12,6 +12,7 @@ describe('parseCommand', () => {
     expect(parseCommand('/start')).toEqual({ type: 'start' });
     expect(parseCommand('/help')).toEqual({ type: 'help' });
     expect(parseCommand('/status')).toEqual({ type: 'status' });
+    expect(parseCommand('/reset')).toEqual({ type: 'reset' });
     expect(parseCommand('/cancel')).toEqual({ type: 'cancel', taskId: null });
     expect(parseCommand('/cancel 0b7c9a52')).toEqual({ type: 'cancel', taskId: '0b7c9a52' });
     expect(parseCommand('/repo octo/hello')).toEqual({ type: 'repo', repo: 'octo/hello' });
