@@ -1,4 +1,10 @@
-import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import {
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type ServerResponse,
+} from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Role } from '../runtime.js';
@@ -111,19 +117,7 @@ export function createPreviewProxyRoute(
         path: target.path,
         headers: forwardHeaders(req, token),
       });
-      upstream.on('response', (up) => {
-        res.writeHead(up.statusCode ?? 502, stripHopByHop(up.headers));
-        up.pipe(res);
-        up.on('error', () => res.destroy());
-      });
-      upstream.on('error', () => {
-        if (!res.headersSent) sendJson(res, 502, 'bad_gateway', 'the app in the sandbox did not answer');
-        else res.destroy();
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy();
-      });
-      req.pipe(upstream);
+      relay(req, res, upstream, 'the app in the sandbox did not answer');
     },
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const resolved = resolve(req.url);
@@ -172,13 +166,26 @@ function forwardToWorker(
     method: req.method,
     headers: workerHeaders(stripHopByHop(req.headers)),
   });
+  relay(req, res, upstream, 'the worker serving this preview did not answer');
+}
+
+/**
+ * Streams the request body up and the response down, both ways without buffering; a dead
+ * upstream is a 502 (or a cut connection once the response has started).
+ */
+function relay(
+  req: IncomingMessage,
+  res: ServerResponse,
+  upstream: ClientRequest,
+  unreachable: string,
+): void {
   upstream.on('response', (up) => {
     res.writeHead(up.statusCode ?? 502, stripHopByHop(up.headers));
     up.pipe(res);
     up.on('error', () => res.destroy());
   });
   upstream.on('error', () => {
-    if (!res.headersSent) sendJson(res, 502, 'bad_gateway', 'the worker serving this preview did not answer');
+    if (!res.headersSent) sendJson(res, 502, 'bad_gateway', unreachable);
     else res.destroy();
   });
   res.on('close', () => {
