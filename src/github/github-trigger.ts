@@ -178,8 +178,7 @@ function issueComment(
   const comment = obj(payload['comment']);
   const issue = obj(payload['issue']);
   const body = str(comment['body']);
-  if (isBot(obj(comment['user']), s.appSlug) || body.includes(DEVBOT_MARKER))
-    return { ignore: 'a comment by a bot' };
+  if (isBotComment(comment, body, s)) return { ignore: 'a comment by a bot' };
   const instruction = parseCommand(body, s.appSlug);
   if (instruction === null) return { ignore: 'the comment does not address devbot' };
   const commentId = num(comment['id']);
@@ -223,17 +222,29 @@ function review(
     trigger: {
       kind: 'followup',
       ...where,
-      issueNumber: num(pr['number']),
-      prNumber: num(pr['number']),
-      issueTitle: str(pr['title']),
-      issueBody: str(pr['body']),
-      branch: str(obj(pr['head'])['ref']),
+      ...pullRequestFields(pr),
       reviewId,
       sender: login,
       instruction: mention ?? body.trim(),
       idempotencyKey: `gh:review:${reviewId}`,
       reactTo: null,
     },
+  };
+}
+
+/** Comments by bots (devbot included) and devbot's own marked comments never trigger work. */
+function isBotComment(comment: Obj, body: string, s: TriggerSettings): boolean {
+  return isBot(obj(comment['user']), s.appSlug) || body.includes(DEVBOT_MARKER);
+}
+
+/** What a follow-up on one of devbot's pull requests carries about the PR. */
+function pullRequestFields(pr: Obj) {
+  return {
+    issueNumber: num(pr['number']),
+    prNumber: num(pr['number']),
+    issueTitle: str(pr['title']),
+    issueBody: str(pr['body']),
+    branch: str(obj(pr['head'])['ref']),
   };
 }
 
@@ -248,8 +259,7 @@ function reviewComment(
   const comment = obj(payload['comment']);
   const pr = obj(payload['pull_request']);
   const body = str(comment['body']);
-  if (isBot(obj(comment['user']), s.appSlug) || body.includes(DEVBOT_MARKER))
-    return { ignore: 'a comment by a bot' };
+  if (isBotComment(comment, body, s)) return { ignore: 'a comment by a bot' };
   if (!isDevbotPr(obj(pr['user']), s.appSlug)) return { ignore: 'a pull request devbot did not open' };
   const instruction = parseCommand(body, s.appSlug);
   if (instruction === null) return { ignore: 'the review comment does not address devbot' };
@@ -259,11 +269,7 @@ function reviewComment(
     trigger: {
       kind: 'followup',
       ...where,
-      issueNumber: num(pr['number']),
-      prNumber: num(pr['number']),
-      issueTitle: str(pr['title']),
-      issueBody: str(pr['body']),
-      branch: str(obj(pr['head'])['ref']),
+      ...pullRequestFields(pr),
       reviewCommentId: commentId,
       sender: login,
       instruction: path ? `${instruction}\n\n(on ${path})` : instruction,
