@@ -10,30 +10,20 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { TokenIssuer } from '../src/gateway/token-issuer.js';
-import { type BenchResult, load, spawnReady, stop } from './lib.js';
+import { type BenchResult, load, measureBareServer, spawnReady, stop } from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const CONNECTIONS = 50;
 const DATABASE_URL = process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export async function run(): Promise<BenchResult> {
-  const bare = await spawnReady(
-    process.execPath,
-    ['--import', 'tsx', 'bench/bare-server.ts'],
-    process.env,
-    /READY (\S+)/,
-  );
-  const bareUrl = bare.match[1]!;
-  await load({ url: bareUrl, connections: CONNECTIONS, durationSeconds: 1, method: 'POST', body: '{}' }); // warm-up
-  const baseline = await load({
-    url: bareUrl,
+  const baseline = await measureBareServer({
     connections: CONNECTIONS,
     durationSeconds: DURATION,
     method: 'POST',
     body: JSON.stringify({ kind: 'question', prompt: 'bench' }),
     headers: { 'content-type': 'application/json' },
   });
-  await stop(bare.child);
 
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const dataDir = join(tmpdir(), `devbot-bench-${schema}`);

@@ -22,8 +22,7 @@ export interface LoadResult {
   total: number;
 }
 
-/** Runs autocannon against a URL; bounded in time, loopback only. */
-export async function load(options: {
+export interface LoadOptions {
   url: string;
   connections: number;
   durationSeconds: number;
@@ -32,7 +31,10 @@ export async function load(options: {
   body?: string;
   /** Builds each request (for per-request signatures or ids). */
   setupRequest?: (req: Record<string, unknown>) => Record<string, unknown>;
-}): Promise<LoadResult> {
+}
+
+/** Runs autocannon against a URL; bounded in time, loopback only. */
+export async function load(options: LoadOptions): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -97,4 +99,24 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, i)]!;
+}
+
+/**
+ * The baseline every ingest benchmark compares against: a bare Node HTTP server answering 200
+ * (bench/bare-server.ts) in its own process, loaded with the same requests after a 1 s warm-up.
+ */
+export async function measureBareServer(options: Omit<LoadOptions, 'url'>): Promise<LoadResult> {
+  const bare = await spawnReady(
+    process.execPath,
+    ['--import', 'tsx', 'bench/bare-server.ts'],
+    process.env,
+    /READY (\S+)/,
+  );
+  try {
+    const url = bare.match[1]!;
+    await load({ ...options, url, durationSeconds: 1 });
+    return await load({ ...options, url });
+  } finally {
+    await stop(bare.child);
+  }
 }

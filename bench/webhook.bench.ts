@@ -19,7 +19,7 @@ import { loadConfig } from '../src/config/config.js';
 import { githubModule } from '../src/github-module.js';
 import { startFakeGithub } from '../tests/fakes/github/fake-github.js';
 import { issueCommentCreated, signBody } from '../tests/fakes/github/webhook-payloads.js';
-import { type BenchResult, load, spawnReady, stop } from './lib.js';
+import { type BenchResult, load, measureBareServer, spawnReady, stop } from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const CONNECTIONS = 50;
@@ -66,21 +66,11 @@ export async function run(): Promise<BenchResult> {
     };
   };
 
-  const bare = await spawnReady(
-    process.execPath,
-    ['--import', 'tsx', 'bench/bare-server.ts'],
-    process.env,
-    /READY (\S+)/,
-  );
-  const bareUrl = bare.match[1]!;
-  await load({ url: bareUrl, connections: CONNECTIONS, durationSeconds: 1, setupRequest: nextRequest });
-  const baseline = await load({
-    url: bareUrl,
+  const baseline = await measureBareServer({
     connections: CONNECTIONS,
     durationSeconds: DURATION,
     setupRequest: nextRequest,
   });
-  await stop(bare.child);
 
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const dataDir = join(tmpdir(), `devbot-bench-${schema}`);
