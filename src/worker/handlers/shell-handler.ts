@@ -197,6 +197,42 @@ export class ShellHandler {
 
   /** Keeps the sandbox for the TTL (or until the server exits), then closes it quietly. */
   #keepPreview(taskId: string, sandbox: Sandbox, proc: BackgroundProcess): void {
+    this.#holdPreview(taskId, sandbox, proc, async () => {
+      await sandbox
+        .close()
+        .catch((err) => this.#o.logger?.warn({ err, taskId }, 'closing a preview sandbox failed'));
+    });
+  }
+
+  /**
+   * A preview in a long-lived sandbox: for the TTL (or until the server exits, or another preview
+   * takes the port) only the server runs; then it is killed and the sandbox released, not closed.
+   */
+  #keepSessionPreview(taskId: string, portKey: string, session: ShellSession, proc: BackgroundProcess): void {
+    this.#holdPreview(
+      taskId,
+      session.sandbox,
+      proc,
+      async () => {
+        await proc.kill().catch(() => {});
+        await proc.done.catch(() => {});
+        await session.release();
+      },
+      portKey,
+    );
+  }
+
+  /**
+   * The lifecycle both kinds of preview share: kept alive for the TTL, ended at most once — by the
+   * timer, by the server exiting, by stop() or by a newer preview on the same port — then released.
+   */
+  #holdPreview(
+    taskId: string,
+    sandbox: Sandbox,
+    proc: BackgroundProcess,
+    release: () => Promise<void>,
+    portKey?: string,
+  ): void {
     const ttlMs = this.#o.previewTtlSeconds * 1000;
     void sandbox.keepAlive?.(ttlMs + 60_000).catch(() => {});
     this.#o.metrics?.previewsActive.inc();
@@ -205,10 +241,10 @@ export class ShellHandler {
       closing ??= (async () => {
         clearTimeout(timer);
         this.#previews.delete(taskId);
+        if (portKey !== undefined && this.#portPreviews.get(portKey) === close)
+          this.#portPreviews.delete(portKey);
         this.#o.metrics?.previewsActive.dec();
-        await sandbox
-          .close()
-          .catch((err) => this.#o.logger?.warn({ err, taskId }, 'closing a preview sandbox failed'));
+        await release();
         this.#o.logger?.info({ taskId }, 'preview closed');
       })();
       return closing;
@@ -217,35 +253,7 @@ export class ShellHandler {
     timer.unref();
     void proc.done.then(() => close());
     this.#previews.set(taskId, close);
-  }
-
-  /**
-   * A preview in a long-lived sandbox: for the TTL (or until the server exits, or another preview
-   * takes the port) only the server runs; then it is killed and the sandbox released, not closed.
-   */
-  #keepSessionPreview(taskId: string, portKey: string, session: ShellSession, proc: BackgroundProcess): void {
-    const ttlMs = this.#o.previewTtlSeconds * 1000;
-    void session.sandbox.keepAlive?.(ttlMs + 60_000).catch(() => {});
-    this.#o.metrics?.previewsActive.inc();
-    let closing: Promise<void> | null = null;
-    const close = (): Promise<void> => {
-      closing ??= (async () => {
-        clearTimeout(timer);
-        this.#previews.delete(taskId);
-        if (this.#portPreviews.get(portKey) === close) this.#portPreviews.delete(portKey);
-        this.#o.metrics?.previewsActive.dec();
-        await proc.kill().catch(() => {});
-        await proc.done.catch(() => {});
-        await session.release();
-        this.#o.logger?.info({ taskId }, 'preview closed');
-      })();
-      return closing;
-    };
-    const timer = setTimeout(() => void close(), ttlMs);
-    timer.unref();
-    void proc.done.then(() => close());
-    this.#previews.set(taskId, close);
-    this.#portPreviews.set(portKey, close);
+    if (portKey !== undefined) this.#portPreviews.set(portKey, close);
   }
 
   async #finished(ctx: TaskContext, command: string, result: ExecResult): Promise<void> {
