@@ -2,6 +2,7 @@
  * POST /tasks throughput and latency at 50 concurrent clients against `devbot start --role
  * gateway` (verify JWT, validate, persist, enqueue), vs a bare Node HTTP server answering 200,
  * each in its own process. Target: >= 50% of the bare server's throughput.
+ * BENCH_CPU_PROF=DIR writes a CPU profile of the gateway there.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -44,7 +45,17 @@ export async function run(): Promise<BenchResult> {
   await admin.query(`CREATE SCHEMA ${schema}`);
   const gw = await spawnReady(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts', 'start', '--role', 'gateway'],
+    [
+      ...(process.env['BENCH_CPU_PROF']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`]
+        : []),
+      '--import',
+      'tsx',
+      'src/main.ts',
+      'start',
+      '--role',
+      'gateway',
+    ],
     env,
     /listening on (\S+)/,
   );

@@ -111,13 +111,17 @@ function scenario(): ScriptedTurn[] {
 class Clock {
   ms: Record<Phase, number> = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
   git = { fetch: 0, commit: 0, push: 0 };
+  /** The parts of the sandbox and reporting phases, to see where they go. */
+  parts: Record<string, number> = {};
 
-  async time<T>(phase: Phase, fn: () => Promise<T>): Promise<T> {
+  async time<T>(phase: Phase, fn: () => Promise<T>, part?: string): Promise<T> {
     const started = performance.now();
     try {
       return await fn();
     } finally {
-      this.ms[phase] += performance.now() - started;
+      const ms = performance.now() - started;
+      this.ms[phase] += ms;
+      if (part) this.parts[`${phase}.${part}`] = (this.parts[`${phase}.${part}`] ?? 0) + ms;
     }
   }
 }
@@ -149,17 +153,23 @@ class TimedWorkspaces extends RepoWorkspaces {
       clock.git.push += performance.now() - t;
       clock.ms.git += performance.now() - t;
     };
-    ws.exportTo = (target) => clock.time('sandbox', () => exportTo(target));
-    ws.applyPatch = (patch) => clock.time('sandbox', () => applyPatch(patch));
+    ws.exportTo = (target) => clock.time('sandbox', () => exportTo(target), 'export');
+    ws.applyPatch = (patch) => clock.time('sandbox', () => applyPatch(patch), 'apply');
     return ws;
   }
 }
 
 /** Commands by what they are: the test runs, the pipeline's copy in/out, or the crew's tools. */
-function commandPhase(command: string): Phase {
-  if (command.includes('node --test')) return 'tests';
-  if (command.startsWith('git init -q .') || command.includes('diff --cached --binary')) return 'sandbox';
-  return 'tools';
+function commandPhase(command: string): [Phase, string?] {
+  if (command.includes('node --test')) return ['tests'];
+  if (command.startsWith('git init -q .')) return ['sandbox', 'baseline'];
+  if (command.includes('diff --cached --binary')) return ['sandbox', 'diff'];
+  return ['tools'];
+}
+
+function timedExec<T>(command: string, fn: () => Promise<T>): [Phase, () => Promise<T>, string?] {
+  const [phase, part] = commandPhase(command);
+  return part ? [phase, fn, part] : [phase, fn];
 }
 
 function timedSandbox(sandbox: Sandbox): Sandbox {
@@ -167,8 +177,8 @@ function timedSandbox(sandbox: Sandbox): Sandbox {
     get(target, prop) {
       if (prop === 'exec')
         return (command: string, options?: Parameters<Sandbox['exec']>[1]) =>
-          clock.time(commandPhase(command), () => target.exec(command, options));
-      if (prop === 'close') return () => clock.time('sandbox', () => target.close());
+          clock.time(...timedExec(command, () => target.exec(command, options)));
+      if (prop === 'close') return () => clock.time('sandbox', () => target.close(), 'close');
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -178,7 +188,8 @@ function timedSandbox(sandbox: Sandbox): Sandbox {
 function timedProvider(provider: SandboxProvider): SandboxProvider {
   return {
     name: provider.name,
-    create: async (options) => timedSandbox(await clock.time('sandbox', () => provider.create(options))),
+    create: async (options) =>
+      timedSandbox(await clock.time('sandbox', () => provider.create(options), 'create')),
     check: () => provider.check(),
     close: () => provider.close(),
   };
@@ -204,6 +215,7 @@ interface Sample {
   gitMs: number;
   git: Clock['git'];
   phases: Record<Phase, number>;
+  parts: Record<string, number>;
 }
 
 interface Bench {
@@ -245,22 +257,29 @@ async function once(b: Bench, n: number): Promise<Sample> {
     signal: new AbortController().signal,
     attempt: 1,
     // As the worker's emit: persist, then hand to the reporters.
-    emit: (type, data = {}) =>
-      clock.time('reporting', async () => {
-        const event = await b.store.appendEvent(task.id, { type, data });
-        emitted.push(event);
-        if (type === 'pr_opened') prOpenedAt = performance.now();
-        await b.reporter.onEvent(current, event);
-        return event;
-      }),
+    emit: async (type, data = {}) => {
+      const event = await clock.time(
+        'reporting',
+        () => b.store.appendEvent(task.id, { type, data }),
+        'store',
+      );
+      emitted.push(event);
+      if (type === 'pr_opened') prOpenedAt = performance.now();
+      await clock.time('reporting', () => b.reporter.onEvent(current, event), 'reporter');
+      return event;
+    },
     patch: (patch) =>
-      clock.time('reporting', async () => {
-        const updated = await b.store.patchTask(task.id, patch);
-        if (updated) {
-          current = updated;
-          ctx.task = updated;
-        }
-      }),
+      clock.time(
+        'reporting',
+        async () => {
+          const updated = await b.store.patchTask(task.id, patch);
+          if (updated) {
+            current = updated;
+            ctx.task = updated;
+          }
+        },
+        'store',
+      ),
   };
   await ctx.emit('task.started', { attempt: 1 });
   const decision = await clock.time('route', () => b.router.route(current, ctx.signal));
@@ -279,7 +298,13 @@ async function once(b: Bench, n: number): Promise<Sample> {
   // Reporting inside the agent is counted once: tools is what the agent spent outside llm/tests.
   const accounted = PHASES.filter((p) => p !== 'other').reduce((s, p) => s + phases[p], 0);
   phases.other = Math.max(0, totalMs - accounted);
-  return { totalMs, gitMs: clock.git.fetch + clock.git.commit + clock.git.push, git: clock.git, phases };
+  return {
+    totalMs,
+    gitMs: clock.git.fetch + clock.git.commit + clock.git.push,
+    git: clock.git,
+    phases,
+    parts: clock.parts,
+  };
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -418,6 +443,12 @@ export async function run(): Promise<Record<string, unknown>> {
         push: round(median(samples.map((s) => s.git.push))),
       },
       phaseMs,
+      partMs: Object.fromEntries(
+        Object.keys(samples[0]?.parts ?? {}).map((k) => [
+          k,
+          round(median(samples.map((s) => s.parts[k] ?? 0))),
+        ]),
+      ),
       sharePercent: share,
       coldFirstTaskMs: Math.round(cold.totalMs),
       coldFirstTaskGitMs: Math.round(cold.gitMs),

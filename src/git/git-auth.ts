@@ -3,7 +3,6 @@
  * `http.extraHeader` set through GIT_CONFIG_* environment variables of that process only, so it
  * is never written to a remote URL or a config file on disk, and never appears on a command line.
  */
-export const GIT_AUTH_ENV_KEYS = ['GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'] as const;
 
 export function gitAuthEnv(token: string): Record<string, string> {
   const basic = Buffer.from(`x-access-token:${token}`).toString('base64');

@@ -7,10 +7,10 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type SimpleGit, simpleGit } from 'simple-git';
 import { DevbotError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
-import { GIT_AUTH_ENV_KEYS, gitAuthEnv } from './git-auth.js';
+import { gitAuthEnv } from './git-auth.js';
+import { baseGitEnv, runGit } from './run-git.js';
 
 export interface RepoRef {
   owner: string;
@@ -47,25 +47,6 @@ export class GitError extends DevbotError {
   }
 }
 
-const BASE_ENV = (): Record<string, string> => {
-  const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-    HOME: process.env['HOME'] ?? '/tmp',
-    GIT_TERMINAL_PROMPT: '0',
-    LANG: 'C',
-  };
-  if (process.env['GIT_SSL_CAINFO']) env['GIT_SSL_CAINFO'] = process.env['GIT_SSL_CAINFO'];
-  return env;
-};
-
-function gitAt(dir: string, env: Record<string, string> = {}): SimpleGit {
-  return simpleGit({
-    baseDir: dir,
-    allowEnvironment: [...GIT_AUTH_ENV_KEYS, 'GIT_TERMINAL_PROMPT', 'GIT_SSL_CAINFO'],
-    unsafe: { allowUnsafeConfigEnvCount: true },
-  }).env({ ...BASE_ENV(), ...env });
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -88,14 +69,14 @@ export class Workspace {
   ) {}
 
   async headSha(): Promise<string> {
-    return (await gitAt(this.dir).revparse(['HEAD'])).trim();
+    return (await runGit(['rev-parse', 'HEAD'], { cwd: this.dir })).trim();
   }
 
   /** Writes `git archive HEAD` into `target` (no .git): what the sandbox gets. */
   async exportTo(target: string): Promise<void> {
     await mkdir(target, { recursive: true });
     await new Promise<void>((resolve, reject) => {
-      const archive = spawn('git', ['archive', '--format=tar', 'HEAD'], { cwd: this.dir, env: BASE_ENV() });
+      const archive = spawn('git', ['archive', '--format=tar', 'HEAD'], { cwd: this.dir, env: baseGitEnv() });
       const tar = spawn('tar', ['-x', '-C', target], { stdio: ['pipe', 'ignore', 'pipe'] });
       archive.stdout.pipe(tar.stdin);
       let stderr = '';
@@ -119,7 +100,7 @@ export class Workspace {
     const file = `${this.dir}.patch`;
     await writeFile(file, patch.endsWith('\n') ? patch : `${patch}\n`);
     try {
-      await gitAt(this.dir).raw(['apply', '--index', '--binary', '--whitespace=nowarn', file]);
+      await runGit(['apply', '--index', '--binary', '--whitespace=nowarn', file], { cwd: this.dir });
     } catch (err) {
       throw new GitError(`the sandbox's changes do not apply to ${this.ref.owner}/${this.ref.repo}`, {
         cause: err,
@@ -131,7 +112,7 @@ export class Workspace {
   }
 
   async stagedPaths(): Promise<string[]> {
-    const out = await gitAt(this.dir).raw(['diff', '--cached', '--name-only', '--no-renames', '-z']);
+    const out = await runGit(['diff', '--cached', '--name-only', '--no-renames', '-z'], { cwd: this.dir });
     return out.split('\0').filter(Boolean);
   }
 
@@ -139,32 +120,32 @@ export class Workspace {
   async commit(options: CommitOptions): Promise<string | null> {
     if ((await this.stagedPaths()).length === 0) return null;
     const trailers = options.trailers?.length ? `\n\n${options.trailers.join('\n')}` : '';
-    const g = gitAt(this.dir, {});
-    await g.raw([
-      '-c',
-      `user.name=${options.author.name}`,
-      '-c',
-      `user.email=${options.author.email}`,
-      '-c',
-      'commit.gpgsign=false',
-      'commit',
-      '-q',
-      '--no-verify',
-      '-m',
-      options.message + trailers,
-    ]);
+    await runGit(
+      [
+        '-c',
+        `user.name=${options.author.name}`,
+        '-c',
+        `user.email=${options.author.email}`,
+        '-c',
+        'commit.gpgsign=false',
+        'commit',
+        '-q',
+        '--no-verify',
+        '-m',
+        options.message + trailers,
+      ],
+      { cwd: this.dir },
+    );
     return this.headSha();
   }
 
   /** Pushes HEAD to `refs/heads/<branch>` with the token in this process's env only. */
   async push(branch: string, token: string): Promise<void> {
     try {
-      await gitAt(this.dir, gitAuthEnv(token)).raw([
-        'push',
-        '--porcelain',
-        this.ref.cloneUrl,
-        `HEAD:refs/heads/${branch}`,
-      ]);
+      await runGit(['push', '--porcelain', this.ref.cloneUrl, `HEAD:refs/heads/${branch}`], {
+        cwd: this.dir,
+        env: gitAuthEnv(token),
+      });
     } catch (err) {
       throw new GitError(`pushing ${branch} to ${this.ref.owner}/${this.ref.repo} failed`, {
         cause: scrubGitError(err, token),
@@ -203,23 +184,24 @@ export class RepoWorkspaces {
     const dir = this.worktreePath(options.taskId);
     return this.#serialized(mirror, async () => {
       await this.#syncMirror(mirror, options);
-      const g = gitAt(mirror);
       let base = options.baseBranch;
-      if (options.preferBranch && (await this.#hasRemoteBranch(g, options.preferBranch)))
+      if (options.preferBranch && (await this.#hasRemoteBranch(mirror, options.preferBranch)))
         base = options.preferBranch;
-      if (!(await this.#hasRemoteBranch(g, base)))
+      if (!(await this.#hasRemoteBranch(mirror, base)))
         throw new NotFoundError(`branch ${base} does not exist in ${options.owner}/${options.repo}`);
       // A previous attempt of the same task may have left its worktree behind.
       if (await exists(dir)) await this.#removeWorktree(mirror, dir);
       await mkdir(dirname(dir), { recursive: true });
-      await g.raw(['worktree', 'add', '--detach', '--quiet', dir, `refs/remotes/origin/${base}`]);
-      const baseSha = (await gitAt(dir).revparse(['HEAD'])).trim();
+      await runGit(['worktree', 'add', '--detach', '--quiet', dir, `refs/remotes/origin/${base}`], {
+        cwd: mirror,
+      });
+      const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim();
       return new Workspace(dir, mirror, options, baseSha, base);
     });
   }
 
   async remoteBranchExists(owner: string, repo: string, branch: string): Promise<boolean> {
-    return this.#hasRemoteBranch(gitAt(this.mirrorPath(owner, repo)), branch);
+    return this.#hasRemoteBranch(this.mirrorPath(owner, repo), branch);
   }
 
   async dispose(workspace: Workspace): Promise<void> {
@@ -230,20 +212,17 @@ export class RepoWorkspaces {
 
   async #removeWorktree(mirror: string, dir: string): Promise<void> {
     try {
-      await gitAt(mirror).raw(['worktree', 'remove', '--force', dir]);
+      await runGit(['worktree', 'remove', '--force', dir], { cwd: mirror });
     } catch {
       await rm(dir, { recursive: true, force: true });
-      await gitAt(mirror)
-        .raw(['worktree', 'prune'])
-        .catch(() => {});
+      await runGit(['worktree', 'prune'], { cwd: mirror }).catch(() => {});
     }
   }
 
-  async #hasRemoteBranch(g: SimpleGit, branch: string): Promise<boolean> {
-    // simple-git resolves a failing command that printed nothing, so look at the output.
-    const out = await g
-      .raw(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`])
-      .catch(() => '');
+  async #hasRemoteBranch(mirror: string, branch: string): Promise<boolean> {
+    const out = await runGit(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`], {
+      cwd: mirror,
+    }).catch(() => '');
     return /^[0-9a-f]{40,64}$/.test(out.trim());
   }
 
@@ -252,16 +231,19 @@ export class RepoWorkspaces {
     const fresh = !(await exists(join(mirror, 'HEAD')));
     if (fresh) {
       await mkdir(mirror, { recursive: true });
-      await gitAt(mirror).raw(['init', '--bare', '--quiet']);
+      await runGit(['init', '--bare', '--quiet'], { cwd: mirror });
       // Remote-tracking refs only: local branches (none) are never pruned under a worktree.
-      await gitAt(mirror).raw(['remote', 'add', 'origin', options.cloneUrl]);
-      await gitAt(mirror).raw(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*']);
+      await runGit(['remote', 'add', 'origin', options.cloneUrl], { cwd: mirror });
+      await runGit(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], { cwd: mirror });
     } else {
       // The clone URL may change (repo renamed, GHES host moved); it never holds credentials.
-      await gitAt(mirror).raw(['remote', 'set-url', 'origin', options.cloneUrl]);
+      await runGit(['remote', 'set-url', 'origin', options.cloneUrl], { cwd: mirror });
     }
     try {
-      await gitAt(mirror, gitAuthEnv(options.token)).raw(['fetch', '--quiet', '--prune', 'origin']);
+      await runGit(['fetch', '--quiet', '--prune', 'origin'], {
+        cwd: mirror,
+        env: gitAuthEnv(options.token),
+      });
     } catch (err) {
       if (fresh) await rm(mirror, { recursive: true, force: true });
       throw new GitError(`fetching ${options.owner}/${options.repo} failed`, {
