@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { TokenIssuer } from '../src/gateway/token-issuer.js';
-import { type BenchResult, load, measureBareServer, spawnReady, stop } from './lib.js';
+import { type BenchResult, load, measureBareServer, measureFloorServer, spawnReady, stop } from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const CONNECTIONS = 50;
@@ -19,6 +19,14 @@ const DATABASE_URL = process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://post
 
 export async function run(): Promise<BenchResult> {
   const baseline = await measureBareServer({
+    connections: CONNECTIONS,
+    durationSeconds: DURATION,
+    method: 'POST',
+    body: JSON.stringify({ kind: 'question', prompt: 'bench' }),
+    headers: { 'content-type': 'application/json' },
+  });
+
+  const floor = await measureFloorServer({
     connections: CONNECTIONS,
     durationSeconds: DURATION,
     method: 'POST',
@@ -93,6 +101,15 @@ export async function run(): Promise<BenchResult> {
           total: gateway.total,
         },
         bare: { p50Ms: baseline.p50, p99Ms: baseline.p99 },
+        // What no implementation gets under: parse + one batched INSERT + one Redis push.
+        floor: {
+          rps: Math.round(floor.rps),
+          ratioToBare: Number((floor.rps / baseline.rps).toFixed(3)),
+          gatewayToFloor: Number((gateway.rps / floor.rps).toFixed(3)),
+          p50Ms: floor.p50,
+          p99Ms: floor.p99,
+          rowsInserted: floor.rowsInserted,
+        },
       },
     };
   } finally {

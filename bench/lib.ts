@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 
 /** The JSON line every benchmark prints: the figure, its baseline from the same run, the target. */
 export interface BenchResult {
@@ -118,5 +121,56 @@ export async function measureBareServer(options: Omit<LoadOptions, 'url'>): Prom
     return await load({ ...options, url });
   } finally {
     await stop(bare.child);
+  }
+}
+
+const BENCH_DATABASE_URL =
+  process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BENCH_REDIS_URL = process.env['DEVBOT_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/**
+ * The floor every durable ingest pays (bench/floor-server.ts): body, optional HMAC check, JSON
+ * parse, one batched PostgreSQL insert and one Redis push per batch, no framework. Loaded like the
+ * bare server; its schema and list are removed afterwards.
+ */
+export async function measureFloorServer(
+  options: Omit<LoadOptions, 'url'>,
+  floor: { verifySecret?: string; script?: string; env?: Record<string, string> } = {},
+): Promise<LoadResult & { rowsInserted: number }> {
+  const schema = `floor_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  try {
+    const server = await spawnReady(
+      process.execPath,
+      ['--import', 'tsx', floor.script ?? 'bench/floor-server.ts'],
+      {
+        ...process.env,
+        ...floor.env,
+        FLOOR_DATABASE_URL: BENCH_DATABASE_URL,
+        FLOOR_SCHEMA: schema,
+        FLOOR_REDIS_URL: BENCH_REDIS_URL,
+        ...(floor.verifySecret ? { FLOOR_VERIFY_SECRET: floor.verifySecret } : {}),
+      },
+      /READY (\S+)/,
+    );
+    try {
+      const url = server.match[1]!;
+      await load({ ...options, url, durationSeconds: 1 });
+      const result = await load({ ...options, url });
+      const { rows } = await admin.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${schema}.floor_items`,
+      );
+      return { ...result, rowsInserted: Number(rows[0]?.n ?? 0) };
+    } finally {
+      await stop(server.child);
+    }
+  } finally {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+    const redis = new Redis(BENCH_REDIS_URL);
+    await redis.del(`floor:${schema}`);
+    await redis.quit();
   }
 }
