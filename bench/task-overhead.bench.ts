@@ -111,6 +111,7 @@ function scenario(): ScriptedTurn[] {
 class Clock {
   ms: Record<Phase, number> = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
   git = { fetch: 0, commit: 0, push: 0 };
+  testRuns = 0;
   /** The parts of the sandbox and reporting phases, to see where they go. */
   parts: Record<string, number> = {};
 
@@ -161,7 +162,10 @@ class TimedWorkspaces extends RepoWorkspaces {
 
 /** Commands by what they are: the test runs, the pipeline's copy in/out, or the crew's tools. */
 function commandPhase(command: string): [Phase, string?] {
-  if (command.includes('node --test')) return ['tests'];
+  if (command.includes('node --test')) {
+    clock.testRuns += 1;
+    return ['tests'];
+  }
   if (command.startsWith('git init -q .')) return ['sandbox', 'baseline'];
   if (command.includes('diff --cached --binary')) return ['sandbox', 'diff'];
   return ['tools'];
@@ -216,6 +220,7 @@ interface Sample {
   git: Clock['git'];
   phases: Record<Phase, number>;
   parts: Record<string, number>;
+  testRuns: number;
 }
 
 interface Bench {
@@ -304,6 +309,7 @@ async function once(b: Bench, n: number): Promise<Sample> {
     git: clock.git,
     phases,
     parts: clock.parts,
+    testRuns: clock.testRuns,
   };
 }
 
@@ -454,8 +460,9 @@ export async function run(): Promise<Record<string, unknown>> {
       coldFirstTaskGitMs: Math.round(cold.gitMs),
       chatRouteMs: round(chatRouteMs),
       toolCallsPerTask: 10,
+      testRunsPerTask: median(samples.map((s) => s.testRuns)),
       llmRequestsPerTask: 14,
-      note: 'git = mirror fetch + worktree add, commit, push over smart HTTP to the fake GitHub, inside the pipeline; tests = the real `node --test` run three times in the sandbox (failing check, the coder’s run, passing check); reporting = events and patches to PGlite plus the GitHub reporter; chatRouteMs = one LLM routing turn a chat task adds (a GitHub task is routed by rule)',
+      note: 'git = mirror fetch + worktree add, commit, push over smart HTTP to the fake GitHub, inside the pipeline; tests = the real `node --test` runs in the sandbox (the failing check, then the coder’s own passing run, which the executor takes as the check since nothing changed after it); reporting = events and patches to PGlite plus the GitHub reporter; chatRouteMs = one LLM routing turn a chat task adds (a GitHub task is routed by rule)',
     };
   } finally {
     await sandboxes.close();

@@ -3,7 +3,13 @@
  * executor reports failing checks, the next round continues with everything it already read.
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { BadInputError, type Sandbox, type Task, type TaskContext } from '../../src/core/index.js';
+import {
+  BadInputError,
+  type ExecResult,
+  type Sandbox,
+  type Task,
+  type TaskContext,
+} from '../../src/core/index.js';
 import type { LlmSession } from '../llm/llm-session.js';
 import type { Tool } from '../llm/tool.js';
 import { runToolLoop } from '../llm/tool-loop.js';
@@ -28,6 +34,8 @@ export interface CoderOptions {
 
 export class Coder {
   readonly filesChanged = new Set<string>();
+  /** The coder's last command, while nothing has touched the workspace after it. */
+  #lastRun: { command: string; result: ExecResult } | null = null;
   readonly #options: CoderOptions;
   readonly #messages: ChatCompletionMessageParam[];
   readonly #tools: Tool[];
@@ -38,7 +46,13 @@ export class Coder {
       sandbox: options.sandbox,
       network: options.network,
       protectedPaths: options.protectedPaths,
-      onWrite: (path) => this.filesChanged.add(path),
+      onWrite: (path) => {
+        this.filesChanged.add(path);
+        this.#lastRun = null;
+      },
+      onCommand: (command, result) => {
+        this.#lastRun = { command: command.trim(), result };
+      },
       ...(options.emit ? { emit: options.emit } : {}),
       ...(options.session.signal ? { signal: options.session.signal } : {}),
     });
@@ -66,6 +80,17 @@ export class Coder {
           .join('\n\n'),
       },
     ];
+  }
+
+  /**
+   * The result of `command` when it was the coder's last action on the workspace (no file written
+   * and no other command run since) and it passed in full: the executor need not run it again.
+   */
+  passingLastRun(command: string): ExecResult | null {
+    const last = this.#lastRun;
+    if (!last || last.command !== command.trim()) return null;
+    const { result } = last;
+    return result.exitCode === 0 && !result.timedOut && !result.truncated ? result : null;
   }
 
   /** First round: do the task. Later rounds: `feedback` says what failed. Returns the summary. */

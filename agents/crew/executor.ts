@@ -3,7 +3,7 @@
  * ones detected from the repository (package.json scripts, a Makefile, pytest/unittest layouts).
  * Its report goes back to the coder when a check fails.
  */
-import type { Sandbox, TaskContext } from '../../src/core/index.js';
+import type { ExecResult, Sandbox, TaskContext } from '../../src/core/index.js';
 import { clip } from '../llm/tool-loop.js';
 import type { RepoConfig } from '../repo-config.js';
 import { readOptional } from './repo-map.js';
@@ -24,6 +24,8 @@ export interface CheckRun {
   durationMs: number;
   /** The tail of stdout+stderr. */
   output: string;
+  /** Not run again: the coder's own last run of the same command passed, with nothing changed since. */
+  reused?: boolean;
 }
 
 export interface ExecutorReport {
@@ -101,6 +103,11 @@ export interface RunChecksOptions {
   emit?: TaskContext['emit'];
   signal?: AbortSignal;
   timeoutMs?: number;
+  /**
+   * A passing result of the same command that nothing has changed since (the coder's last run).
+   * Only used before this round has run anything itself, since any step may change the workspace.
+   */
+  reuse?: (command: string) => ExecResult | null;
 }
 
 export async function runChecks(options: RunChecksOptions): Promise<ExecutorReport> {
@@ -111,7 +118,24 @@ export async function runChecks(options: RunChecksOptions): Promise<ExecutorRepo
       : []),
     ...options.checks.checks,
   ];
+  let ranSomething = false;
   for (const step of steps) {
+    const earlier = !ranSomething && step.kind !== 'setup' ? options.reuse?.(step.command) : null;
+    if (earlier) {
+      await options.emit?.('log', {
+        message: `\`${step.command}\` passed in the coder's last run and nothing changed since; not running it again`,
+      });
+      runs.push({
+        ...step,
+        exitCode: earlier.exitCode,
+        timedOut: false,
+        durationMs: earlier.durationMs,
+        output: clip(`${earlier.stdout}\n${earlier.stderr}`.trim(), 8000),
+        reused: true,
+      });
+      continue;
+    }
+    ranSomething = true;
     await options.emit?.('command.started', { command: step.command });
     const result = await options.sandbox.exec(step.command, {
       cwd: options.sandbox.workdir,

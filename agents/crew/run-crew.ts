@@ -101,7 +101,14 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
       phase: 'testing',
       message: `Running checks: ${checks.checks.map((c) => c.command).join(', ')}`,
     });
-    report = await runChecks({ sandbox, checks, includeSetup: rounds === 1, emit, signal: ctx.signal });
+    report = await runChecks({
+      sandbox,
+      checks,
+      includeSetup: rounds === 1,
+      emit,
+      signal: ctx.signal,
+      reuse: (command) => coder.passingLastRun(command),
+    });
     session.budget.note(`checks ${report.ok ? 'passed' : 'failed'} (round ${rounds})`);
     if (report.ok) break;
     feedback = describeFailure(report);

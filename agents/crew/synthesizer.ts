@@ -107,7 +107,9 @@ function renderChecks(report: ExecutorReport | null): string {
   if (report === null) return 'No test or lint commands were found or configured; nothing was run.';
   const lines = report.runs.map(
     (r) =>
-      `- ${r.exitCode === 0 ? '✅' : '❌'} \`${r.command}\` (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})`,
+      `- ${r.exitCode === 0 ? '✅' : '❌'} \`${r.command}\` (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}${
+        r.reused ? ", the coder's last run: nothing changed after it" : ''
+      })`,
   );
   const { passed, failed } = report.tests;
   return `${lines.join('\n')}\n\nTests: ${passed} passed, ${failed} failed.`;

@@ -5,7 +5,7 @@
  */
 
 import { z } from 'zod';
-import type { Sandbox, TaskContext } from '../../src/core/index.js';
+import type { ExecResult, Sandbox, TaskContext } from '../../src/core/index.js';
 import { defineTool, type Tool, ToolError } from '../llm/tool.js';
 import { checkCommand } from './command-policy.js';
 import { shellQuote } from './shell-quote.js';
@@ -20,6 +20,8 @@ export interface WorkspaceToolsOptions {
   protectedPaths?: readonly string[];
   /** Called with the workspace-relative path of every file written. */
   onWrite?: (path: string) => void;
+  /** Called after every run_command with the command and its full result. */
+  onCommand?: (command: string, result: ExecResult) => void;
   emit?: TaskContext['emit'];
   commandTimeoutMs?: number;
   signal?: AbortSignal;
@@ -169,6 +171,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
         durationMs: Math.round(result.durationMs),
         truncated: result.truncated,
       });
+      options.onCommand?.(command, result);
       return formatExec(result);
     },
   });

@@ -162,6 +162,62 @@ describe('crew on the small repository', () => {
     expect(JSON.stringify(round2?.body.messages)).toMatch(/[#ℹ] fail 1/);
   });
 
+  it("takes the coder's own passing run of the check as the check when nothing changed after it", async () => {
+    const fix = {
+      name: 'edit_file',
+      arguments: {
+        path: 'src/slugify.js',
+        search: "return text.replace(/[^A-Za-z0-9]+/g, '-');",
+        replace: "return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');",
+      },
+    };
+    const runTests = { name: 'run_command', arguments: { command: 'node --test test/*.test.js' } };
+    const client = createLlmClient(
+      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
+      { maxRetries: 0 },
+    );
+
+    // The coder fixes, runs the tests itself (they pass) and stops: the executor does not run them again.
+    sandbox = await createDirSandbox(SMALL_REPO);
+    llm.load([
+      plannerTurn,
+      { match: { role: 'coder' }, toolCalls: [fix] },
+      { match: { role: 'coder', contains: 'edited src/slugify.js' }, toolCalls: [runTests] },
+      { match: { role: 'coder', afterToolResult: true, contains: 'exit code 0' }, content: 'Fixed.' },
+      synthTurn,
+    ]);
+    let ctx = createRecordingContext(makeTask({ prompt: 'slugify is broken: make the tests pass' }));
+    let { result } = await runCrew({ ctx, sandbox, llm: client, limits: LIMITS, preview: false });
+    expect(llm.errors).toEqual([]);
+    expect(result).toMatchObject({ status: 'succeeded', tests: { passed: 3, failed: 0 }, rounds: 1 });
+    expect(sandbox.commands.filter((c) => c === 'node --test test/*.test.js')).toHaveLength(1);
+    expect(result.prBody).toContain("the coder's last run: nothing changed after it");
+    expect(
+      ctx.events.some((e) => e.type === 'log' && String(e.data['message']).includes('not running it again')),
+    ).toBe(true);
+    await sandbox.close();
+
+    // The same run followed by another edit: the executor runs the check itself.
+    sandbox = await createDirSandbox(SMALL_REPO);
+    llm.load([
+      plannerTurn,
+      { match: { role: 'coder' }, toolCalls: [fix] },
+      { match: { role: 'coder', contains: 'edited src/slugify.js' }, toolCalls: [runTests] },
+      {
+        match: { role: 'coder', afterToolResult: true, contains: 'exit code 0' },
+        toolCalls: [{ name: 'write_file', arguments: { path: 'NOTES.md', content: 'slugify fixed\n' } }],
+      },
+      { match: { role: 'coder', contains: 'wrote NOTES.md' }, content: 'Fixed, with a note.' },
+      synthTurn,
+    ]);
+    ctx = createRecordingContext(makeTask({ prompt: 'slugify is broken: make the tests pass' }));
+    ({ result } = await runCrew({ ctx, sandbox, llm: client, limits: LIMITS, preview: false }));
+    expect(llm.errors).toEqual([]);
+    expect(result).toMatchObject({ status: 'succeeded', tests: { passed: 3, failed: 0 } });
+    expect(sandbox.commands.filter((c) => c === 'node --test test/*.test.js')).toHaveLength(2);
+    expect(result.prBody).not.toContain("the coder's last run");
+  });
+
   it('stops a model that never finishes at the tool-call budget, saying what was done', async () => {
     sandbox = await createDirSandbox(SMALL_REPO);
     llm.load([
