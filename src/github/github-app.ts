@@ -46,6 +46,12 @@ export interface GithubAppOptions {
    * limits). On by default; off for servers without those limits (the tests' fake GitHub).
    */
   throttle?: boolean;
+  /**
+   * At most this many 👀 reactions wait per installation (default 16). Reactions are cosmetic and
+   * share the write throttle with progress comments and check runs, so in a burst of deliveries
+   * the extra ones are skipped instead of queueing minutes of writes ahead of the reports.
+   */
+  reactionBacklog?: number;
 }
 
 export type GithubEventResult =
@@ -66,6 +72,8 @@ export class GithubApp {
   readonly #denied = new Set<string>();
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
+  /** Reactions waiting or in flight, per installation. */
+  readonly #reactionsPending = new Map<number, number>();
   #middleware: Promise<RawRoute['handle']> | null = null;
 
   constructor(readonly options: GithubAppOptions) {
@@ -145,11 +153,7 @@ export class GithubApp {
       },
       idempotencyKey: t.idempotencyKey,
     });
-    if (created && t.reactTo) {
-      // Not awaited: with write throttling a burst of webhooks would otherwise queue behind it.
-      const pending = this.#react(octokit, t, t.reactTo, log).finally(() => this.#background.delete(pending));
-      this.#background.add(pending);
-    }
+    if (created && t.reactTo) this.#reactLater(octokit, t, t.reactTo, log);
     log.info(
       { taskId: task.id, created, kind: t.kind, repo: `${t.owner}/${t.repo}` },
       'github task accepted',
@@ -214,6 +218,24 @@ export class GithubApp {
    */
   async installationToken(installationId: number): Promise<string> {
     return this.#token(installationId);
+  }
+
+  /** Not awaited: with write throttling a burst of webhooks would otherwise queue behind it. */
+  #reactLater(octokit: ProbotOctokit, t: GithubTrigger, target: ReactionTarget, log: Logger): void {
+    const id = t.installationId;
+    const waiting = this.#reactionsPending.get(id) ?? 0;
+    if (waiting >= (this.options.reactionBacklog ?? 16)) {
+      log.debug({ waiting }, 'skipping the 👀 reaction: too many reactions are already waiting');
+      return;
+    }
+    this.#reactionsPending.set(id, waiting + 1);
+    const pending = this.#react(octokit, t, target, log).finally(() => {
+      const left = (this.#reactionsPending.get(id) ?? 1) - 1;
+      if (left > 0) this.#reactionsPending.set(id, left);
+      else this.#reactionsPending.delete(id);
+      this.#background.delete(pending);
+    });
+    this.#background.add(pending);
   }
 
   async #react(octokit: ProbotOctokit, t: GithubTrigger, target: ReactionTarget, log: Logger): Promise<void> {
