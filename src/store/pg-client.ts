@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SqlClient, SqlResult } from './sql-client.js';
+import type { QueryOptions, SqlClient, SqlResult } from './sql-client.js';
 
 export interface PgClientOptions {
   connectionString: string;
@@ -30,8 +30,14 @@ export async function createPgClient(options: PgClientOptions): Promise<SqlClien
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  const query = async <T>(sql: string, params?: readonly unknown[]): Promise<SqlResult<T>> => {
-    const res = await pool.query(sql, params as unknown[] | undefined);
+  const query = async <T>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<SqlResult<T>> => {
+    const res = options?.name
+      ? await pool.query({ name: options.name, text: sql, values: (params ?? []) as unknown[] })
+      : await pool.query(sql, params as unknown[] | undefined);
     return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
   };
   let closed = false;

@@ -7,9 +7,21 @@ export interface SqlResult<T> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * A name for a statement whose text never changes: PostgreSQL parses and plans it once per
+   * connection instead of on every call. One name, one text. PGlite ignores it.
+   */
+  name?: string;
+}
+
 export interface SqlClient {
   readonly dialect: 'postgres' | 'pglite';
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlResult<T>>;
+  query<T = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<SqlResult<T>>;
   /** Runs several statements (migrations); no parameters. */
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction on one connection. */

@@ -109,6 +109,20 @@ function patchSql(patch: TaskPatch, firstParam: number): { sets: string[]; param
 
 const TERMINAL_SQL = "('succeeded', 'failed', 'cancelled')";
 
+const CREATE_TASKS_SQL = `WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[])
+      WITH ORDINALITY AS i (id, source, origin, requester, repo, kind, prompt, input, idempotency_key, ord)
+  ), t AS (
+    INSERT INTO tasks (id, source, origin, requester, repo, kind, prompt, input, idempotency_key, event_seq)
+    SELECT id, source, origin, requester, repo, kind, prompt, input, idempotency_key, 1 FROM input ORDER BY ord
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING *
+  ), e AS (
+    INSERT INTO task_events (task_id, seq, type, data)
+    SELECT id, 1, 'task.created', jsonb_build_object('source', source, 'kind', kind, 'requester', requester) FROM t
+  )
+  SELECT * FROM t`;
+
 /** The TaskStore over any SqlClient: one implementation for PostgreSQL and PGlite. */
 export class SqlTaskStore implements TaskStore {
   constructor(readonly sql: SqlClient) {}
@@ -117,7 +131,9 @@ export class SqlTaskStore implements TaskStore {
     await migrate(this.sql);
   }
 
-  readonly #creates = new Batcher<NewTask, CreateTaskResult>((inputs) => this.#createMany(inputs));
+  readonly #creates = new Batcher<NewTask, CreateTaskResult>((inputs) => this.#createMany(inputs), {
+    maxInFlight: 1,
+  });
 
   /** Idempotent on the key. Concurrent calls share one INSERT (see Batcher). */
   createTask(input: NewTask): Promise<CreateTaskResult> {
@@ -126,36 +142,24 @@ export class SqlTaskStore implements TaskStore {
 
   async #createMany(inputs: NewTask[]): Promise<(CreateTaskResult | Error)[]> {
     const ids = inputs.map(() => randomUUID());
-    const params: unknown[] = [];
-    const rows = inputs.map((input, i) => {
-      params.push(
-        ids[i],
-        input.source,
-        JSON.stringify(input.origin ?? {}),
-        input.requester,
-        input.repo ?? null,
-        input.kind,
-        input.prompt,
-        JSON.stringify(input.input ?? {}),
-        input.idempotencyKey ?? null,
-      );
-      const b = i * 9;
-      return `($${b + 1}::uuid, $${b + 2}, $${b + 3}::jsonb, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::jsonb, $${b + 9}, 1)`;
-    });
     // One round trip and one commit for the whole batch: insert the tasks and their first events
-    // together; a duplicate idempotency key inserts nothing and its task is read back below.
+    // together; a duplicate idempotency key inserts nothing and its task is read back below. The
+    // rows travel as arrays, so the statement text is the same for any batch size and PostgreSQL
+    // plans it once per connection.
     const res = await this.sql.query<TaskRow>(
-      `WITH t AS (
-         INSERT INTO tasks (id, source, origin, requester, repo, kind, prompt, input, idempotency_key, event_seq)
-         VALUES ${rows.join(', ')}
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING *
-       ), e AS (
-         INSERT INTO task_events (task_id, seq, type, data)
-         SELECT id, 1, 'task.created', jsonb_build_object('source', source, 'kind', kind, 'requester', requester) FROM t
-       )
-       SELECT * FROM t`,
-      params,
+      CREATE_TASKS_SQL,
+      [
+        ids,
+        inputs.map((i) => i.source),
+        inputs.map((i) => JSON.stringify(i.origin ?? {})),
+        inputs.map((i) => i.requester),
+        inputs.map((i) => i.repo ?? null),
+        inputs.map((i) => i.kind),
+        inputs.map((i) => i.prompt),
+        inputs.map((i) => JSON.stringify(i.input ?? {})),
+        inputs.map((i) => i.idempotencyKey ?? null),
+      ],
+      { name: 'devbot_create_tasks' },
     );
     const inserted = new Map(res.rows.map((row) => [row.id, toTask(row)]));
     const missingKeys = inputs
