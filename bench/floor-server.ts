@@ -2,9 +2,8 @@
  * The floor: the least work any durable ingest has to do per request, with no framework and no
  * checks beyond the optional signature: read the body, verify an `x-hub-signature-256` HMAC when
  * FLOOR_VERIFY_SECRET is set, parse the JSON, insert one small row in PostgreSQL (an id, the
- * body's size and the delivery header: less than any real task row) (concurrent requests
- * share one INSERT, as devbot's store does) and push its id on a Redis list (one pipeline per
- * batch), then answer 202. Run in its own process like the bare server; the ingest benches load it
+ * body's size and the delivery header: less than any real task row) and enqueue a BullMQ job
+ * for it (bench/floor-writes.ts), then answer 202. Run in its own process like the bare server; the ingest benches load it
  * with the same requests to show how much of the gap to the bare server no implementation closes.
  *
  * Env: those of bench/floor-writes.ts, and FLOOR_VERIFY_SECRET (optional).

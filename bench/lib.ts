@@ -130,7 +130,7 @@ const BENCH_REDIS_URL = process.env['DEVBOT_TEST_REDIS_URL'] ?? 'redis://127.0.0
 
 /**
  * The floor every durable ingest pays (bench/floor-server.ts): body, optional HMAC check, JSON
- * parse, one batched PostgreSQL insert and one Redis push per batch, no framework. Loaded like the
+ * parse, one batched PostgreSQL insert and one BullMQ addBulk per batch, no framework. Loaded like the
  * bare server; its schema and list are removed afterwards.
  */
 export async function measureFloorServer(
@@ -169,8 +169,14 @@ export async function measureFloorServer(
   } finally {
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
+    // The floor's BullMQ keys live under `{<schema>}:`.
     const redis = new Redis(BENCH_REDIS_URL);
-    await redis.del(`floor:${schema}`);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${schema}}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
     await redis.quit();
   }
 }

@@ -150,7 +150,7 @@ export async function run(): Promise<BenchResult> {
           total: devbot.total,
         },
         bare: { p50Ms: baseline.p50, p99Ms: baseline.p99 },
-        // What no implementation gets under: HMAC check + parse + one batched INSERT + one Redis push.
+        // What no implementation gets under: HMAC check + parse + one batched INSERT + one BullMQ job.
         floor: {
           rps: Math.round(floor.rps),
           ratioToBare: Number((floor.rps / baseline.rps).toFixed(3)),
