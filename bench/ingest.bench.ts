@@ -11,28 +11,30 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { TokenIssuer } from '../src/gateway/token-issuer.js';
-import { type BenchResult, load, measureBareServer, measureFloorServer, spawnReady, stop } from './lib.js';
+import {
+  type BenchResult,
+  load,
+  measureBareServer,
+  measureFloorServer,
+  reference,
+  spawnReady,
+  stop,
+} from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const CONNECTIONS = 50;
 const DATABASE_URL = process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export async function run(): Promise<BenchResult> {
-  const baseline = await measureBareServer({
+  const same = {
     connections: CONNECTIONS,
     durationSeconds: DURATION,
-    method: 'POST',
+    method: 'POST' as const,
     body: JSON.stringify({ kind: 'question', prompt: 'bench' }),
     headers: { 'content-type': 'application/json' },
-  });
-
-  const floor = await measureFloorServer({
-    connections: CONNECTIONS,
-    durationSeconds: DURATION,
-    method: 'POST',
-    body: JSON.stringify({ kind: 'question', prompt: 'bench' }),
-    headers: { 'content-type': 'application/json' },
-  });
+  };
+  const baseline = await measureBareServer(same);
+  const floor = await measureFloorServer(same);
 
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const dataDir = join(tmpdir(), `devbot-bench-${schema}`);
@@ -101,15 +103,9 @@ export async function run(): Promise<BenchResult> {
           total: gateway.total,
         },
         bare: { p50Ms: baseline.p50, p99Ms: baseline.p99 },
-        // What no implementation gets under: parse + one batched INSERT + one BullMQ job.
-        floor: {
-          rps: Math.round(floor.rps),
-          ratioToBare: Number((floor.rps / baseline.rps).toFixed(3)),
-          gatewayToFloor: Number((gateway.rps / floor.rps).toFixed(3)),
-          p50Ms: floor.p50,
-          p99Ms: floor.p99,
-          rowsInserted: floor.rowsInserted,
-        },
+        // A reference server with the same requests (devbotToThis: the gateway's share of it):
+        // parse + one batched INSERT + one BullMQ job, no framework, no auth, no validation.
+        floor: reference(floor, baseline, gateway),
       },
     };
   } finally {

@@ -105,23 +105,47 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * The baseline every ingest benchmark compares against: a bare Node HTTP server answering 200
- * (bench/bare-server.ts) in its own process, loaded with the same requests after a 1 s warm-up.
+ * Spawns a server script (it prints `READY <url>`) in its own process, loads it with the given
+ * requests after a 1 s warm-up, and stops it.
  */
-export async function measureBareServer(options: Omit<LoadOptions, 'url'>): Promise<LoadResult> {
-  const bare = await spawnReady(
-    process.execPath,
-    ['--import', 'tsx', 'bench/bare-server.ts'],
-    process.env,
-    /READY (\S+)/,
-  );
+export async function measureServer(
+  script: string,
+  env: Record<string, string | undefined>,
+  options: Omit<LoadOptions, 'url'>,
+): Promise<LoadResult> {
+  const server = await spawnReady(process.execPath, ['--import', 'tsx', script], env, /READY (\S+)/);
   try {
-    const url = bare.match[1]!;
+    const url = server.match[1]!;
     await load({ ...options, url, durationSeconds: 1 });
     return await load({ ...options, url });
   } finally {
-    await stop(bare.child);
+    await stop(server.child);
   }
+}
+
+/**
+ * The baseline every ingest benchmark compares against: a bare Node HTTP server answering 200
+ * (bench/bare-server.ts) in its own process, loaded with the same requests.
+ */
+export function measureBareServer(options: Omit<LoadOptions, 'url'>): Promise<LoadResult> {
+  return measureServer('bench/bare-server.ts', process.env, options);
+}
+
+/** A reference server's figures next to the bare baseline and the measured devbot process. */
+export function reference(
+  result: LoadResult & { rowsInserted?: number },
+  bare: LoadResult,
+  devbot: LoadResult,
+): Record<string, number> {
+  return {
+    rps: Math.round(result.rps),
+    ratioToBare: Number((result.rps / bare.rps).toFixed(3)),
+    devbotToThis: Number((devbot.rps / result.rps).toFixed(3)),
+    p50Ms: result.p50,
+    p99Ms: result.p99,
+    non2xx: result.non2xx,
+    ...(result.rowsInserted !== undefined ? { rowsInserted: result.rowsInserted } : {}),
+  };
 }
 
 const BENCH_DATABASE_URL =
@@ -130,8 +154,8 @@ const BENCH_REDIS_URL = process.env['DEVBOT_TEST_REDIS_URL'] ?? 'redis://127.0.0
 
 /**
  * The floor every durable ingest pays (bench/floor-server.ts): body, optional HMAC check, JSON
- * parse, one batched PostgreSQL insert and one BullMQ addBulk per batch, no framework. Loaded like the
- * bare server; its schema and list are removed afterwards.
+ * parse, one batched PostgreSQL insert and one BullMQ addBulk per batch, no framework. Loaded like
+ * the bare server; its schema and queue keys are removed afterwards.
  */
 export async function measureFloorServer(
   options: Omit<LoadOptions, 'url'>,
@@ -142,9 +166,8 @@ export async function measureFloorServer(
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   try {
-    const server = await spawnReady(
-      process.execPath,
-      ['--import', 'tsx', floor.script ?? 'bench/floor-server.ts'],
+    const result = await measureServer(
+      floor.script ?? 'bench/floor-server.ts',
       {
         ...process.env,
         ...floor.env,
@@ -153,19 +176,12 @@ export async function measureFloorServer(
         FLOOR_REDIS_URL: BENCH_REDIS_URL,
         ...(floor.verifySecret ? { FLOOR_VERIFY_SECRET: floor.verifySecret } : {}),
       },
-      /READY (\S+)/,
+      options,
     );
-    try {
-      const url = server.match[1]!;
-      await load({ ...options, url, durationSeconds: 1 });
-      const result = await load({ ...options, url });
-      const { rows } = await admin.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM ${schema}.floor_items`,
-      );
-      return { ...result, rowsInserted: Number(rows[0]?.n ?? 0) };
-    } finally {
-      await stop(server.child);
-    }
+    const { rows } = await admin.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${schema}.floor_items`,
+    );
+    return { ...result, rowsInserted: Number(rows[0]?.n ?? 0) };
   } finally {
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();

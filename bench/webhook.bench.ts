@@ -19,7 +19,16 @@ import { loadConfig } from '../src/config/config.js';
 import { githubModule } from '../src/github-module.js';
 import { startFakeGithub } from '../tests/fakes/github/fake-github.js';
 import { issueCommentCreated, signBody } from '../tests/fakes/github/webhook-payloads.js';
-import { type BenchResult, load, measureBareServer, measureFloorServer, spawnReady, stop } from './lib.js';
+import {
+  type BenchResult,
+  load,
+  measureBareServer,
+  measureFloorServer,
+  measureServer,
+  reference,
+  spawnReady,
+  stop,
+} from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const CONNECTIONS = 50;
@@ -150,35 +159,13 @@ export async function run(): Promise<BenchResult> {
           total: devbot.total,
         },
         bare: { p50Ms: baseline.p50, p99Ms: baseline.p99 },
-        // What no implementation gets under: HMAC check + parse + one batched INSERT + one BullMQ job.
-        floor: {
-          rps: Math.round(floor.rps),
-          ratioToBare: Number((floor.rps / baseline.rps).toFixed(3)),
-          devbotToFloor: Number((devbot.rps / floor.rps).toFixed(3)),
-          p50Ms: floor.p50,
-          p99Ms: floor.p99,
-          non2xx: floor.non2xx,
-          rowsInserted: floor.rowsInserted,
-        },
-        // Probot's createNodeMiddleware with an empty handler: the framework's own cost.
-        probotNoop: {
-          rps: Math.round(probotNoop.rps),
-          ratioToBare: Number((probotNoop.rps / baseline.rps).toFixed(3)),
-          devbotToProbotNoop: Number((devbot.rps / probotNoop.rps).toFixed(3)),
-          p50Ms: probotNoop.p50,
-          p99Ms: probotNoop.p99,
-          non2xx: probotNoop.non2xx,
-        },
-        // Probot plus the floor's durable write in its handler: the least devbot's stack can do.
-        probotFloor: {
-          rps: Math.round(probotFloor.rps),
-          ratioToBare: Number((probotFloor.rps / baseline.rps).toFixed(3)),
-          devbotToProbotFloor: Number((devbot.rps / probotFloor.rps).toFixed(3)),
-          p50Ms: probotFloor.p50,
-          p99Ms: probotFloor.p99,
-          non2xx: probotFloor.non2xx,
-          rowsInserted: 'rowsInserted' in probotFloor ? probotFloor.rowsInserted : 0,
-        },
+        // Reference servers with the same deliveries (devbotToThis: devbot's share of each):
+        // floor = HMAC check + parse + one batched INSERT + one BullMQ job, no framework;
+        // probotNoop = Probot's createNodeMiddleware with an empty handler;
+        // probotFloor = Probot with the floor's durable write in its handler, the least this stack does.
+        floor: reference(floor, baseline, devbot),
+        probotNoop: reference(probotNoop, baseline, devbot),
+        probotFloor: reference(probotFloor, baseline, devbot),
         requestsSent: counter - before,
         tasksPersisted: Number(rows[0]?.n ?? 0),
         reactionsOnTheFake: gh.repo('bench', 'repo').reactions.length,
@@ -212,20 +199,10 @@ async function measureProbot(
     NOOP_GITHUB_API_URL: apiUrl,
   };
   const options = { connections: CONNECTIONS, durationSeconds: DURATION, setupRequest };
-  if (withFloor) return measureFloorServer(options, { script: 'bench/probot-noop-server.ts', env });
-  const server = await spawnReady(
-    process.execPath,
-    ['--import', 'tsx', 'bench/probot-noop-server.ts'],
-    { ...process.env, ...env },
-    /READY (\S+)/,
-  );
-  try {
-    const url = server.match[1]!;
-    await load({ ...options, url, durationSeconds: 1 });
-    return await load({ ...options, url });
-  } finally {
-    await stop(server.child);
-  }
+  const script = 'bench/probot-noop-server.ts';
+  return withFloor
+    ? measureFloorServer(options, { script, env })
+    : measureServer(script, { ...process.env, ...env }, options);
 }
 
 if (process.argv.includes('--serve')) {
