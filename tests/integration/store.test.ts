@@ -84,6 +84,46 @@ describe.each(backends)('task store on %s', (_name, open) => {
     expect(count.rows[0]?.n).toBe(1);
   });
 
+  it('keeps every field of a batch intact, awkward text and nulls included', async () => {
+    const awkward = [
+      'plain',
+      'NULL',
+      '',
+      'quotes " and \' and \\ backslashes',
+      '{braces}, commas, and {"json": [1, 2]}',
+      'unicode: ✅ 😀 ß\nnew line\ttab',
+    ];
+    const results = await Promise.all(
+      awkward.map((text, i) =>
+        store.createTask({
+          source: 'api',
+          requester: text || 'r',
+          kind: 'question',
+          prompt: text || ' ',
+          repo: i % 2 === 0 ? null : `acme/${i}`,
+          input: { text, n: i, nested: { list: [text] } },
+          origin: { text },
+          idempotencyKey: i === 1 ? 'NULL' : null,
+        }),
+      ),
+    );
+    for (const [i, { task }] of results.entries()) {
+      const text = awkward[i]!;
+      const stored = await store.getTask(task.id);
+      expect(stored).toMatchObject({
+        prompt: text || ' ',
+        requester: text || 'r',
+        repo: i % 2 === 0 ? null : `acme/${i}`,
+        input: { text, n: i, nested: { list: [text] } },
+        origin: { text },
+      });
+    }
+    const keyed = await store.sql.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM tasks WHERE idempotency_key = 'NULL'",
+    );
+    expect(keyed.rows[0]?.n).toBe(1);
+  });
+
   it('keeps one task per key when the same key arrives concurrently (one batch)', async () => {
     const input = {
       source: 'api' as const,
