@@ -34,7 +34,10 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
       if (!deps.verbatim) throw new UnavailableError('no shell runner is configured for explicit commands');
       return deps.verbatim(ctx);
     }
-    if (!deps.llm) throw new BadInputError(NO_LLM_MESSAGE);
+    if (!deps.llm)
+      throw new BadInputError(
+        `${NO_LLM_MESSAGE} to turn words into commands, or send the command itself ("command" in the API, "/sh ..." or "$ ..." in chat)`,
+      );
     const workspace = await deps.openSandbox(ctx);
     if (!workspace) throw new UnavailableError('no sandbox is available for this chat');
     try {

@@ -94,4 +94,16 @@ describe('question and shell agents', () => {
     expect(verbatimCalls).toEqual(['ls']);
     expect(llm.requests.length).toBe(before);
   });
+
+  it('without an LLM, says how to send the command itself', async () => {
+    const handler = createShellAgentHandler({
+      llm: null,
+      limits: LIMITS,
+      openSandbox: async () => ({ sandbox, release: async () => {} }),
+    });
+    const ctx = createRecordingContext(makeTask({ kind: 'shell', prompt: 'list the files' }));
+    await expect(handler(ctx)).rejects.toThrow(
+      /no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL to turn words into commands, or send the command itself \("command" in the API, "\/sh \.\.\." or "\$ \.\.\." in chat\)/,
+    );
+  });
 });
