@@ -10,6 +10,12 @@ import { createPrivateKey } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import type { LaunchMode } from '../sandbox/local/bwrap-args.js';
+import {
+  chooseLaunchMode,
+  effectiveCapabilities,
+  type LaunchDecision,
+} from '../sandbox/local/launch-mode.js';
 import { type Config, ConfigError, type Env, hasLlm, loadConfig } from './config/config.js';
 import { configSecrets } from './config/config-secrets.js';
 import { errorMessage } from './core/errors.js';
@@ -43,7 +49,9 @@ export interface DoctorDeps {
   /** Absolute path of an executable on PATH, or null. */
   findExecutable(name: string): Promise<string | null>;
   /** null when bubblewrap can create a sandbox here; otherwise its error output. */
-  tryBwrap(bwrapPath: string): Promise<string | null>;
+  tryBwrap(bwrapPath: string, mode?: LaunchMode): Promise<string | null>;
+  /** How this process may start local sandboxes (root, and with which capabilities). */
+  sandboxLaunch(): LaunchDecision;
   /** Asks the E2B API whether the key is accepted; `unreachable` when there is no network. */
   checkE2bKey(apiKey: string): Promise<E2bKeyState>;
   readFile(path: string): Promise<string>;
@@ -378,6 +386,25 @@ async function checkRedis(config: Config, deps: DoctorDeps, probe: Probe): Promi
 async function checkSandbox(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   if (config.DEVBOT_SANDBOX === 'local') {
+    const launch = deps.sandboxLaunch();
+    checks.push(
+      'unavailable' in launch
+        ? {
+            name: 'sandbox.privileges',
+            status: 'fail',
+            detail: launch.unavailable,
+            fix: 'run the worker as root with the capabilities named (docs/operations.md, "Worker sandbox"), or set DEVBOT_SANDBOX=e2b',
+          }
+        : {
+            name: 'sandbox.privileges',
+            status: 'ok',
+            detail:
+              launch.mode === 'privileged'
+                ? 'root with CAP_SYS_ADMIN: bubblewrap builds each sandbox as root, then drops to its uid'
+                : 'root without CAP_SYS_ADMIN: each sandbox starts as its own uid, in a user namespace',
+          },
+    );
+    const mode = 'mode' in launch ? launch.mode : 'privileged';
     const bwrap = await deps.findExecutable('bwrap');
     if (!bwrap)
       checks.push({
@@ -387,7 +414,7 @@ async function checkSandbox(config: Config, deps: DoctorDeps, probe: Probe): Pro
         fix: 'apt-get install bubblewrap (dnf install bubblewrap), or set DEVBOT_SANDBOX=e2b',
       });
     else {
-      const problem = await probe('bubblewrap', deps.tryBwrap(bwrap)).catch((err: unknown) =>
+      const problem = await probe('bubblewrap', deps.tryBwrap(bwrap, mode)).catch((err: unknown) =>
         errorMessage(err),
       );
       checks.push(
@@ -521,10 +548,13 @@ export function defaultDoctorDeps(env: Env = process.env): DoctorDeps {
       }
       return null;
     },
-    tryBwrap(bwrapPath) {
+    sandboxLaunch() {
+      return chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
+    },
+    tryBwrap(bwrapPath, mode = 'privileged') {
       // The same namespaces the local sandbox asks for, including a fresh /proc (the step Docker's
-      // default profile breaks).
-      const args = [
+      // default profile breaks); in `userns` mode as an unprivileged uid, as sandboxes start there.
+      const bwrapArgs = [
         '--unshare-all',
         '--die-with-parent',
         '--ro-bind',
@@ -536,8 +566,15 @@ export function defaultDoctorDeps(env: Env = process.env): DoctorDeps {
         '/dev',
         'true',
       ];
+      const [command, args] =
+        mode === 'userns'
+          ? [
+              '/usr/bin/setpriv',
+              ['--reuid=65534', '--regid=65534', '--clear-groups', '--', bwrapPath, ...bwrapArgs],
+            ]
+          : [bwrapPath, bwrapArgs];
       return new Promise((resolvePromise) => {
-        const child = spawn(bwrapPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => {
           stderr += chunk.toString();

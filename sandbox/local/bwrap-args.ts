@@ -1,10 +1,15 @@
 /**
- * The bubblewrap command line of one local sandbox. bwrap runs as root (the CI machine and most
- * servers run devbot as root), builds the namespaces and mounts, keeps only the capabilities that
- * `setpriv` needs to drop to the sandbox's own unprivileged host uid, and `setpriv` then drops
- * them all (bounding set included) with no_new_privs, so setuid binaries under /usr cannot regain
- * root. A per-sandbox host uid keeps RLIMIT_NPROC per sandbox: a fork bomb in one sandbox cannot
- * starve another.
+ * The command line of one local sandbox. Every sandbox runs as its own unprivileged host uid with
+ * no capabilities (bounding set included) and no_new_privs, so setuid binaries under /usr cannot
+ * regain root, and a per-sandbox uid keeps RLIMIT_NPROC per sandbox: a fork bomb in one sandbox
+ * cannot starve another. Two ways to get there, chosen by what devbot's root may do:
+ *
+ * - `privileged` (root with CAP_SYS_ADMIN: a host, a VM): bwrap runs as root, builds the
+ *   namespaces and mounts, keeps only the capabilities `setpriv` needs, and `setpriv` drops to the
+ *   sandbox uid inside.
+ * - `userns` (root without CAP_SYS_ADMIN: a container with `cap_drop: ALL` and a few back):
+ *   `setpriv` drops to the sandbox uid first, and bwrap builds the same namespaces and mounts
+ *   unprivileged, inside a user namespace where the sandbox uid is 1000.
  */
 export interface BwrapLayout {
   workspace: string;
@@ -19,6 +24,13 @@ export interface BwrapLimits {
   uid: number;
   maxProcs: number;
   memoryBytes: number;
+}
+
+export type LaunchMode = 'privileged' | 'userns';
+
+export interface SandboxCommand {
+  command: string;
+  args: string[];
 }
 
 /** Where the sandbox's run dir (preview sockets) appears inside. */
@@ -56,26 +68,81 @@ const ETC_ALLOWLIST = [
 
 export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-export function bwrapArgs(layout: BwrapLayout, limits: BwrapLimits): string[] {
+export function sandboxCommand(
+  layout: BwrapLayout,
+  limits: BwrapLimits,
+  mode: LaunchMode,
+  bwrap = '/usr/bin/bwrap',
+): SandboxCommand {
+  const resourceLimits = [`--nproc=${limits.maxProcs}`, `--as=${limits.memoryBytes}`, '--core=0', '--'];
+  const dropToSandboxUid = [
+    '/usr/bin/setpriv',
+    `--reuid=${limits.uid}`,
+    `--regid=${limits.uid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--no-new-privs',
+    '--',
+  ];
+  const supervisor = ['/usr/bin/python3', '-I', '-S', '/opt/devbot/supervisor.py', String(INNER_ID)];
+  if (mode === 'privileged')
+    return {
+      command: bwrap,
+      args: [
+        ...NAMESPACES,
+        // Only what setpriv needs to switch to the sandbox uid; it drops these too.
+        '--cap-drop',
+        'ALL',
+        '--cap-add',
+        'CAP_SETUID',
+        '--cap-add',
+        'CAP_SETGID',
+        '--cap-add',
+        'CAP_SETPCAP',
+        ...filesystem(layout),
+        '--',
+        '/usr/bin/prlimit',
+        ...resourceLimits,
+        ...dropToSandboxUid,
+        ...supervisor,
+      ],
+    };
+  return {
+    command: '/usr/bin/prlimit',
+    args: [
+      ...resourceLimits,
+      ...dropToSandboxUid,
+      bwrap,
+      '--unshare-user',
+      '--uid',
+      String(INNER_ID),
+      '--gid',
+      String(INNER_ID),
+      ...NAMESPACES,
+      ...filesystem(layout),
+      '--',
+      ...supervisor,
+    ],
+  };
+}
+
+const NAMESPACES = [
+  '--unshare-net',
+  '--unshare-ipc',
+  '--unshare-uts',
+  '--unshare-pid',
+  '--unshare-cgroup-try',
+  '--die-with-parent',
+  '--new-session',
+  '--hostname',
+  'devbot',
+];
+
+/** Read-only system, the allow-listed /etc, private /tmp, the workspace; a clean environment. */
+function filesystem(layout: BwrapLayout): string[] {
   const etc = ETC_ALLOWLIST.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]);
   return [
-    '--unshare-net',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--unshare-pid',
-    '--unshare-cgroup-try',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
-    '--cap-add',
-    'CAP_SETUID',
-    '--cap-add',
-    'CAP_SETGID',
-    '--cap-add',
-    'CAP_SETPCAP',
-    '--hostname',
-    'devbot',
     '--ro-bind',
     '/usr',
     '/usr',
@@ -142,25 +209,6 @@ export function bwrapArgs(layout: BwrapLayout, limits: BwrapLimits): string[] {
     'C.UTF-8',
     '--info-fd',
     '3',
-    '--',
-    '/usr/bin/prlimit',
-    `--nproc=${limits.maxProcs}`,
-    `--as=${limits.memoryBytes}`,
-    '--core=0',
-    '--',
-    '/usr/bin/setpriv',
-    `--reuid=${limits.uid}`,
-    `--regid=${limits.uid}`,
-    '--clear-groups',
-    '--inh-caps=-all',
-    '--bounding-set=-all',
-    '--no-new-privs',
-    '--',
-    '/usr/bin/python3',
-    '-I',
-    '-S',
-    '/opt/devbot/supervisor.py',
-    String(INNER_ID),
   ];
 }
 

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmod, cp, lchown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, cp, lchown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { BadInputError, UnavailableError } from '../../src/core/errors.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
 import type { PreviewPublisher } from '../preview-publisher.js';
-import { bwrapArgs, groupFile, passwdFile } from './bwrap-args.js';
+import { groupFile, type LaunchMode, passwdFile, sandboxCommand } from './bwrap-args.js';
+import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';
 import { LocalSandbox } from './local-sandbox.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
@@ -34,6 +35,7 @@ const UID_BASE = 200_000;
 const UID_SPAN = 1_000_000;
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const REFILL_DELAY_MS = 250;
+const BWRAP_PATHS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
 
 interface SandboxMeta {
   uid: number;
@@ -61,6 +63,8 @@ export class LocalSandboxProvider implements SandboxProvider {
   readonly #pool: Promise<Prepared | null>[] = [];
   #checked: Promise<void> | null = null;
   #closed = false;
+  #mode: LaunchMode = 'privileged';
+  #bwrap = '/usr/bin/bwrap';
 
   constructor(options: LocalSandboxProviderOptions) {
     this.#o = {
@@ -78,19 +82,29 @@ export class LocalSandboxProvider implements SandboxProvider {
     return this.#checked;
   }
 
+  /** How sandboxes are started here (known once check() has passed). */
+  get launchMode(): LaunchMode {
+    return this.#mode;
+  }
+
   async #check(): Promise<void> {
-    const probe = spawnSync('bwrap', ['--version'], { encoding: 'utf8', env: {} });
-    if (probe.error || probe.status !== 0) throw new UnavailableError(UNAVAILABLE, { cause: probe.error });
+    const bwrap = await firstExisting(BWRAP_PATHS);
+    const probe = bwrap ? spawnSync(bwrap, ['--version'], { encoding: 'utf8', env: {} }) : null;
+    if (!bwrap || !probe || probe.error || probe.status !== 0)
+      throw new UnavailableError(UNAVAILABLE, { cause: probe?.error });
+    this.#bwrap = bwrap;
     for (const tool of ['/usr/bin/python3', '/usr/bin/prlimit', '/usr/bin/setpriv']) {
       const found = await stat(tool).catch(() => null);
       if (!found) throw new UnavailableError(`${tool} is missing: the local sandbox needs it`);
     }
-    if (process.getuid?.() !== 0)
-      throw new UnavailableError(
-        'the local sandbox needs devbot to run as root (it maps each sandbox to its own uid)',
-      );
-    await mkdir(this.#o.baseDir, { recursive: true, mode: 0o700 });
-    await chmod(this.#o.baseDir, 0o700);
+    const decision = chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
+    if ('unavailable' in decision) throw new UnavailableError(decision.unavailable);
+    this.#mode = decision.mode;
+    // Unprivileged bwrap runs as the sandbox's uid and must reach its files: traverse, not list.
+    const baseMode = this.#mode === 'userns' ? 0o711 : 0o700;
+    await mkdir(this.#o.baseDir, { recursive: true, mode: baseMode });
+    await chmod(this.#o.baseDir, baseMode);
+    if (this.#mode === 'userns') await traversableToOthers(dirname(this.#o.baseDir));
     await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
     await writeFile(this.#file('passwd'), passwdFile(), { mode: 0o644 });
     await writeFile(this.#file('group'), groupFile(), { mode: 0o644 });
@@ -206,17 +220,23 @@ export class LocalSandboxProvider implements SandboxProvider {
       supervisor: this.#file('supervisor.py'),
     };
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (this.#mode === 'userns') {
+      // Only this sandbox's uid (as the group) may pass through to its workspace.
+      await chown(dir, 0, uid);
+      await chmod(dir, 0o710);
+    }
     await writeFile(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid }), { mode: 0o600 });
     for (const sub of [layout.workspace, layout.tmp, layout.run]) {
       await mkdir(sub, { recursive: true, mode: 0o755 });
       await lchown(sub, uid, uid);
     }
-    const args = bwrapArgs(layout, {
-      uid,
-      maxProcs: this.#o.maxProcs,
-      memoryBytes: this.#o.memoryMb * 1024 * 1024,
-    });
-    const supervisor = await SupervisorProcess.start(args);
+    const command = sandboxCommand(
+      layout,
+      { uid, maxProcs: this.#o.maxProcs, memoryBytes: this.#o.memoryMb * 1024 * 1024 },
+      this.#mode,
+      this.#bwrap,
+    );
+    const supervisor = await SupervisorProcess.start(command);
     return { id, dir, uid, supervisor };
   }
 
@@ -248,6 +268,29 @@ export class LocalSandboxProvider implements SandboxProvider {
   #file(name: string): string {
     return join(this.#o.baseDir, name);
   }
+}
+
+/**
+ * Every directory above the sandboxes must let other uids pass (o+x) in `userns` mode. devbot's
+ * own data directory is given o+x (its files keep their own modes: 0600 secrets stay private);
+ * any other directory is left alone and named in the error.
+ */
+async function traversableToOthers(dataDir: string): Promise<void> {
+  const info = await stat(dataDir);
+  if ((info.mode & 0o001) === 0) await chmod(dataDir, (info.mode & 0o7777) | 0o001);
+  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0)
+      throw new UnavailableError(
+        `${dir} does not let other users pass (mode ${(mode & 0o777).toString(8)}), so sandboxes cannot reach ${dataDir}: chmod o+x ${dir}, or set DEVBOT_DATA_DIR below a directory that does`,
+      );
+    if (dir === dirname(dir)) return;
+  }
+}
+
+async function firstExisting(paths: readonly string[]): Promise<string | null> {
+  for (const path of paths) if (await stat(path).catch(() => null)) return path;
+  return null;
 }
 
 function newId(): string {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { UnavailableError } from '../../src/core/errors.js';
+import type { SandboxCommand } from './bwrap-args.js';
 
 /** A message from the supervisor (see supervisor-script.ts). Untrusted: sandbox code shares its uid. */
 export interface SupervisorMessage {
@@ -46,9 +47,9 @@ export class SupervisorProcess {
     });
   }
 
-  /** Starts bwrap and resolves once the supervisor inside says it is ready. */
-  static start(args: string[], startTimeoutMs = 30_000): Promise<SupervisorProcess> {
-    const child = spawn('bwrap', args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
+  /** Starts the sandbox (bwrap) and resolves once the supervisor inside says it is ready. */
+  static start(command: SandboxCommand, startTimeoutMs = 30_000): Promise<SupervisorProcess> {
+    const child = spawn(command.command, command.args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
     const sup = new SupervisorProcess(child);
     return new Promise((resolve, reject) => {
       let ready = false;

@@ -14,6 +14,18 @@ runSandboxContract('local (bubblewrap)', () => startLocalHarness({ outputLimit: 
 });
 
 describe('local provider housekeeping', () => {
+  it('starts sandboxes the way this process may (the container-capabilities run expects userns)', async () => {
+    const h = await startLocalHarness();
+    try {
+      await h.provider.check();
+      const expected = process.env['DEVBOT_TEST_EXPECT_LAUNCH_MODE'];
+      if (expected) expect(h.provider.launchMode).toBe(expected);
+      else expect(['privileged', 'userns']).toContain(h.provider.launchMode);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('removes directories left by a crashed devbot, keeps persistent ones and live owners', async () => {
     const baseDir = await mkdtemp(join(tmpdir(), 'devbot-sbx-orphans-'));
     const previews = { publish: () => 'http://x/', unpublishSandbox: () => {} };

