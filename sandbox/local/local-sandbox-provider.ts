@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmod, chown, cp, lchown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BadInputError, UnavailableError } from '../../src/core/errors.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
@@ -113,14 +114,17 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   /**
    * Deletes the directories of non-persistent sandboxes whose devbot process is gone (a crash
-   * skips close()). Directories of live processes (other workers on this host) are left alone.
+   * skips close()). Directories of live processes (other workers on this host) and of other hosts
+   * or containers sharing the directory are left alone.
    */
   async #removeOrphans(): Promise<void> {
     for (const id of await this.listIds()) {
       const dir = join(this.#o.baseDir, id);
-      const owner = await readJson<{ pid?: number }>(join(dir, 'owner.json'));
+      const owner = await readJson<{ pid?: number; host?: string }>(join(dir, 'owner.json'));
       const meta = await readJson<SandboxMeta>(join(dir, 'sandbox.json'));
       if (meta?.persistent) continue;
+      // Another host or container sharing this directory: its pids mean nothing here.
+      if (owner?.host !== undefined && owner.host !== hostname()) continue;
       if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isAlive(owner.pid)) continue;
       if (owner?.pid === process.pid) continue;
       await rm(dir, { recursive: true, force: true });
@@ -225,7 +229,9 @@ export class LocalSandboxProvider implements SandboxProvider {
       await chown(dir, 0, uid);
       await chmod(dir, 0o710);
     }
-    await writeFile(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid }), { mode: 0o600 });
+    await writeFile(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname() }), {
+      mode: 0o600,
+    });
     for (const sub of [layout.workspace, layout.tmp, layout.run]) {
       await mkdir(sub, { recursive: true, mode: 0o755 });
       await lchown(sub, uid, uid);

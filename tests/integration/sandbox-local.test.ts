@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSandboxContract } from '../../sandbox/contract.js';
@@ -31,17 +31,19 @@ describe('local provider housekeeping', () => {
     const previews = { publish: () => 'http://x/', unpublishSandbox: () => {} };
     try {
       const dead = spawnSync('true').pid!;
-      const write = async (id: string, owner: number, persistent: boolean) => {
+      const write = async (id: string, owner: number, persistent: boolean, host = hostname()) => {
         await mkdir(join(baseDir, id, 'workspace'), { recursive: true });
-        await writeFile(join(baseDir, id, 'owner.json'), JSON.stringify({ pid: owner }));
+        await writeFile(join(baseDir, id, 'owner.json'), JSON.stringify({ pid: owner, host }));
         await writeFile(join(baseDir, id, 'sandbox.json'), JSON.stringify({ uid: 200001, persistent }));
       };
       await write('sb-crashed', dead, false);
       await write('sb-chat', dead, true);
       await write('sb-other-worker', process.ppid, false);
+      // Another container sharing the directory: its pid is not ours to judge.
+      await write('sb-other-host', dead, false, 'another-container');
       const provider = new LocalSandboxProvider({ baseDir, previews, warm: 0 });
       await provider.check();
-      expect((await provider.listIds()).sort()).toEqual(['sb-chat', 'sb-other-worker']);
+      expect((await provider.listIds()).sort()).toEqual(['sb-chat', 'sb-other-host', 'sb-other-worker']);
       await provider.close();
     } finally {
       await rm(baseDir, { recursive: true, force: true });

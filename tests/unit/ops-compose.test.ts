@@ -112,8 +112,12 @@ describe('docker-compose.yml', () => {
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0] ?? '';
         if (source.startsWith('./')) expect(existsSync(join(ROOT, source)), `${name}: ${source}`).toBe(true);
+        // An anonymous volume (a path alone): one per container, so only where replicas must not share.
+        else if (!volume.includes(':')) expect(name, `${name}: anonymous ${volume}`).toBe('worker');
         else expect(Object.keys(compose.volumes), `${name}: ${source}`).toContain(source);
       }
+    // Scaled workers never share a data directory (git mirrors, sandboxes).
+    expect(compose.services['worker']?.volumes).toEqual(['/var/lib/devbot']);
   });
 
   it('requires the database and Grafana passwords instead of defaulting them', () => {
