@@ -9,6 +9,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DevbotError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { withDirLock } from './dir-lock.js';
 import { gitAuthEnv } from './git-auth.js';
 import { baseGitEnv, runGit } from './run-git.js';
 
@@ -256,10 +257,18 @@ export class RepoWorkspaces {
     );
   }
 
-  /** One git operation at a time per mirror in this process (fetch and worktree add share refs). */
+  /**
+   * One git operation at a time per mirror (fetch and worktree add share refs): queued in this
+   * process, and locked against the other devbot processes on this host sharing the data dir.
+   */
   #serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => {}).then(fn);
+    const run = previous
+      .catch(() => {})
+      .then(async () => {
+        await mkdir(dirname(key), { recursive: true });
+        return withDirLock(`${key}.lock`, fn);
+      });
     const tail = run.catch(() => {});
     this.#locks.set(key, tail);
     void tail.then(() => {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,23 @@ describe('RepoWorkspaces', () => {
     expect(config).not.toContain(token);
     await workspaces.dispose(first);
     await workspaces.dispose(second);
+  });
+
+  it('two workers on one data dir take turns on a mirror (the lock is on disk, not in memory)', async () => {
+    const shared = tempDir('devbot-git-shared-');
+    const a = new RepoWorkspaces({ root: shared });
+    const b = new RepoWorkspaces({ root: shared });
+    const base = { owner: 'acme', repo: 'lib', cloneUrl: cloneUrl(), token, baseBranch: 'main' };
+    const made = await Promise.all([
+      a.prepare({ ...base, taskId: 'w1' }),
+      b.prepare({ ...base, taskId: 'w2' }),
+      a.prepare({ ...base, taskId: 'w3' }),
+      b.prepare({ ...base, taskId: 'w4' }),
+    ]);
+    expect(new Set(made.map((w) => w.baseSha)).size).toBe(1);
+    expect(existsSync(`${a.mirrorPath('acme', 'lib')}.lock`)).toBe(false);
+    await Promise.all(made.map((w, i) => (i % 2 === 0 ? a : b).dispose(w)));
+    removeDir(shared);
   });
 
   it('fails to fetch without a valid token (the fake requires it)', async () => {
