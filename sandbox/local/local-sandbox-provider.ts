@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { BadInputError, UnavailableError } from '../../src/core/errors.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
 import type { PreviewPublisher } from '../preview-publisher.js';
-import { groupFile, type LaunchMode, passwdFile, sandboxCommand } from './bwrap-args.js';
+import { groupFile, type LaunchMode, passwdFile, SANDBOX_RUN_DIR, sandboxCommand } from './bwrap-args.js';
+import { type EgressPolicy, startEgressProxy } from './egress-proxy.js';
 import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';
 import { LocalSandbox } from './local-sandbox.js';
 import { SupervisorProcess } from './supervisor-process.js';
@@ -27,7 +28,15 @@ export interface LocalSandboxProviderOptions {
    * one makes `create()` cost a rename. 0 disables.
    */
   warm?: number;
+  /**
+   * Where sandboxes created with `network: true` may go, through the egress proxy. Unset: such
+   * sandboxes are refused (DEVBOT_SANDBOX_NETWORK=off).
+   */
+  network?: EgressPolicy;
 }
+
+/** The proxy port commands see inside a sandbox with network access. */
+export const EGRESS_PORT = 3128;
 
 const UNAVAILABLE =
   'bubblewrap (bwrap) is not installed: install bubblewrap (apt-get install bubblewrap), or set DEVBOT_SANDBOX=e2b';
@@ -45,6 +54,11 @@ interface SandboxMeta {
   createdAt: string;
 }
 
+interface Egress {
+  env: Record<string, string>;
+  close: () => Promise<void>;
+}
+
 interface Prepared {
   id: string;
   dir: string;
@@ -59,7 +73,8 @@ interface Prepared {
  */
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local';
-  readonly #o: Required<LocalSandboxProviderOptions>;
+  readonly #o: Required<Omit<LocalSandboxProviderOptions, 'network'>>;
+  readonly #network: EgressPolicy | null;
   readonly #live = new Map<string, LocalSandbox>();
   readonly #pool: Promise<Prepared | null>[] = [];
   #checked: Promise<void> | null = null;
@@ -76,6 +91,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       warm: 1,
       ...options,
     };
+    this.#network = options.network ?? null;
   }
 
   check(): Promise<void> {
@@ -132,9 +148,9 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
-    if (options.network)
+    if (options.network && !this.#network)
       throw new UnavailableError(
-        'network access for local sandboxes is not available yet (no egress proxy); use DEVBOT_SANDBOX=e2b',
+        'network access for local sandboxes is off: set DEVBOT_SANDBOX_NETWORK=allowlist (and DEVBOT_SANDBOX_ALLOWED_DOMAINS), or use DEVBOT_SANDBOX=e2b',
       );
     await this.check();
     const prepared = (await this.#pool.shift()) ?? (await this.#prepare(newId(), randomUid()));
@@ -149,7 +165,39 @@ export class LocalSandboxProvider implements SandboxProvider {
       createdAt: new Date().toISOString(),
     };
     await writeFile(join(prepared.dir, 'sandbox.json'), JSON.stringify(meta), { mode: 0o600 });
-    return this.#adopt(prepared, meta.persistent, options.timeoutMs);
+    if (!options.network || !this.#network) return this.#adopt(prepared, meta.persistent, options.timeoutMs);
+    const egress = await this.#openEgress(prepared, this.#network);
+    return this.#adopt(prepared, meta.persistent, options.timeoutMs, egress);
+  }
+
+  /** The egress proxy on the host and its port inside; commands get the proxy variables. */
+  async #openEgress(prepared: Prepared, policy: EgressPolicy): Promise<Egress> {
+    const proxy = await startEgressProxy(join(prepared.dir, 'run', 'egress.sock'), policy);
+    try {
+      await prepared.supervisor.call({
+        op: 'egress',
+        port: EGRESS_PORT,
+        path: `${SANDBOX_RUN_DIR}/egress.sock`,
+      });
+    } catch (err) {
+      await proxy.close();
+      prepared.supervisor.kill();
+      throw new UnavailableError('the sandbox could not open its way to the network', { cause: err });
+    }
+    const url = `http://127.0.0.1:${EGRESS_PORT}`;
+    return {
+      env: {
+        HTTP_PROXY: url,
+        HTTPS_PROXY: url,
+        http_proxy: url,
+        https_proxy: url,
+        NO_PROXY: 'localhost,127.0.0.1,::1',
+        no_proxy: 'localhost,127.0.0.1,::1',
+        npm_config_proxy: url,
+        npm_config_https_proxy: url,
+      },
+      close: () => proxy.close(),
+    };
   }
 
   async connect(id: string): Promise<Sandbox | null> {
@@ -246,8 +294,14 @@ export class LocalSandboxProvider implements SandboxProvider {
     return { id, dir, uid, supervisor };
   }
 
-  #adopt(prepared: Prepared, persistent: boolean, timeoutMs: number | undefined): LocalSandbox {
+  #adopt(
+    prepared: Prepared,
+    persistent: boolean,
+    timeoutMs: number | undefined,
+    egress?: Egress,
+  ): LocalSandbox {
     const sandbox = new LocalSandbox({
+      ...(egress ? { env: egress.env, cleanup: egress.close } : {}),
       id: prepared.id,
       dir: prepared.dir,
       supervisor: prepared.supervisor,

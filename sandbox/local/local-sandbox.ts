@@ -23,6 +23,10 @@ export interface LocalSandboxSettings {
   /** Keep the workspace on close (a chat's sandbox, reattached later with connect). */
   persistent: boolean;
   onClose: (id: string) => void;
+  /** Variables every command gets (the egress proxy's, for a sandbox with network access). */
+  env?: Record<string, string>;
+  /** Runs when the sandbox closes, after its processes are gone (the egress proxy). */
+  cleanup?: () => Promise<void>;
 }
 
 /** Exit code reported when devbot killed the command at its time limit (as timeout(1) does). */
@@ -89,7 +93,7 @@ export class LocalSandbox implements Sandbox {
           op: 'exec',
           command,
           cwd: options.cwd ?? SANDBOX_WORKDIR,
-          env: sandboxEnv(options.env),
+          env: sandboxEnv({ ...this.#s.env, ...options.env }),
           cap: limit,
         },
         (msg: SupervisorMessage) => {
@@ -196,6 +200,7 @@ export class LocalSandbox implements Sandbox {
     this.#s.previews.unpublishSandbox(this.id);
     this.#s.supervisor.kill();
     await this.#s.supervisor.exited;
+    await this.#s.cleanup?.().catch(() => {});
     this.#s.onClose(this.id);
     if (this.#s.persistent) {
       await rm(join(this.#s.dir, 'sockets'), { recursive: true, force: true });

@@ -246,13 +246,7 @@ def kill(req):
     send({'id': req['id'], 'ev': 'ok'})
 
 
-async def forward(port, reader, writer):
-    try:
-        up_reader, up_writer = await asyncio.open_connection('127.0.0.1', port)
-    except OSError:
-        writer.close()
-        return
-
+async def splice(reader, writer, up_reader, up_writer):
     async def copy(src, dst):
         try:
             while True:
@@ -273,6 +267,34 @@ async def forward(port, reader, writer):
     await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
     writer.close()
     up_writer.close()
+
+
+async def forward(port, reader, writer):
+    """A preview: the host connects on a Unix socket, the page is served on a port inside."""
+    try:
+        up_reader, up_writer = await asyncio.open_connection('127.0.0.1', port)
+    except OSError:
+        writer.close()
+        return
+    await splice(reader, writer, up_reader, up_writer)
+
+
+async def to_egress(path, reader, writer):
+    """The way out: a command connects to the proxy port inside, the host's proxy takes it."""
+    try:
+        up_reader, up_writer = await asyncio.open_unix_connection(path)
+    except OSError:
+        writer.close()
+        return
+    await splice(reader, writer, up_reader, up_writer)
+
+
+async def egress(req):
+    if 'egress' not in servers:
+        port = int(req['port'])
+        path = req['path']
+        servers['egress'] = await asyncio.start_server(lambda r, w: to_egress(path, r, w), host='127.0.0.1', port=port)
+    send({'id': req['id'], 'ev': 'ok'})
 
 
 async def expose(req):
@@ -326,6 +348,8 @@ async def handle(req):
             kill(req)
         elif op == 'expose':
             await expose(req)
+        elif op == 'egress':
+            await egress(req)
         else:
             send({'id': req['id'], 'ev': 'ok', **file_op(req)})
     except Exception as e:

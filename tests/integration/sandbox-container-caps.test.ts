@@ -1,8 +1,9 @@
 /**
  * The local sandbox in a container: root, but with every capability dropped except the few the
  * worker's compose service adds back (no CAP_SYS_ADMIN). The local sandbox suites (the provider
- * contract and the boundary: escapes, fork bomb, limits, previews) run again in a child process
- * whose capability bounding set is cut down to those, so sandboxes start in `userns` mode.
+ * contract; the boundary: escapes, fork bomb, limits, previews; network through the egress proxy)
+ * run again in a child process whose capability bounding set is cut down to those, so sandboxes
+ * start in `userns` mode.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,6 +30,7 @@ describe('local sandbox with container capabilities', () => {
           'run',
           'tests/integration/sandbox-local.test.ts',
           'tests/integration/sandbox-boundary.test.ts',
+          'tests/integration/sandbox-network.test.ts',
         ],
         {
           encoding: 'utf8',

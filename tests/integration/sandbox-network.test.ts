@@ -1,0 +1,94 @@
+/**
+ * A local sandbox with network access goes out only through the host's egress proxy: plain HTTP
+ * and CONNECT tunnels to allowed hosts work from ordinary tools (Python's urllib and http.client
+ * read the proxy variables), other hosts get a 403 that says why, and there is still no direct
+ * route out. Without a policy, asking for network is refused with what to set.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/core/index.js';
+import { type LocalHarness, startLocalHarness } from '../helpers/sandbox-harness.js';
+
+let upstream: Server;
+let port: number;
+let harness: LocalHarness;
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => res.end(`upstream saw ${req.method} ${req.url}`));
+  await new Promise<void>((r) => upstream.listen(0, '::', r));
+  port = (upstream.address() as AddressInfo).port;
+  harness = await startLocalHarness({
+    network: {
+      allowedDomains: ['localhost'],
+      connectPorts: [port],
+      httpPorts: [port],
+      // The test's upstream is on this host; real policies refuse internal addresses.
+      allowPrivateAddresses: true,
+    },
+  });
+  sandbox = await harness.provider.create({ taskId: 'net', network: true });
+});
+afterAll(async () => {
+  await sandbox?.close();
+  await harness?.close();
+  await new Promise((r) => upstream.close(r));
+});
+
+const py = (code: string) => `python3 - <<'EOF'\n${code}\nEOF`;
+/** The upstream is `localhost`, which the proxy variables exempt; send it through the proxy here. */
+const viaProxy = { env: { NO_PROXY: '', no_proxy: '' } };
+
+describe('local sandbox network access', () => {
+  it('reaches an allowed host over plain HTTP and through a CONNECT tunnel', async () => {
+    const plain = await sandbox.exec(
+      py(
+        `import urllib.request\nprint(urllib.request.urlopen('http://localhost:${port}/plain').read().decode())`,
+      ),
+      viaProxy,
+    );
+    expect(plain.stderr).toBe('');
+    expect(plain.stdout.trim()).toBe('upstream saw GET /plain');
+    const tunnel = await sandbox.exec(
+      py(
+        `import http.client\nc = http.client.HTTPConnection('127.0.0.1', 3128, timeout=10)\nc.set_tunnel('localhost', ${port})\nc.request('GET', '/tunnel')\nprint(c.getresponse().read().decode())`,
+      ),
+    );
+    expect(tunnel.stdout.trim()).toBe('upstream saw GET /tunnel');
+  });
+
+  it('answers other hosts with a 403 that says why, and has no direct route out', async () => {
+    const off = await sandbox.exec(
+      py(
+        `import urllib.request, urllib.error\ntry:\n    urllib.request.urlopen('http://example.org:${port}/')\nexcept urllib.error.HTTPError as e:\n    print(e.code, e.read().decode().strip())`,
+      ),
+    );
+    expect(off.stdout).toMatch(
+      /^403 devbot: example\.org is not reachable from this sandbox: not on the allowlist/,
+    );
+    const direct = await sandbox.exec(
+      py(
+        `import socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=3)\n    print('connected')\nexcept OSError as e:\n    print('no route:', e)`,
+      ),
+    );
+    expect(direct.stdout).toMatch(/^no route:/);
+  });
+
+  it('gives sandboxes without network no proxy, and refuses network where no policy is set', async () => {
+    const plain = await harness.provider.create({ taskId: 'no-net' });
+    try {
+      expect((await plain.exec('echo "[$HTTPS_PROXY]"')).stdout).toBe('[]\n');
+    } finally {
+      await plain.close();
+    }
+    const noPolicy = await startLocalHarness();
+    try {
+      await expect(noPolicy.provider.create({ taskId: 'x', network: true })).rejects.toThrow(
+        /network access for local sandboxes is off: set DEVBOT_SANDBOX_NETWORK=allowlist/,
+      );
+    } finally {
+      await noPolicy.close();
+    }
+  });
+});
