@@ -7,7 +7,7 @@
  *   lint: npm run lint            # string or list
  *   preview: { command: npm run dev, port: 5173 }
  *   max_rounds: 3                 # coder <-> executor rounds
- *   network: false                # whether commands may use the network
+ *   network: false                # turn network off for this repo (the operator's policy turns it on)
  *   allow_workflow_changes: false # whether .github/workflows/ may be changed
  */
 import { isNode, LineCounter, parseDocument } from 'yaml';

@@ -37,7 +37,7 @@ export interface AgentsModuleOptions {
   verbatimShell?: TaskHandler;
   /** The memory module: the planner's up-front recall and the coder's `remember`/`recall` tools. */
   memory?: MemoryPort;
-  /** Whether sandboxes let commands use the network (the provider's policy). Default false. */
+  /** Whether sandboxes let commands use the network (the provider's policy). Default: DEVBOT_SANDBOX_NETWORK. */
   network?: boolean;
 }
 
@@ -56,7 +56,7 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
   };
   const redact = (text: string) => runtime.secrets.redact(text);
   const usageSink = metricsSink(runtime.metrics);
-  const network = options.network ?? false;
+  const network = options.network ?? config.DEVBOT_SANDBOX_NETWORK === 'allowlist';
 
   const router = new IntentRouter({
     llm,

@@ -83,6 +83,7 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
       draft: config.GITHUB_PR_DRAFT,
       sandboxTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
       previewTtlMs: config.DEVBOT_PREVIEW_TTL * 1000,
+      network: config.DEVBOT_SANDBOX_NETWORK === 'allowlist',
     });
   const handler = pipeline(options.runAgent ?? shellCommandAgent());
   const reporter = new GithubReporter({

@@ -15,6 +15,7 @@ import type { SandboxProvider } from './core/sandbox.js';
 import { PreviewDirectory, sharedPreviewPublisher } from './gateway/preview-directory.js';
 import { createPreviewProxyRoute } from './gateway/preview-proxy.js';
 import { PreviewRegistry } from './gateway/preview-registry.js';
+import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { DevbotModule, ModuleFactory, Runtime } from './runtime.js';
 import { ShellHandler } from './worker/handlers/shell-handler.js';
@@ -37,7 +38,7 @@ export function createPreviewRegistry(config: Config, publicUrl: () => string): 
 
 export function createSandboxProvider(
   config: Config,
-  deps: { previews: PreviewPublisher; metrics?: Metrics },
+  deps: { previews: PreviewPublisher; metrics?: Metrics; logger?: Logger },
 ): SandboxProvider {
   if (config.DEVBOT_SANDBOX === 'e2b') {
     return new E2BSandboxProvider({
@@ -54,6 +55,19 @@ export function createSandboxProvider(
     outputLimit: config.DEVBOT_SANDBOX_OUTPUT_LIMIT,
     memoryMb: config.DEVBOT_SANDBOX_MEMORY_MB,
     maxProcs: config.DEVBOT_SANDBOX_MAX_PROCS,
+    ...(config.DEVBOT_SANDBOX_NETWORK === 'allowlist'
+      ? {
+          network: {
+            allowedDomains: config.DEVBOT_SANDBOX_ALLOWED_DOMAINS,
+            ...(deps.logger
+              ? {
+                  onDenied: (host: string, reason: string) =>
+                    deps.logger?.info({ host, reason }, 'sandbox network request refused'),
+                }
+              : {}),
+          },
+        }
+      : {}),
   });
 }
 
@@ -135,7 +149,11 @@ export function sandboxWiring(options: SandboxModuleOptions = {}): {
         ctx.role === 'worker'
           ? sharedPreviewPublisher(registry, directoryOf(ctx), ctx.internalUrl)
           : registry;
-      return createSandboxProvider(ctx.config, { previews: publisher, metrics: ctx.metrics });
+      return createSandboxProvider(ctx.config, {
+        previews: publisher,
+        metrics: ctx.metrics,
+        logger: ctx.logger.child({ module: 'sandbox' }),
+      });
     },
     module: (runtime) => {
       previews ??= createPreviewRegistry(runtime.config, runtime.publicUrl);

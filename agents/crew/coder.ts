@@ -58,7 +58,7 @@ export class Coder {
     });
     this.#tools = withExtraTools(workspace, options.extraTools ?? []);
     const network = options.network
-      ? 'Commands may use the network.'
+      ? 'Commands may use the network through a proxy that is already configured (HTTP_PROXY/HTTPS_PROXY); it allows package registries and source hosts only, so installing dependencies works and other hosts are refused.'
       : 'There is no network: do not install packages or fetch anything; such commands are refused.';
     this.#messages = [
       {

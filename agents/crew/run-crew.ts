@@ -70,7 +70,8 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
   session.budget.note('planned');
   await emit('log', { message: `Plan: ${thePlan.steps.map((s, i) => `${i + 1}. ${s}`).join(' ')}` });
 
-  const network = Boolean(options.network);
+  // The operator's policy; a repository's `.devbot.yml` may turn it off, never on.
+  const network = Boolean(options.network) && repoConfig.network !== false;
   const coder = new Coder({
     session,
     sandbox,

@@ -72,7 +72,9 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
             role: 'system',
             content: loadPrompt('shell', {
               workdir: sandbox.workdir,
-              network: network ? 'Commands may use the network.' : 'There is no network access.',
+              network: network
+                ? 'Commands may use the network through a proxy that allows package registries and source hosts only.'
+                : 'There is no network access.',
             }),
           },
           {

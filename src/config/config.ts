@@ -28,6 +28,10 @@ const csv = z
   );
 
 /** Each entry: variable name -> [schema, one line of documentation used in error messages]. */
+/** Package registries and source hosts: what `npm ci`, `pip install`, `go mod download` need. */
+export const DEFAULT_ALLOWED_DOMAINS =
+  'registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org,github.com,codeload.github.com,objects.githubusercontent.com,proxy.golang.org,sum.golang.org,crates.io,static.crates.io,index.crates.io';
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -81,6 +85,24 @@ export const configSchema = z.object({
   DEVBOT_SANDBOX_OUTPUT_LIMIT: int(1_000_000, 1024),
   DEVBOT_SANDBOX_MEMORY_MB: int(2048, 64),
   DEVBOT_SANDBOX_MAX_PROCS: int(256, 8),
+  /** `allowlist`: dev and shell sandboxes reach DEVBOT_SANDBOX_ALLOWED_DOMAINS through a proxy. */
+  DEVBOT_SANDBOX_NETWORK: z.enum(['off', 'allowlist']).default('off'),
+  DEVBOT_SANDBOX_ALLOWED_DOMAINS: z
+    .string()
+    .default(DEFAULT_ALLOWED_DOMAINS)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^(\*\.|\.)?[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a comma-separated list of domain names'),
+      ),
+    ),
   DEVBOT_CHAT_SANDBOX_RETENTION_DAYS: int(7, 1),
   E2B_API_KEY: z.string().min(1).optional(),
   E2B_TEMPLATE: z.string().min(1).optional(),

@@ -40,6 +40,8 @@ export interface RepoTaskHandlerDeps {
   previewTtlMs?: number;
   /** Commit e-mail of the bot; default `<slug>[bot]@users.noreply.github.com`. */
   botEmail?: string;
+  /** Give the task's sandbox network access through the provider's policy (DEVBOT_SANDBOX_NETWORK). */
+  network?: boolean;
 }
 
 interface Target {
@@ -182,6 +184,7 @@ async function runInSandbox(
       taskId: ctx.task.id,
       seedDir: seed,
       ...(deps.sandboxTimeoutMs ? { timeoutMs: deps.sandboxTimeoutMs } : {}),
+      ...(deps.network ? { network: true } : {}),
     });
   } finally {
     await rm(seed, { recursive: true, force: true });

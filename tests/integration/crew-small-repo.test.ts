@@ -244,6 +244,40 @@ describe('crew on the small repository', () => {
     expect(llm.requests.slice(before).filter((r) => r.role === 'coder')).toHaveLength(6);
   });
 
+  it("lets a repository's .devbot.yml turn the operator's network off, never on", async () => {
+    const client = createLlmClient(
+      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
+      { maxRetries: 0 },
+    );
+    const coderPrompt = async (devbotYml: string, network: boolean) => {
+      sandbox = await createDirSandbox(SMALL_REPO);
+      await sandbox.writeFile(`${sandbox.workdir}/.devbot.yml`, devbotYml);
+      llm.load([
+        plannerTurn,
+        { match: { role: 'coder' }, content: 'Nothing to do.' },
+        {
+          match: { role: 'synthesizer' },
+          content: '{"summary":"s","steps":[],"prTitle":"t","prBody":"b","chatReply":"r"}',
+        },
+      ]);
+      const before = llm.requests.length;
+      await runCrew({
+        ctx: createRecordingContext(makeTask()),
+        sandbox,
+        llm: client,
+        limits: LIMITS,
+        network,
+        preview: false,
+      });
+      await sandbox.close();
+      const coder = llm.requests.slice(before).find((r) => r.role === 'coder');
+      return JSON.stringify(coder?.body.messages[0]);
+    };
+    expect(await coderPrompt('max_rounds: 1\n', true)).toContain('through a proxy');
+    expect(await coderPrompt('max_rounds: 1\nnetwork: false\n', true)).toContain('There is no network');
+    expect(await coderPrompt('max_rounds: 1\nnetwork: true\n', false)).toContain('There is no network');
+  });
+
   it('reports a bad .devbot.yml with the line and what is wrong', async () => {
     sandbox = await createDirSandbox(SMALL_REPO);
     await sandbox.writeFile(

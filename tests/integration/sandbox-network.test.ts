@@ -7,8 +7,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
 import type { Sandbox } from '../../src/core/index.js';
+import { createSandboxProvider } from '../../src/sandbox-module.js';
 import { type LocalHarness, startLocalHarness } from '../helpers/sandbox-harness.js';
+import { removeDir, tempDir } from '../helpers/test-env.js';
 
 let upstream: Server;
 let port: number;
@@ -73,6 +76,24 @@ describe('local sandbox network access', () => {
       ),
     );
     expect(direct.stdout).toMatch(/^no route:/);
+  });
+
+  it('is wired from DEVBOT_SANDBOX_NETWORK=allowlist', async () => {
+    const dataDir = tempDir('devbot-net-config-');
+    const provider = createSandboxProvider(
+      loadConfig({ DEVBOT_SANDBOX_NETWORK: 'allowlist', DEVBOT_DATA_DIR: dataDir }),
+      { previews: harness.previews },
+    );
+    try {
+      const box = await provider.create({ taskId: 'wired', network: true });
+      expect((await box.exec('echo "$HTTPS_PROXY $NO_PROXY"')).stdout).toBe(
+        'http://127.0.0.1:3128 localhost,127.0.0.1,::1\n',
+      );
+      await box.close();
+    } finally {
+      await provider.close();
+      removeDir(dataDir);
+    }
   });
 
   it('gives sandboxes without network no proxy, and refuses network where no policy is set', async () => {

@@ -44,6 +44,21 @@ describe('config', () => {
     expect(bad({ DEVBOT_SANDBOX: 'e2b' })).toMatch(/E2B_API_KEY: required/);
     expect(bad({ TELEGRAM_WEBHOOK_URL: 'https://x.example/hook' })).toMatch(/TELEGRAM_WEBHOOK_SECRET/);
     expect(bad({ DEVBOT_QUEUE_PREFIX: 'devbot' })).toMatch(/DEVBOT_QUEUE_PREFIX/);
+    expect(bad({ DEVBOT_SANDBOX_NETWORK: 'on' })).toMatch(/DEVBOT_SANDBOX_NETWORK/);
+    expect(bad({ DEVBOT_SANDBOX_ALLOWED_DOMAINS: 'github.com, http://x' })).toMatch(
+      /DEVBOT_SANDBOX_ALLOWED_DOMAINS.*comma-separated list of domain names/,
+    );
+  });
+
+  it('keeps sandboxes off the network unless an allowlist is chosen', () => {
+    const off = loadConfig({});
+    expect(off.DEVBOT_SANDBOX_NETWORK).toBe('off');
+    expect(off.DEVBOT_SANDBOX_ALLOWED_DOMAINS).toContain('registry.npmjs.org');
+    const on = loadConfig({
+      DEVBOT_SANDBOX_NETWORK: 'allowlist',
+      DEVBOT_SANDBOX_ALLOWED_DOMAINS: ' Registry.npmjs.org , .pypi.org,,',
+    });
+    expect(on.DEVBOT_SANDBOX_ALLOWED_DOMAINS).toEqual(['registry.npmjs.org', '.pypi.org']);
   });
 
   it('documents every variable in .env.example', () => {
