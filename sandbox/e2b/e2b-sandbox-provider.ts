@@ -46,6 +46,8 @@ export interface E2BSdk {
     apiKey: string;
     timeoutMs: number;
     metadata: Record<string, string>;
+    /** Outbound internet; E2B allows it unless told otherwise. */
+    allowInternetAccess: boolean;
   }): Promise<E2BSandboxLike>;
   connect(sandboxId: string, opts: { apiKey: string; timeoutMs: number }): Promise<E2BSandboxLike>;
   list(opts: {
@@ -117,6 +119,8 @@ export class E2BSandboxProvider implements SandboxProvider {
       timeoutMs,
       // A chat's persistent sandbox outlives the task that created it: the reaper leaves it alone.
       metadata: { ...APP_TAG, taskId: options.taskId, ...(options.persistent ? { persistent: 'true' } : {}) },
+      // No network unless the task asks for it (E2B has no domain allowlist: it is all or nothing).
+      allowInternetAccess: options.network === true,
     });
     return this.#wrap(raw, timeoutMs, options.persistent ?? false);
   }

@@ -120,7 +120,7 @@ afterEach(() => {
 });
 
 describe('E2BSandboxProvider (fake SDK)', () => {
-  it('creates with timeoutMs and task metadata, and kills once on close', async () => {
+  it('creates with timeoutMs and task metadata, no internet unless asked, and kills once on close', async () => {
     const sdk = new FakeSdk();
     const provider = new E2BSandboxProvider({ apiKey: 'k', sdk, timeoutMs: 120_000, template: 'devbot' });
     const sandbox = await provider.create({ taskId: 'task-1' });
@@ -129,7 +129,10 @@ describe('E2BSandboxProvider (fake SDK)', () => {
       template: 'devbot',
       timeoutMs: 120_000,
       metadata: { app: 'devbot', taskId: 'task-1' },
+      allowInternetAccess: false,
     });
+    await (await provider.create({ taskId: 'task-2', network: true })).close();
+    expect(sdk.created[1]).toMatchObject({ allowInternetAccess: true });
     await sandbox.close();
     await sandbox.close();
     expect(sdk.sandboxes[0]!.killed).toBe(1);
