@@ -4,6 +4,7 @@
  * read the proxy variables), other hosts get a 403 that says why, and there is still no direct
  * route out. Without a policy, asking for network is refused with what to set.
  */
+import { lookup } from 'node:dns/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,11 @@ afterAll(async () => {
   await harness?.close();
   await new Promise((r) => upstream.close(r));
 });
+
+const registryReachable = await lookup('registry.npmjs.org').then(
+  () => true,
+  () => false,
+);
 
 const py = (code: string) => `python3 - <<'EOF'\n${code}\nEOF`;
 /** The upstream is `localhost`, which the proxy variables exempt; send it through the proxy here. */
@@ -95,6 +101,34 @@ describe('local sandbox network access', () => {
       removeDir(dataDir);
     }
   });
+
+  // The real registry, when this machine can reach it (CI can: it installs from it).
+  it.skipIf(!registryReachable)(
+    'lets npm reach the public registry with the default allowlist, and nothing else',
+    async () => {
+      const dataDir = tempDir('devbot-net-npm-');
+      const provider = createSandboxProvider(
+        loadConfig({ DEVBOT_SANDBOX_NETWORK: 'allowlist', DEVBOT_DATA_DIR: dataDir }),
+        { previews: harness.previews },
+      );
+      try {
+        const box = await provider.create({ taskId: 'npm', network: true });
+        const view = await box.exec('npm view left-pad@1.3.0 version', { timeoutMs: 60_000 });
+        expect(view.stdout.trim()).toBe('1.3.0');
+        const other = await box.exec(
+          py(
+            `import urllib.request, urllib.error\ntry:\n    urllib.request.urlopen('https://example.com/', timeout=20)\nexcept urllib.error.URLError as e:\n    print(e)`,
+          ),
+        );
+        expect(other.stdout).toMatch(/403/);
+        await box.close();
+      } finally {
+        await provider.close();
+        removeDir(dataDir);
+      }
+    },
+    90_000,
+  );
 
   it('gives sandboxes without network no proxy, and refuses network where no policy is set', async () => {
     const plain = await harness.provider.create({ taskId: 'no-net' });
