@@ -5,6 +5,8 @@ export interface Workspace {
   sandbox: Sandbox;
   /** Recent commands run in this sandbox (a chat's shell history), oldest first. */
   history?: readonly string[];
+  /** Whether this sandbox has a way out (the egress proxy); unset: the agent's own setting. */
+  network?: boolean;
   release(): Promise<void>;
 }
 

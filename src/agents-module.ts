@@ -103,13 +103,18 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
   const openShellSandbox: WorkspaceProvider =
     options.openShellSandbox ??
     (async (ctx) => {
-      // The chat's sandbox needs no network policy of its own: the shell agent's run_command
-      // refuses network commands unless `network` is on, and the provider enforces its policy.
+      // A chat's sandbox stays offline (it outlives tasks and is reattached without a proxy);
+      // a fresh one gets the network policy. The shell agent's run_command follows suit.
       const session = await sessions?.open(ctx);
       if (session)
-        return { sandbox: session.sandbox, history: session.history, release: () => session.release() };
+        return {
+          sandbox: session.sandbox,
+          history: session.history,
+          network: false,
+          release: () => session.release(),
+        };
       const sandbox = await runtime.sandboxes.create({ taskId: ctx.task.id, network });
-      return { sandbox, release: () => sandbox.close() };
+      return { sandbox, network, release: () => sandbox.close() };
     });
 
   const handlers: Partial<Record<TaskKind, TaskHandler>> = {

@@ -49,7 +49,8 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
         usageSink: deps.usageSink,
       });
       const { sandbox } = workspace;
-      const network = deps.network ?? false;
+      // A chat's long-lived sandbox has no network even when fresh ones do.
+      const network = (deps.network ?? false) && workspace.network !== false;
       const tools = createWorkspaceTools({
         sandbox,
         network,
