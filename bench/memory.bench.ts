@@ -135,9 +135,8 @@ async function insertBatch(sql: SqlClient, vectors: number[][], offset: number):
 async function measureSize(size: number, log: (line: string) => void): Promise<MemoryBenchSize> {
   const sql = await createPgliteClient();
   try {
-    await sql.exec(
-      readFileSync(new URL('../src/store/migrations/004_memories.sql', import.meta.url), 'utf8'),
-    );
+    for (const f of ['004_memories.sql', '005_memories_order.sql'])
+      await sql.exec(readFileSync(new URL(`../src/store/migrations/${f}`, import.meta.url), 'utf8'));
     await ensureVectorSchema(sql);
     const store = new MemoryStore(sql);
     const embedder = new PresetEmbedder();

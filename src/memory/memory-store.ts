@@ -167,7 +167,7 @@ export class MemoryStore {
     const { where, params } = whereClause(filter);
     params.push(clampLimit(filter.limit ?? 50));
     const res = await this.#sql.query<MemoryRow>(
-      `SELECT ${COLUMNS} FROM memories ${where} ORDER BY created_at DESC, id LIMIT $${params.length}`,
+      `SELECT ${COLUMNS} FROM memories ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length}`,
       params,
     );
     return res.rows.map(toMemory);

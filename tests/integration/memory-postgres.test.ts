@@ -19,7 +19,10 @@ import type { SqlClient } from '../../src/store/sql-client.js';
 
 const URL_ = process.env.DEVBOT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = `memory_test_${process.pid}_${Date.now().toString(36)}`;
-const MIGRATION = new URL('../../src/store/migrations/004_memories.sql', import.meta.url);
+/** The memory migrations, applied on their own (this file needs no tasks tables). */
+const MIGRATIONS = ['004_memories.sql', '005_memories_order.sql'].map(
+  (f) => new URL(`../../src/store/migrations/${f}`, import.meta.url),
+);
 const TASK = '2d3c7b8e-1f0a-4a3b-8c5d-6e7f8a9b0c1d';
 
 let sql: SqlClient;
@@ -27,7 +30,7 @@ let hasPgvector = false;
 
 beforeAll(async () => {
   sql = await createPgClient({ connectionString: URL_, schema: SCHEMA, max: 3 });
-  await sql.exec(readFileSync(MIGRATION, 'utf8'));
+  for (const m of MIGRATIONS) await sql.exec(readFileSync(m, 'utf8'));
   const available = await sql.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'");
   hasPgvector = available.rows.length > 0;
 });
