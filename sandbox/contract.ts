@@ -106,9 +106,11 @@ export function runSandboxContract(
     });
 
     it('runs background commands and kills them', async () => {
-      const bg = await sandbox.execBackground('echo started; sleep 60');
+      const bg = await sandbox.execBackground('echo started; touch /tmp/bg-started; sleep 60');
       const r = await sandbox.exec('echo meanwhile');
       expect(r.stdout).toBe('meanwhile\n');
+      // Kill it once it has surely printed (on a busy machine it may not have started yet).
+      await waitFor(async () => (await sandbox.exec('test -f /tmp/bg-started')).exitCode === 0, slow);
       await bg.kill();
       const done = await bg.done;
       expect(done.exitCode).not.toBe(0);

@@ -28,6 +28,8 @@ describe('local sandbox with container capabilities', () => {
           process.execPath,
           'node_modules/vitest/vitest.mjs',
           'run',
+          // One file at a time: this runs beside the rest of the suite.
+          '--no-file-parallelism',
           'tests/integration/sandbox-local.test.ts',
           'tests/integration/sandbox-boundary.test.ts',
           'tests/integration/sandbox-network.test.ts',
