@@ -167,7 +167,11 @@ function integrations(config: Config): DoctorReport['integrations'] {
     loki: config.LOKI_URL ? `on (${hostOf(config.LOKI_URL)})` : 'off (logs to stdout)',
     postgres: config.DATABASE_URL ? hostOf(config.DATABASE_URL) : `embedded PGlite in ${config.dataDir}`,
     redis: config.redisDefaulted ? `${hostOf(config.redisUrl)} (default)` : hostOf(config.redisUrl),
-    sandbox: config.DEVBOT_SANDBOX,
+    sandbox: `${config.DEVBOT_SANDBOX} (network ${
+      config.DEVBOT_SANDBOX_NETWORK === 'allowlist'
+        ? `through the proxy to ${config.DEVBOT_SANDBOX_ALLOWED_DOMAINS.length} domains`
+        : 'off'
+    })`,
   };
 }
 

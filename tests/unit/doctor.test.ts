@@ -57,6 +57,7 @@ describe('devbot doctor', () => {
     expect(report.integrations.telegram).toBe('on (long polling)');
     expect(report.integrations.github).toMatch(/^off/);
     expect(report.integrations.postgres).toBe('db.internal:5432');
+    expect(report.integrations.sandbox).toBe('local (network off)');
     expect(check(report, 'redis')).toMatchObject({
       status: 'ok',
       detail: 'reachable at redis.internal:6379',
