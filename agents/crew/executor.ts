@@ -36,10 +36,20 @@ export interface ExecutorReport {
 
 const NPM_DEFAULT_TEST = 'echo "Error: no test specified" && exit 1';
 
-export async function detectChecks(sandbox: Sandbox, config: RepoConfig): Promise<Checks> {
+export interface DetectOptions {
+  /** The sandbox can reach package registries: a Node lockfile then means installing first. */
+  network?: boolean;
+}
+
+export async function detectChecks(
+  sandbox: Sandbox,
+  config: RepoConfig,
+  options: DetectOptions = {},
+): Promise<Checks> {
+  const setup = config.setup ?? (options.network ? await detectInstall(sandbox) : []);
   if (config.test || config.lint || config.setup)
     return {
-      setup: config.setup ?? [],
+      setup,
       checks: [
         ...(config.test ?? []).map((command) => ({ kind: 'test' as const, command })),
         ...(config.lint ?? []).map((command) => ({ kind: 'lint' as const, command })),
@@ -64,7 +74,25 @@ export async function detectChecks(sandbox: Sandbox, config: RepoConfig): Promis
     const python = await detectPython(sandbox);
     if (python) checks.push({ kind: 'test', command: python });
   }
-  return { setup: [], checks, source: checks.length > 0 ? 'detected' : 'none' };
+  return { setup: checks.length > 0 ? setup : [], checks, source: checks.length > 0 ? 'detected' : 'none' };
+}
+
+/**
+ * The install step a Node repository needs before its checks, from its lockfile, when the copy
+ * has no node_modules (the repository arrives without them). Only with network access.
+ */
+async function detectInstall(sandbox: Sandbox): Promise<string[]> {
+  const root = sandbox.workdir;
+  const names = await sandbox
+    .listFiles(root)
+    .then((e) => new Set(e.map((x) => x.name)))
+    .catch(() => new Set<string>());
+  if (!names.has('package.json') || names.has('node_modules')) return [];
+  if (names.has('package-lock.json') || names.has('npm-shrinkwrap.json'))
+    return ['npm ci --no-audit --no-fund'];
+  if (names.has('pnpm-lock.yaml')) return ['corepack pnpm install --frozen-lockfile'];
+  if (names.has('yarn.lock')) return ['corepack yarn install --frozen-lockfile'];
+  return [];
 }
 
 function safeScripts(pkgText: string): Record<string, string> {

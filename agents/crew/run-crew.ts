@@ -84,7 +84,7 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
     emit,
     extraTools: options.coderTools,
   });
-  const checks = await detectChecks(sandbox, repoConfig);
+  const checks = await detectChecks(sandbox, repoConfig, { network });
   const maxRounds = repoConfig.max_rounds ?? options.maxRounds ?? 3;
   let report: ExecutorReport | null = null;
   let coderSummary = '';
