@@ -9,10 +9,18 @@ import { GitError } from './repo-workspaces.js';
 const GIT =
   'git -c core.quotepath=off -c user.name=devbot -c user.email=devbot@localhost -c commit.gpgsign=false';
 
+/**
+ * What installing dependencies and running tests leave behind, never part of a change unless the
+ * repository tracks it (git's exclude file only hides untracked files): a repository without a
+ * .gitignore does not get its node_modules committed.
+ */
+const BUILD_LEFTOVERS = ['node_modules/', '.venv/', '__pycache__/', '.pytest_cache/', '.npm/', '.cache/'];
+
 /** Records the baseline; returns its sha (the agent may commit on top; the diff is from here). */
 export async function recordSandboxBaseline(sandbox: Sandbox): Promise<string> {
+  const exclude = BUILD_LEFTOVERS.join('\\n');
   const result = await sandbox.exec(
-    `git init -q . && ${GIT} add -A && ${GIT} commit -q --allow-empty --no-verify -m "devbot baseline" && git rev-parse HEAD`,
+    `git init -q . && printf '${exclude}\\n' >> .git/info/exclude && ${GIT} add -A && ${GIT} commit -q --allow-empty --no-verify -m "devbot baseline" && git rev-parse HEAD`,
     { cwd: sandbox.workdir, timeoutMs: 120_000 },
   );
   if (result.exitCode !== 0)
