@@ -4,6 +4,7 @@ import { chmod, chown, cp, lchown, mkdir, readdir, readFile, rm, stat, writeFile
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BadInputError, UnavailableError } from '../../src/core/errors.js';
+import { isProcessAlive } from '../../src/core/processes.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
 import type { PreviewPublisher } from '../preview-publisher.js';
 import { groupFile, type LaunchMode, passwdFile, SANDBOX_RUN_DIR, sandboxCommand } from './bwrap-args.js';
@@ -141,7 +142,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       if (meta?.persistent) continue;
       // Another host or container sharing this directory: its pids mean nothing here.
       if (owner?.host !== undefined && owner.host !== hostname()) continue;
-      if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isAlive(owner.pid)) continue;
+      if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isProcessAlive(owner.pid)) continue;
       if (owner?.pid === process.pid) continue;
       await rm(dir, { recursive: true, force: true });
     }
@@ -376,14 +377,5 @@ async function readJson<T>(path: string): Promise<T | null> {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch {
     return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

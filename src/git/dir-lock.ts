@@ -9,6 +9,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DevbotError } from '../core/errors.js';
+import { isProcessAlive } from '../core/processes.js';
 
 export interface DirLockOptions {
   /** A heartbeat older than this marks the lock abandoned (default 2 minutes). */
@@ -85,19 +86,10 @@ async function readHolder(file: string): Promise<Holder | null> {
 
 function abandoned(holder: Holder, staleMs: number): boolean {
   if (Date.now() - holder.at > staleMs) return true;
-  return holder.host === hostname() && !isAlive(holder.pid);
+  return holder.host === hostname() && !isProcessAlive(holder.pid);
 }
 
 async function lockAge(path: string): Promise<number> {
   const info = await stat(path).catch(() => null);
   return info ? Date.now() - info.mtimeMs : 0;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

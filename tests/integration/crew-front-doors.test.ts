@@ -11,9 +11,7 @@
  *    crew -> PR -> a result message with PR and preview buttons; the preview serves the fixed code.
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +27,7 @@ import {
   startScriptedLlm,
 } from '../fakes/llm/scripted-llm-server.js';
 import { FakeTelegramServer, type StoredMessage } from '../fakes/telegram/index.js';
+import { appPrivateKey, fixtureFiles } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { captureLogger, waitFor } from '../helpers/test-env.js';
 
@@ -39,16 +38,6 @@ const REPO = 'slugs';
 const SECRET = `whsec-${randomBytes(12).toString('hex')}`;
 const ALICE = 1001;
 const FILE = 'src/slugify.js';
-
-/** Every file of the fixture (dotfiles included), for the fake GitHub's first commit. */
-function fixtureFiles(dir = SMALL_REPO, out: Record<string, string> = {}): Record<string, string> {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) fixtureFiles(path, out);
-    else out[relative(SMALL_REPO, path)] = readFileSync(path, 'utf8');
-  }
-  return out;
-}
 
 /**
  * The crew's conversation: plan, explore, a first edit (lower-case only), the executor's real
@@ -177,13 +166,8 @@ beforeAll(async () => {
     startScriptedLlm(),
     new FakeTelegramServer().start(),
   ]);
-  await gh.createRepo({ owner: OWNER, name: REPO, files: fixtureFiles() });
+  await gh.createRepo({ owner: OWNER, name: REPO, files: fixtureFiles(SMALL_REPO) });
   gh.setPermission(OWNER, REPO, 'alice', 'write');
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
 
   // The production wiring (src/modules.ts), with the test knobs: no write throttling against the
   // fake, short edit intervals and pacing; the fakes' URLs come through the env.
@@ -199,7 +183,7 @@ beforeAll(async () => {
   devbot = await startTestDevbot({
     env: {
       GITHUB_APP_ID: '12345',
-      GITHUB_PRIVATE_KEY: privateKey,
+      GITHUB_PRIVATE_KEY: appPrivateKey(),
       GITHUB_WEBHOOK_SECRET: SECRET,
       GITHUB_API_URL: gh.url,
       GITHUB_APP_SLUG: 'devbot',

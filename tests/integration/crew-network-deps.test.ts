@@ -6,10 +6,8 @@
  * cache, even though the repository has no .gitignore). Skipped when the registry is unreachable.
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +16,7 @@ import { defaultWiring } from '../../src/modules.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import { type ScriptedLlmServer, startScriptedLlm } from '../fakes/llm/scripted-llm-server.js';
+import { appPrivateKey, fixtureFiles } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { captureLogger, waitFor } from '../helpers/test-env.js';
 
@@ -32,15 +31,6 @@ const registryReachable = await lookup('registry.npmjs.org').then(
   () => false,
 );
 
-function fixtureFiles(dir = DEPS_REPO, out: Record<string, string> = {}): Record<string, string> {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) fixtureFiles(path, out);
-    else out[relative(DEPS_REPO, path)] = readFileSync(path, 'utf8');
-  }
-  return out;
-}
-
 let gh: FakeGithub;
 let llm: ScriptedLlmServer;
 let devbot: TestDevbot;
@@ -49,18 +39,13 @@ const log = captureLogger(() => devbot?.app.runtime.secrets.values() ?? []);
 beforeAll(async () => {
   if (!registryReachable) return;
   [gh, llm] = await Promise.all([startFakeGithub({ appId: 12345, appSlug: 'devbot' }), startScriptedLlm()]);
-  await gh.createRepo({ owner: OWNER, name: REPO, files: fixtureFiles() });
+  await gh.createRepo({ owner: OWNER, name: REPO, files: fixtureFiles(DEPS_REPO) });
   gh.setPermission(OWNER, REPO, 'alice', 'write');
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
   const wiring = defaultWiring({ github: { minEditIntervalMs: 50, throttle: false } });
   devbot = await startTestDevbot({
     env: {
       GITHUB_APP_ID: '12345',
-      GITHUB_PRIVATE_KEY: privateKey,
+      GITHUB_PRIVATE_KEY: appPrivateKey(),
       GITHUB_WEBHOOK_SECRET: SECRET,
       GITHUB_API_URL: gh.url,
       GITHUB_APP_SLUG: 'devbot',

@@ -3,7 +3,7 @@
  * the repo pipeline against the fake GitHub's real git repositories and real local (bubblewrap)
  * sandboxes, progress back on GitHub.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   issueLabeled,
   reviewSubmitted,
 } from '../fakes/github/webhook-payloads.js';
+import { appPrivateKey } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { captureLogger, waitFor } from '../helpers/test-env.js';
 
@@ -133,11 +134,7 @@ beforeAll(async () => {
   });
   gh.setPermission(OWNER, REPO, 'alice', 'write');
   gh.setPermission(OWNER, REPO, 'rita', 'read');
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const privateKey = appPrivateKey();
   devbot = await startTestDevbot({
     env: {
       GITHUB_APP_ID: '12345',

@@ -3,7 +3,6 @@
  * with progress comments and check runs: in a burst of deliveries every task is still created,
  * but only a bounded number of reactions wait, so they never queue minutes ahead of the reports.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewTask, Task, TaskIngress } from '../../src/core/index.js';
 import { GithubApp } from '../../src/github/github-app.js';
@@ -11,6 +10,7 @@ import { SecretRegistry } from '../../src/observability/redact.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { issueCommentCreated } from '../fakes/github/webhook-payloads.js';
 import { makeTask } from '../fakes/llm/recording-context.js';
+import { appPrivateKey } from '../helpers/github-fixtures.js';
 import { captureLogger } from '../helpers/test-env.js';
 
 let gh: FakeGithub;
@@ -33,11 +33,7 @@ describe('GithubApp reactions', () => {
       },
       cancel: async () => null,
     };
-    const { privateKey } = generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-    });
+    const privateKey = appPrivateKey();
     const { logger, lines } = captureLogger();
     const app = new GithubApp({
       appId: '777',

@@ -4,7 +4,6 @@
  * result. When the end arrives before the throttled write for the push (a fast task), the check
  * run is created already completed: one write instead of two, and never left in progress.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent, TaskIngress } from '../../src/core/index.js';
 import { GithubApp } from '../../src/github/github-app.js';
@@ -12,6 +11,7 @@ import { GithubReporter } from '../../src/github/github-reporter.js';
 import { SecretRegistry } from '../../src/observability/redact.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { makeTask } from '../fakes/llm/recording-context.js';
+import { appPrivateKey } from '../helpers/github-fixtures.js';
 import { captureLogger } from '../helpers/test-env.js';
 
 let gh: FakeGithub;
@@ -22,11 +22,7 @@ beforeAll(async () => {
   gh = await startFakeGithub({ appId: 778 });
   await gh.createRepo({ owner: 'acme', name: 'web', files: { 'a.txt': 'a\n' } });
   headSha = (await gh.gitLog('acme', 'web', 'main', '%H'))[0]!;
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const privateKey = appPrivateKey();
   const ingress: TaskIngress = {
     submit: () => Promise.reject(new Error('not used')),
     cancel: async () => null,
