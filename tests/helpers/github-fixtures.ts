@@ -1,10 +1,14 @@
 /**
  * What the GitHub tests share: an RSA key for the test App (generated once per process: it takes
- * tens of milliseconds) and a repository fixture directory read as files for the fake GitHub.
+ * tens of milliseconds), a repository fixture directory read as files for the fake GitHub, and a
+ * GitHub App pointed at the fake.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { GithubApp, type GithubAppOptions } from '../../src/github/github-app.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { SecretRegistry } from '../../src/observability/redact.js';
 
 let key: string | undefined;
 
@@ -30,4 +34,23 @@ export function fixtureFiles(
     else out[relative(root, path)] = readFileSync(path, 'utf8');
   }
   return out;
+}
+
+/** A GitHub App against a fake GitHub, for tests that call it directly (no webhook server). */
+export function testGithubApp(
+  gh: { url: string; app: { id: number } },
+  overrides: Partial<GithubAppOptions> & Pick<GithubAppOptions, 'ingress'>,
+): GithubApp {
+  return new GithubApp({
+    appId: String(gh.app.id),
+    privateKey: appPrivateKey(),
+    webhookSecret: 'unused',
+    baseUrl: gh.url,
+    appSlug: 'devbot',
+    triggerLabel: 'devbot',
+    logger: createLogger({ level: 'silent' }),
+    secrets: new SecretRegistry(),
+    throttle: false,
+    ...overrides,
+  });
 }

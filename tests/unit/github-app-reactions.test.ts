@@ -5,12 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewTask, Task, TaskIngress } from '../../src/core/index.js';
-import { GithubApp } from '../../src/github/github-app.js';
-import { SecretRegistry } from '../../src/observability/redact.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { issueCommentCreated } from '../fakes/github/webhook-payloads.js';
 import { makeTask } from '../fakes/llm/recording-context.js';
-import { appPrivateKey } from '../helpers/github-fixtures.js';
+import { testGithubApp } from '../helpers/github-fixtures.js';
 import { captureLogger } from '../helpers/test-env.js';
 
 let gh: FakeGithub;
@@ -33,21 +31,8 @@ describe('GithubApp reactions', () => {
       },
       cancel: async () => null,
     };
-    const privateKey = appPrivateKey();
     const { logger, lines } = captureLogger();
-    const app = new GithubApp({
-      appId: '777',
-      privateKey,
-      webhookSecret: 'unused',
-      baseUrl: gh.url,
-      appSlug: 'devbot',
-      triggerLabel: 'devbot',
-      ingress,
-      logger,
-      secrets: new SecretRegistry(),
-      throttle: true,
-      reactionBacklog: 2,
-    });
+    const app = testGithubApp(gh, { ingress, logger, throttle: true, reactionBacklog: 2 });
     const issue = gh.createIssue('acme', 'app', { title: 'Burst', body: 'b', user: 'alice' });
     const comments = Array.from({ length: 5 }, (_, i) =>
       gh.addComment('acme', 'app', issue.number, `/devbot step ${i}`, 'alice'),

@@ -6,12 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent, TaskIngress } from '../../src/core/index.js';
-import { GithubApp } from '../../src/github/github-app.js';
+import type { GithubApp } from '../../src/github/github-app.js';
 import { GithubReporter } from '../../src/github/github-reporter.js';
-import { SecretRegistry } from '../../src/observability/redact.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { makeTask } from '../fakes/llm/recording-context.js';
-import { appPrivateKey } from '../helpers/github-fixtures.js';
+import { testGithubApp } from '../helpers/github-fixtures.js';
 import { captureLogger } from '../helpers/test-env.js';
 
 let gh: FakeGithub;
@@ -22,23 +21,11 @@ beforeAll(async () => {
   gh = await startFakeGithub({ appId: 778 });
   await gh.createRepo({ owner: 'acme', name: 'web', files: { 'a.txt': 'a\n' } });
   headSha = (await gh.gitLog('acme', 'web', 'main', '%H'))[0]!;
-  const privateKey = appPrivateKey();
   const ingress: TaskIngress = {
     submit: () => Promise.reject(new Error('not used')),
     cancel: async () => null,
   };
-  app = new GithubApp({
-    appId: '778',
-    privateKey,
-    webhookSecret: 'unused',
-    baseUrl: gh.url,
-    appSlug: 'devbot',
-    triggerLabel: 'devbot',
-    ingress,
-    logger: captureLogger().logger,
-    secrets: new SecretRegistry(),
-    throttle: false,
-  });
+  app = testGithubApp(gh, { ingress });
 });
 afterAll(async () => {
   await gh?.close();
