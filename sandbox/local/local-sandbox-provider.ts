@@ -47,6 +47,8 @@ const UID_SPAN = 1_000_000;
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const REFILL_DELAY_MS = 250;
 const BWRAP_PATHS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
+/** sockaddr_un.sun_path holds 108 bytes on Linux, the last one a NUL. */
+const MAX_SOCKET_PATH = 107;
 
 interface SandboxMeta {
   uid: number;
@@ -115,6 +117,13 @@ export class LocalSandboxProvider implements SandboxProvider {
       const found = await stat(tool).catch(() => null);
       if (!found) throw new UnavailableError(`${tool} is missing: the local sandbox needs it`);
     }
+    // Previews and the egress proxy use Unix sockets under each sandbox's directory; a socket path
+    // longer than the kernel allows fails only at the first preview, so say it now.
+    const longest = join(this.#o.baseDir, newId(), 'sockets', 'p65535-000000000000.sock');
+    if (Buffer.byteLength(longest) > MAX_SOCKET_PATH)
+      throw new UnavailableError(
+        `the sandbox directory ${this.#o.baseDir} is too deep for Unix socket paths (${Buffer.byteLength(longest)} of ${MAX_SOCKET_PATH} bytes): set DEVBOT_DATA_DIR to a shorter path`,
+      );
     const decision = chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
     if ('unavailable' in decision) throw new UnavailableError(decision.unavailable);
     this.#mode = decision.mode;

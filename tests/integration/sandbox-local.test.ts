@@ -14,6 +14,19 @@ runSandboxContract('local (bubblewrap)', () => startLocalHarness({ outputLimit: 
 });
 
 describe('local provider housekeeping', () => {
+  it('refuses, at check, a sandbox directory too deep for Unix socket paths', async () => {
+    const deep = join(tmpdir(), 'devbot-deep-'.padEnd(90, 'x'));
+    const provider = new LocalSandboxProvider({
+      baseDir: join(deep, 'sandboxes'),
+      previews: { publish: () => 'http://x/', unpublishSandbox: () => {} },
+      warm: 0,
+    });
+    await expect(provider.check()).rejects.toThrow(
+      /too deep for Unix socket paths .*set DEVBOT_DATA_DIR to a shorter path/,
+    );
+    await rm(deep, { recursive: true, force: true });
+  });
+
   it('starts sandboxes the way this process may (the container-capabilities run expects userns)', async () => {
     const h = await startLocalHarness();
     try {
