@@ -13,6 +13,7 @@ import pg from 'pg';
 import { TokenIssuer } from '../src/gateway/token-issuer.js';
 import {
   type BenchResult,
+  deleteRedisPrefix,
   load,
   measureBareServer,
   measureFloorServer,
@@ -112,6 +113,8 @@ export async function run(): Promise<BenchResult> {
     await stop(gw.child);
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
+    // The tasks it enqueued: no worker ran them.
+    await deleteRedisPrefix(`{${schema}}`);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

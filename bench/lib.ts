@@ -186,13 +186,21 @@ export async function measureFloorServer(
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
     // The floor's BullMQ keys live under `{<schema>}:`.
-    const redis = new Redis(BENCH_REDIS_URL);
+    await deleteRedisPrefix(`{${schema}}`);
+  }
+}
+
+/** Deletes every Redis key under a BullMQ prefix (what a bench enqueued and nobody ran). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(BENCH_REDIS_URL);
+  try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${schema}}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');
+  } finally {
     await redis.quit();
   }
 }

@@ -262,12 +262,16 @@ async function once(b: Bench, n: number): Promise<Sample> {
     signal: new AbortController().signal,
     attempt: 1,
     // As the worker's emit: persist, then hand to the reporters.
-    emit: async (type, data = {}) => {
+    emit: async (type, data = {}, options = {}) => {
       const event = await clock.time(
         'reporting',
-        () => b.store.appendEvent(task.id, { type, data }),
+        () => b.store.appendEvent(task.id, { type, data }, options.patch),
         'store',
       );
+      if (options.patch) {
+        current = { ...current, ...options.patch } as Task;
+        ctx.task = current;
+      }
       emitted.push(event);
       if (type === 'pr_opened') prOpenedAt = performance.now();
       await clock.time('reporting', () => b.reporter.onEvent(current, event), 'reporter');

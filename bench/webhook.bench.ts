@@ -21,6 +21,7 @@ import { startFakeGithub } from '../tests/fakes/github/fake-github.js';
 import { issueCommentCreated, signBody } from '../tests/fakes/github/webhook-payloads.js';
 import {
   type BenchResult,
+  deleteRedisPrefix,
   load,
   measureBareServer,
   measureFloorServer,
@@ -175,6 +176,8 @@ export async function run(): Promise<BenchResult> {
     await stop(gw.child);
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
+    // The tasks it enqueued: no worker ran them.
+    await deleteRedisPrefix(`{${schema}}`);
     await gh.close();
     rmSync(dataDir, { recursive: true, force: true });
   }

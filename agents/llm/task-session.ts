@@ -1,6 +1,6 @@
 /**
- * An LlmSession bound to a running task: usage is recorded on the task (ctx.patch), as an `llm`
- * event, and through the metrics sink after every answer.
+ * An LlmSession bound to a running task: usage is recorded as an `llm` event and on the task (in
+ * the same write), and through the metrics sink, after every answer.
  */
 import type { TaskContext } from '../../src/core/index.js';
 import { type BudgetLimits, TaskBudget } from './budget.js';
@@ -28,25 +28,31 @@ export function createTaskSession(options: TaskSessionOptions): LlmSession {
     ...(options.redact ? { redact: options.redact } : {}),
     onUsage: async (record, total) => {
       options.usageSink?.record(record);
-      await ctx.emit('llm', {
-        role: record.role,
-        model: record.model,
-        tokensIn: record.tokensIn,
-        tokensOut: record.tokensOut,
-        costUsd: round(record.costUsd),
-        durationMs: Math.round(record.durationMs),
-      });
-      await ctx.patch({
-        usage: {
-          ...ctx.task.usage,
-          tokensIn: total.tokensIn,
-          tokensOut: total.tokensOut,
-          costUsd: round(total.costUsd),
-          llmMs: Math.round(total.llmMs),
-          llmRequests: total.llmRequests,
-          toolCalls: total.toolCalls,
+      // The answer's event and the task's running totals in one write.
+      await ctx.emit(
+        'llm',
+        {
+          role: record.role,
+          model: record.model,
+          tokensIn: record.tokensIn,
+          tokensOut: record.tokensOut,
+          costUsd: round(record.costUsd),
+          durationMs: Math.round(record.durationMs),
         },
-      });
+        {
+          patch: {
+            usage: {
+              ...ctx.task.usage,
+              tokensIn: total.tokensIn,
+              tokensOut: total.tokensOut,
+              costUsd: round(total.costUsd),
+              llmMs: Math.round(total.llmMs),
+              llmRequests: total.llmRequests,
+              toolCalls: total.toolCalls,
+            },
+          },
+        },
+      );
     },
   });
 }

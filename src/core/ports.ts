@@ -41,7 +41,8 @@ export interface TaskStore {
     patch?: TaskPatch,
     eventData?: Record<string, unknown>,
   ): Promise<{ task: Task; event: TaskEvent } | null>;
-  appendEvent(taskId: string, event: NewTaskEvent): Promise<TaskEvent>;
+  /** Appends an event; with `patch`, the task row changes in the same write. */
+  appendEvent(taskId: string, event: NewTaskEvent, patch?: TaskPatch): Promise<TaskEvent>;
   listEvents(taskId: string, afterSeq?: number): Promise<TaskEvent[]>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
@@ -76,8 +77,15 @@ export interface TaskQueue {
 /** What a handler gets to run one task. */
 export interface TaskContext {
   task: Task;
-  /** Appends an event (store + live bus + reporters). */
-  emit(type: NewTaskEvent['type'], data?: Record<string, unknown>): Promise<TaskEvent>;
+  /**
+   * Appends an event (store + live bus + reporters). With `options.patch`, the task's fields
+   * change in the same write (an LLM answer's event and the task's usage totals).
+   */
+  emit(
+    type: NewTaskEvent['type'],
+    data?: Record<string, unknown>,
+    options?: { patch?: TaskPatch },
+  ): Promise<TaskEvent>;
   /** Persist fields on the task as they become known (branch, preview URL...). */
   patch(patch: TaskPatch): Promise<void>;
   /** Aborted when the task is cancelled or the worker shuts down. */

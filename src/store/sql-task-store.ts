@@ -286,17 +286,19 @@ export class SqlTaskStore implements TaskStore {
     };
   }
 
-  async appendEvent(taskId: string, event: NewTaskEvent): Promise<TaskEvent> {
+  async appendEvent(taskId: string, event: NewTaskEvent, patch?: TaskPatch): Promise<TaskEvent> {
     // The task row's counter hands out seq numbers: the row lock serializes writers, so seqs
-    // have no gaps and no duplicates even with several writers.
+    // have no gaps and no duplicates even with several writers. A patch rides on the same UPDATE.
+    const { sets, params } = patch ? patchSql(patch, 4) : { sets: [], params: [] };
     const res = await this.sql.query<EventRow>(
       `WITH s AS (
-         UPDATE tasks SET event_seq = event_seq + 1, updated_at = now() WHERE id = $1 RETURNING event_seq
+         UPDATE tasks SET event_seq = event_seq + 1, updated_at = now()${sets.map((x) => `, ${x}`).join('')}
+         WHERE id = $1 RETURNING event_seq
        )
        INSERT INTO task_events (task_id, seq, type, data)
        SELECT $1, event_seq, $2, $3 FROM s
        RETURNING *`,
-      [taskId, event.type, JSON.stringify(event.data ?? {})],
+      [taskId, event.type, JSON.stringify(event.data ?? {}), ...params],
     );
     const row = res.rows[0];
     if (!row) throw new Error(`cannot append an event: task ${taskId} does not exist`);

@@ -123,8 +123,18 @@ export class TaskWorker {
     const log = logger.child({ taskId, kind: task.kind, attempt: task.attempts });
     const started = performance.now();
     let current = task;
-    const emit: TaskContext['emit'] = async (type, data = {}) => {
-      const event = await store.appendEvent(taskId, { type, data: this.options.secrets.redactDeep(data) });
+    let context: TaskContext | null = null;
+    const emit: TaskContext['emit'] = async (type, data = {}, options = {}) => {
+      const event = await store.appendEvent(
+        taskId,
+        { type, data: this.options.secrets.redactDeep(data) },
+        options.patch,
+      );
+      if (options.patch) {
+        // The store wrote exactly these fields; the in-memory task follows without a read.
+        current = { ...current, ...options.patch } as Task;
+        if (context) context.task = current;
+      }
       await this.#fanOut(current, event);
       return event;
     };
@@ -143,6 +153,7 @@ export class TaskWorker {
         signal: controller.signal,
         attempt: task.attempts,
       };
+      context = ctx;
       if (current.kind === 'auto') {
         const decision = await this.#route(current, controller.signal);
         await ctx.patch({ kind: decision.kind, input: { ...current.input, ...decision.input } });

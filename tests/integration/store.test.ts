@@ -146,6 +146,21 @@ describe.each(backends)('task store on %s', (_name, open) => {
     expect((await store.listEvents(keyed[0]!.task.id)).map((e) => e.type)).toEqual(['task.created']);
   });
 
+  it('appends an event and changes the task in the same write when given a patch', async () => {
+    const { task } = await store.createTask({ source: 'api', requester: 'p', kind: 'dev', prompt: 'x' });
+    const event = await store.appendEvent(
+      task.id,
+      { type: 'llm', data: { tokensIn: 5 } },
+      { usage: { tokensIn: 5, llmRequests: 1 }, branch: 'devbot/1-x' },
+    );
+    expect(event).toMatchObject({ seq: 2, type: 'llm', data: { tokensIn: 5 } });
+    const stored = await store.getTask(task.id);
+    expect(stored).toMatchObject({ usage: { tokensIn: 5, llmRequests: 1 }, branch: 'devbot/1-x' });
+    // Without a patch the task's fields stay as they were.
+    await store.appendEvent(task.id, { type: 'log', data: {} });
+    expect((await store.getTask(task.id))?.usage).toEqual({ tokensIn: 5, llmRequests: 1 });
+  });
+
   it('numbers events without gaps or duplicates under concurrent writers', async () => {
     const { task } = await store.createTask({ source: 'api', requester: 'c', kind: 'shell', prompt: 'p' });
     await Promise.all(

@@ -47,9 +47,17 @@ export function createRecordingContext(task: Task): RecordingContext {
     controller,
     signal: controller.signal,
     attempt: 1,
-    emit: async (type: NewTaskEvent['type'], data: Record<string, unknown> = {}) => {
+    emit: async (
+      type: NewTaskEvent['type'],
+      data: Record<string, unknown> = {},
+      options: { patch?: TaskPatch } = {},
+    ) => {
       const event: TaskEvent = { taskId: task.id, seq: events.length + 1, at: new Date(), type, data };
       events.push(event);
+      if (options.patch) {
+        patches.push(options.patch);
+        Object.assign(ctx.task, options.patch);
+      }
       return event;
     },
     patch: async (patch: TaskPatch) => {
