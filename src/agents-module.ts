@@ -103,18 +103,18 @@ export function createAgentsModule(runtime: Runtime, options: AgentsModuleOption
   const openShellSandbox: WorkspaceProvider =
     options.openShellSandbox ??
     (async (ctx) => {
-      // A chat's sandbox stays offline (it outlives tasks and is reattached without a proxy);
-      // a fresh one gets the network policy. The shell agent's run_command follows suit.
+      // The shell agent's run_command follows what the sandbox really has: a chat's sandbox
+      // made before the policy allowed network stays offline.
       const session = await sessions?.open(ctx);
       if (session)
         return {
           sandbox: session.sandbox,
           history: session.history,
-          network: false,
+          network: session.sandbox.network === true,
           release: () => session.release(),
         };
       const sandbox = await runtime.sandboxes.create({ taskId: ctx.task.id, network });
-      return { sandbox, network, release: () => sandbox.close() };
+      return { sandbox, network: network && sandbox.network !== false, release: () => sandbox.close() };
     });
 
   const handlers: Partial<Record<TaskKind, TaskHandler>> = {

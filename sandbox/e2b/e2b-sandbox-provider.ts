@@ -122,14 +122,15 @@ export class E2BSandboxProvider implements SandboxProvider {
       // No network unless the task asks for it (E2B has no domain allowlist: it is all or nothing).
       allowInternetAccess: options.network === true,
     });
-    return this.#wrap(raw, timeoutMs, options.persistent ?? false);
+    return this.#wrap(raw, timeoutMs, options.persistent ?? false, options.network === true);
   }
 
   async connect(id: string): Promise<Sandbox | null> {
     await this.check();
     try {
       const raw = await this.#o.sdk.connect(id, { apiKey: this.#o.apiKey, timeoutMs: this.#o.timeoutMs });
-      return this.#wrap(raw, this.#o.timeoutMs, true);
+      // Whether it was made with internet is not known here: say no (the agent then does not rely on it).
+      return this.#wrap(raw, this.#o.timeoutMs, true, false);
     } catch {
       return null;
     }
@@ -164,8 +165,9 @@ export class E2BSandboxProvider implements SandboxProvider {
     await Promise.allSettled([...this.#live].map((s) => s.close()));
   }
 
-  #wrap(raw: E2BSandboxLike, timeoutMs: number, persistent: boolean): E2BSandbox {
+  #wrap(raw: E2BSandboxLike, timeoutMs: number, persistent: boolean, network: boolean): E2BSandbox {
     const sandbox = new E2BSandbox(raw, {
+      network,
       timeoutMs,
       commandTimeoutMs: this.#o.commandTimeoutMs,
       outputLimit: this.#o.outputLimit,
@@ -178,6 +180,7 @@ export class E2BSandboxProvider implements SandboxProvider {
 }
 
 interface E2BSandboxSettings {
+  network: boolean;
   timeoutMs: number;
   commandTimeoutMs: number;
   outputLimit: number;
@@ -188,6 +191,7 @@ interface E2BSandboxSettings {
 export class E2BSandbox implements Sandbox {
   readonly provider = 'e2b';
   readonly workdir = WORKDIR;
+  readonly network: boolean;
   readonly #raw: E2BSandboxLike;
   readonly #s: E2BSandboxSettings;
   readonly #renew: NodeJS.Timeout;
@@ -196,6 +200,7 @@ export class E2BSandbox implements Sandbox {
   constructor(raw: E2BSandboxLike, settings: E2BSandboxSettings) {
     this.#raw = raw;
     this.#s = settings;
+    this.network = settings.network;
     // E2B kills a sandbox at its timeout; renew half-way while devbot still holds it open.
     this.#renew = setInterval(
       () => void this.keepAlive(settings.timeoutMs).catch(() => {}),

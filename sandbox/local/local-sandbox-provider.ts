@@ -55,6 +55,8 @@ interface SandboxMeta {
   taskId: string;
   persistent: boolean;
   createdAt: string;
+  /** Created with network access: reattaching opens the way out again. */
+  network?: boolean;
 }
 
 interface Egress {
@@ -173,6 +175,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       taskId: options.taskId,
       persistent: options.persistent ?? false,
       createdAt: new Date().toISOString(),
+      ...(options.network ? { network: true } : {}),
     };
     await writeFile(join(prepared.dir, 'sandbox.json'), JSON.stringify(meta), { mode: 0o600 });
     if (!options.network || !this.#network) return this.#adopt(prepared, meta.persistent, options.timeoutMs);
@@ -220,7 +223,10 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (raw === null) return null;
     const meta = JSON.parse(raw) as SandboxMeta;
     const prepared = await this.#prepare(id, meta.uid);
-    return this.#adopt(prepared, meta.persistent, undefined);
+    // Network comes back only while the operator's policy still allows it.
+    if (!meta.network || !this.#network) return this.#adopt(prepared, meta.persistent, undefined);
+    const egress = await this.#openEgress(prepared, this.#network);
+    return this.#adopt(prepared, meta.persistent, undefined, egress);
   }
 
   /**

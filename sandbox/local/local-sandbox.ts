@@ -42,12 +42,14 @@ export class LocalSandbox implements Sandbox {
   readonly provider = 'local';
   readonly workdir = SANDBOX_WORKDIR;
   readonly id: string;
+  readonly network: boolean;
   readonly #s: LocalSandboxSettings;
   #closed: Promise<void> | null = null;
 
   constructor(settings: LocalSandboxSettings) {
     this.#s = settings;
     this.id = settings.id;
+    this.network = settings.env !== undefined;
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {

@@ -46,6 +46,8 @@ export interface Sandbox {
   readonly provider: string;
   /** Absolute path of the workspace inside the sandbox (e.g. /workspace). */
   readonly workdir: string;
+  /** Whether commands can reach the network (through the provider's policy). Unset: no. */
+  readonly network?: boolean;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /** Starts a long-running command (a dev server) and returns at once. */
   execBackground(command: string, options?: ExecOptions): Promise<BackgroundProcess>;

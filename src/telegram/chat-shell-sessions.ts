@@ -30,6 +30,8 @@ import { ChatBindings } from './chat-bindings.js';
 export interface ChatShellSessionsOptions {
   sandboxes: SandboxProvider;
   bindings: Pick<ChatBindings, 'get' | 'setSandbox' | 'recordShell' | 'clearShell' | 'listIdleSandboxes'>;
+  /** Create chats' sandboxes with network access (DEVBOT_SANDBOX_NETWORK=allowlist). */
+  network?: boolean;
   /** How long a chat's sandbox stays open with nothing using it. Default 30 minutes. */
   idleMs?: number;
   /** A chat's sandbox unused this long is deleted by the sweep. Unset: no periodic sweep. */
@@ -212,7 +214,11 @@ export class ChatShellSessions implements ShellSessions {
       if (found) return found;
       logger?.info({ chatId, sandboxId }, 'chat sandbox: gone; starting a new one');
     }
-    const sandbox = await sandboxes.create({ taskId, persistent: true });
+    const sandbox = await sandboxes.create({
+      taskId,
+      persistent: true,
+      ...(this.#o.network ? { network: true } : {}),
+    });
     try {
       await bindings.setSandbox(chatId, sandbox.id);
     } catch (err) {
@@ -303,6 +309,7 @@ export function chatShellSessions(
         bindings: new ChatBindings(runtime.sql),
         logger: runtime.logger.child({ module: 'chat-shell' }),
         retentionMs: runtime.config.DEVBOT_CHAT_SANDBOX_RETENTION_DAYS * 24 * 60 * 60_000,
+        network: runtime.config.DEVBOT_SANDBOX_NETWORK === 'allowlist',
         ...options,
       });
       made.set(runtime, sessions);

@@ -8,6 +8,7 @@ import { lookup } from 'node:dns/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalSandboxProvider } from '../../sandbox/local/local-sandbox-provider.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Sandbox } from '../../src/core/index.js';
 import { createSandboxProvider } from '../../src/sandbox-module.js';
@@ -82,6 +83,37 @@ describe('local sandbox network access', () => {
       ),
     );
     expect(direct.stdout).toMatch(/^no route:/);
+  });
+
+  it("keeps a chat's persistent sandbox on the network across reattaching, while the policy allows it", async () => {
+    const chat = await harness.provider.create({ taskId: 'chat', persistent: true, network: true });
+    expect(chat.network).toBe(true);
+    await chat.close();
+    const again = await harness.provider.connect!(chat.id);
+    expect(again?.network).toBe(true);
+    const fetched = await again!.exec(
+      py(
+        `import urllib.request\nprint(urllib.request.urlopen('http://localhost:${port}/again').read().decode())`,
+      ),
+      viaProxy,
+    );
+    expect(fetched.stdout.trim()).toBe('upstream saw GET /again');
+    await again!.close();
+    // The same sandbox under a provider whose policy no longer allows network: offline.
+    const offline = new LocalSandboxProvider({
+      baseDir: harness.baseDir,
+      previews: harness.previews,
+      warm: 0,
+    });
+    try {
+      const reopened = await offline.connect(chat.id);
+      expect(reopened?.network).toBe(false);
+      expect((await reopened!.exec('echo "[$HTTPS_PROXY]"')).stdout).toBe('[]\n');
+      await reopened!.close();
+    } finally {
+      await offline.close();
+    }
+    await harness.provider.destroy!(chat.id);
   });
 
   it('is wired from DEVBOT_SANDBOX_NETWORK=allowlist', async () => {

@@ -24,9 +24,11 @@ describe('TokenIssuer', () => {
   });
 
   it('rejects an expired token, even after it was verified and cached', async () => {
-    const token = await issuer.sign('bob', { ttlSeconds: 1 });
+    // Two seconds: `exp` counts whole seconds from a rounded-down `iat`, so a one-second token
+    // signed at the end of a second is already expired when verified at once.
+    const token = await issuer.sign('bob', { ttlSeconds: 2 });
     expect((await issuer.verify(token)).subject).toBe('bob');
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 2100));
     await expect(issuer.verify(token)).rejects.toThrow(/expired/);
   });
 });
