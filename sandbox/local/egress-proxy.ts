@@ -13,6 +13,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { relay, stripHopByHop } from '../http-relay.js';
 
 export interface EgressPolicy {
   /** Domains the sandbox may reach, each with its subdomains (`github.com` allows `api.github.com`). */
@@ -128,27 +129,14 @@ export async function startEgressProxy(socketPath: string, policy: EgressPolicy)
         res.writeHead(403, { 'content-type': 'text/plain' }).end(found.refused);
         return;
       }
-      const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: target.host };
-      delete headers['proxy-connection'];
-      delete headers['proxy-authorization'];
-      const upstream = request(
-        {
-          host: found.address,
-          port: targetPort,
-          method: req.method,
-          path: `${target.pathname}${target.search}`,
-          headers,
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on('error', () => {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end();
+      const upstream = request({
+        host: found.address,
+        port: targetPort,
+        method: req.method,
+        path: `${target.pathname}${target.search}`,
+        headers: { ...stripHopByHop(req.headers), host: target.host },
       });
-      req.pipe(upstream);
+      relay(req, res, upstream, (r) => r.writeHead(502, { 'content-type': 'text/plain' }).end());
     })();
   });
 

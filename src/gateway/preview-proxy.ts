@@ -1,12 +1,7 @@
-import {
-  type ClientRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  request,
-  type ServerResponse,
-} from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { relay, stripHopByHop } from '../../sandbox/http-relay.js';
 import type { Role } from '../runtime.js';
 import type { RemotePreview } from './preview-directory.js';
 import type { PreviewEntry, PreviewRegistry } from './preview-registry.js';
@@ -26,19 +21,6 @@ export interface PreviewProxyOptions {
   /** Roles that mount the route (RawRoute.roles). */
   roles?: readonly Role[];
 }
-
-/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-];
 
 interface Target {
   entry: PreviewEntry;
@@ -117,7 +99,9 @@ export function createPreviewProxyRoute(
         path: target.path,
         headers: forwardHeaders(req, token),
       });
-      relay(req, res, upstream, 'the app in the sandbox did not answer');
+      relay(req, res, upstream, (r) =>
+        sendJson(r, 502, 'bad_gateway', 'the app in the sandbox did not answer'),
+      );
     },
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       const resolved = resolve(req.url);
@@ -166,32 +150,9 @@ function forwardToWorker(
     method: req.method,
     headers: workerHeaders(stripHopByHop(req.headers)),
   });
-  relay(req, res, upstream, 'the worker serving this preview did not answer');
-}
-
-/**
- * Streams the request body up and the response down, both ways without buffering; a dead
- * upstream is a 502 (or a cut connection once the response has started).
- */
-function relay(
-  req: IncomingMessage,
-  res: ServerResponse,
-  upstream: ClientRequest,
-  unreachable: string,
-): void {
-  upstream.on('response', (up) => {
-    res.writeHead(up.statusCode ?? 502, stripHopByHop(up.headers));
-    up.pipe(res);
-    up.on('error', () => res.destroy());
-  });
-  upstream.on('error', () => {
-    if (!res.headersSent) sendJson(res, 502, 'bad_gateway', unreachable);
-    else res.destroy();
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  req.pipe(upstream);
+  relay(req, res, upstream, (r) =>
+    sendJson(r, 502, 'bad_gateway', 'the worker serving this preview did not answer'),
+  );
 }
 
 /** A WebSocket upgrade forwarded to the worker; its 101 (or refusal) is relayed as is. */
@@ -253,16 +214,6 @@ function forwardHeaders(req: IncomingMessage, token: string, upgrade = false): I
   headers['x-forwarded-host'] = req.headers.host ?? '';
   headers['x-forwarded-proto'] = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   return headers;
-}
-
-function stripHopByHop<T extends Record<string, unknown>>(headers: T): T {
-  const out = { ...headers };
-  const listed = String(headers.connection ?? '')
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean);
-  for (const name of [...HOP_BY_HOP, ...listed]) delete out[name];
-  return out;
 }
 
 function sendJson(res: ServerResponse, status: number, error: string, message: string): void {
