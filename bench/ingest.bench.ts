@@ -14,12 +14,10 @@ import { TokenIssuer } from '../src/gateway/token-issuer.js';
 import {
   type BenchResult,
   deleteRedisPrefix,
-  load,
   measureBareServer,
   measureFloorServer,
+  measureServer,
   reference,
-  spawnReady,
-  stop,
 } from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
@@ -54,36 +52,18 @@ export async function run(): Promise<BenchResult> {
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
-  const gw = await spawnReady(
-    process.execPath,
-    [
-      ...(process.env['BENCH_CPU_PROF']
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`]
-        : []),
-      '--import',
-      'tsx',
-      'src/main.ts',
-      'start',
-      '--role',
-      'gateway',
-    ],
-    env,
-    /listening on (\S+)/,
-  );
-  const url = `${gw.match[1]!}/tasks`;
   const token = await new TokenIssuer(secret).sign('bench');
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const body = JSON.stringify({ kind: 'question', prompt: 'bench' });
   try {
-    await load({ url, connections: CONNECTIONS, durationSeconds: 1, method: 'POST', headers, body });
-    const gateway = await load({
-      url,
-      connections: CONNECTIONS,
-      durationSeconds: DURATION,
-      method: 'POST',
-      headers,
-      body,
-    });
+    const gateway = await measureServer(
+      {
+        args: ['src/main.ts', 'start', '--role', 'gateway'],
+        env,
+        ready: /listening on (\S+)/,
+        path: '/tasks',
+        profile: true,
+      },
+      { ...same, headers: { ...same.headers, authorization: `Bearer ${token}` } },
+    );
     const ratio = gateway.rps / baseline.rps;
     return {
       name: 'ingest: POST /tasks (role gateway, PostgreSQL) vs bare Node HTTP',
@@ -110,7 +90,6 @@ export async function run(): Promise<BenchResult> {
       },
     };
   } finally {
-    await stop(gw.child);
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
     // The tasks it enqueued: no worker ran them.

@@ -104,22 +104,44 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, i)]!;
 }
 
+export interface ServerProcess {
+  /** What follows `node --import tsx`: a script and its arguments. */
+  args: string[];
+  env: Record<string, string | undefined>;
+  /** The line that says the server is up; its first group is the base URL. Default `READY <url>`. */
+  ready?: RegExp;
+  /** Appended to the base URL (the route under load). */
+  path?: string;
+  /** Write a CPU profile to BENCH_CPU_PROF when set (the devbot process, not the references). */
+  profile?: boolean;
+}
+
 /**
- * Spawns a server script (it prints `READY <url>`) in its own process, loads it with the given
- * requests after a 1 s warm-up, and stops it.
+ * Spawns a server in its own process, loads it with the given requests after a 1 s warm-up, and
+ * stops it.
  */
 export async function measureServer(
-  script: string,
-  env: Record<string, string | undefined>,
+  server: ServerProcess,
   options: Omit<LoadOptions, 'url'>,
 ): Promise<LoadResult> {
-  const server = await spawnReady(process.execPath, ['--import', 'tsx', script], env, /READY (\S+)/);
+  const profileDir = server.profile ? process.env['BENCH_CPU_PROF'] : undefined;
+  const proc = await spawnReady(
+    process.execPath,
+    [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      '--import',
+      'tsx',
+      ...server.args,
+    ],
+    server.env,
+    server.ready ?? /READY (\S+)/,
+  );
   try {
-    const url = server.match[1]!;
+    const url = `${proc.match[1]!}${server.path ?? ''}`;
     await load({ ...options, url, durationSeconds: 1 });
     return await load({ ...options, url });
   } finally {
-    await stop(server.child);
+    await stop(proc.child);
   }
 }
 
@@ -128,7 +150,7 @@ export async function measureServer(
  * (bench/bare-server.ts) in its own process, loaded with the same requests.
  */
 export function measureBareServer(options: Omit<LoadOptions, 'url'>): Promise<LoadResult> {
-  return measureServer('bench/bare-server.ts', process.env, options);
+  return measureServer({ args: ['bench/bare-server.ts'], env: process.env }, options);
 }
 
 /** A reference server's figures next to the bare baseline and the measured devbot process. */
@@ -167,14 +189,16 @@ export async function measureFloorServer(
   await admin.query(`CREATE SCHEMA ${schema}`);
   try {
     const result = await measureServer(
-      floor.script ?? 'bench/floor-server.ts',
       {
-        ...process.env,
-        ...floor.env,
-        FLOOR_DATABASE_URL: BENCH_DATABASE_URL,
-        FLOOR_SCHEMA: schema,
-        FLOOR_REDIS_URL: BENCH_REDIS_URL,
-        ...(floor.verifySecret ? { FLOOR_VERIFY_SECRET: floor.verifySecret } : {}),
+        args: [floor.script ?? 'bench/floor-server.ts'],
+        env: {
+          ...process.env,
+          ...floor.env,
+          FLOOR_DATABASE_URL: BENCH_DATABASE_URL,
+          FLOOR_SCHEMA: schema,
+          FLOOR_REDIS_URL: BENCH_REDIS_URL,
+          ...(floor.verifySecret ? { FLOOR_VERIFY_SECRET: floor.verifySecret } : {}),
+        },
       },
       options,
     );

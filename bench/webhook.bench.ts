@@ -22,13 +22,10 @@ import { issueCommentCreated, signBody } from '../tests/fakes/github/webhook-pay
 import {
   type BenchResult,
   deleteRedisPrefix,
-  load,
   measureBareServer,
   measureFloorServer,
   measureServer,
   reference,
-  spawnReady,
-  stop,
 } from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
@@ -115,30 +112,17 @@ export async function run(): Promise<BenchResult> {
     GITHUB_WEBHOOK_SECRET: secret,
     GITHUB_API_URL: gh.url,
   };
-  const gw = await spawnReady(
-    process.execPath,
-    [
-      ...(process.env['BENCH_CPU_PROF']
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`]
-        : []),
-      '--import',
-      'tsx',
-      'bench/webhook.bench.ts',
-      '--serve',
-    ],
-    env,
-    /listening on (\S+)/,
-  );
-  const url = `${gw.match[1]!}/api/github/webhooks`;
   try {
-    await load({ url, connections: CONNECTIONS, durationSeconds: 1, setupRequest: nextRequest });
-    const before = counter;
-    const devbot = await load({
-      url,
-      connections: CONNECTIONS,
-      durationSeconds: DURATION,
-      setupRequest: nextRequest,
-    });
+    const devbot = await measureServer(
+      {
+        args: ['bench/webhook.bench.ts', '--serve'],
+        env,
+        ready: /listening on (\S+)/,
+        path: '/api/github/webhooks',
+        profile: true,
+      },
+      { connections: CONNECTIONS, durationSeconds: DURATION, setupRequest: nextRequest },
+    );
     const { rows } = await admin.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.tasks`);
     const ratio = devbot.rps / baseline.rps;
     return {
@@ -167,13 +151,12 @@ export async function run(): Promise<BenchResult> {
         floor: reference(floor, baseline, devbot),
         probotNoop: reference(probotNoop, baseline, devbot),
         probotFloor: reference(probotFloor, baseline, devbot),
-        requestsSent: counter - before,
+        requestsAnswered: devbot.total,
         tasksPersisted: Number(rows[0]?.n ?? 0),
         reactionsOnTheFake: gh.repo('bench', 'repo').reactions.length,
       },
     };
   } finally {
-    await stop(gw.child);
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
     // The tasks it enqueued: no worker ran them.
@@ -205,7 +188,7 @@ async function measureProbot(
   const script = 'bench/probot-noop-server.ts';
   return withFloor
     ? measureFloorServer(options, { script, env })
-    : measureServer(script, { ...process.env, ...env }, options);
+    : measureServer({ args: [script], env: { ...process.env, ...env } }, options);
 }
 
 if (process.argv.includes('--serve')) {
