@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { TERMINAL_STATUSES } from '../../src/core/index.js';
 
 export interface StreamedEvent {
   taskId: string;
@@ -49,7 +50,7 @@ export class ApiClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const res = await this.getTask(id);
-      if (['succeeded', 'failed', 'cancelled'].includes(res.body?.status)) return res.body;
+      if (TERMINAL_STATUSES.includes(res.body?.status)) return res.body;
       if (Date.now() > deadline) throw new Error(`task ${id} did not end (status ${res.body?.status})`);
       await new Promise((r) => setTimeout(r, 50));
     }

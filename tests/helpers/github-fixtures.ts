@@ -54,3 +54,17 @@ export function testGithubApp(
     ...overrides,
   });
 }
+
+/** The env that turns a test devbot's GitHub App on against a fake GitHub. */
+export function githubAppEnv(
+  gh: { url: string; app: { id: number } },
+  webhookSecret: string,
+): Record<string, string> {
+  return {
+    GITHUB_APP_ID: String(gh.app.id),
+    GITHUB_PRIVATE_KEY: appPrivateKey(),
+    GITHUB_WEBHOOK_SECRET: webhookSecret,
+    GITHUB_API_URL: gh.url,
+    GITHUB_APP_SLUG: 'devbot',
+  };
+}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config/config.js';
+import { isTerminal, type Task, type TaskStore } from '../../src/core/index.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
 /** The PostgreSQL the integration tests use (CI runs one on the standard port). */
@@ -85,4 +86,16 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Waits until the task reaches a terminal status and returns it. */
+export function taskEnded(store: Pick<TaskStore, 'getTask'>, id: string, timeoutMs = 30_000): Promise<Task> {
+  return waitFor(
+    async () => {
+      const task = await store.getTask(id);
+      return task && isTerminal(task.status) ? task : null;
+    },
+    `task ${id} to finish`,
+    timeoutMs,
+  );
 }

@@ -27,9 +27,9 @@ import {
   startScriptedLlm,
 } from '../fakes/llm/scripted-llm-server.js';
 import { FakeTelegramServer, type StoredMessage } from '../fakes/telegram/index.js';
-import { appPrivateKey, fixtureFiles } from '../helpers/github-fixtures.js';
+import { fixtureFiles, githubAppEnv } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
-import { captureLogger, waitFor } from '../helpers/test-env.js';
+import { captureLogger, taskEnded } from '../helpers/test-env.js';
 
 const execFileP = promisify(execFile);
 const SMALL_REPO = fileURLToPath(new URL('../fixtures/small-repo', import.meta.url));
@@ -115,15 +115,8 @@ let telegram: TelegramModule;
 let hookUrl: string;
 const log = captureLogger(() => devbot?.app.runtime.secrets.values() ?? []);
 
-async function finished(id: string): Promise<Task> {
-  return waitFor(
-    async () => {
-      const t = await devbot.app.runtime.store.getTask(id);
-      return t && ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
-    },
-    `task ${id} to finish`,
-    40_000,
-  );
+function finished(id: string): Promise<Task> {
+  return taskEnded(devbot.app.runtime.store, id, 40_000);
 }
 
 function eventsOf(events: TaskEvent[], type: string): TaskEvent[] {
@@ -182,11 +175,7 @@ beforeAll(async () => {
   });
   devbot = await startTestDevbot({
     env: {
-      GITHUB_APP_ID: '12345',
-      GITHUB_PRIVATE_KEY: appPrivateKey(),
-      GITHUB_WEBHOOK_SECRET: SECRET,
-      GITHUB_API_URL: gh.url,
-      GITHUB_APP_SLUG: 'devbot',
+      ...githubAppEnv(gh, SECRET),
       OPENAI_BASE_URL: llm.baseUrl,
       OPENAI_API_KEY: `sk-test-${randomBytes(8).toString('hex')}`,
       DEVBOT_MODEL: 'scripted',

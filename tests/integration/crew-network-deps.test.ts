@@ -16,9 +16,9 @@ import { defaultWiring } from '../../src/modules.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import { type ScriptedLlmServer, startScriptedLlm } from '../fakes/llm/scripted-llm-server.js';
-import { appPrivateKey, fixtureFiles } from '../helpers/github-fixtures.js';
+import { fixtureFiles, githubAppEnv } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
-import { captureLogger, waitFor } from '../helpers/test-env.js';
+import { captureLogger, taskEnded } from '../helpers/test-env.js';
 
 const execFileP = promisify(execFile);
 const DEPS_REPO = fileURLToPath(new URL('../fixtures/deps-repo', import.meta.url));
@@ -44,11 +44,7 @@ beforeAll(async () => {
   const wiring = defaultWiring({ github: { minEditIntervalMs: 50, throttle: false } });
   devbot = await startTestDevbot({
     env: {
-      GITHUB_APP_ID: '12345',
-      GITHUB_PRIVATE_KEY: appPrivateKey(),
-      GITHUB_WEBHOOK_SECRET: SECRET,
-      GITHUB_API_URL: gh.url,
-      GITHUB_APP_SLUG: 'devbot',
+      ...githubAppEnv(gh, SECRET),
       OPENAI_BASE_URL: llm.baseUrl,
       OPENAI_API_KEY: `sk-test-${randomBytes(8).toString('hex')}`,
       DEVBOT_MODEL: 'scripted',
@@ -113,14 +109,7 @@ describe('a dev task that needs its dependencies installed', () => {
       );
       expect(res.status).toBe(200);
       const [created] = await devbot.app.runtime.store.listTasks({ source: 'github' });
-      const done = await waitFor(
-        async () => {
-          const t = await devbot.app.runtime.store.getTask(created!.id);
-          return t && ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
-        },
-        'the task to finish',
-        90_000,
-      );
+      const done = await taskEnded(devbot.app.runtime.store, created!.id, 90_000);
       const events = await devbot.app.runtime.store.listEvents(done.id);
       const commands = events
         .filter((e) => e.type === 'command.finished')

@@ -18,9 +18,9 @@ import {
   issueLabeled,
   reviewSubmitted,
 } from '../fakes/github/webhook-payloads.js';
-import { appPrivateKey } from '../helpers/github-fixtures.js';
+import { githubAppEnv } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
-import { captureLogger, waitFor } from '../helpers/test-env.js';
+import { captureLogger, taskEnded } from '../helpers/test-env.js';
 
 const OWNER = 'acme';
 const REPO = 'app';
@@ -114,15 +114,8 @@ async function githubTasks(): Promise<Task[]> {
   return devbot.app.runtime.store.listTasks({ source: 'github' });
 }
 
-async function finished(id: string): Promise<Task> {
-  return waitFor(
-    async () => {
-      const t = await devbot.app.runtime.store.getTask(id);
-      return t && ['succeeded', 'failed', 'cancelled'].includes(t.status) ? t : null;
-    },
-    `task ${id} to finish`,
-    30_000,
-  );
+function finished(id: string): Promise<Task> {
+  return taskEnded(devbot.app.runtime.store, id, 30_000);
 }
 
 beforeAll(async () => {
@@ -134,14 +127,9 @@ beforeAll(async () => {
   });
   gh.setPermission(OWNER, REPO, 'alice', 'write');
   gh.setPermission(OWNER, REPO, 'rita', 'read');
-  const privateKey = appPrivateKey();
   devbot = await startTestDevbot({
     env: {
-      GITHUB_APP_ID: '12345',
-      GITHUB_PRIVATE_KEY: privateKey,
-      GITHUB_WEBHOOK_SECRET: SECRET,
-      GITHUB_API_URL: gh.url,
-      GITHUB_APP_SLUG: 'devbot',
+      ...githubAppEnv(gh, SECRET),
       LOG_LEVEL: 'debug',
     },
     logger: log.logger,
