@@ -1,36 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskEvent } from '../../src/core/index.js';
 import { memoriesForTask, memoryScope } from '../../src/memory/task-memories.js';
+import { makeTask } from '../fakes/llm/recording-context.js';
 
 const ID = '0b7a6f0e-3c55-4a57-9f43-0a1a6c9b1d10';
 
 function task(overrides: Partial<Task>): Task {
-  const now = new Date();
-  return {
+  return makeTask({
     id: ID,
-    source: 'api',
-    origin: {},
     requester: 'alice',
     repo: 'acme/web',
-    kind: 'dev',
     prompt: 'add a dark-mode toggle',
-    input: {},
     status: 'succeeded',
-    idempotencyKey: null,
     branch: 'devbot/dark-mode',
     prUrl: 'https://github.com/acme/web/pull/7',
-    previewUrl: null,
     resultSummary: 'Added the toggle',
-    result: null,
-    error: null,
-    usage: {},
-    attempts: 1,
-    createdAt: now,
-    startedAt: now,
-    finishedAt: now,
-    updatedAt: now,
+    finishedAt: new Date(),
     ...overrides,
-  };
+  });
 }
 
 let seq = 0;

@@ -10,11 +10,12 @@ import {
   truncateText,
   visibleLength,
 } from '../../src/telegram/telegram-text.js';
+import { makeTask } from '../fakes/llm/recording-context.js';
 import { parseTelegramHtml } from '../fakes/telegram/index.js';
 
 function task(overrides: Partial<Task> = {}): Task {
   const now = new Date('2025-01-01T00:00:00Z');
-  return {
+  return makeTask({
     id: '0b7c9a52-1111-4222-8333-444455556666',
     source: 'telegram',
     origin: { chatId: 7, messageId: 1 },
@@ -24,21 +25,12 @@ function task(overrides: Partial<Task> = {}): Task {
     prompt: 'echo hi',
     input: { command: 'echo hi' },
     status: 'queued',
-    idempotencyKey: null,
-    branch: null,
-    prUrl: null,
-    previewUrl: null,
-    resultSummary: null,
-    result: null,
-    error: null,
-    usage: {},
     attempts: 0,
     createdAt: now,
     startedAt: null,
-    finishedAt: null,
     updatedAt: now,
     ...overrides,
-  };
+  });
 }
 
 let seq = 0;
