@@ -80,7 +80,7 @@ export class GithubReporter implements TaskReporter {
     if (!live) {
       const o = task.origin;
       live = {
-        state: { taskId: task.id, status: task.status as ProgressStatus, steps: [] },
+        state: { taskId: task.id, status: task.status, steps: [] },
         owner: String(o['owner']),
         repo: String(o['repo']),
         installationId: Number(o['installationId']),

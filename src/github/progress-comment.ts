@@ -2,9 +2,11 @@
  * Renders one task's progress as the sticky GitHub comment (and the check run's summary). Pure:
  * the reporter keeps the state, this turns it into Markdown.
  */
+import type { TaskStatus } from '../core/index.js';
 import { DEVBOT_MARKER } from './github-trigger.js';
 
-export type ProgressStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** A task's status as the progress reports show it: the task's own. */
+export type ProgressStatus = TaskStatus;
 
 export interface ProgressState {
   taskId: string;

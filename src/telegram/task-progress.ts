@@ -2,14 +2,15 @@
  * What a Telegram status message shows about one task, folded from its events. Pure data: the
  * reporter keeps one per task and rebuilds it from the store after a restart.
  */
-import type { Task, TaskEvent, TaskKind } from '../core/index.js';
+import type { Task, TaskEvent, TaskKind, TaskStatus } from '../core/index.js';
 
 /** How many recent steps the status message lists. */
 export const STEP_HISTORY = 5;
 /** Output kept in memory per task (the tail for the status message, the rest for a document). */
 export const OUTPUT_CAP = 512 * 1024;
 
-export type ProgressStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** A task's status as the progress reports show it: the task's own. */
+export type ProgressStatus = TaskStatus;
 
 export interface TaskProgress {
   taskId: string;
