@@ -1,4 +1,10 @@
-import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import {
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type ServerResponse,
+} from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { relay, stripHopByHop } from '../../sandbox/http-relay.js';
@@ -146,10 +152,7 @@ function forwardToWorker(
   token: string,
   path: string,
 ): void {
-  const upstream = request(`${worker.url}${PREVIEW_PREFIX}${token}${path}`, {
-    method: req.method,
-    headers: workerHeaders(stripHopByHop(req.headers)),
-  });
+  const upstream = workerRequest(req, worker, token, path, false);
   relay(req, res, upstream, (r) =>
     sendJson(r, 502, 'bad_gateway', 'the worker serving this preview did not answer'),
   );
@@ -164,10 +167,7 @@ function upgradeToWorker(
   token: string,
   path: string,
 ): void {
-  const upstream = request(`${worker.url}${PREVIEW_PREFIX}${token}${path}`, {
-    method: req.method,
-    headers: workerHeaders({ ...req.headers }),
-  });
+  const upstream = workerRequest(req, worker, token, path, true);
   upstream.on('upgrade', (up, upSocket, upHead) => {
     let lines = `HTTP/1.1 ${up.statusCode ?? 101} ${up.statusMessage ?? 'Switching Protocols'}\r\n`;
     for (let i = 0; i + 1 < up.rawHeaders.length; i += 2)
@@ -191,10 +191,18 @@ function upgradeToWorker(
   upstream.end();
 }
 
-function workerHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+/** The request to the worker that serves the preview; an upgrade keeps its hop headers. */
+function workerRequest(
+  req: IncomingMessage,
+  worker: RemotePreview,
+  token: string,
+  path: string,
+  upgrade: boolean,
+): ClientRequest {
+  const headers: IncomingHttpHeaders = upgrade ? { ...req.headers } : stripHopByHop(req.headers);
   delete headers.authorization;
   headers[FORWARDED_MARK] = '1';
-  return headers;
+  return request(`${worker.url}${PREVIEW_PREFIX}${token}${path}`, { method: req.method, headers });
 }
 
 /** A dot segment (plain or %-encoded) could climb out of `/preview/<token>/` at the worker. */
