@@ -24,6 +24,7 @@ import { type TaskApiClient, TaskApiError } from './task-api-client.js';
 import type { OutgoingMessage, TelegramOutbox } from './telegram-outbox.js';
 import { escapeHtml, truncateText } from './telegram-text.js';
 import { UpdateClaims } from './update-claims.js';
+import { WakeableSleeps } from './wakeable-sleeps.js';
 
 /** Update types the bot asks for (polling and webhook alike). */
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
@@ -65,7 +66,7 @@ export class TelegramBot {
   readonly #retry: { initial: number; max: number };
   readonly #chains = new Map<string, Promise<void>>();
   readonly #recent = new Set<number>();
-  readonly #wakers = new Set<() => void>();
+  readonly #sleeps = new WakeableSleeps();
   #runner: RunnerHandle | null = null;
   #setup: Promise<void> | null = null;
   #stopped = false;
@@ -203,7 +204,7 @@ export class TelegramBot {
   /** Stops polling and waits for queued webhook updates. Safe to call twice. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const wake of this.#wakers) wake();
+    this.#sleeps.wakeAll();
     const runner = this.#runner;
     this.#runner = null;
     if (runner?.isRunning()) await runner.stop().catch(() => {});
@@ -471,7 +472,7 @@ export class TelegramBot {
             ? 'telegram: another process polls this bot token (409); only one may. Retrying'
             : 'telegram: polling stopped; restarting',
         );
-        await this.#sleep(delay);
+        await this.#sleeps.sleep(delay);
         if (this.#runner === runner) this.#startPolling(attempt + 1);
       },
     );
@@ -486,23 +487,11 @@ export class TelegramBot {
         return true;
       } catch (err) {
         this.#log.warn({ err: errorMessage(err), retryInMs: delay }, `telegram: ${what} failed; retrying`);
-        await this.#sleep(delay);
+        await this.#sleeps.sleep(delay);
         delay = Math.min(delay * 2, this.#retry.max);
       }
     }
     return false;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#wakers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wakers.add(wake);
-    });
   }
 }
 

@@ -8,6 +8,7 @@ import { type Api, GrammyError, HttpError, InputFile } from 'grammy';
 import type { Logger } from '../observability/logger.js';
 import type { InlineButton } from './render-progress.js';
 import { escapeHtml, htmlToPlain } from './telegram-text.js';
+import { WakeableSleeps } from './wakeable-sleeps.js';
 
 export interface OutgoingMessage {
   html: string;
@@ -88,7 +89,7 @@ export class TelegramOutbox {
   readonly #backoffMs: number;
   readonly #onCall: (method: string, outcome: CallOutcome) => void;
   readonly #lanes = new Map<number, Lane>();
-  readonly #sleepers = new Set<() => void>();
+  readonly #sleeps = new WakeableSleeps();
   #idleWaiters: (() => void)[] = [];
   #closed = false;
 
@@ -170,7 +171,7 @@ export class TelegramOutbox {
       clearTimeout(timer);
     }
     this.#closed = true;
-    for (const wake of this.#sleepers) wake();
+    this.#sleeps.wakeAll();
     for (const lane of this.#lanes.values()) {
       for (const op of lane.ops.splice(0)) settle(op, null);
     }
@@ -208,7 +209,7 @@ export class TelegramOutbox {
         // Wait with the operation still queued, so edits arriving meanwhile coalesce into it.
         const wait = lane.nextAt - Date.now();
         if (wait > 0) {
-          await this.#sleep(wait);
+          await this.#sleeps.sleep(wait);
           continue;
         }
         const op = lane.ops.shift() as Op;
@@ -325,18 +326,6 @@ export class TelegramOutbox {
 
   #backoff(op: Op): number {
     return this.#backoffMs * 2 ** op.attempts;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#sleepers.add(wake);
-    });
   }
 
   #checkIdle(): void {
