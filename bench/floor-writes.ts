@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { Batcher } from '../src/store/batcher.js';
+import { Batcher } from '../src/utils/batcher.js';
 
 export interface FloorItem {
   bytes: number;

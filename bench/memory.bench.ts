@@ -15,13 +15,13 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import type { SqlClient } from '../src/core/sql-client.js';
 import type { Embedder } from '../src/memory/embedder.js';
 import { normalize } from '../src/memory/embedder.js';
 import { MemoryService } from '../src/memory/memory-service.js';
 import { MemoryStore, toVectorLiteral } from '../src/memory/memory-store.js';
 import { ensureModelIndex, ensureVectorSchema, modelIndexName } from '../src/memory/vector-schema.js';
 import { createPgliteClient } from '../src/store/pglite-client.js';
-import type { SqlClient } from '../src/store/sql-client.js';
 
 const DIM = 384;
 const MODEL = 'bench-synthetic-384';

@@ -19,12 +19,16 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ProbotOctokit } from 'probot';
 import { runCrew } from '../agents/crew/run-crew.js';
 import { createLlmClient, type LlmClient } from '../agents/llm/llm-client.js';
 import { IntentRouter } from '../agents/router/intent-router.js';
 import { LocalSandboxProvider } from '../sandbox/local/local-sandbox-provider.js';
+import type { RunAgent } from '../src/core/agent-runner.js';
 import type {
+  HostedRepo,
+  NewTaskEvent,
+  PrepareWorkspace,
+  RepoHost,
   Sandbox,
   SandboxProvider,
   Task,
@@ -33,14 +37,15 @@ import type {
   TaskIngress,
 } from '../src/core/index.js';
 import { PreviewRegistry } from '../src/gateway/preview-registry.js';
-import { type PrepareOptions, RepoWorkspaces, type Workspace } from '../src/git/repo-workspaces.js';
-import type { RunAgent } from '../src/github/agent-result.js';
+import { RepoWorkspaces, type Workspace } from '../src/git/repo-workspaces.js';
 import { GithubApp } from '../src/github/github-app.js';
+import { GithubRepoHost } from '../src/github/github-repo-host.js';
 import { GithubReporter } from '../src/github/github-reporter.js';
-import { createRepoTaskHandler, type RepoHost } from '../src/github/repo-task-handler.js';
 import { createLogger } from '../src/observability/logger.js';
 import { SecretRegistry } from '../src/observability/redact.js';
 import { SqlTaskStore } from '../src/store/sql-task-store.js';
+import { createRepoTaskHandler } from '../src/worker/handlers/repo-task-handler.js';
+import { PreviewLeases } from '../src/worker/preview-leases.js';
 import { type FakeGithub, startFakeGithub } from '../tests/fakes/github/fake-github.js';
 import { makeTask } from '../tests/fakes/llm/recording-context.js';
 import {
@@ -131,7 +136,7 @@ let clock = new Clock();
 
 /** Mirror fetch + worktree, commit and push, each timed; exporting and applying count as sandbox I/O. */
 class TimedWorkspaces extends RepoWorkspaces {
-  override async prepare(options: PrepareOptions): Promise<Workspace> {
+  override async prepare(options: PrepareWorkspace): Promise<Workspace> {
     const started = performance.now();
     const ws = await super.prepare(options);
     const ms = performance.now() - started;
@@ -139,7 +144,7 @@ class TimedWorkspaces extends RepoWorkspaces {
     clock.ms.git += ms;
     const commit = ws.commit.bind(ws);
     const push = ws.push.bind(ws);
-    const exportTo = ws.exportTo.bind(ws);
+    const exportSeed = ws.exportSeed.bind(ws);
     const applyPatch = ws.applyPatch.bind(ws);
     ws.commit = async (o) => {
       const t = performance.now();
@@ -154,7 +159,7 @@ class TimedWorkspaces extends RepoWorkspaces {
       clock.git.push += performance.now() - t;
       clock.ms.git += performance.now() - t;
     };
-    ws.exportTo = (target) => clock.time('sandbox', () => exportTo(target), 'export');
+    ws.exportSeed = () => clock.time('sandbox', () => exportSeed(), 'export');
     ws.applyPatch = (patch) => clock.time('sandbox', () => applyPatch(patch), 'apply');
     return ws;
   }
@@ -262,10 +267,10 @@ async function once(b: Bench, n: number): Promise<Sample> {
     signal: new AbortController().signal,
     attempt: 1,
     // As the worker's emit: persist, then hand to the reporters.
-    emit: async (type, data = {}, options = {}) => {
+    emit: async (type, data, options = {}) => {
       const event = await clock.time(
         'reporting',
-        () => b.store.appendEvent(task.id, { type, data }, options.patch),
+        () => b.store.appendEvent(task.id, { type, data } as NewTaskEvent, options.patch),
         'store',
       );
       if (options.patch) {
@@ -295,11 +300,16 @@ async function once(b: Bench, n: number): Promise<Sample> {
   await ctx.patch({ kind: decision.kind });
   await ctx.emit('task.routed', { kind: decision.kind, reason: decision.reason });
   const outcome = await b.handler(ctx);
-  if (!prOpenedAt || !outcome.patch?.prUrl) throw new Error(`no PR was opened: ${JSON.stringify(outcome)}`);
+  if (!prOpenedAt || !outcome.pr) throw new Error(`no PR was opened: ${JSON.stringify(outcome)}`);
   const totalMs = prOpenedAt - started;
   if (b.llm.errors.length > 0) throw new Error(`scripted LLM: ${b.llm.errors.join('; ')}`);
   // Let the reporter's background writes end before the next sample (they are not on its path).
-  const finished = await b.store.finishTask(task.id, 'succeeded', { resultSummary: outcome.summary });
+  const finished = await b.store.finishTask(
+    task.id,
+    'succeeded',
+    { resultSummary: outcome.summary },
+    { summary: outcome.summary },
+  );
   if (finished) await b.reporter.onEvent(finished.task, finished.event);
   await b.reporter.idle(task.id);
 
@@ -351,24 +361,28 @@ export async function run(): Promise<Record<string, unknown>> {
       secrets: new SecretRegistry(),
       throttle: false,
     });
-    // The pipeline's own REST calls (repo, PR) on an Octokit whose requests are timed; the
-    // reporter keeps the app's shared client, so its background writes are not counted here.
+    // The pipeline's own calls to GitHub (repo, token, PR) are timed; the reporter keeps the
+    // app's shared client, so its background writes are not counted here.
+    const github = new GithubRepoHost(app);
+    const timed = <T>(fn: () => Promise<T>) => clock.time('githubApi', fn);
     const host: RepoHost = {
-      appSlug: app.appSlug,
-      repoAccess: (owner, repo, id) =>
-        clock.time('githubApi', async () => {
-          const access = await app.repoAccess(owner, repo, id);
-          const octokit = new ProbotOctokit({
-            baseUrl: gh.url,
-            auth: { token: await app.installationToken(access.installationId) },
-            throttle: { enabled: false },
-          } as ConstructorParameters<typeof ProbotOctokit>[0]);
-          octokit.hook.wrap('request', (request, options) =>
-            clock.time('githubApi', async () => request(options)),
-          );
-          return { installationId: access.installationId, octokit };
+      name: github.name,
+      commitAuthor: github.commitAuthor,
+      open: (ref) =>
+        timed(async () => {
+          const repo = await github.open(ref);
+          const wrapped: HostedRepo = {
+            fullName: repo.fullName,
+            defaultBranch: repo.defaultBranch,
+            cloneUrl: repo.cloneUrl,
+            pushToken: () => timed(() => repo.pushToken()),
+            pullRequest: (n) => timed(() => repo.pullRequest(n)),
+            ensurePullRequest: (input) => timed(() => repo.ensurePullRequest(input)),
+            replyInThread: (pr, id, body) => timed(() => repo.replyInThread(pr, id, body)),
+            permissionOf: (login) => timed(() => repo.permissionOf(login)),
+          };
+          return wrapped;
         }),
-      installationToken: (id) => clock.time('githubApi', () => app.installationToken(id)),
     };
     const client = timedLlm(
       createLlmClient(
@@ -379,13 +393,20 @@ export async function run(): Promise<Record<string, unknown>> {
     let reportingBefore = 0;
     let llmBefore = 0;
     let testsBefore = 0;
-    const runAgent: RunAgent = async (ctx, sandbox) => {
+    const runAgent: RunAgent = async (ctx, sandbox, info) => {
       const t = performance.now();
       reportingBefore = clock.ms.reporting;
       llmBefore = clock.ms.llm;
       testsBefore = clock.ms.tests;
       const toolsBefore = clock.ms.tools;
-      const { result } = await runCrew({ ctx, sandbox, llm: client, limits: LIMITS, preview: false });
+      const { result } = await runCrew({
+        ctx,
+        sandbox,
+        repoConfig: info.config,
+        llm: client,
+        limits: LIMITS,
+        preview: false,
+      });
       const inside = performance.now() - t;
       // Tools: what the crew spent outside the LLM, the test runs and reporting (its tool execs included).
       clock.ms.tools =
@@ -411,10 +432,11 @@ export async function run(): Promise<Record<string, unknown>> {
       router: new IntentRouter({ llm: client, limits: LIMITS }),
       reporter: new GithubReporter({ octokit: (id) => app.installationOctokit(id), store, logger }),
       handler: createRepoTaskHandler({
-        github: host,
+        host,
         workspaces: new TimedWorkspaces({ root: join(root, 'git') }),
         sandboxes: timedProvider(sandboxes),
         runAgent,
+        previews: new PreviewLeases({ ttlMs: 60_000 }),
         logger,
         draft: false,
       }),

@@ -11,9 +11,9 @@
 import { pathToFileURL } from 'node:url';
 import { run as runBot } from '@grammyjs/runner';
 import { Bot } from 'grammy';
+import type { TelegramModule } from '../src/app/modules/telegram-module.js';
 import type { TaskHandler } from '../src/core/index.js';
 import { createPgliteClient } from '../src/store/pglite-client.js';
-import { type TelegramModule, telegramModule } from '../src/telegram-module.js';
 import { FakeTelegramServer } from '../tests/fakes/telegram/index.js';
 import { startTestDevbot } from '../tests/helpers/test-devbot.js';
 
@@ -105,8 +105,12 @@ const scriptedShell: TaskHandler = async (ctx) => {
     await ctx.emit('output', { stream: 'stdout', text: `line ${i}\n` });
     await new Promise((r) => setTimeout(r, 10));
   }
-  await ctx.emit('command.finished', { exitCode: 0, durationMs: 80 });
-  return { summary: 'ok', result: { exitCode: 0 } };
+  await ctx.emit('command.finished', {
+    command: String(ctx.task.input.command),
+    exitCode: 0,
+    durationMs: 80,
+  });
+  return { summary: 'ok', exitCode: 0 };
 };
 
 async function devbotAcks(log: (line: string) => void) {
@@ -123,10 +127,10 @@ async function devbotAcks(log: (line: string) => void) {
       DEVBOT_CONCURRENCY: '4',
     },
     handlers: { shell: scriptedShell },
-    modules: [telegramModule({ pollingTimeoutSeconds: 1 })],
+    telegram: { pollingTimeoutSeconds: 1 },
   });
   try {
-    const telegram = devbot.app.modules.find((m) => m.name === 'telegram') as TelegramModule;
+    const telegram = devbot.app.modules.telegram as TelegramModule;
     await telegram.bot.ready();
     const latencies = await measureAcks(fake, (i) => `/sh echo ${i}`);
     log(`telegram bench: ${UPDATES} acknowledgements sent; waiting for every result message`);

@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { startDevbot } from '../src/app.js';
+import { startDevbot } from '../src/app/start-devbot.js';
 import { loadConfig } from '../src/config/config.js';
-import { githubModule } from '../src/github-module.js';
 import { startFakeGithub } from '../tests/fakes/github/fake-github.js';
 import { issueCommentCreated, signBody } from '../tests/fakes/github/webhook-payloads.js';
 import {
@@ -37,7 +36,6 @@ async function serve(): Promise<void> {
   const app = await startDevbot({
     config,
     role: 'gateway',
-    modules: [githubModule()],
     ...(process.env['BENCH_PG_SCHEMA'] ? { pgSchema: process.env['BENCH_PG_SCHEMA'] } : {}),
   });
   process.stdout.write(`listening on ${app.url}\n`);

@@ -3,16 +3,15 @@
  * memory. One error boundary: a bad setting or a missing service prints what to fix and exits 1.
  */
 import { parseArgs } from 'node:util';
-import { startDevbot } from './app.js';
+import { startDevbot } from './app/start-devbot.js';
+import { doctorCommand } from './cli/doctor.js';
 import { memoryCli } from './cli/memory-command.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { resolveJwtSecret } from './config/jwt-secret.js';
+import { ROLES, type Role } from './config/role.js';
 import { DevbotError } from './core/index.js';
-import { doctorCommand } from './doctor.js';
 import { type Scope, TokenIssuer } from './gateway/token-issuer.js';
-import { defaultWiring } from './modules.js';
 import { createLogger } from './observability/logger.js';
-import { ROLES, type Role } from './runtime.js';
 import { createPgClient } from './store/pg-client.js';
 import { createPgliteClient } from './store/pglite-client.js';
 
@@ -61,8 +60,7 @@ async function start(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env);
-  const wiring = defaultWiring();
-  const app = await startDevbot({ config, role, modules: wiring.modules, sandboxes: wiring.sandboxes });
+  const app = await startDevbot({ config, role });
   const log = app.runtime.logger;
   process.stdout.write(`devbot (${role}) is listening on ${app.url}\n`);
   await new Promise<void>((resolve) => {

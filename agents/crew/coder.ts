@@ -10,12 +10,12 @@ import {
   type Task,
   type TaskContext,
 } from '../../src/core/index.js';
+import { describeTask } from '../describe-task.js';
 import type { LlmSession } from '../llm/llm-session.js';
 import type { Tool } from '../llm/tool.js';
 import { runToolLoop } from '../llm/tool-loop.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
 import { createWorkspaceTools } from '../tools/workspace-tools.js';
-import { describeTask } from '../untrusted.js';
 import { type Plan, renderPlan } from './planner.js';
 
 export interface CoderOptions {

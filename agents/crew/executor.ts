@@ -4,8 +4,8 @@
  * Its report goes back to the coder when a check fails.
  */
 import type { ExecResult, Sandbox, TaskContext } from '../../src/core/index.js';
+import type { RepoConfig } from '../../src/core/repo-config.js';
 import { clip } from '../llm/tool-loop.js';
-import type { RepoConfig } from '../repo-config.js';
 import { readOptional } from './repo-map.js';
 
 export interface Checks {

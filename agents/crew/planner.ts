@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 import type { Task } from '../../src/core/index.js';
+import type { RepoConfig } from '../../src/core/repo-config.js';
+import { describeTask } from '../describe-task.js';
 import type { LlmSession } from '../llm/llm-session.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
-import type { RepoConfig } from '../repo-config.js';
-import { describeTask } from '../untrusted.js';
 
 export interface Plan {
   steps: string[];

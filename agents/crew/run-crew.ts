@@ -3,13 +3,18 @@
  * -> synthesizer. It works on a sandbox that already holds the repository; the caller (the GitHub
  * repo pipeline) copies the changes back, commits, pushes and opens the PR from the result.
  */
-import { BadInputError, type Sandbox, type Task, type TaskContext } from '../../src/core/index.js';
+import {
+  BadInputError,
+  type RepoConfig,
+  type Sandbox,
+  type Task,
+  type TaskContext,
+} from '../../src/core/index.js';
 import type { BudgetLimits } from '../llm/budget.js';
 import { type LlmClient, NO_LLM_MESSAGE } from '../llm/llm-client.js';
 import type { LlmSession } from '../llm/llm-session.js';
 import { createTaskSession, type UsageSink } from '../llm/task-session.js';
 import type { Tool } from '../llm/tool.js';
-import { REPO_CONFIG_FILE, requireRepoConfig } from '../repo-config.js';
 import { Coder } from './coder.js';
 import { describeFailure, detectChecks, type ExecutorReport, runChecks } from './executor.js';
 import { plan } from './planner.js';
@@ -20,6 +25,8 @@ import { type CrewResult, synthesize } from './synthesizer.js';
 export interface CrewOptions {
   ctx: TaskContext;
   sandbox: Sandbox;
+  /** The repository's `.devbot.yml`, read and checked once on the host (never from the sandbox). */
+  repoConfig: RepoConfig;
   llm: LlmClient | null;
   limits: BudgetLimits;
   redact?: ((text: string) => string) | undefined;
@@ -63,7 +70,7 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
   const task = withInstruction(ctx.task);
 
   await emit('step', { phase: 'planning', message: 'Reading the repository and planning' });
-  const repoConfig = requireRepoConfig(await readOptional(sandbox, `${sandbox.workdir}/${REPO_CONFIG_FILE}`));
+  const { repoConfig } = options;
   const agentsMd = await readOptional(sandbox, `${sandbox.workdir}/AGENTS.md`);
   const repoMap = await buildRepoMap(sandbox);
   const thePlan = await plan({ session, task, repoMap, agentsMd, repoConfig, recall: options.recall });
@@ -121,8 +128,8 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
   if (spec && (report === null || report.ok)) {
     await emit('step', { phase: 'preview', message: `Starting the preview: ${spec.command}` });
     preview = await startPreview({ sandbox, spec, emit });
-    if (preview.url) await ctx.patch({ previewUrl: preview.url });
-    else await emit('log', { message: `The preview did not start: ${preview.error ?? 'unknown reason'}` });
+    if (!preview.url)
+      await emit('log', { message: `The preview did not start: ${preview.error ?? 'unknown reason'}` });
   }
 
   await emit('step', { phase: 'summarizing', message: 'Writing up the result' });

@@ -6,9 +6,9 @@
  */
 import { z } from 'zod';
 import type { Task } from '../../src/core/index.js';
+import { describeTask } from '../describe-task.js';
 import type { LlmSession } from '../llm/llm-session.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
-import { describeTask } from '../untrusted.js';
 import type { ExecutorReport } from './executor.js';
 import { type Plan, renderPlan } from './planner.js';
 

@@ -122,13 +122,19 @@ export class LlmClient {
         durationMs: performance.now() - started,
       };
     } catch (err) {
-      throw classifyLlmError(err, model);
+      throw classifyLlmError(err, model, this.#openai.baseURL);
     }
   }
 }
 
 /** Bad credentials or an unknown model cannot be fixed by retrying; everything else may be. */
-function classifyLlmError(err: unknown, model: string): unknown {
+function classifyLlmError(err: unknown, model: string, baseUrl: string): unknown {
+  // The SDK says only "Connection error.": say where it tried and what to check.
+  if (err instanceof OpenAI.APIConnectionError && !(err instanceof OpenAI.APIConnectionTimeoutError))
+    return new Error(
+      `could not reach the LLM server at ${baseUrl}: ${err.message} (check OPENAI_BASE_URL and that the server is up)`,
+      { cause: err },
+    );
   if (err instanceof OpenAI.APIError && (err.status === 401 || err.status === 403))
     return new UnavailableError(
       `the LLM server rejected the credentials (HTTP ${err.status}): check OPENAI_API_KEY`,

@@ -3,6 +3,7 @@
  * grep) — no branch, no PR. Without a repository it answers from the request alone.
  */
 import { BadInputError, type TaskContext, type TaskHandler } from '../../src/core/index.js';
+import { describeTask } from '../describe-task.js';
 import type { BudgetLimits } from '../llm/budget.js';
 import { type LlmClient, NO_LLM_MESSAGE } from '../llm/llm-client.js';
 import type { LlmSession } from '../llm/llm-session.js';
@@ -10,7 +11,6 @@ import { createTaskSession, type UsageSink } from '../llm/task-session.js';
 import { runToolLoop } from '../llm/tool-loop.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
 import { createWorkspaceTools } from '../tools/workspace-tools.js';
-import { describeTask } from '../untrusted.js';
 import type { WorkspaceProvider } from '../workspace.js';
 
 export interface QuestionDeps {
@@ -67,6 +67,6 @@ export function createQuestionHandler(deps: QuestionDeps): TaskHandler {
       usageSink: deps.usageSink,
     });
     const answer = await answerQuestion(ctx, session, deps);
-    return { summary: answer, result: { kind: 'question', answer, chatReply: answer } };
+    return { summary: answer, reply: answer };
   };
 }

@@ -6,13 +6,13 @@
  */
 import { z } from 'zod';
 import { BadInputError, type RouteDecision, type Task, type TaskRouter } from '../../src/core/index.js';
+import { describeTask } from '../describe-task.js';
 import type { BudgetLimits } from '../llm/budget.js';
 import { TaskBudget } from '../llm/budget.js';
 import { type LlmClient, NO_LLM_MESSAGE } from '../llm/llm-client.js';
 import { LlmSession, type UsageRecord } from '../llm/llm-session.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
 import { checkCommand } from '../tools/command-policy.js';
-import { describeTask } from '../untrusted.js';
 import { ruleRoute } from './rule-route.js';
 
 const answerSchema = z.object({

@@ -5,13 +5,13 @@
  * Commands outside the sandbox policy are refused by run_command before they are attempted.
  */
 import { BadInputError, type TaskHandler, UnavailableError } from '../../src/core/index.js';
+import { describeTask } from '../describe-task.js';
 import type { BudgetLimits } from '../llm/budget.js';
 import { type LlmClient, NO_LLM_MESSAGE } from '../llm/llm-client.js';
 import { createTaskSession, type UsageSink } from '../llm/task-session.js';
 import { runToolLoop } from '../llm/tool-loop.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
 import { createWorkspaceTools } from '../tools/workspace-tools.js';
-import { describeTask } from '../untrusted.js';
 import type { WorkspaceProvider } from '../workspace.js';
 
 export interface ShellAgentDeps {
@@ -57,10 +57,7 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
         emit: ctx.emit.bind(ctx),
         signal: ctx.signal,
       }).filter((t) => ['run_command', 'list_files', 'read_file'].includes(t.name));
-      const given = workspace.history ?? ctx.task.input['history'];
-      const history = Array.isArray(given)
-        ? (given as unknown[]).filter((h) => typeof h === 'string').slice(-20)
-        : [];
+      const history = (workspace.history ?? []).slice(-20);
       await ctx.emit('step', { phase: 'running', message: 'Working out the commands' });
       const { answer, toolCalls } = await runToolLoop({
         session,
@@ -90,7 +87,7 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
         ],
       });
       const summary = answer.trim() || 'Done.';
-      return { summary, result: { kind: 'shell', commands: toolCalls, chatReply: summary } };
+      return { summary, reply: summary, toolCalls };
     } finally {
       await workspace.release();
     }

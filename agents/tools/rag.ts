@@ -5,9 +5,14 @@
  * fenced as untrusted, because memories carry what reviewers and chat users wrote.
  */
 import { z } from 'zod';
-import { MEMORY_KINDS, type MemoryPort, type RecalledMemory, type Task } from '../../src/core/index.js';
+import {
+  fenceUntrusted,
+  MEMORY_KINDS,
+  type MemoryPort,
+  type RecalledMemory,
+  type Task,
+} from '../../src/core/index.js';
 import { defineTool, type Tool, ToolError } from '../llm/tool.js';
-import { fenceUntrusted } from '../untrusted.js';
 
 export interface RagScope {
   memory: MemoryPort;

@@ -13,7 +13,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { relay, stripHopByHop } from '../http-relay.js';
+import { relay, stripHopByHop } from '../../src/http/relay.js';
 
 export interface EgressPolicy {
   /** Domains the sandbox may reach, each with its subdomains (`github.com` allows `api.github.com`). */

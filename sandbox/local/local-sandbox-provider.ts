@@ -4,9 +4,9 @@ import { chmod, chown, cp, lchown, mkdir, readdir, readFile, rm, stat, writeFile
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BadInputError, UnavailableError } from '../../src/core/errors.js';
-import { isProcessAlive } from '../../src/core/processes.js';
+import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
-import type { PreviewPublisher } from '../preview-publisher.js';
+import { isProcessAlive } from '../../src/utils/process-alive.js';
 import { groupFile, type LaunchMode, passwdFile, SANDBOX_RUN_DIR, sandboxCommand } from './bwrap-args.js';
 import { type EgressPolicy, startEgressProxy } from './egress-proxy.js';
 import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BadInputError, DevbotError } from '../../src/core/errors.js';
+import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
 import type {
   BackgroundProcess,
   ExecOptions,
@@ -9,7 +10,6 @@ import type {
   FileEntry,
   Sandbox,
 } from '../../src/core/sandbox.js';
-import type { PreviewPublisher } from '../preview-publisher.js';
 import { SANDBOX_PATH, SANDBOX_RUN_DIR, SANDBOX_WORKDIR } from './bwrap-args.js';
 import type { SupervisorMessage, SupervisorProcess } from './supervisor-process.js';
 

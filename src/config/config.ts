@@ -6,6 +6,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
+export { ROLES, type Role } from './role.js';
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');

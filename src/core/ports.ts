@@ -2,13 +2,27 @@
  * Small port interfaces. Adapters (store, queue, sandbox providers, reporters, LLM client) implement
  * these; the worker composes them; main.ts wires them. Nothing here imports an adapter.
  */
-import type { NewTask, Task, TaskKind, TaskPatch, TaskSource, TaskStatus } from './task.js';
-import type { NewTaskEvent, TaskEvent } from './task-event.js';
+import type { NewTask, Task, TaskInput, TaskKind, TaskPatch, TaskSource, TaskStatus } from './task.js';
+import type { NewTaskEvent, TaskEvent, TaskEventMap, TaskEventType } from './task-event.js';
+import type { TaskResult } from './task-result.js';
+
+export type TerminalStatus = 'succeeded' | 'failed' | 'cancelled';
+
+/** The payload of each terminal status's event. */
+export interface TerminalEventData {
+  succeeded: TaskEventMap['task.succeeded'];
+  failed: TaskEventMap['task.failed'];
+  cancelled: TaskEventMap['task.cancelled'];
+}
 
 export interface TaskListFilter {
   status?: TaskStatus;
   source?: TaskSource;
   requester?: string;
+  /** Telegram tasks of one chat (by `origin.chatId`, in SQL). */
+  chatId?: number;
+  /** Only tasks still queued or running. */
+  unfinished?: boolean;
   limit?: number;
 }
 
@@ -35,11 +49,11 @@ export interface TaskStore {
    * Moves a task to a terminal status and appends its terminal event (`task.<status>`) in one
    * step, exactly once: returns null if it was already terminal, so the end is reported once.
    */
-  finishTask(
+  finishTask<S extends TerminalStatus>(
     id: string,
-    status: 'succeeded' | 'failed' | 'cancelled',
-    patch?: TaskPatch,
-    eventData?: Record<string, unknown>,
+    status: S,
+    patch: TaskPatch,
+    eventData: TerminalEventData[S],
   ): Promise<{ task: Task; event: TaskEvent } | null>;
   /** Appends an event; with `patch`, the task row changes in the same write. */
   appendEvent(taskId: string, event: NewTaskEvent, patch?: TaskPatch): Promise<TaskEvent>;
@@ -81,9 +95,9 @@ export interface TaskContext {
    * Appends an event (store + live bus + reporters). With `options.patch`, the task's fields
    * change in the same write (an LLM answer's event and the task's usage totals).
    */
-  emit(
-    type: NewTaskEvent['type'],
-    data?: Record<string, unknown>,
+  emit<K extends TaskEventType>(
+    type: K,
+    data: TaskEventMap[K],
     options?: { patch?: TaskPatch },
   ): Promise<TaskEvent>;
   /** Persist fields on the task as they become known (branch, preview URL...). */
@@ -93,13 +107,8 @@ export interface TaskContext {
   attempt: number;
 }
 
-export interface TaskOutcome {
-  summary: string;
-  result?: Record<string, unknown>;
-  patch?: TaskPatch;
-}
-
-export type TaskHandler = (ctx: TaskContext) => Promise<TaskOutcome>;
+/** Runs one task; what it returns is the task's typed result (its summary, PR, preview...). */
+export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;
 
 /** Something that renders task events somewhere (Telegram message, GitHub comment, logs). */
 export interface TaskReporter {
@@ -122,7 +131,7 @@ export interface TaskIngress {
 export interface RouteDecision {
   kind: Exclude<TaskKind, 'auto'>;
   /** Extra kind-specific input (e.g. the shell command the router extracted). */
-  input?: Record<string, unknown>;
+  input?: TaskInput;
   confidence?: number;
   reason: string;
 }

@@ -1,47 +1,98 @@
 /**
- * The one progress vocabulary. Every surface (Telegram, GitHub, WebSocket, logs) renders from these.
+ * The one progress vocabulary. Every surface (Telegram, GitHub, WebSocket, logs, memory) renders
+ * from these events, and each event type has exactly one payload type: TaskEventMap below.
  * `seq` is per task, starts at 1 and has no gaps.
  */
+import type { TaskKind } from './task.js';
+
+/** Payload of each event type. Optional fields are optional on the wire too (older rows). */
+export interface TaskEventMap {
+  /** Written by the store with the task row. */
+  'task.created': { source: string; kind: TaskKind; requester: string };
+  'task.started': { attempt: number };
+  /** The router decided what an `auto` task is. */
+  'task.routed': { kind: TaskKind; reason: string; confidence?: number; input?: Record<string, unknown> };
+  /** The attempt ended and the task went back to the queue. */
+  'task.retrying': { attempt?: number; error?: string; reason?: string };
+  'task.succeeded': { summary: string };
+  'task.failed': { error: string; code: string };
+  'task.cancelled': { by?: string; reason?: string };
+  /** A phase change. */
+  step: { phase: string; message: string };
+  /** A line of narrative. */
+  log: { message: string };
+  /** Command output, batched. */
+  output: { stream: 'stdout' | 'stderr'; text: string };
+  'command.started': { command: string; background?: boolean; port?: number };
+  'command.finished': {
+    command: string;
+    exitCode: number;
+    durationMs: number;
+    truncated?: boolean;
+    timedOut?: boolean;
+    /** The command was not run again: an identical passing run was reused. */
+    reused?: boolean;
+  };
+  /** Emitted once per preview, by whoever exposed the port. */
+  preview_ready: { url: string; port: number };
+  tool_call: { tool: string; args: string };
+  tool_result: { tool: string; ok: boolean; summary: string };
+  llm: {
+    role: string;
+    model: string;
+    tokensIn: number;
+    tokensOut: number;
+    costUsd: number;
+    durationMs: number;
+  };
+  git: GitEventData;
+  pr_opened: { url: string; number: number; reused: boolean };
+}
+
+export type GitEventData =
+  | { action: 'checkout'; base: string; sha: string; ms: number }
+  | { action: 'committed'; sha: string; branch: string; files: number }
+  | { action: 'pushed'; sha: string; branch: string };
+
+export type TaskEventType = keyof TaskEventMap;
+
 export const TASK_EVENT_TYPES = [
   'task.created',
-  'task.queued',
   'task.started',
   'task.routed',
   'task.retrying',
   'task.succeeded',
   'task.failed',
   'task.cancelled',
-  'step', // a phase change: { phase, message }
-  'log', // a line of narrative: { message }
-  'output', // command output: { stream: 'stdout'|'stderr', text }
-  'command.started', // { command }
-  'command.finished', // { command, exitCode, durationMs, truncated }
-  'preview_ready', // { url, port }
-  'preview_closed', // { reason }
-  'tool_call', // { tool, args }
-  'tool_result', // { tool, ok, summary }
-  'llm', // { role, tokensIn, tokensOut }
-  'git', // { action, ... }
-  'pr_opened', // { url, number }
-  'result', // the handler's structured result
-] as const;
+  'step',
+  'log',
+  'output',
+  'command.started',
+  'command.finished',
+  'preview_ready',
+  'tool_call',
+  'tool_result',
+  'llm',
+  'git',
+  'pr_opened',
+] as const satisfies readonly TaskEventType[];
 
-export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
+export type TerminalEventType = 'task.succeeded' | 'task.failed' | 'task.cancelled';
+export const TERMINAL_EVENT_TYPES: readonly TaskEventType[] = [
+  'task.succeeded',
+  'task.failed',
+  'task.cancelled',
+];
 
-export const TERMINAL_EVENT_TYPES: readonly string[] = ['task.succeeded', 'task.failed', 'task.cancelled'];
+/** One stored event; `type` narrows `data` (`if (e.type === 'output') e.data.text`). */
+export type TaskEvent = {
+  [K in TaskEventType]: { taskId: string; seq: number; at: Date; type: K; data: TaskEventMap[K] };
+}[TaskEventType];
 
-export interface TaskEvent {
-  taskId: string;
-  seq: number;
-  at: Date;
-  type: TaskEventType;
-  data: Record<string, unknown>;
-}
-
-export interface NewTaskEvent {
-  type: TaskEventType;
-  data?: Record<string, unknown>;
-}
+/** An event to append; the store assigns seq and time. */
+export type NewTaskEvent = {
+  [K in TaskEventType]: { type: K; data: TaskEventMap[K] };
+}[TaskEventType];
 
 export function isTerminalEvent(event: Pick<TaskEvent, 'type'>): boolean {
   return TERMINAL_EVENT_TYPES.includes(event.type);

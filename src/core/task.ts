@@ -1,4 +1,5 @@
 /** The task model: every ingress (Telegram, GitHub, HTTP) turns a request into one of these. */
+import type { TaskResult } from './task-result.js';
 
 export const TASK_SOURCES = ['telegram', 'github', 'api'] as const;
 export type TaskSource = (typeof TASK_SOURCES)[number];
@@ -15,8 +16,76 @@ export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** Where a task came from, so reporters can answer in the same place. Free-form per source. */
-export type TaskOrigin = Record<string, unknown>;
+/**
+ * Where a Telegram task came from, and the messages its reporter keeps editing (stored here so a
+ * worker restart keeps editing the same ones).
+ */
+export interface TelegramOrigin {
+  chatId: number;
+  chatType?: string;
+  /** The user's message (replies thread under it). */
+  messageId?: number;
+  userId?: number;
+  updateId?: number;
+  /** Forum topic. */
+  threadId?: number;
+  /** The status message edited in place. */
+  statusMessageId?: number;
+  /** The final result message, once sent (reported exactly once across restarts). */
+  resultMessageId?: number;
+}
+
+/** Where a GitHub task came from: the issue or PR conversation to report to, and the trigger. */
+export interface GithubOrigin {
+  owner: string;
+  repo: string;
+  installationId: number;
+  /** The issue or pull request the trigger was posted on (where the sticky comment goes). */
+  issueNumber: number;
+  deliveryId?: string;
+  commentId?: number;
+  reviewId?: number;
+  /** A review comment to answer in its thread. */
+  reviewCommentId?: number;
+  /** Reporter state, persisted across restarts. */
+  progressCommentId?: number;
+  checkRunId?: number;
+  checkRunSha?: string;
+}
+
+/**
+ * Where a task came from: a TelegramOrigin for `telegram` tasks, a GithubOrigin for `github` ones,
+ * nothing for the API. Read it through telegramOrigin() / githubOrigin(), which check the shape.
+ */
+export type TaskOrigin = Partial<TelegramOrigin & GithubOrigin>;
+
+/** Attached context from a front door (earlier comments, review comments): always untrusted. */
+export interface ContextItem {
+  author?: string;
+  body: string;
+}
+
+/**
+ * What a task's handler needs, by kind. One bag with optional keys (the router may change a task's
+ * kind, so input must survive it); each key is documented with the kinds that read it.
+ */
+export interface TaskInput {
+  /** shell: the command to run verbatim. */
+  command?: string;
+  /** shell: serve this port as a preview (null: never infer one from the command). */
+  preview?: { port: number } | null;
+  /** shell: run in the chat's persistent sandbox (Telegram). */
+  chatSandbox?: boolean;
+  /** dev: the instruction when the prompt carries a command prefix (`/new_task ...`). */
+  instruction?: string;
+  /** dev (GitHub): the issue the change closes, and its title for the branch and PR. */
+  issueNumber?: number;
+  issueTitle?: string;
+  /** followup: the pull request to push to. */
+  prNumber?: number;
+  /** Extra untrusted context (issue body, comments). */
+  context?: ContextItem[] | string;
+}
 
 /** Token and time accounting, filled in by the agents and the worker. */
 export interface TaskUsage {
@@ -24,7 +93,8 @@ export interface TaskUsage {
   tokensOut?: number;
   costUsd?: number;
   llmMs?: number;
-  [key: string]: unknown;
+  llmRequests?: number;
+  toolCalls?: number;
 }
 
 export interface Task {
@@ -35,15 +105,14 @@ export interface Task {
   repo: string | null;
   kind: TaskKind;
   prompt: string;
-  /** Kind-specific input (e.g. a shell task's command and preview port). */
-  input: Record<string, unknown>;
+  input: TaskInput;
   status: TaskStatus;
   idempotencyKey: string | null;
   branch: string | null;
   prUrl: string | null;
   previewUrl: string | null;
   resultSummary: string | null;
-  result: Record<string, unknown> | null;
+  result: TaskResult | null;
   error: string | null;
   usage: TaskUsage;
   attempts: number;
@@ -61,21 +130,39 @@ export interface NewTask {
   repo?: string | null;
   kind: TaskKind;
   prompt: string;
-  input?: Record<string, unknown>;
+  input?: TaskInput;
   idempotencyKey?: string | null;
 }
 
 /** Fields a handler or the worker may set when a task moves. */
 export interface TaskPatch {
   kind?: TaskKind;
-  input?: Record<string, unknown>;
+  input?: TaskInput;
   repo?: string | null;
   origin?: TaskOrigin;
   branch?: string | null;
   prUrl?: string | null;
   previewUrl?: string | null;
   resultSummary?: string | null;
-  result?: Record<string, unknown> | null;
+  result?: TaskResult | null;
   error?: string | null;
   usage?: TaskUsage;
+}
+
+/** The Telegram origin of a task, or null (typed access instead of guessing at keys). */
+export function telegramOrigin(task: Pick<Task, 'source' | 'origin'>): TelegramOrigin | null {
+  const o = task.origin;
+  return task.source === 'telegram' && typeof o.chatId === 'number' ? (o as TelegramOrigin) : null;
+}
+
+/** The GitHub origin of a task, or null. */
+export function githubOrigin(task: Pick<Task, 'source' | 'origin'>): GithubOrigin | null {
+  const o = task.origin;
+  return task.source === 'github' &&
+    typeof o.installationId === 'number' &&
+    typeof o.owner === 'string' &&
+    typeof o.repo === 'string' &&
+    typeof o.issueNumber === 'number'
+    ? (o as GithubOrigin)
+    : null;
 }

@@ -11,10 +11,10 @@ import {
   type TaskQueue,
   type TaskStore,
 } from '../core/index.js';
+import { type ReadBodyResult, readJsonBody } from '../http/read-json-body.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { RateLimiter } from './rate-limiter.js';
-import { type ReadBodyResult, readJsonBody } from './read-json-body.js';
+import { RateLimiter } from '../utils/rate-limiter.js';
 import { eventJson, taskJson } from './task-json.js';
 import { InvalidTokenError, type Scope, type TokenClaims, type TokenIssuer } from './token-issuer.js';
 

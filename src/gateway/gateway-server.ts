@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { RawRoute } from '../http/raw-route.js';
 import type { Logger } from '../observability/logger.js';
 import type { ApiEnv } from './api-app.js';
-import type { RawRoute } from './raw-route.js';
 import type { TaskStreamServer } from './task-stream.js';
 
 export interface GatewayServerOptions {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { PreviewPublisher } from '../../sandbox/preview-publisher.js';
 import { UnavailableError } from '../core/errors.js';
+import type { PreviewPublisher } from '../core/preview-publisher.js';
 import type { PreviewRegistry } from './preview-registry.js';
 
 /** Where a worker serves a preview: its internal base URL (never a sandbox's own address). */

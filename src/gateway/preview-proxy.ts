@@ -7,11 +7,11 @@ import {
 } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { relay, stripHopByHop } from '../../sandbox/http-relay.js';
-import type { Role } from '../runtime.js';
+import type { Role } from '../config/role.js';
+import type { RawRoute } from '../http/raw-route.js';
+import { relay, stripHopByHop } from '../http/relay.js';
 import type { RemotePreview } from './preview-directory.js';
 import type { PreviewEntry, PreviewRegistry } from './preview-registry.js';
-import type { RawRoute } from './raw-route.js';
 
 export const PREVIEW_PREFIX = '/preview/';
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { PreviewPublisher, PreviewTarget } from '../../sandbox/preview-publisher.js';
+import type { PreviewPublisher, PreviewTarget } from '../core/preview-publisher.js';
 
 export interface PreviewEntry extends PreviewTarget {
   token: string;

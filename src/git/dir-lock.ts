@@ -9,7 +9,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DevbotError } from '../core/errors.js';
-import { isProcessAlive } from '../core/processes.js';
+import { isProcessAlive } from '../utils/process-alive.js';
 
 export interface DirLockOptions {
   /** A heartbeat older than this marks the lock abandoned (default 2 minutes). */

@@ -4,7 +4,9 @@
  * is never written to a remote URL or a config file on disk, and never appears on a command line.
  */
 
-export function gitAuthEnv(token: string): Record<string, string> {
+export function gitAuthEnv(token: string | undefined): Record<string, string> {
+  // A local repository (or a public one) needs no credential.
+  if (token === undefined) return {};
   const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
   return {
     GIT_CONFIG_COUNT: '1',

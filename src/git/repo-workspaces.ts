@@ -7,39 +7,28 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DevbotError, NotFoundError } from '../core/errors.js';
+import {
+  type CommitIdentity,
+  type CommitOptions,
+  DevbotError,
+  NotFoundError,
+  type PrepareWorkspace,
+  type TaskWorkspace,
+  type Workspaces,
+} from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import { withDirLock } from './dir-lock.js';
 import { gitAuthEnv } from './git-auth.js';
 import { baseGitEnv, runGit } from './run-git.js';
 
-export interface RepoRef {
+export type { CommitIdentity, CommitOptions };
+
+/** The repository a checkout belongs to. */
+interface RepoRef {
   owner: string;
   repo: string;
-  /** HTTPS clone URL without credentials (GitHub's `clone_url`). */
+  /** Clone URL without credentials. */
   cloneUrl: string;
-}
-
-export interface PrepareOptions extends RepoRef {
-  taskId: string;
-  /** Installation token for fetch; used for this process only, never stored. */
-  token: string;
-  /** Branch to start from (the default branch, or the PR branch for a follow-up). */
-  baseBranch: string;
-  /** Prefer this branch when it exists on the remote (a re-run of the same issue continues it). */
-  preferBranch?: string;
-}
-
-export interface CommitIdentity {
-  name: string;
-  email: string;
-}
-
-export interface CommitOptions {
-  message: string;
-  author: CommitIdentity;
-  /** Trailer lines appended to the message (e.g. `Co-authored-by: ...`). */
-  trailers?: string[];
 }
 
 export class GitError extends DevbotError {
@@ -58,7 +47,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** A task's checkout: apply the sandbox's diff, commit, push. */
-export class Workspace {
+export class Workspace implements TaskWorkspace {
   constructor(
     readonly dir: string,
     readonly mirrorDir: string,
@@ -73,7 +62,28 @@ export class Workspace {
     return (await runGit(['rev-parse', 'HEAD'], { cwd: this.dir })).trim();
   }
 
-  /** Writes `git archive HEAD` into `target` (no .git): what the sandbox gets. */
+  async exportSeed(): Promise<string> {
+    const target = `${this.dir}.seed`;
+    await rm(target, { recursive: true, force: true });
+    await this.exportTo(target);
+    return target;
+  }
+
+  async readTrustedFile(branch: string, path: string, maxBytes: number): Promise<string | null> {
+    // ls-tree names the entry's mode and type: only a regular file (100644 or 100755) is read,
+    // never a symlink (120000) or a submodule, so nothing can point the host at another file.
+    const entry = await runGit(['ls-tree', '-z', `refs/remotes/origin/${branch}`, '--', path], {
+      cwd: this.mirrorDir,
+    }).catch(() => '');
+    const [, mode, type, oid] = /^(\d{6}) (\w+) ([0-9a-f]{40,64})\t/.exec(entry) ?? [];
+    if (type !== 'blob' || !oid || !['100644', '100755'].includes(mode ?? '')) return null;
+    const size = Number((await runGit(['cat-file', '-s', oid], { cwd: this.mirrorDir })).trim());
+    if (!Number.isFinite(size) || size > maxBytes)
+      throw new GitError(`${path} is larger than ${maxBytes} bytes`);
+    return runGit(['cat-file', 'blob', oid], { cwd: this.mirrorDir });
+  }
+
+  /** Writes `git archive HEAD` into `target` (no .git). */
   async exportTo(target: string): Promise<void> {
     await mkdir(target, { recursive: true });
     await new Promise<void>((resolve, reject) => {
@@ -141,7 +151,7 @@ export class Workspace {
   }
 
   /** Pushes HEAD to `refs/heads/<branch>` with the token in this process's env only. */
-  async push(branch: string, token: string): Promise<void> {
+  async push(branch: string, token: string | undefined): Promise<void> {
     try {
       await runGit(['push', '--porcelain', this.ref.cloneUrl, `HEAD:refs/heads/${branch}`], {
         cwd: this.dir,
@@ -156,9 +166,9 @@ export class Workspace {
 }
 
 /** git error texts can quote the remote's answer; keep the token out of them all the same. */
-function scrubGitError(err: unknown, token: string): Error {
+function scrubGitError(err: unknown, token: string | undefined): Error {
   const message = err instanceof Error ? err.message : String(err);
-  return new Error(message.split(token).join('[redacted]'));
+  return new Error(token ? message.split(token).join('[redacted]') : message);
 }
 
 export interface RepoWorkspacesOptions {
@@ -167,7 +177,7 @@ export interface RepoWorkspacesOptions {
   logger?: Logger;
 }
 
-export class RepoWorkspaces {
+export class RepoWorkspaces implements Workspaces {
   readonly #locks = new Map<string, Promise<unknown>>();
   constructor(private readonly options: RepoWorkspacesOptions) {}
 
@@ -180,7 +190,7 @@ export class RepoWorkspaces {
   }
 
   /** Mirror (clone once, fetch after) then a fresh detached worktree for the task. */
-  async prepare(options: PrepareOptions): Promise<Workspace> {
+  async prepare(options: PrepareWorkspace): Promise<Workspace> {
     const mirror = this.mirrorPath(options.owner, options.repo);
     const dir = this.worktreePath(options.taskId);
     return this.#serialized(mirror, async () => {
@@ -205,7 +215,8 @@ export class RepoWorkspaces {
     return this.#hasRemoteBranch(this.mirrorPath(owner, repo), branch);
   }
 
-  async dispose(workspace: Workspace): Promise<void> {
+  async dispose(workspace: TaskWorkspace): Promise<void> {
+    if (!(workspace instanceof Workspace)) throw new GitError('not a workspace of this RepoWorkspaces');
     await this.#serialized(workspace.mirrorDir, () =>
       this.#removeWorktree(workspace.mirrorDir, workspace.dir),
     );
@@ -227,7 +238,7 @@ export class RepoWorkspaces {
     return /^[0-9a-f]{40,64}$/.test(out.trim());
   }
 
-  async #syncMirror(mirror: string, options: PrepareOptions): Promise<void> {
+  async #syncMirror(mirror: string, options: PrepareWorkspace): Promise<void> {
     const started = performance.now();
     const fresh = !(await exists(join(mirror, 'HEAD')));
     if (fresh) {

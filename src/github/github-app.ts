@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import type { Task, TaskIngress } from '../core/index.js';
-import type { RawRoute } from '../gateway/raw-route.js';
+import type { RawRoute } from '../http/raw-route.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/redact.js';
 import {

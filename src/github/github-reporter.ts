@@ -4,15 +4,22 @@
  * run on the branch head once a commit has been pushed.
  */
 import type { ProbotOctokit } from 'probot';
-import type { Task, TaskEvent, TaskReporter, TaskStore } from '../core/index.js';
-import { isTerminalEvent } from '../core/index.js';
-import type { Logger } from '../observability/logger.js';
 import {
-  type ProgressState,
+  applyEvent,
+  type GithubOrigin,
+  githubOrigin,
+  isTerminalEvent,
+  mergeFinalTask,
+  newProgress,
   type ProgressStatus,
-  renderCheckSummary,
-  renderProgressComment,
-} from './progress-comment.js';
+  type Task,
+  type TaskEvent,
+  type TaskProgress,
+  type TaskReporter,
+  type TaskStore,
+} from '../core/index.js';
+import type { Logger } from '../observability/logger.js';
+import { renderCheckSummary, renderProgressComment } from './progress-comment.js';
 
 export const CHECK_RUN_NAME = 'devbot';
 
@@ -28,13 +35,12 @@ export interface GithubReporterOptions {
 }
 
 interface Live {
-  state: ProgressState;
+  state: TaskProgress;
   owner: string;
   repo: string;
   installationId: number;
   issueNumber: number;
   commentId: number | null;
-  headSha: string | null;
   checkRun: { id: number; sha: string; completed: boolean } | null;
   lastWriteAt: number;
   timer: NodeJS.Timeout | null;
@@ -53,12 +59,15 @@ export class GithubReporter implements TaskReporter {
   }
 
   accepts(task: Task): boolean {
-    return task.source === 'github' && typeof task.origin['installationId'] === 'number';
+    return githubOrigin(task) !== null;
   }
 
   async onEvent(task: Task, event: TaskEvent): Promise<void> {
     const live = this.#liveFor(task);
-    const changed = apply(live, task, event);
+    const before = visible(live.state);
+    applyEvent(live.state, event);
+    if (isTerminalEvent(event)) mergeFinalTask(live.state, task);
+    const changed = visible(live.state) !== before;
     if (isTerminalEvent(event)) {
       if (live.timer) clearTimeout(live.timer);
       live.timer = null;
@@ -78,19 +87,18 @@ export class GithubReporter implements TaskReporter {
   #liveFor(task: Task): Live {
     let live = this.#live.get(task.id);
     if (!live) {
-      const o = task.origin;
+      const o = githubOrigin(task) as GithubOrigin;
       live = {
-        state: { taskId: task.id, status: task.status, steps: [] },
-        owner: String(o['owner']),
-        repo: String(o['repo']),
-        installationId: Number(o['installationId']),
-        issueNumber: Number(o['prNumber'] ?? o['issueNumber']),
+        state: newProgress(task),
+        owner: o.owner,
+        repo: o.repo,
+        installationId: o.installationId,
+        issueNumber: o.issueNumber,
         // Persisted ids survive a worker restart: the same comment keeps being edited.
-        commentId: typeof o['progressCommentId'] === 'number' ? o['progressCommentId'] : null,
-        headSha: null,
+        commentId: o.progressCommentId ?? null,
         checkRun:
-          typeof o['checkRunId'] === 'number' && typeof o['checkRunSha'] === 'string'
-            ? { id: o['checkRunId'], sha: o['checkRunSha'], completed: false }
+          o.checkRunId !== undefined && o.checkRunSha !== undefined
+            ? { id: o.checkRunId, sha: o.checkRunSha, completed: false }
             : null,
         lastWriteAt: 0,
         timer: null,
@@ -134,7 +142,7 @@ export class GithubReporter implements TaskReporter {
     const octokit = await this.options.octokit(live.installationId);
     const { owner, repo } = live;
     const body = renderProgressComment(live.state);
-    const persist: Record<string, unknown> = {};
+    const persist: Partial<GithubOrigin> = {};
     if (live.commentId === null) {
       const { data } = await octokit.rest.issues.createComment({
         owner,
@@ -143,7 +151,7 @@ export class GithubReporter implements TaskReporter {
         body,
       });
       live.commentId = data.id;
-      persist['progressCommentId'] = data.id;
+      persist.progressCommentId = data.id;
     } else {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: live.commentId, body });
     }
@@ -154,7 +162,7 @@ export class GithubReporter implements TaskReporter {
     }
   }
 
-  async #writeCheckRun(octokit: ProbotOctokit, live: Live, persist: Record<string, unknown>): Promise<void> {
+  async #writeCheckRun(octokit: ProbotOctokit, live: Live, persist: Partial<GithubOrigin>): Promise<void> {
     const { owner, repo, state } = live;
     const final = state.status === 'succeeded' || state.status === 'failed' || state.status === 'cancelled';
     const output = { title: titleOf(state.status), summary: renderCheckSummary(state) };
@@ -166,20 +174,20 @@ export class GithubReporter implements TaskReporter {
           completed_at: new Date().toISOString(),
         }
       : { status: 'in_progress' as const };
-    if (live.headSha && (!live.checkRun || live.checkRun.sha !== live.headSha)) {
+    if (live.state.headSha && (!live.checkRun || live.checkRun.sha !== live.state.headSha)) {
       const { data } = await octokit.rest.checks.create({
         owner,
         repo,
         name: CHECK_RUN_NAME,
-        head_sha: live.headSha,
+        head_sha: live.state.headSha,
         external_id: state.taskId,
         ...(detailsUrl ? { details_url: detailsUrl } : {}),
         ...completion,
         output,
       });
-      live.checkRun = { id: data.id, sha: live.headSha, completed: final };
-      persist['checkRunId'] = data.id;
-      persist['checkRunSha'] = live.headSha;
+      live.checkRun = { id: data.id, sha: live.state.headSha, completed: final };
+      persist.checkRunId = data.id;
+      persist.checkRunSha = live.state.headSha;
       return;
     }
     if (live.checkRun && !live.checkRun.completed) {
@@ -214,52 +222,15 @@ function conclusionOf(status: ProgressStatus): 'success' | 'failure' | 'cancelle
   return 'failure';
 }
 
-/** Folds one event into the state; returns whether anything visible changed. */
-function apply(live: Live, task: Task, event: TaskEvent): boolean {
-  const s = live.state;
-  const d = event.data;
-  switch (event.type) {
-    case 'task.created':
-    case 'task.queued':
-      return false;
-    case 'task.started':
-      s.status = 'running';
-      return true;
-    case 'task.retrying':
-      s.steps.push(`Retrying: ${String(d['reason'] ?? 'transient error')}`);
-      return true;
-    case 'step':
-      s.steps.push(String(d['message'] ?? d['phase'] ?? 'working'));
-      return true;
-    case 'git':
-      if (d['action'] === 'pushed' && typeof d['sha'] === 'string') {
-        live.headSha = d['sha'];
-        if (typeof d['branch'] === 'string') s.branch = d['branch'];
-        return true;
-      }
-      return false;
-    case 'pr_opened':
-      if (typeof d['url'] === 'string') s.prUrl = d['url'];
-      return true;
-    case 'preview_ready':
-      if (typeof d['url'] === 'string') s.previewUrl = d['url'];
-      return true;
-    case 'task.succeeded':
-    case 'task.failed':
-    case 'task.cancelled': {
-      s.status = event.type.slice('task.'.length) as ProgressStatus;
-      if (task.resultSummary ?? d['summary']) s.summary = String(task.resultSummary ?? d['summary']);
-      if (task.error ?? d['error']) s.error = String(task.error ?? d['error']);
-      if (task.prUrl) s.prUrl = task.prUrl;
-      if (task.previewUrl) s.previewUrl = task.previewUrl;
-      if (task.branch) s.branch = task.branch;
-      const start = task.startedAt ?? task.createdAt;
-      const end = task.finishedAt ?? event.at;
-      s.durationMs = new Date(end).getTime() - new Date(start).getTime();
-      if (typeof task.usage.costUsd === 'number') s.costUsd = task.usage.costUsd;
-      return true;
-    }
-    default:
-      return false;
-  }
+/** What the comment and the check run show: a write happens only when this changes. */
+function visible(s: TaskProgress): string {
+  return JSON.stringify([
+    s.status,
+    s.steps.length,
+    s.steps.at(-1),
+    s.prUrl,
+    s.previewUrl,
+    s.branch,
+    s.headSha,
+  ]);
 }

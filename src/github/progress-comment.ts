@@ -2,25 +2,8 @@
  * Renders one task's progress as the sticky GitHub comment (and the check run's summary). Pure:
  * the reporter keeps the state, this turns it into Markdown.
  */
-import type { TaskStatus } from '../core/index.js';
+import { formatDuration, type ProgressStatus, type TaskProgress } from '../core/index.js';
 import { DEVBOT_MARKER } from './github-trigger.js';
-
-/** A task's status as the progress reports show it: the task's own. */
-export type ProgressStatus = TaskStatus;
-
-export interface ProgressState {
-  taskId: string;
-  status: ProgressStatus;
-  /** The step lines so far (newest last). */
-  steps: string[];
-  branch?: string;
-  prUrl?: string;
-  previewUrl?: string;
-  summary?: string;
-  error?: string;
-  durationMs?: number;
-  costUsd?: number;
-}
 
 const MAX_STEPS = 12;
 
@@ -36,14 +19,7 @@ export function progressMarker(taskId: string): string {
   return `${DEVBOT_MARKER}progress task=${taskId} -->`;
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-}
-
-export function renderSteps(state: ProgressState): string {
+export function renderSteps(state: TaskProgress): string {
   const shown = state.steps.slice(-MAX_STEPS);
   const hidden = state.steps.length - shown.length;
   const lines = shown.map((s, i) => {
@@ -54,7 +30,7 @@ export function renderSteps(state: ProgressState): string {
   return lines.join('\n');
 }
 
-export function renderProgressComment(state: ProgressState): string {
+export function renderProgressComment(state: TaskProgress): string {
   const out = [progressMarker(state.taskId), HEADLINE[state.status], ''];
   if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
   if (state.error && state.status !== 'succeeded') out.push(`> ${state.error.split('\n').join('\n> ')}`, '');
@@ -66,15 +42,15 @@ export function renderProgressComment(state: ProgressState): string {
   if (state.branch && !state.prUrl) links.push(`**Branch:** \`${state.branch}\``);
   if (links.length) out.push(links.join(' · '), '');
   const facts: string[] = [];
-  if (state.durationMs !== undefined) facts.push(`time ${formatDuration(state.durationMs)}`);
-  if (state.costUsd !== undefined) facts.push(`cost $${state.costUsd.toFixed(4)}`);
+  if (state.durationMs !== null) facts.push(`time ${formatDuration(state.durationMs)}`);
+  if (state.costUsd !== null) facts.push(`cost $${state.costUsd.toFixed(4)}`);
   facts.push(`task \`${state.taskId}\``);
   out.push(`<sub>${facts.join(' · ')}</sub>`);
   return out.join('\n');
 }
 
 /** The check run's output summary (no marker, no details block). */
-export function renderCheckSummary(state: ProgressState): string {
+export function renderCheckSummary(state: TaskProgress): string {
   const out: string[] = [];
   if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
   if (state.error && state.status !== 'succeeded') out.push(state.error, '');

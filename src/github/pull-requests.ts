@@ -1,11 +1,5 @@
 import type { ProbotOctokit } from 'probot';
-
-export interface PullRequestRef {
-  number: number;
-  url: string;
-  /** false when an open PR for the branch already existed and was reused. */
-  created: boolean;
-}
+import type { PullRequestRef } from '../core/index.js';
 
 export interface EnsurePullRequestInput {
   owner: string;
@@ -54,22 +48,4 @@ export async function findOpenPullRequest(
   const { data } = await octokit.rest.pulls.list({ owner, repo, head: `${owner}:${head}`, state: 'open' });
   const pr = data[0];
   return pr ? { number: pr.number, url: pr.html_url, created: false } : null;
-}
-
-/** Title and body of a devbot PR: the agent's words, `Closes #N` for issue tasks, a footer. */
-export function pullRequestText(input: {
-  title: string;
-  body: string;
-  issueNumber?: number | undefined;
-  requester: string;
-  taskId: string;
-}): { title: string; body: string } {
-  const parts = [input.body.trim()];
-  if (input.issueNumber !== undefined) parts.push(`Closes #${input.issueNumber}`);
-  const who = input.requester.startsWith('gh:') ? `@${input.requester.slice(3)}` : input.requester;
-  parts.push(`---\n<sub>Opened by devbot for ${who} · task \`${input.taskId}\`</sub>`);
-  return {
-    title: input.title.trim().slice(0, 250) || 'devbot changes',
-    body: parts.filter(Boolean).join('\n\n'),
-  };
 }

@@ -1,8 +1,10 @@
+import { UNTRUSTED_NOTE, untrustedFence } from '../core/index.js';
 import type { GithubTrigger } from './github-trigger.js';
-import { fenceUntrusted, UNTRUSTED_NOTE } from './untrusted.js';
 
 /** The task prompt for a GitHub trigger: what to do, with everyone's text fenced as untrusted. */
 export function buildTaskPrompt(t: GithubTrigger): string {
+  // One fence per prompt: every part carries the same nonce.
+  const fenceUntrusted = untrustedFence();
   const where = `${t.owner}/${t.repo}#${t.issueNumber}`;
   const parts: string[] = [];
   if (t.kind === 'followup') {

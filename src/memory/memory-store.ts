@@ -1,6 +1,6 @@
 import { BadInputError } from '../core/errors.js';
 import type { ForgetFilter, Memory, MemoryKind, MemoryListFilter, RecalledMemory } from '../core/memory.js';
-import type { SqlClient } from '../store/sql-client.js';
+import type { SqlClient } from '../core/sql-client.js';
 import {
   assertModelName,
   embeddingExpression,

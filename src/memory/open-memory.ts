@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
+import type { SqlClient } from '../core/sql-client.js';
 import type { Logger } from '../observability/logger.js';
-import type { SqlClient } from '../store/sql-client.js';
 import { createEmbedder, embedderConfigProblem } from './create-embedder.js';
 import type { Embedder } from './embedder.js';
 import { MemoryService } from './memory-service.js';

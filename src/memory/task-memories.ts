@@ -1,6 +1,10 @@
-import type { MemoryKind, RememberInput } from '../core/memory.js';
-import type { Task } from '../core/task.js';
-import type { TaskEvent } from '../core/task-event.js';
+import {
+  type MemoryKind,
+  type RememberInput,
+  type Task,
+  type TaskEvent,
+  telegramOrigin,
+} from '../core/index.js';
 
 const MAX_PROMPT = 600;
 const MAX_FILES = 40;
@@ -78,16 +82,15 @@ export function memoryScope(task: Pick<Task, 'repo' | 'source' | 'origin'>): str
   return task.source === 'telegram' && id !== null ? `chat:${id}` : null;
 }
 
-function chatId(task: Pick<Task, 'origin'>): string | null {
-  const origin = task.origin;
-  const raw = origin['chatId'] ?? origin['chat_id'] ?? (origin['chat'] as { id?: unknown } | undefined)?.id;
-  return typeof raw === 'number' || typeof raw === 'string' ? String(raw) : null;
+function chatId(task: Pick<Task, 'source' | 'origin'>): string | null {
+  const id = telegramOrigin(task)?.chatId;
+  return id === undefined ? null : String(id);
 }
 
 /** A task that failed because devbot is not configured for it teaches nothing about the repository. */
 function isConfigurationFailure(events: readonly TaskEvent[]): boolean {
   const end = events.findLast((e) => e.type === 'task.failed');
-  const code = end?.data['code'];
+  const code = end?.type === 'task.failed' ? end.data.code : undefined;
   return code === 'unavailable' || code === 'cancelled';
 }
 
@@ -102,56 +105,42 @@ interface TaskFacts {
 }
 
 /**
- * Reads the crew's structured result (summary, plan, filesChanged, checks, chatReply) when the
- * handler returned one, and falls back to the task's events (plan log line, commands run, files
- * written by tools) so memories do not depend on one handler's result shape.
+ * Reads the task's typed result (summary, reply, plan, files changed, checks) and falls back to
+ * the task's events (plan log line, commands run, files written by tools) for what it lacks.
  */
 export function taskFacts(task: Task, events: readonly TaskEvent[]): TaskFacts {
-  const result = findResult(task.result);
-  const summary = str(result['summary']) ?? task.resultSummary;
-  const planValue = result['plan'];
-  let plan = strings(isRecord(planValue) ? planValue['steps'] : planValue);
+  const result = task.result;
+  const summary = str(result?.summary) ?? task.resultSummary;
+  let plan = (result?.plan ?? []).filter((s) => s.trim() !== '');
   if (plan.length === 0) {
-    const logged = events.find((e) => e.type === 'log' && str(e.data['message'])?.startsWith('Plan: '));
-    const text = logged ? (str(logged.data['message']) ?? '').slice('Plan: '.length) : '';
+    const logged = events.find((e) => e.type === 'log' && e.data.message.startsWith('Plan: '));
+    const text = logged?.type === 'log' ? logged.data.message.slice('Plan: '.length).trim() : '';
     if (text) plan = [text];
   }
 
-  const files = new Set(strings(result['filesChanged'] ?? result['files']));
+  const files = new Set(result?.changed ?? []);
   for (const e of events)
-    if (e.type === 'tool_call' && ['write_file', 'edit_file'].includes(String(e.data['tool']))) {
-      const args = e.data['args'];
-      const path = isRecord(args) ? str(args['path']) : null;
+    if (e.type === 'tool_call' && ['write_file', 'edit_file'].includes(e.data.tool)) {
+      const path = pathArgument(e.data.args);
       if (path) files.add(path);
     }
 
   const passed: string[] = [];
   const failed: string[] = [];
-  const checks = result['checks'];
-  if (Array.isArray(checks))
-    for (const c of checks)
-      if (isRecord(c) && str(c['command']))
-        (c['exitCode'] === 0 ? passed : failed).push(str(c['command']) as string);
+  for (const c of result?.checks ?? []) (c.exitCode === 0 ? passed : failed).push(c.command);
   if (passed.length === 0 && failed.length === 0)
     for (const e of events)
-      if (e.type === 'command.finished' && str(e.data['command']))
-        (e.data['exitCode'] === 0 ? passed : failed).push(str(e.data['command']) as string);
+      if (e.type === 'command.finished' && e.data.command)
+        (e.data.exitCode === 0 ? passed : failed).push(e.data.command);
 
-  const context = Array.isArray(task.input['context'])
-    ? (task.input['context'] as unknown[]).flatMap((c) =>
-        isRecord(c) && str(c['body'])
-          ? [clip(str(c['body']) as string, 500)]
-          : typeof c === 'string'
-            ? [clip(c, 500)]
-            : [],
-      )
-    : typeof task.input['context'] === 'string'
-      ? [clip(task.input['context'], 500)]
-      : [];
+  const given = task.input.context;
+  const context = (typeof given === 'string' ? [given] : (given ?? []).map((c) => c.body))
+    .filter((c) => typeof c === 'string' && c.trim() !== '')
+    .map((c) => clip(c, 500));
 
   return {
     summary: summary ? clip(summary, 1500) : null,
-    chatReply: str(result['chatReply']),
+    chatReply: str(result?.reply),
     plan: plan.slice(0, 12).map((s) => clip(s, 300)),
     files: [...files].slice(0, MAX_FILES),
     commands: unique(passed).slice(0, MAX_COMMANDS),
@@ -160,13 +149,16 @@ export function taskFacts(task: Task, events: readonly TaskEvent[]): TaskFacts {
   };
 }
 
-/** The crew result may be the task result itself or nested (the repo pipeline keeps it under `agent`). */
-function findResult(value: unknown): Record<string, unknown> {
-  if (!isRecord(value)) return {};
-  for (const key of ['agent', 'crew', 'result'])
-    if (isRecord(value[key]) && ('summary' in (value[key] as object) || 'plan' in (value[key] as object)))
-      return value[key] as Record<string, unknown>;
-  return value;
+/** A tool call's `path` argument (arguments are stored as clipped JSON text). */
+function pathArgument(args: unknown): string | null {
+  if (isRecord(args)) return str(args['path']);
+  if (typeof args !== 'string') return null;
+  try {
+    const parsed: unknown = JSON.parse(args);
+    return isRecord(parsed) ? str(parsed['path']) : null;
+  } catch {
+    return /"path"\s*:\s*"([^"]+)"/.exec(args)?.[1] ?? null;
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -175,12 +167,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function str(value: unknown): string | null {
   return typeof value === 'string' && value.trim() ? value.trim() : null;
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value)
-    ? value.filter((v): v is string => typeof v === 'string' && v.trim() !== '')
-    : [];
 }
 
 function unique(values: string[]): string[] {

@@ -1,5 +1,5 @@
 import { UnavailableError } from '../core/errors.js';
-import type { SqlClient } from '../store/sql-client.js';
+import type { SqlClient } from '../core/sql-client.js';
 import { fnv1a } from './hashing-embedder.js';
 
 export const MISSING_PGVECTOR_MESSAGE =

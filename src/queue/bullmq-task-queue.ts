@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Task, TaskQueue } from '../core/index.js';
-import { Batcher } from '../store/batcher.js';
+import { Batcher } from '../utils/batcher.js';
 
 export const QUEUE_NAME = 'tasks';
 

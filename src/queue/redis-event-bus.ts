@@ -84,7 +84,7 @@ export class RedisEventBus implements EventBus {
             if (!raw) continue;
             const wire = JSON.parse(raw) as WireEvent;
             if (wire.seq <= afterSeq) continue;
-            yield { ...wire, at: new Date(wire.at) };
+            yield { ...wire, at: new Date(wire.at) } as TaskEvent;
           }
         }
       }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { QueryOptions, SqlClient, SqlResult } from './sql-client.js';
+import type { QueryOptions, SqlClient, SqlResult } from '../core/sql-client.js';
 
 export interface PgClientOptions {
   connectionString: string;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import type { SqlClient } from './sql-client.js';
+import type { SqlClient } from '../core/sql-client.js';
 
 export interface PgliteClientOptions {
   /** Directory for the database files; omit for an in-memory database (tests). */

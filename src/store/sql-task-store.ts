@@ -8,10 +8,12 @@ import type {
   TaskListFilter,
   TaskPatch,
   TaskStore,
+  TerminalEventData,
+  TerminalStatus,
 } from '../core/index.js';
-import { Batcher } from './batcher.js';
+import type { SqlClient } from '../core/sql-client.js';
+import { Batcher } from '../utils/batcher.js';
 import { migrate } from './migrate.js';
-import type { SqlClient } from './sql-client.js';
 
 interface TaskRow {
   id: string;
@@ -77,7 +79,14 @@ function toTask(row: TaskRow): Task {
 }
 
 function toEvent(row: EventRow): TaskEvent {
-  return { taskId: row.task_id, seq: row.seq, at: toDate(row.at), type: row.type, data: row.data ?? {} };
+  // The store only holds events it was given as TaskEvents: the row's type names its payload.
+  return {
+    taskId: row.task_id,
+    seq: row.seq,
+    at: toDate(row.at),
+    type: row.type,
+    data: row.data ?? {},
+  } as TaskEvent;
 }
 
 /** Maps TaskPatch keys to columns; JSON columns are marked so values are serialized. */
@@ -203,6 +212,12 @@ export class SqlTaskStore implements TaskStore {
       params.push(filter.requester);
       where.push(`requester = $${params.length}`);
     }
+    if (filter.chatId !== undefined) {
+      // A chat's tasks, found by the index on (origin->>'chatId') of telegram tasks.
+      params.push(String(filter.chatId));
+      where.push(`source = 'telegram' AND origin->>'chatId' = $${params.length}`);
+    }
+    if (filter.unfinished) where.push(`status IN ('queued', 'running')`);
     params.push(Math.min(Math.max(filter.limit ?? 50, 1), 500));
     const res = await this.sql.query<TaskRow>(
       `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -248,11 +263,11 @@ export class SqlTaskStore implements TaskStore {
     return res.rows[0] ? toTask(res.rows[0]) : null;
   }
 
-  async finishTask(
+  async finishTask<S extends TerminalStatus>(
     id: string,
-    status: 'succeeded' | 'failed' | 'cancelled',
-    patch: TaskPatch = {},
-    eventData: Record<string, unknown> = {},
+    status: S,
+    patch: TaskPatch,
+    eventData: TerminalEventData[S],
   ): Promise<{ task: Task; event: TaskEvent } | null> {
     const { sets, params } = patchSql(patch, 4);
     // The status change and the terminal event commit together, and only once: a task that is
@@ -282,7 +297,7 @@ export class SqlTaskStore implements TaskStore {
         at: toDate(row.ev_at),
         type: `task.${status}`,
         data: eventData,
-      },
+      } as TaskEvent,
     };
   }
 

@@ -3,8 +3,7 @@
  * message (sent new at the end, so the user is notified). Every dynamic part is escaped and cut to
  * a budget so the visible text stays within Telegram's 4096 UTF-16 code units.
  */
-import type { TaskKind } from '../core/index.js';
-import { formatDuration, type ProgressStatus, type TaskProgress } from './task-progress.js';
+import { formatDuration, type ProgressStatus, type TaskKind, type TaskProgress } from '../core/index.js';
 import {
   escapeHtml,
   htmlToPlain,
@@ -75,8 +74,14 @@ function headline(p: TaskProgress): string {
   return `<i>${escapeHtml(truncateText(p.prompt.replace(/\s+/g, ' ').trim(), PROMPT_CHARS))}</i>`;
 }
 
+/** How many recent steps the status message lists. */
+const STATUS_STEPS = 5;
+
 function stepsBlock(p: TaskProgress): string {
-  return p.steps.map((s) => `• ${escapeHtml(truncateText(s, STEP_CHARS))}`).join('\n');
+  return p.activity
+    .slice(-STATUS_STEPS)
+    .map((s) => `• ${escapeHtml(truncateText(s, STEP_CHARS))}`)
+    .join('\n');
 }
 
 /** The status message: status, phase, elapsed time, the last steps, the output tail. */
@@ -111,7 +116,8 @@ export function renderResult(p: TaskProgress): RenderedResult {
   ];
   if (p.status !== 'succeeded' && p.error)
     lines.push(`<b>Error:</b> ${escapeHtml(truncateText(p.error, 800))}`);
-  if (p.summary) lines.push(escapeHtml(truncateText(p.summary, 1200)));
+  const said = p.reply ?? p.summary;
+  if (said) lines.push(escapeHtml(truncateText(said, 1200)));
   const result: RenderedResult = { html: '' };
   const output = p.output.replace(/\n+$/, '');
   if (output.trim() !== '') {

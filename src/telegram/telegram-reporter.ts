@@ -4,11 +4,21 @@
  * and the full output as a document when it is long. State is rebuilt from the store after a
  * restart; the status and result message ids live in the task's origin.
  */
-import type { Task, TaskEvent, TaskReporter, TaskStore } from '../core/index.js';
-import { isTerminalEvent } from '../core/index.js';
+import {
+  applyEvent,
+  isTerminalEvent,
+  mergeFinalTask,
+  newProgress,
+  type Task,
+  type TaskEvent,
+  type TaskProgress,
+  type TaskReporter,
+  type TaskStore,
+  type TelegramOrigin,
+  telegramOrigin,
+} from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import { renderResult, renderStatus } from './render-progress.js';
-import { applyEvent, mergeFinalTask, newProgress, type TaskProgress } from './task-progress.js';
 import type { OutgoingMessage, TelegramOutbox } from './telegram-outbox.js';
 import { escapeHtml } from './telegram-text.js';
 
@@ -23,7 +33,7 @@ export interface TelegramReporterOptions {
 interface Tracked {
   progress: TaskProgress;
   chatId: number;
-  origin: Record<string, unknown>;
+  origin: TelegramOrigin;
   /** Resolves with the status message id once known (sent by the bot, or by us). */
   statusMessage: Promise<number | null>;
   lastRenderAt: number;
@@ -46,7 +56,7 @@ export class TelegramReporter implements TaskReporter {
   }
 
   accepts(task: Task): boolean {
-    return task.source === 'telegram' && typeof task.origin.chatId === 'number';
+    return telegramOrigin(task) !== null;
   }
 
   /** Events of one task are handled in order; different tasks do not wait for each other. */
@@ -93,12 +103,12 @@ export class TelegramReporter implements TaskReporter {
     const progress = newProgress(task);
     const earlier = await this.options.store.listEvents(task.id).catch(() => []);
     for (const e of earlier) if (e.seq < event.seq) applyEvent(progress, e);
-    const chatId = task.origin.chatId as number;
-    const known = typeof task.origin.statusMessageId === 'number' ? task.origin.statusMessageId : null;
+    const origin = telegramOrigin(task) as TelegramOrigin;
+    const known = origin.statusMessageId ?? null;
     const tracked: Tracked = {
       progress,
-      chatId,
-      origin: { ...task.origin },
+      chatId: origin.chatId,
+      origin: { ...origin },
       statusMessage: Promise.resolve(known),
       lastRenderAt: 0,
     };
@@ -135,8 +145,8 @@ export class TelegramReporter implements TaskReporter {
   async #finish(tracked: Tracked, task: Task): Promise<void> {
     const stored = (await this.options.store.getTask(task.id).catch(() => null)) ?? task;
     mergeFinalTask(tracked.progress, stored);
-    const origin = { ...stored.origin, ...tracked.origin };
-    if (typeof origin.resultMessageId === 'number') return; // already reported (before a restart)
+    const origin: TelegramOrigin = { ...stored.origin, ...tracked.origin };
+    if (origin.resultMessageId !== undefined) return; // already reported (before a restart)
     const delivery = (async () => {
       const statusId = await tracked.statusMessage;
       if (statusId !== null)
@@ -176,8 +186,8 @@ export class TelegramReporter implements TaskReporter {
 
   #replyTo(tracked: Tracked): Pick<OutgoingMessage, 'replyTo' | 'threadId'> {
     const out: Pick<OutgoingMessage, 'replyTo' | 'threadId'> = {};
-    if (typeof tracked.origin.messageId === 'number') out.replyTo = tracked.origin.messageId;
-    if (typeof tracked.origin.threadId === 'number') out.threadId = tracked.origin.threadId;
+    if (tracked.origin.messageId !== undefined) out.replyTo = tracked.origin.messageId;
+    if (tracked.origin.threadId !== undefined) out.threadId = tracked.origin.threadId;
     return out;
   }
 

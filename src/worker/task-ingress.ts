@@ -1,6 +1,16 @@
-import type { EventBus, NewTask, Task, TaskIngress, TaskQueue, TaskStore } from '../core/index.js';
+import {
+  type EventBus,
+  LimitExceededError,
+  type NewTask,
+  type Task,
+  type TaskIngress,
+  type TaskQueue,
+  type TaskSource,
+  type TaskStore,
+} from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { RateLimiter } from '../utils/rate-limiter.js';
 
 export interface IngressDeps {
   store: TaskStore;
@@ -8,14 +18,30 @@ export interface IngressDeps {
   bus: EventBus;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * Tasks per minute per requester, for front doors without their own limit (the HTTP API limits
+   * every request it serves; a chat user is limited here).
+   */
+  rateLimit?: { perMinute: number; sources: readonly TaskSource[] };
 }
 
 /** Persist (idempotent), then enqueue. Postgres first, so a Redis outage loses nothing. */
 export class DefaultTaskIngress implements TaskIngress {
-  constructor(private readonly deps: IngressDeps) {}
+  readonly #limiter: RateLimiter | null;
+
+  constructor(private readonly deps: IngressDeps) {
+    this.#limiter = deps.rateLimit ? new RateLimiter(deps.rateLimit.perMinute) : null;
+  }
 
   async submit(input: NewTask) {
     const started = performance.now();
+    if (this.#limiter && this.deps.rateLimit?.sources.includes(input.source)) {
+      const wait = this.#limiter.take(input.requester);
+      if (wait > 0)
+        throw new LimitExceededError(
+          `too many tasks: at most ${this.deps.rateLimit.perMinute} a minute; try again in ${wait} s`,
+        );
+    }
     const result = await this.deps.store.createTask(input);
     // Enqueue on a replay too while the task is still queued: a client retrying after a Redis
     // error gets its task running. BullMQ ignores a job id it already holds.

@@ -6,12 +6,15 @@ import {
   errorMessage,
   isPermanent,
   LimitExceededError,
+  type NewTaskEvent,
   type Task,
   type TaskContext,
   type TaskEvent,
   type TaskHandler,
   type TaskKind,
+  type TaskPatch,
   type TaskReporter,
+  type TaskResult,
   type TaskRouter,
   type TaskStore,
   UnavailableError,
@@ -124,10 +127,10 @@ export class TaskWorker {
     const started = performance.now();
     let current = task;
     let context: TaskContext | null = null;
-    const emit: TaskContext['emit'] = async (type, data = {}, options = {}) => {
+    const emit: TaskContext['emit'] = async (type, data, options = {}) => {
       const event = await store.appendEvent(
         taskId,
-        { type, data: this.options.secrets.redactDeep(data) },
+        { type, data: this.options.secrets.redactDeep(data) } as NewTaskEvent,
         options.patch,
       );
       if (options.patch) {
@@ -160,7 +163,8 @@ export class TaskWorker {
         await emit('task.routed', {
           kind: decision.kind,
           reason: decision.reason,
-          confidence: decision.confidence,
+          ...(decision.confidence !== undefined ? { confidence: decision.confidence } : {}),
+          ...(decision.input ? { input: { ...decision.input } } : {}),
         });
       }
       const handler = this.options.handlers[current.kind];
@@ -169,13 +173,10 @@ export class TaskWorker {
           `devbot cannot run ${current.kind} tasks here: ${unavailableHint(current.kind)}`,
         );
       }
-      const outcome = await raceAbort(handler(ctx), controller.signal);
-      const finished = await store.finishTask(
-        taskId,
-        'succeeded',
-        { resultSummary: outcome.summary, result: outcome.result ?? null, ...outcome.patch },
-        { summary: outcome.summary },
-      );
+      const result = await raceAbort(handler(ctx), controller.signal);
+      const finished = await store.finishTask(taskId, 'succeeded', resultPatch(result), {
+        summary: result.summary,
+      });
       if (finished) await this.#ended(finished, started);
       log.info({ durationMs: Math.round(performance.now() - started) }, 'task succeeded');
     } catch (raw) {
@@ -261,6 +262,17 @@ export class TaskWorker {
       this.options.logger.warn({ err, taskId: task.id, reporter: reporter.name }, 'reporter failed');
     }
   }
+}
+
+/** The task row's columns that mirror the typed result (what lists and reporters read). */
+function resultPatch(result: TaskResult): TaskPatch {
+  return {
+    resultSummary: result.summary,
+    result,
+    ...(result.branch ? { branch: result.branch } : {}),
+    ...(result.pr ? { prUrl: result.pr.url } : {}),
+    ...(result.preview ? { previewUrl: result.preview.url } : {}),
+  };
 }
 
 function unavailableHint(kind: TaskKind): string {

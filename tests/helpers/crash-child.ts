@@ -3,7 +3,7 @@
  * run in a file and takes a while, so the test can kill -9 the process in the middle of a task.
  */
 import { appendFileSync } from 'node:fs';
-import { startDevbot } from '../../src/app.js';
+import { startDevbot } from '../../src/app/start-devbot.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { TaskHandler } from '../../src/core/index.js';
 
@@ -11,7 +11,7 @@ const runLog = process.env['CRASH_RUN_LOG'] ?? '/dev/null';
 
 const slow: TaskHandler = async (ctx) => {
   appendFileSync(runLog, `start ${ctx.task.id}\n`);
-  await ctx.emit('step', { phase: 'working' });
+  await ctx.emit('step', { phase: 'working', message: 'Working' });
   const ms = Number((ctx.task.input as { sleepMs?: number }).sleepMs ?? 1000);
   await new Promise((resolve) => setTimeout(resolve, ms));
   appendFileSync(runLog, `end ${ctx.task.id}\n`);
@@ -20,7 +20,7 @@ const slow: TaskHandler = async (ctx) => {
 
 const app = await startDevbot({
   config: loadConfig(process.env),
-  modules: [() => ({ name: 'crash-test', handlers: { question: slow } })],
+  handlers: { question: slow },
   reconcileIntervalMs: 0,
   shutdownGraceMs: 100,
 });

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import { MIGRATIONS_DIR, migrate } from '../../src/store/migrate.js';
 import { createPgliteClient } from '../../src/store/pglite-client.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
 import { tempDir } from './test-env.js';
 
 /**

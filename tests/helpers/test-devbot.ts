@@ -1,10 +1,8 @@
-import { type DevbotApp, type StartOptions, startDevbot } from '../../src/app.js';
+import { type DevbotApp, type StartOptions, startDevbot } from '../../src/app/start-devbot.js';
 import type { Config } from '../../src/config/config.js';
 import { resolveJwtSecret } from '../../src/config/jwt-secret.js';
-import type { TaskHandler, TaskKind } from '../../src/core/index.js';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import { type Scope, TokenIssuer } from '../../src/gateway/token-issuer.js';
-import type { ModuleFactory } from '../../src/runtime.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
 import { ApiClient } from './api-client.js';
 import { openTestPglite } from './pglite-template.js';
 import { dropSchema, removeDir, TEST_DATABASE_URL, testConfig, uniqueSchema } from './test-env.js';
@@ -22,7 +20,6 @@ export interface TestDevbot {
 
 export interface TestDevbotOptions extends Partial<Omit<StartOptions, 'config'>> {
   backend?: Backend;
-  handlers?: Partial<Record<TaskKind, TaskHandler>>;
   env?: Record<string, string>;
   /** Reuse a PGlite (one per test file: a fresh one takes seconds to create). */
   sql?: SqlClient;
@@ -37,19 +34,16 @@ export async function startTestDevbot(options: TestDevbotOptions = {}): Promise<
     { ...(backend === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}), ...options.env },
     options.dataDir,
   );
-  const modules: ModuleFactory[] = [...(options.modules ?? [])];
-  if (options.handlers) modules.push(() => ({ name: 'test-handlers', handlers: options.handlers ?? {} }));
   let sql = options.sql;
   let ownSql = false;
   if (!sql && backend === 'pglite') {
     sql = await openTestPglite();
     ownSql = true;
   }
-  const { backend: _b, handlers: _h, env: _e, dataDir: _d, sql: _s, ...rest } = options;
+  const { backend: _b, env: _e, dataDir: _d, sql: _s, ...rest } = options;
   const app = await startDevbot({
     ...rest,
     config,
-    modules,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 0,
     ...(sql ? { sql } : {}),
     ...(schema ? { pgSchema: schema } : {}),

@@ -15,10 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GithubModule } from '../../src/app/modules/github-module.js';
+import type { TelegramModule } from '../../src/app/modules/telegram-module.js';
 import type { Task, TaskEvent } from '../../src/core/index.js';
-import type { GithubModule } from '../../src/github-module.js';
-import { defaultWiring } from '../../src/modules.js';
-import type { TelegramModule } from '../../src/telegram-module.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import {
@@ -119,8 +118,9 @@ function finished(id: string): Promise<Task> {
   return taskEnded(devbot.app.runtime.store, id, 40_000);
 }
 
-function eventsOf(events: TaskEvent[], type: string): TaskEvent[] {
-  return events.filter((e) => e.type === type);
+/** Events of one type, with their payloads as plain records (the test reads fields loosely). */
+function eventsOf(events: TaskEvent[], type: string): { type: string; data: Record<string, unknown> }[] {
+  return events.filter((e) => e.type === type) as { type: string; data: Record<string, unknown> }[];
 }
 
 /** What both front doors share: the crew really ran the tests in the sandbox, failing then passing. */
@@ -162,17 +162,6 @@ beforeAll(async () => {
   await gh.createRepo({ owner: OWNER, name: REPO, files: fixtureFiles(SMALL_REPO) });
   gh.setPermission(OWNER, REPO, 'alice', 'write');
 
-  // The production wiring (src/modules.ts), with the test knobs: no write throttling against the
-  // fake, short edit intervals and pacing; the fakes' URLs come through the env.
-  const wiring = defaultWiring({
-    github: { minEditIntervalMs: 50, throttle: false },
-    telegram: {
-      outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
-      pollingTimeoutSeconds: 1,
-      retryDelayMs: { initial: 50, max: 500 },
-      flushMs: 2000,
-    },
-  });
   devbot = await startTestDevbot({
     env: {
       ...githubAppEnv(gh, SECRET),
@@ -187,13 +176,20 @@ beforeAll(async () => {
       LOG_LEVEL: 'debug',
     },
     logger: log.logger,
-    sandboxes: wiring.sandboxes,
-    modules: wiring.modules,
+    // The production wiring, with the test knobs: no write throttling against the fake, short
+    // edit intervals and pacing; the fakes' URLs come through the env.
+    github: { minEditIntervalMs: 50, throttle: false },
+    telegram: {
+      outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
+      pollingTimeoutSeconds: 1,
+      retryDelayMs: { initial: 50, max: 500 },
+      flushMs: 2000,
+    },
   });
-  github = devbot.app.modules.find((m) => m.name === 'github') as GithubModule;
+  github = devbot.app.modules.github as GithubModule;
   expect(github).toBeDefined();
   hookUrl = `${devbot.app.url}/api/github/webhooks`;
-  telegram = devbot.app.modules.find((m) => m.name === 'telegram') as TelegramModule;
+  telegram = devbot.app.modules.telegram as TelegramModule;
   await telegram.bot.ready();
 }, 60_000);
 

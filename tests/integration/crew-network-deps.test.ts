@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../src/core/index.js';
-import { defaultWiring } from '../../src/modules.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import { type ScriptedLlmServer, startScriptedLlm } from '../fakes/llm/scripted-llm-server.js';
@@ -41,7 +40,6 @@ beforeAll(async () => {
   [gh, llm] = await Promise.all([startFakeGithub({ appId: 12345, appSlug: 'devbot' }), startScriptedLlm()]);
   await gh.createRepo({ owner: OWNER, name: REPO, files: fixtureFiles(DEPS_REPO) });
   gh.setPermission(OWNER, REPO, 'alice', 'write');
-  const wiring = defaultWiring({ github: { minEditIntervalMs: 50, throttle: false } });
   devbot = await startTestDevbot({
     env: {
       ...githubAppEnv(gh, SECRET),
@@ -52,8 +50,7 @@ beforeAll(async () => {
       DEVBOT_SANDBOX_TIMEOUT_MS: '120000',
     },
     logger: log.logger,
-    sandboxes: wiring.sandboxes,
-    modules: wiring.modules,
+    github: { minEditIntervalMs: 50, throttle: false },
   });
 }, 60_000);
 

@@ -4,12 +4,14 @@
  * `node --test`, the failure fed back, the fix, tests passing, the result object. Along the way a
  * malformed tool call and a write outside the workspace are answered as errors and the task goes on.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCrew } from '../../agents/crew/run-crew.js';
 import { BudgetExceededError } from '../../agents/llm/budget.js';
 import { createLlmClient } from '../../agents/llm/llm-client.js';
+import { requireRepoConfig } from '../../src/core/index.js';
 import { createDirSandbox, type DirSandbox } from '../fakes/llm/dir-sandbox.js';
 import { createRecordingContext, makeTask } from '../fakes/llm/recording-context.js';
 import {
@@ -19,6 +21,8 @@ import {
 } from '../fakes/llm/scripted-llm-server.js';
 
 const SMALL_REPO = fileURLToPath(new URL('../fixtures/small-repo', import.meta.url));
+/** The fixture's `.devbot.yml`, read on the host as the repo task handler does. */
+const REPO_CONFIG = requireRepoConfig(readFileSync(`${SMALL_REPO}/.devbot.yml`, 'utf8'));
 const LIMITS = { tokens: 1_000_000, costUsd: 10, toolCalls: 60, wallMs: 120_000 };
 
 const plannerTurn: ScriptedTurn = {
@@ -121,7 +125,14 @@ describe('crew on the small repository', () => {
       { maxRetries: 0 },
     );
 
-    const { result } = await runCrew({ ctx, sandbox, llm: client, limits: LIMITS, preview: false });
+    const { result } = await runCrew({
+      ctx,
+      sandbox,
+      repoConfig: REPO_CONFIG,
+      llm: client,
+      limits: LIMITS,
+      preview: false,
+    });
 
     expect(llm.errors).toEqual([]);
     expect(llm.remaining()).toBe(0);
@@ -187,7 +198,14 @@ describe('crew on the small repository', () => {
       synthTurn,
     ]);
     let ctx = createRecordingContext(makeTask({ prompt: 'slugify is broken: make the tests pass' }));
-    let { result } = await runCrew({ ctx, sandbox, llm: client, limits: LIMITS, preview: false });
+    let { result } = await runCrew({
+      ctx,
+      sandbox,
+      repoConfig: REPO_CONFIG,
+      llm: client,
+      limits: LIMITS,
+      preview: false,
+    });
     expect(llm.errors).toEqual([]);
     expect(result).toMatchObject({ status: 'succeeded', tests: { passed: 3, failed: 0 }, rounds: 1 });
     expect(sandbox.commands.filter((c) => c === 'node --test test/*.test.js')).toHaveLength(1);
@@ -211,7 +229,14 @@ describe('crew on the small repository', () => {
       synthTurn,
     ]);
     ctx = createRecordingContext(makeTask({ prompt: 'slugify is broken: make the tests pass' }));
-    ({ result } = await runCrew({ ctx, sandbox, llm: client, limits: LIMITS, preview: false }));
+    ({ result } = await runCrew({
+      ctx,
+      sandbox,
+      repoConfig: REPO_CONFIG,
+      llm: client,
+      limits: LIMITS,
+      preview: false,
+    }));
     expect(llm.errors).toEqual([]);
     expect(result).toMatchObject({ status: 'succeeded', tests: { passed: 3, failed: 0 } });
     expect(sandbox.commands.filter((c) => c === 'node --test test/*.test.js')).toHaveLength(2);
@@ -234,7 +259,14 @@ describe('crew on the small repository', () => {
       { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
       { maxRetries: 0 },
     );
-    const run = runCrew({ ctx, sandbox, llm: client, limits: { ...LIMITS, toolCalls: 5 }, preview: false });
+    const run = runCrew({
+      ctx,
+      sandbox,
+      repoConfig: REPO_CONFIG,
+      llm: client,
+      limits: { ...LIMITS, toolCalls: 5 },
+      preview: false,
+    });
     await expect(run).rejects.toBeInstanceOf(BudgetExceededError);
     const err = (await run.catch((e: unknown) => e)) as BudgetExceededError;
     expect(err.limit).toBe('toolCalls');
@@ -251,7 +283,6 @@ describe('crew on the small repository', () => {
     );
     const coderPrompt = async (devbotYml: string, network: boolean) => {
       sandbox = await createDirSandbox(SMALL_REPO);
-      await sandbox.writeFile(`${sandbox.workdir}/.devbot.yml`, devbotYml);
       llm.load([
         plannerTurn,
         { match: { role: 'coder' }, content: 'Nothing to do.' },
@@ -264,6 +295,8 @@ describe('crew on the small repository', () => {
       await runCrew({
         ctx: createRecordingContext(makeTask()),
         sandbox,
+        // The host reads `.devbot.yml` from the default branch and hands it to the crew.
+        repoConfig: requireRepoConfig(devbotYml),
         llm: client,
         limits: LIMITS,
         network,
@@ -278,19 +311,9 @@ describe('crew on the small repository', () => {
     expect(await coderPrompt('max_rounds: 1\nnetwork: true\n', false)).toContain('There is no network');
   });
 
-  it('reports a bad .devbot.yml with the line and what is wrong', async () => {
-    sandbox = await createDirSandbox(SMALL_REPO);
-    await sandbox.writeFile(
-      `${sandbox.workdir}/.devbot.yml`,
-      'test: node --test\npreview:\n  command: x\n  port: high\n',
-    );
-    llm.load([]);
-    const ctx = createRecordingContext(makeTask());
-    const client = createLlmClient(
-      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
-      { maxRetries: 0 },
-    );
-    await expect(runCrew({ ctx, sandbox, llm: client, limits: LIMITS })).rejects.toThrow(
+  it('reports a bad .devbot.yml with the line and what is wrong', () => {
+    // Parsed once on the host (the repo task handler), before any sandbox or LLM call.
+    expect(() => requireRepoConfig('test: node --test\npreview:\n  command: x\n  port: high\n')).toThrow(
       /\.devbot\.yml line 4: preview\.port: .*expected number/,
     );
   });
@@ -298,8 +321,8 @@ describe('crew on the small repository', () => {
   it('fails with a clear message when no LLM is configured', async () => {
     sandbox = await createDirSandbox(SMALL_REPO);
     const ctx = createRecordingContext(makeTask());
-    await expect(runCrew({ ctx, sandbox, llm: null, limits: LIMITS })).rejects.toThrow(
-      'no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL',
-    );
+    await expect(
+      runCrew({ ctx, sandbox, repoConfig: REPO_CONFIG, llm: null, limits: LIMITS }),
+    ).rejects.toThrow('no LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL');
   });
 });

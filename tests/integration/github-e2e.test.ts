@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GithubModule } from '../../src/app/modules/github-module.js';
+import { defaultSandboxProvider } from '../../src/app/modules/sandbox-module.js';
+import type { RunAgent } from '../../src/core/agent-runner.js';
 import type { ExecOptions, Sandbox, SandboxProvider, Task } from '../../src/core/index.js';
-import type { RunAgent } from '../../src/github/agent-result.js';
-import { createGithubModule, type GithubModule } from '../../src/github-module.js';
-import { sandboxWiring } from '../../src/sandbox-module.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import {
   deliver,
@@ -133,16 +133,12 @@ beforeAll(async () => {
       LOG_LEVEL: 'debug',
     },
     logger: log.logger,
-    sandboxes: (ctx) => recording(sandboxWiring().sandboxes(ctx)),
-    modules: [
-      (runtime) => {
-        const created = createGithubModule(runtime, { runAgent, minEditIntervalMs: 50, throttle: false });
-        if (!created) throw new Error('github module not enabled');
-        mod = created;
-        return created;
-      },
-    ],
+    sandboxes: (ctx) => recording(defaultSandboxProvider(ctx)),
+    github: { minEditIntervalMs: 50, throttle: false },
+    agents: { runAgent },
   });
+  if (!devbot.app.modules.github) throw new Error('github module not enabled');
+  mod = devbot.app.modules.github;
   hookUrl = `${devbot.app.url}/api/github/webhooks`;
 }, 60_000);
 
@@ -169,7 +165,7 @@ describe('GitHub end to end', () => {
     );
     expect(res.status).toBe(200);
     const [task] = await githubTasks();
-    await mod.github.settled();
+    await mod.app.settled();
     expect(task).toMatchObject({
       kind: 'dev',
       requester: 'gh:alice',
@@ -232,7 +228,8 @@ describe('GitHub end to end', () => {
     expect(sticky[0]!.body).toContain('✅');
     expect(sticky[0]!.body).toContain('Added hello.txt with a greeting.');
     expect(sticky[0]!.body).toContain(done.prUrl!);
-    expect(sticky[0]!.body).toMatch(/time \d+s/);
+    // One formatDuration for every surface: "time 340 ms", "time 1.2 s", "time 2 min 5 s".
+    expect(sticky[0]!.body).toMatch(/time \d+(\.\d)? (ms|s|min)/);
   });
 
   it('a changes_requested review -> a second commit on the same branch, no second PR', async () => {
@@ -283,7 +280,7 @@ describe('GitHub end to end', () => {
     const done = await finished(tasks[0]!.id);
     expect(done.status).toBe('succeeded');
     expect(done.prUrl).toBeNull();
-    await mod.github.settled();
+    await mod.app.settled();
     expect(gh.repo(OWNER, REPO).reactions.filter((r) => r.target === `comment:${comment.id}`)).toHaveLength(
       1,
     );

@@ -40,7 +40,7 @@ describe('housekeeping at worker start', () => {
     await devbot.api.request('POST', `/tasks/${ended}/cancel`);
     const unknown = '00000000-0000-0000-0000-000000000001';
     held.push(live, ended, unknown);
-    const { startDevbot } = await import('../../src/app.js');
+    const { startDevbot } = await import('../../src/app/start-devbot.js');
     // A worker on the same store and Redis runs housekeeping when it starts.
     const worker = await startDevbot({
       config: { ...devbot.config, PORT: 0 },

@@ -9,12 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlmClient } from '../../agents/llm/llm-client.js';
-import { agentsModule } from '../../src/agents-module.js';
-import type { TaskContext } from '../../src/core/index.js';
-import { parseRepoConfig } from '../../src/git/repo-config.js';
-import type { RepoInfo } from '../../src/github/agent-result.js';
+import type { RepoInfo } from '../../src/core/agent-runner.js';
+import type { MemoryPort, TaskContext } from '../../src/core/index.js';
+import { requireRepoConfig as parseRepoConfig } from '../../src/core/index.js';
 import { HASHING_MODEL } from '../../src/memory/hashing-embedder.js';
-import { type MemoryWiring, memoryModule } from '../../src/memory-module.js';
 import { createDirSandbox } from '../fakes/llm/dir-sandbox.js';
 import {
   type ScriptedLlmServer,
@@ -55,10 +53,17 @@ function synth(summary: string): ScriptedTurn {
   };
 }
 
+let devbot: TestDevbot;
+
+/** The running devbot's memory port. */
+function memory(): MemoryPort {
+  const port = devbot.app.modules.memory.memory;
+  if (!port) throw new Error('memory is not available');
+  return port;
+}
+
 describe('memory with the crew', () => {
   let llm: ScriptedLlmServer;
-  let devbot: TestDevbot;
-  let wiring: MemoryWiring;
   let repoDir: string;
 
   beforeAll(async () => {
@@ -71,7 +76,6 @@ describe('memory with the crew', () => {
       join(repoDir, 'package.json'),
       JSON.stringify({ name: 'service', scripts: { test: 'node -e "process.exit(0)"' } }),
     );
-    wiring = memoryModule();
     const client = createLlmClient(
       { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'scripted' },
       { maxRetries: 0 },
@@ -79,24 +83,18 @@ describe('memory with the crew', () => {
     devbot = await startTestDevbot({
       // No DEVBOT_EMBEDDING_MODEL: memory uses the local hashing embedder.
       env: { OPENAI_API_KEY: SECRET },
-      modules: [
-        wiring.factory,
-        agentsModule({
-          llm: client,
-          memory: wiring.memory,
-          repoPipeline: (runAgent) => ({
-            dev: async (ctx) => {
-              const sandbox = await createDirSandbox(repoDir);
-              try {
-                const result = await runAgent(ctx, sandbox, info(ctx));
-                return { summary: result.summary, result: { agent: result.data ?? {} } };
-              } finally {
-                await sandbox.close();
-              }
-            },
-          }),
-        }),
-      ],
+      agents: { llm: client },
+      handlers: {
+        // The crew as the repo task handler would run it, in a directory sandbox of the repo.
+        dev: async (ctx) => {
+          const sandbox = await createDirSandbox(repoDir);
+          try {
+            return await devbot.app.modules.agents.runAgent(ctx, sandbox, info(ctx));
+          } finally {
+            await sandbox.close();
+          }
+        },
+      },
     });
   });
 
@@ -134,7 +132,7 @@ describe('memory with the crew', () => {
     });
     expect((await devbot.api.waitForEnd(first.body.id)).status).toBe('succeeded');
     expect(llm.errors).toEqual([]);
-    await wiring.module()?.idle();
+    await devbot.app.modules.memory.idle();
 
     const firstPlannerPrompt = JSON.stringify(llm.requests.find((r) => r.role === 'planner')?.body.messages);
     expect(firstPlannerPrompt).not.toContain('Memories from earlier tasks');
@@ -201,7 +199,7 @@ describe('memory with the crew', () => {
     const OTHER = 'acme/other';
     const NOTE = 'The /health endpoint lives in src/health.js and npm test covers it.';
     // Same words, another repository: the coder of an acme/service task must not see it.
-    await wiring.memory.remember({
+    await memory().remember({
       repo: OTHER,
       kind: 'note',
       content: 'Added GET /health in src/health.js of acme/other, answering {"ok":false}.',
@@ -234,7 +232,7 @@ describe('memory with the crew', () => {
     });
     expect((await devbot.api.waitForEnd(third.body.id)).status).toBe('succeeded');
     expect(llm.errors).toEqual([]);
-    await wiring.module()?.idle();
+    await devbot.app.modules.memory.idle();
 
     const coder = llm.requests.slice(before).filter((r) => r.role === 'coder');
     expect(coder).toHaveLength(3);
@@ -251,11 +249,11 @@ describe('memory with the crew', () => {
     expect(recalledText).not.toContain('acme/other');
     expect(String(coder[2]?.body.messages.at(-1)?.content)).toContain('remembered (note)');
 
-    const notes = await wiring.memory.list({ repo: REPO, kind: 'note' });
+    const notes = await memory().list({ repo: REPO, kind: 'note' });
     expect(notes.map((m) => m.content)).toEqual([NOTE]);
     expect(notes[0]?.taskId).toBe(third.body.id);
     expect(notes[0]?.metadata).toMatchObject({ by: 'agent' });
-    expect(await wiring.memory.list({ repo: OTHER, kind: 'note' })).toHaveLength(1);
+    expect(await memory().list({ repo: OTHER, kind: 'note' })).toHaveLength(1);
 
     const admin = await devbot.client('root', ['tasks:read', 'admin']);
     const res = await fetch(`${devbot.app.url}/memories?repo=${encodeURIComponent(REPO)}&limit=200`, {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/core/errors.js';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import type { Embedder } from '../../src/memory/embedder.js';
 import { normalize } from '../../src/memory/embedder.js';
 import { HASHING_MODEL, HashingEmbedder } from '../../src/memory/hashing-embedder.js';
@@ -10,7 +11,6 @@ import { ReEmbedder } from '../../src/memory/re-embedder.js';
 import { ensureVectorSchema, modelIndexName } from '../../src/memory/vector-schema.js';
 import { SecretRegistry } from '../../src/observability/redact.js';
 import { createPgliteClient } from '../../src/store/pglite-client.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
 
 /** The memory migrations, applied on their own (this file needs no tasks tables). */
 const MIGRATIONS = ['004_memories.sql', '005_memories_order.sql'].map(

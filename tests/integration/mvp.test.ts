@@ -4,7 +4,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxWiring } from '../../src/sandbox-module.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 
 const SEED = 'echo "Hello from devbot" > index.html && python3 -m http.server 8000';
@@ -13,10 +12,7 @@ describe('MVP: a shell task serves a page at a preview URL', () => {
   let devbot: TestDevbot;
 
   beforeAll(async () => {
-    const wiring = sandboxWiring();
     devbot = await startTestDevbot({
-      sandboxes: wiring.sandboxes,
-      modules: [wiring.module],
       env: { DEVBOT_PREVIEW_TTL: '60', DEVBOT_SANDBOX_TIMEOUT_MS: '3000', DEVBOT_SANDBOX_MAX_PROCS: '64' },
     });
   });

@@ -86,11 +86,15 @@ describe.each<Backend>(['pglite', 'postgres'])('a task through the queue on %s',
     expect(badEnd).toMatchObject({ status: 'failed', attempts: 1, error: 'the request makes no sense' });
   });
 
-  it('fails a kind with no handler with a clear reason, and an auto task with no router', async () => {
+  it('fails a kind with no handler with a clear reason, and an auto task whose LLM is unreachable with where it tried', async () => {
     const dev = await devbot.api.createTask({ kind: 'dev', prompt: 'add dark mode', repo: 'acme/web' });
     const auto = await devbot.api.createTask({ prompt: 'what is this?' });
     expect((await devbot.api.waitForEnd(dev.body.id)).error).toMatch(/cannot run dev tasks.*OPENAI_API_KEY/);
-    expect((await devbot.api.waitForEnd(auto.body.id)).error).toMatch(/no intent router/);
+    // The router always exists (rules, then the LLM); this LLM (the default endpoint) cannot be
+    // reached from here, and the error says where it tried and what to check.
+    expect((await devbot.api.waitForEnd(auto.body.id)).error).toMatch(
+      /could not reach the LLM server at https:\/\/api\.openai\.com.*OPENAI_BASE_URL/,
+    );
   });
 
   it('masks known secrets in task events and errors', async () => {

@@ -8,8 +8,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxWiring } from '../../src/sandbox-module.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import { openTestPglite } from '../helpers/pglite-template.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { removeDir, TEST_REDIS_URL, tempDir, uniquePrefix } from '../helpers/test-env.js';
@@ -32,23 +31,17 @@ describe('previews with --role gateway and --role worker in separate processes',
       DEVBOT_SANDBOX_TIMEOUT_MS: '3000',
       DEVBOT_SANDBOX_MAX_PROCS: '64',
     };
-    const g = sandboxWiring();
     gateway = await startTestDevbot({
       role: 'gateway',
       sql,
       dataDir,
       env,
-      sandboxes: g.sandboxes,
-      modules: [g.module],
     });
-    const w = sandboxWiring();
     worker = await startTestDevbot({
       role: 'worker',
       sql,
       dataDir,
       env: { ...env, DEVBOT_PUBLIC_URL: gateway.app.url },
-      sandboxes: w.sandboxes,
-      modules: [w.module],
     });
   }, 60_000);
 

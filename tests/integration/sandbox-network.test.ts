@@ -9,11 +9,25 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalSandboxProvider } from '../../sandbox/local/local-sandbox-provider.js';
+import { defaultSandboxProvider } from '../../src/app/modules/sandbox-module.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Sandbox } from '../../src/core/index.js';
-import { createSandboxProvider } from '../../src/sandbox-module.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
 import { type LocalHarness, startLocalHarness } from '../helpers/sandbox-harness.js';
 import { removeDir, tempDir } from '../helpers/test-env.js';
+
+/** The provider as devbot builds it from its config, with the network allowlist on. */
+function wiredProvider(dataDir: string) {
+  return defaultSandboxProvider({
+    config: loadConfig({ DEVBOT_SANDBOX_NETWORK: 'allowlist', DEVBOT_DATA_DIR: dataDir }),
+    previews: harness.previews,
+    logger: createLogger({ level: 'silent' }),
+    metrics: new Metrics(),
+    role: 'all',
+    redis: undefined as never,
+  });
+}
 
 let upstream: Server;
 let port: number;
@@ -118,10 +132,7 @@ describe('local sandbox network access', () => {
 
   it('is wired from DEVBOT_SANDBOX_NETWORK=allowlist', async () => {
     const dataDir = tempDir('devbot-net-config-');
-    const provider = createSandboxProvider(
-      loadConfig({ DEVBOT_SANDBOX_NETWORK: 'allowlist', DEVBOT_DATA_DIR: dataDir }),
-      { previews: harness.previews },
-    );
+    const provider = wiredProvider(dataDir);
     try {
       const box = await provider.create({ taskId: 'wired', network: true });
       expect((await box.exec('echo "$HTTPS_PROXY $NO_PROXY"')).stdout).toBe(
@@ -139,10 +150,7 @@ describe('local sandbox network access', () => {
     'lets npm reach the public registry with the default allowlist, and nothing else',
     async () => {
       const dataDir = tempDir('devbot-net-npm-');
-      const provider = createSandboxProvider(
-        loadConfig({ DEVBOT_SANDBOX_NETWORK: 'allowlist', DEVBOT_DATA_DIR: dataDir }),
-        { previews: harness.previews },
-      );
+      const provider = wiredProvider(dataDir);
       try {
         const box = await provider.create({ taskId: 'npm', network: true });
         const view = await box.exec('npm view left-pad@1.3.0 version', { timeoutMs: 60_000 });

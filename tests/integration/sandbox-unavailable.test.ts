@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SandboxProvider, UnavailableError } from '../../src/core/index.js';
-import { createPreviewRegistry, createSandboxModule } from '../../src/sandbox-module.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { captureLogger } from '../helpers/test-env.js';
 
@@ -26,12 +25,6 @@ describe('no usable sandbox', () => {
     devbot = await startTestDevbot({
       logger,
       sandboxes: () => missing,
-      modules: [
-        (runtime) =>
-          createSandboxModule(runtime, {
-            previews: createPreviewRegistry(runtime.config, runtime.publicUrl),
-          }),
-      ],
     });
   });
   afterAll(async () => devbot?.stop());

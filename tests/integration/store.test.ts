@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskEventMap, TaskInput, TaskOrigin } from '../../src/core/index.js';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import { createPgClient } from '../../src/store/pg-client.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
 import { SqlTaskStore } from '../../src/store/sql-task-store.js';
 import { openTestPglite } from '../helpers/pglite-template.js';
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from '../helpers/test-env.js';
@@ -101,8 +102,9 @@ describe.each(backends)('task store on %s', (_name, open) => {
           kind: 'question',
           prompt: text || ' ',
           repo: i % 2 === 0 ? null : `acme/${i}`,
-          input: { text, n: i, nested: { list: [text] } },
-          origin: { text },
+          // Awkward values of any shape: the store keeps JSON as given.
+          input: { text, n: i, nested: { list: [text] } } as TaskInput,
+          origin: { text } as TaskOrigin,
           idempotencyKey: i === 1 ? 'NULL' : null,
         }),
       ),
@@ -150,21 +152,23 @@ describe.each(backends)('task store on %s', (_name, open) => {
     const { task } = await store.createTask({ source: 'api', requester: 'p', kind: 'dev', prompt: 'x' });
     const event = await store.appendEvent(
       task.id,
-      { type: 'llm', data: { tokensIn: 5 } },
+      { type: 'llm', data: { tokensIn: 5 } as TaskEventMap['llm'] },
       { usage: { tokensIn: 5, llmRequests: 1 }, branch: 'devbot/1-x' },
     );
     expect(event).toMatchObject({ seq: 2, type: 'llm', data: { tokensIn: 5 } });
     const stored = await store.getTask(task.id);
     expect(stored).toMatchObject({ usage: { tokensIn: 5, llmRequests: 1 }, branch: 'devbot/1-x' });
     // Without a patch the task's fields stay as they were.
-    await store.appendEvent(task.id, { type: 'log', data: {} });
+    await store.appendEvent(task.id, { type: 'log', data: { message: 'm' } });
     expect((await store.getTask(task.id))?.usage).toEqual({ tokensIn: 5, llmRequests: 1 });
   });
 
   it('numbers events without gaps or duplicates under concurrent writers', async () => {
     const { task } = await store.createTask({ source: 'api', requester: 'c', kind: 'shell', prompt: 'p' });
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => store.appendEvent(task.id, { type: 'log', data: { i } })),
+      Array.from({ length: 20 }, (_, i) =>
+        store.appendEvent(task.id, { type: 'log', data: { message: String(i) } }),
+      ),
     );
     const events = await store.listEvents(task.id);
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
@@ -181,7 +185,12 @@ describe.each(backends)('task store on %s', (_name, open) => {
       { resultSummary: 'done' },
       { summary: 'done' },
     );
-    const second = await store.finishTask(task.id, 'failed', { error: 'late' });
+    const second = await store.finishTask(
+      task.id,
+      'failed',
+      { error: 'late' },
+      { error: 'late', code: 'error' },
+    );
     expect(first?.task).toMatchObject({ status: 'succeeded', resultSummary: 'done' });
     expect(first?.event).toMatchObject({ type: 'task.succeeded', seq: 2, data: { summary: 'done' } });
     expect(second).toBeNull();
@@ -222,8 +231,8 @@ describe.each(backends)('task store on %s', (_name, open) => {
     expect(await store.getTask('00000000-0000-0000-0000-000000000000')).toBeNull();
     expect(await store.getTask('not-a-uuid')).toBeNull();
     expect(await store.listEvents('nope')).toEqual([]);
-    await expect(store.appendEvent('00000000-0000-0000-0000-000000000000', { type: 'log' })).rejects.toThrow(
-      /does not exist/,
-    );
+    await expect(
+      store.appendEvent('00000000-0000-0000-0000-000000000000', { type: 'log', data: { message: 'm' } }),
+    ).rejects.toThrow(/does not exist/);
   });
 });

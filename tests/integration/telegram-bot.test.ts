@@ -6,12 +6,10 @@
  */
 import type { Update } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTelegramModule, type TelegramModule } from '../../src/app/modules/telegram-module.js';
 import type { Task } from '../../src/core/index.js';
-import { sandboxWiring } from '../../src/sandbox-module.js';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import { createPgliteClient } from '../../src/store/pglite-client.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
-import { chatShellSessions } from '../../src/telegram/chat-shell-sessions.js';
-import { createTelegramModule, type TelegramModule, telegramModule } from '../../src/telegram-module.js';
 import { FakeTelegramServer, type StoredMessage } from '../fakes/telegram/index.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { waitFor } from '../helpers/test-env.js';
@@ -28,12 +26,6 @@ const SANDBOX_ENV = {
   DEVBOT_SANDBOX_MEMORY_MB: '512',
 };
 
-/** The real sandbox module, with each chat's shell tasks in its persistent sandbox. */
-function realSandbox() {
-  const chatShell = chatShellSessions();
-  return { ...sandboxWiring({ sessions: chatShell }), chatShell };
-}
-
 const isResult = (m: StoredMessage) => /^(✅|❌|🚫) (Done|Failed|Cancelled) ·/.test(m.text);
 
 async function tasksOf(devbot: TestDevbot, requester: string): Promise<Task[]> {
@@ -49,7 +41,6 @@ describe('Telegram bot end to end (polling)', () => {
   beforeAll(async () => {
     fake = await new FakeTelegramServer().start();
     sql = await createPgliteClient();
-    const sandbox = realSandbox();
     devbot = await startTestDevbot({
       sql,
       env: {
@@ -59,19 +50,14 @@ describe('Telegram bot end to end (polling)', () => {
         DEVBOT_RATE_LIMIT: '10000',
         ...SANDBOX_ENV,
       },
-      sandboxes: sandbox.sandboxes,
-      modules: [
-        sandbox.module,
-        telegramModule({
-          chatSandbox: sandbox.chatShell,
-          outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
-          pollingTimeoutSeconds: 1,
-          retryDelayMs: { initial: 50, max: 500 },
-          flushMs: 2000,
-        }),
-      ],
+      telegram: {
+        outbox: { intervalMs: () => 50, backoffMs: 20, maxRetryAfterMs: 2000 },
+        pollingTimeoutSeconds: 1,
+        retryDelayMs: { initial: 50, max: 500 },
+        flushMs: 2000,
+      },
     });
-    telegram = devbot.app.modules.find((m) => m.name === 'telegram') as TelegramModule;
+    telegram = devbot.app.modules.telegram as TelegramModule;
     await telegram.bot.ready();
   });
 
@@ -242,7 +228,7 @@ describe('Telegram bot end to end (polling)', () => {
     expect(created[0]?.idempotencyKey).toBe('tg:update:9000001');
 
     // A redelivery after a restart: a new bot instance (empty memory) on the same database.
-    const restarted = createTelegramModule(devbot.app.runtime, { outbox: { intervalMs: () => 10 } });
+    const restarted = createTelegramModule(devbot.app.runtime, {}, { outbox: { intervalMs: () => 10 } });
     expect(await restarted?.handleTelegramUpdate(update)).toBeNull();
     const acks = () =>
       fake.botMessages(BOB).filter((m) => m.replyToMessageId === 500 && m.history[0]?.includes('Queued'));
@@ -349,7 +335,6 @@ describe('Telegram bot end to end (webhook)', () => {
   beforeAll(async () => {
     fake = await new FakeTelegramServer().start();
     port = await freePort();
-    const sandbox = realSandbox();
     devbot = await startTestDevbot({
       env: {
         PORT: String(port),
@@ -360,17 +345,13 @@ describe('Telegram bot end to end (webhook)', () => {
         TELEGRAM_WEBHOOK_SECRET: secret,
         ...SANDBOX_ENV,
       },
-      sandboxes: sandbox.sandboxes,
-      modules: [
-        sandbox.module,
-        telegramModule({
-          outbox: { intervalMs: () => 50 },
-          retryDelayMs: { initial: 50, max: 500 },
-          flushMs: 2000,
-        }),
-      ],
+      telegram: {
+        outbox: { intervalMs: () => 50 },
+        retryDelayMs: { initial: 50, max: 500 },
+        flushMs: 2000,
+      },
     });
-    const telegram = devbot.app.modules.find((m) => m.name === 'telegram') as TelegramModule;
+    const telegram = devbot.app.modules.telegram as TelegramModule;
     await telegram.bot.ready();
   });
 

@@ -8,15 +8,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlmClient } from '../../agents/llm/llm-client.js';
-import { createAgentsModule } from '../../src/agents-module.js';
+import { createAgentsModule } from '../../src/app/modules/agents-module.js';
+import type { Runtime } from '../../src/app/runtime.js';
 import type { Task, TaskContext, TaskEvent } from '../../src/core/index.js';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { SecretRegistry } from '../../src/observability/redact.js';
-import type { Runtime } from '../../src/runtime.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
-import { ChatBindings } from '../../src/telegram/chat-bindings.js';
-import { ChatShellSessions, chatOf, wrapCommand } from '../../src/telegram/chat-shell-sessions.js';
+import { SqlChatBindings } from '../../src/store/sql-chat-bindings.js';
+import { ChatShellSessions, chatOf, wrapCommand } from '../../src/worker/handlers/chat-shell-sessions.js';
 import { CommandFailedError, ShellHandler } from '../../src/worker/handlers/shell-handler.js';
+import { PreviewLeases } from '../../src/worker/preview-leases.js';
 import { createRecordingContext, makeTask } from '../fakes/llm/recording-context.js';
 import { startScriptedLlm } from '../fakes/llm/scripted-llm-server.js';
 import { openTestPglite } from '../helpers/pglite-template.js';
@@ -45,8 +46,8 @@ function context(task: Task) {
     task,
     signal: new AbortController().signal,
     attempt: 1,
-    emit: async (type, data = {}) => {
-      events.push({ type, data });
+    emit: async (type, data) => {
+      events.push({ type, data: data as Record<string, unknown> });
       return { taskId: task.id, seq: events.length, at: new Date(), type, data } as TaskEvent;
     },
     patch: async () => {},
@@ -63,24 +64,26 @@ const stdoutOf = (events: { type: string; data: Record<string, unknown> }[]) =>
 describe('chat shell sessions (local sandbox, PGlite)', () => {
   let harness: LocalHarness;
   let sql: SqlClient;
-  let bindings: ChatBindings;
+  let bindings: SqlChatBindings;
   let sessions: ChatShellSessions;
   let handler: ShellHandler;
+  let handlerPreviews: PreviewLeases;
 
   beforeAll(async () => {
     [harness, sql] = await Promise.all([startLocalHarness(), openTestPglite()]);
-    bindings = new ChatBindings(sql);
+    bindings = new SqlChatBindings(sql);
     sessions = new ChatShellSessions({ sandboxes: harness.provider, bindings, idleMs: 60_000 });
+    handlerPreviews = new PreviewLeases({ ttlMs: 60_000 });
     handler = new ShellHandler({
       sandboxes: harness.provider,
-      previewTtlSeconds: 60,
+      previews: handlerPreviews,
       commandTimeoutMs: 10_000,
       sessions,
     });
   }, 30_000);
 
   afterAll(async () => {
-    await handler?.stop();
+    await handlerPreviews?.stop();
     await sessions?.stop();
     await harness?.close();
     await sql?.close();
@@ -158,9 +161,10 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
 
   it('closes an idle sandbox, keeps its workspace, and reattaches it for the next command', async () => {
     const quick = new ChatShellSessions({ sandboxes: harness.provider, bindings, idleMs: 50 });
+    const quickPreviews = new PreviewLeases({ ttlMs: 60_000 });
     const quickHandler = new ShellHandler({
       sandboxes: harness.provider,
-      previewTtlSeconds: 60,
+      previews: quickPreviews,
       sessions: quick,
     });
     const chat = 601;
@@ -174,7 +178,7 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     await quickHandler.handle(again.ctx);
     expect(stdoutOf(again.events)).toBe('/workspace/w\npersisted\n');
     expect((await bindings.get(chat))?.sandboxId).toBe(id);
-    await quickHandler.stop();
+    await quickPreviews.stop();
     await quick.stop();
   });
 
@@ -193,7 +197,7 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     });
     const flakyHandler = new ShellHandler({
       sandboxes: harness.provider,
-      previewTtlSeconds: 60,
+      previews: new PreviewLeases({ ttlMs: 60_000 }),
       sessions: flaky,
     });
     const { ctx, events } = context(chatTask(651, 'echo ran once'));
@@ -221,7 +225,7 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     const first = await run(chat, 'mkdir -p site && cd site && echo one > index.html');
     expect(first.outcome.summary).toContain('exit code 0');
     const served = await run(chat, 'python3 -m http.server 8000');
-    const url = String(served.outcome.result?.['previewUrl']);
+    const url = String(served.outcome.preview?.url);
     expect(url).toMatch(/\/preview\/[A-Za-z0-9_-]+\/$/);
     expect(await harness.fetchPreview(url)).toEqual({ status: 200, body: 'one\n' });
     expect(handler.activePreviews).toBe(1);
@@ -230,7 +234,7 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     expect((await harness.fetchPreview(url)).body).toBe('two\n');
     // The same port again: the first server gives way instead of failing with "address in use".
     const second = await run(chat, 'echo three > index.html && python3 -m http.server 8000');
-    const url2 = String(second.outcome.result?.['previewUrl']);
+    const url2 = String(second.outcome.preview?.url);
     expect((await harness.fetchPreview(url2)).body).toBe('three\n');
     expect(handler.activePreviews).toBe(1);
     expect(sessions.openChats).toContain(chat);
@@ -335,11 +339,11 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
         secrets: new SecretRegistry(),
         sandboxes: harness.provider,
       } as unknown as Runtime;
-      const agents = createAgentsModule(runtime, {
-        llm: createLlmClient({ OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'm' }, { maxRetries: 0 }),
-        shellSessions: sessions,
-        verbatimShell: handler.handle,
-      });
+      const agents = createAgentsModule(
+        runtime,
+        { memory: null, shellSessions: sessions, verbatimShell: handler.handle },
+        { llm: createLlmClient({ OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'm' }, { maxRetries: 0 }) },
+      );
       const ids = await harness.provider.listIds();
       const ctx = createRecordingContext(
         makeTask({
@@ -349,7 +353,7 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
           prompt: 'what is on my todo?',
         }),
       );
-      const outcome = await agents.handlers?.shell?.(ctx);
+      const outcome = await agents.shell(ctx);
       expect(llm.errors).toEqual([]);
       expect(outcome?.summary).toBe('Your todo says: buy milk.');
       // No new sandbox: the chat's own, still open for its next command.
@@ -368,7 +372,7 @@ describe('chat shell sessions: which tasks', () => {
     expect(chatOf(chatTask(-1001, 'ls', { input: { command: 'ls' } }))).toBe(-1001);
     expect(chatOf(chatTask(5, 'ls', { source: 'api' }))).toBeNull();
     expect(chatOf(chatTask(5, 'ls', { input: { command: 'ls', chatSandbox: false } }))).toBeNull();
-    expect(chatOf(chatTask(5, 'ls', { origin: { chatId: '5' } }))).toBeNull();
+    expect(chatOf(chatTask(5, 'ls', { origin: { chatId: '5' } as unknown as Task['origin'] }))).toBeNull();
   });
 
   it('wraps the command on its own line after the cwd handling', () => {

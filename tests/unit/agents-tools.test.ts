@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invokeTool } from '../../agents/llm/tool.js';
-import { parseRepoConfig } from '../../agents/repo-config.js';
 import { checkCommand } from '../../agents/tools/command-policy.js';
 import { resolveWorkspacePath } from '../../agents/tools/workspace-path.js';
 import { createWorkspaceTools } from '../../agents/tools/workspace-tools.js';
-import { fenceUntrusted } from '../../agents/untrusted.js';
+import { fenceUntrusted } from '../../src/core/index.js';
+import { parseRepoConfig } from '../../src/core/repo-config.js';
 import { createDirSandbox, type DirSandbox } from '../fakes/llm/dir-sandbox.js';
 
 describe('workspace paths', () => {
@@ -137,7 +137,13 @@ describe('.devbot.yml', () => {
       parseRepoConfig('setup: [npm ci]\ntest: npm test\npreview: {command: npm run dev, port: 5173}\n'),
     ).toEqual({
       ok: true,
-      config: { setup: ['npm ci'], test: ['npm test'], preview: { command: 'npm run dev', port: 5173 } },
+      config: {
+        setup: ['npm ci'],
+        test: ['npm test'],
+        preview: { command: 'npm run dev', port: 5173 },
+        // The one schema spells out its defaults (workflow changes stay off unless allowed).
+        allow_workflow_changes: false,
+      },
     });
   });
   it.each([

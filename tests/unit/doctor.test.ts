@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type Env, loadConfig } from '../../src/config/config.js';
 import {
   type DoctorDeps,
   type DoctorReport,
@@ -10,7 +9,8 @@ import {
   formatDoctorReport,
   runDoctor,
   runDoctorFromEnv,
-} from '../../src/doctor.js';
+} from '../../src/cli/doctor.js';
+import { type Env, loadConfig } from '../../src/config/config.js';
 
 const TELEGRAM_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
 const OPENAI_KEY = 'sk-test-0123456789abcdefghijklmnopqrstuv';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { branchName, slugify } from '../../src/git/branch-name.js';
+import { branchName, slugify } from '../../src/core/branch-name.js';
 
 function validRef(name: string): boolean {
   try {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoWorkspaces } from '../../src/git/repo-workspaces.js';
-import { collectSandboxDiff, recordSandboxBaseline } from '../../src/git/sandbox-diff.js';
+import { collectSandboxDiff, recordSandboxBaseline } from '../../src/worker/handlers/sandbox-diff.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { createDirSandbox } from '../fakes/llm/dir-sandbox.js';
 import { captureLogger, removeDir, tempDir } from '../helpers/test-env.js';

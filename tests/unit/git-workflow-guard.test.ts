@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/core/errors.js';
-import { parseRepoConfig } from '../../src/git/repo-config.js';
-import { assertWorkflowChangesAllowed, workflowPaths } from '../../src/git/workflow-guard.js';
+import { requireRepoConfig as parseRepoConfig } from '../../src/core/index.js';
+import { assertWorkflowChangesAllowed, workflowPaths } from '../../src/core/workflow-guard.js';
 
 describe('workflow guard', () => {
   it('finds workflow files, case-insensitively', () => {

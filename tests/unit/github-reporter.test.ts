@@ -52,13 +52,14 @@ function setup(minEditIntervalMs: number) {
     minEditIntervalMs,
   });
   let seq = 0;
-  const event = (type: TaskEvent['type'], data: Record<string, unknown> = {}): TaskEvent => ({
-    taskId: task.id,
-    seq: ++seq,
-    type,
-    data,
-    at: new Date(),
-  });
+  const event = (type: TaskEvent['type'], data: Record<string, unknown> = {}): TaskEvent =>
+    ({
+      taskId: task.id,
+      seq: ++seq,
+      type,
+      data,
+      at: new Date(),
+    }) as TaskEvent;
   const send = (type: TaskEvent['type'], data?: Record<string, unknown>) =>
     reporter.onEvent(task, event(type, data));
   return {

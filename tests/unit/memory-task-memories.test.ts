@@ -23,7 +23,7 @@ function task(overrides: Partial<Task>): Task {
 let seq = 0;
 function event(type: TaskEvent['type'], data: Record<string, unknown> = {}): TaskEvent {
   seq += 1;
-  return { taskId: ID, seq, at: new Date(), type, data };
+  return { taskId: ID, seq, at: new Date(), type, data } as TaskEvent;
 }
 
 describe('memoriesForTask', () => {
@@ -32,8 +32,8 @@ describe('memoriesForTask', () => {
       task({
         result: {
           summary: 'Added a dark-mode toggle to the header',
-          plan: { steps: ['add toggle component', 'wire it into the header'], files: [], verify: 'npm test' },
-          filesChanged: ['src/theme/toggle.tsx', 'src/header.tsx'],
+          plan: ['add toggle component', 'wire it into the header'],
+          changed: ['src/theme/toggle.tsx', 'src/header.tsx'],
           checks: [
             { kind: 'test', command: 'npm test', exitCode: 0 },
             { kind: 'lint', command: 'npm run lint', exitCode: 0 },
@@ -110,7 +110,7 @@ describe('memoriesForTask', () => {
       kind: 'question',
       origin: { chatId: -100123 },
       prompt: 'what is our deploy target?',
-      result: { chatReply: 'fly.io' },
+      result: { summary: 'The deploy target is fly.io.', reply: 'fly.io' },
     });
     expect(memoryScope(t)).toBe('chat:-100123');
     const saved = memoriesForTask(t, [event('task.succeeded')]);

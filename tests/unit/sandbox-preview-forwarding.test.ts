@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { PreviewPublisher } from '../../sandbox/preview-publisher.js';
+import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
 import { PreviewDirectory, sharedPreviewPublisher } from '../../src/gateway/preview-directory.js';
 import { createPreviewProxyRoute } from '../../src/gateway/preview-proxy.js';
 import { PreviewRegistry } from '../../src/gateway/preview-registry.js';
-import type { RawRoute } from '../../src/gateway/raw-route.js';
+import type { RawRoute } from '../../src/http/raw-route.js';
 import { TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-env.js';
 
 describe('preview forwarding from a gateway to the worker that owns the sandbox', () => {

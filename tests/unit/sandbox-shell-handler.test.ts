@@ -13,6 +13,7 @@ import type {
 import { CancelledError, isPermanent } from '../../src/core/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { CommandFailedError, ShellHandler } from '../../src/worker/handlers/shell-handler.js';
+import { PreviewLeases } from '../../src/worker/preview-leases.js';
 
 type Behaviour = (command: string, options: ExecOptions) => Promise<ExecResult>;
 
@@ -80,8 +81,8 @@ function context(input: Record<string, unknown>, signal = new AbortController().
     task,
     signal,
     attempt: 1,
-    emit: async (type, data = {}) => {
-      events.push({ type, data });
+    emit: async (type, data) => {
+      events.push({ type, data: data as Record<string, unknown> });
       return { taskId: 't1', seq: events.length, at: new Date(), type, data } as TaskEvent;
     },
     patch: async (p) => {
@@ -89,6 +90,11 @@ function context(input: Record<string, unknown>, signal = new AbortController().
     },
   };
   return { ctx, events, patches };
+}
+
+/** The one preview lifetime, as the sandbox module builds it. */
+function leases(ttlSeconds: number, metrics?: Metrics): PreviewLeases {
+  return new PreviewLeases({ ttlMs: ttlSeconds * 1000, ...(metrics ? { metrics } : {}) });
 }
 
 describe('shell handler', () => {
@@ -100,7 +106,11 @@ describe('shell handler', () => {
       return ok({ stdout: 'x' });
     });
     const metrics = new Metrics();
-    const handler = new ShellHandler({ sandboxes: provider(sandbox), previewTtlSeconds: 60, metrics });
+    const handler = new ShellHandler({
+      sandboxes: provider(sandbox),
+      previews: leases(60, metrics),
+      metrics,
+    });
     const { ctx, events } = context({ command: 'make' });
     const outcome = await handler.handle(ctx);
     expect(outcome.summary).toContain('exit code 0');
@@ -124,7 +134,7 @@ describe('shell handler', () => {
 
   it('fails permanently with the exit code and the output tail on a non-zero exit', async () => {
     const sandbox = new ScriptedSandbox(async () => ok({ exitCode: 2, stderr: 'no such file' }));
-    const handler = new ShellHandler({ sandboxes: provider(sandbox), previewTtlSeconds: 60 });
+    const handler = new ShellHandler({ sandboxes: provider(sandbox), previews: leases(60) });
     const { ctx, events } = context({ command: 'cat nope' });
     const err = await handler.handle(ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandFailedError);
@@ -145,7 +155,7 @@ describe('shell handler', () => {
           o.signal?.addEventListener('abort', () => resolve(ok({ exitCode: 137 })));
         }),
     );
-    const handler = new ShellHandler({ sandboxes: provider(sandbox), previewTtlSeconds: 60 });
+    const handler = new ShellHandler({ sandboxes: provider(sandbox), previews: leases(60) });
     const { ctx } = context({ command: 'sleep 100' }, controller.signal);
     const running = handler.handle(ctx);
     await new Promise((r) => setTimeout(r, 10));
@@ -158,7 +168,7 @@ describe('shell handler', () => {
   it('rejects a missing command and a bad preview port', async () => {
     const handler = new ShellHandler({
       sandboxes: provider(new ScriptedSandbox(async () => ok())),
-      previewTtlSeconds: 1,
+      previews: leases(1),
     });
     await expect(handler.handle(context({ command: '  ' }).ctx)).rejects.toThrow(/needs a command/);
     await expect(handler.handle(context({ command: 'x', preview: { port: 70000 } }).ctx)).rejects.toThrow(
@@ -180,15 +190,20 @@ describe('shell handler', () => {
       },
     );
     const metrics = new Metrics();
-    const handler = new ShellHandler({ sandboxes: provider(sandbox), previewTtlSeconds: 0.3, metrics });
+    const handler = new ShellHandler({
+      sandboxes: provider(sandbox),
+      previews: leases(0.3, metrics),
+      metrics,
+    });
     const { ctx, events, patches } = context({
       command: 'python3 -m http.server 8000',
       preview: { port: 8000 },
     });
     const outcome = await handler.handle(ctx);
     expect(probes).toBe(3);
-    expect(outcome.patch).toEqual({ previewUrl: 'http://gw/preview/tok8000/' });
-    expect(patches).toContainEqual({ previewUrl: 'http://gw/preview/tok8000/' });
+    // The preview is the task's result; the worker writes it on the task row.
+    expect(outcome.preview).toEqual({ url: 'http://gw/preview/tok8000/', port: 8000 });
+    expect(patches).toEqual([]);
     const types = events.map((e) => e.type);
     expect(types).toEqual(['command.started', 'output', 'preview_ready']);
     expect(events.at(-1)?.data).toEqual({ url: 'http://gw/preview/tok8000/', port: 8000 });
@@ -211,7 +226,7 @@ describe('shell handler', () => {
         return { id: 'bg', done: Promise.resolve(ok({ exitCode: 1 })), kill: async () => {} };
       },
     );
-    const handler = new ShellHandler({ sandboxes: provider(sandbox), previewTtlSeconds: 60 });
+    const handler = new ShellHandler({ sandboxes: provider(sandbox), previews: leases(60) });
     const { ctx, events } = context({ command: 'serve', preview: { port: 8000 } });
     const err = await handler.handle(ctx).catch((e: unknown) => e);
     expect((err as Error).message).toContain('exited with code 1');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqlClient } from '../../src/core/sql-client.js';
 import { migrate } from '../../src/store/migrate.js';
 import { createPgliteClient } from '../../src/store/pglite-client.js';
-import type { SqlClient } from '../../src/store/sql-client.js';
-import { ChatBindings } from '../../src/telegram/chat-bindings.js';
-import { UpdateClaims } from '../../src/telegram/update-claims.js';
+import { SqlChatBindings as ChatBindings } from '../../src/store/sql-chat-bindings.js';
+import { SqlUpdateClaims as UpdateClaims } from '../../src/store/sql-update-claims.js';
 
 describe('chat bindings and update claims (PGlite, real migrations)', () => {
   let sql: SqlClient;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskEvent } from '../../src/core/index.js';
+import { applyEvent, newProgress, type TaskProgress } from '../../src/core/task-progress.js';
 import { renderAck, renderResult, renderStatus } from '../../src/telegram/render-progress.js';
-import { applyEvent, newProgress, type TaskProgress } from '../../src/telegram/task-progress.js';
 import {
   escapeHtml,
   htmlToPlain,
@@ -40,7 +40,7 @@ function ev(
   at = new Date('2025-01-01T00:00:01Z'),
 ): TaskEvent {
   seq += 1;
-  return { taskId: 't', seq, at, type, data };
+  return { taskId: 't', seq, at, type, data } as TaskEvent;
 }
 
 function progress(t: Task = task()): TaskProgress {

@@ -1,15 +1,28 @@
-import { BadInputError, CancelledError, LimitExceededError } from '../../core/errors.js';
-import type { TaskContext, TaskHandler, TaskOutcome } from '../../core/ports.js';
-import type { BackgroundProcess, ExecResult, Sandbox, SandboxProvider } from '../../core/sandbox.js';
+import {
+  type BackgroundProcess,
+  BadInputError,
+  CancelledError,
+  type ExecResult,
+  LimitExceededError,
+  type Sandbox,
+  type SandboxProvider,
+  type ShellSession,
+  type ShellSessions,
+  type TaskContext,
+  type TaskHandler,
+  type TaskInput,
+  type TaskResult,
+  waitForPort,
+} from '../../core/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { PreviewLeases } from '../preview-leases.js';
 import { inferPreviewPort } from './infer-preview-port.js';
-import type { ShellSession, ShellSessions } from './shell-session.js';
 
 export interface ShellHandlerOptions {
   sandboxes: SandboxProvider;
-  /** How long a preview sandbox stays up after the task succeeds (DEVBOT_PREVIEW_TTL). */
-  previewTtlSeconds: number;
+  /** Keeps a preview's sandbox (or its server in a chat's sandbox) alive for the preview TTL. */
+  previews: PreviewLeases;
   /** Per-command time limit when no preview is asked for (DEVBOT_SANDBOX_TIMEOUT_MS). */
   commandTimeoutMs?: number;
   /** How long to wait for a preview port to answer. */
@@ -42,7 +55,6 @@ interface ShellInput {
 }
 
 const TAIL_CHARS = 2000;
-const POLL_MS = 150;
 
 /**
  * Runs `kind: shell` tasks: a fresh sandbox (or the chat's persistent one, through `sessions`),
@@ -54,9 +66,6 @@ const POLL_MS = 150;
  */
 export class ShellHandler {
   readonly #o: ShellHandlerOptions;
-  readonly #previews = new Map<string, () => Promise<void>>();
-  /** Previews in long-lived sandboxes by `sandboxId:port`, so a new one on the port replaces them. */
-  readonly #portPreviews = new Map<string, () => Promise<void>>();
 
   constructor(options: ShellHandlerOptions) {
     this.#o = options;
@@ -82,13 +91,8 @@ export class ShellHandler {
     }
   };
 
-  /** Closes every sandbox still serving a preview (shutdown). */
-  async stop(): Promise<void> {
-    await Promise.allSettled([...this.#previews.values()].map((close) => close()));
-  }
-
   /** The task runs in a long-lived sandbox: it is released at the end (or by the preview), never closed. */
-  async #inSession(ctx: TaskContext, session: ShellSession, input: ShellInput): Promise<TaskOutcome> {
+  async #inSession(ctx: TaskContext, session: ShellSession, input: ShellInput): Promise<TaskResult> {
     try {
       if (input.port === null) {
         const outcome = await this.#runOnce(ctx, session.sandbox, input.command, session);
@@ -104,7 +108,7 @@ export class ShellHandler {
   }
 
   get activePreviews(): number {
-    return this.#previews.size;
+    return this.#o.previews.active;
   }
 
   async #runOnce(
@@ -112,7 +116,7 @@ export class ShellHandler {
     sandbox: Sandbox,
     command: string,
     session: ShellSession | null = null,
-  ): Promise<TaskOutcome> {
+  ): Promise<TaskResult> {
     await ctx.emit('command.started', { command });
     const output = new OutputBatcher(ctx, this.#o.flushIntervalMs ?? 100, this.#o.flushChars ?? 4096);
     const script = session ? session.script(command, 'foreground') : command;
@@ -129,12 +133,10 @@ export class ShellHandler {
     if (!session) await sandbox.close();
     return {
       summary: `exit code 0${result.truncated ? ' (output truncated)' : ''}`,
-      result: {
-        exitCode: 0,
-        durationMs: result.durationMs,
-        truncated: result.truncated,
-        output: tail(result),
-      },
+      exitCode: 0,
+      durationMs: result.durationMs,
+      truncated: result.truncated,
+      output: tail(result),
     };
   }
 
@@ -144,10 +146,10 @@ export class ShellHandler {
     command: string,
     port: number,
     session: ShellSession | null = null,
-  ): Promise<TaskOutcome> {
+  ): Promise<TaskResult> {
     // One port, one server: the chat's earlier preview on this port gives way to the new one.
     const portKey = `${sandbox.id}:${port}`;
-    if (session) await this.#portPreviews.get(portKey)?.();
+    if (session) await this.#o.previews.end(portKey);
     await ctx.emit('command.started', { command, background: true, port });
     const output = new OutputBatcher(ctx, this.#o.flushIntervalMs ?? 100, this.#o.flushChars ?? 4096);
     let collected = '';
@@ -166,7 +168,7 @@ export class ShellHandler {
       },
     });
     const waitMs = this.#o.previewWaitMs ?? 60_000;
-    const ready = await waitForPort(sandbox, port, proc, ctx.signal, waitMs);
+    const ready = await waitForPort(sandbox, port, { process: proc, signal: ctx.signal, timeoutMs: waitMs });
     if (ready !== 'open') {
       await proc.kill();
       const result = await proc.done;
@@ -182,26 +184,17 @@ export class ShellHandler {
     const url = await sandbox.exposePort(port);
     await output.close();
     await ctx.emit('preview_ready', { url, port });
-    await ctx.patch({ previewUrl: url });
     this.#o.metrics?.sandboxCommands.inc({ provider: sandbox.provider, outcome: 'ok' });
     if (session) {
       await session.finish(command, 'background');
       this.#keepSessionPreview(ctx.task.id, portKey, session, proc);
     } else this.#keepPreview(ctx.task.id, sandbox, proc);
-    return {
-      summary: `preview at ${url}`,
-      result: { previewUrl: url, port, ttlSeconds: this.#o.previewTtlSeconds },
-      patch: { previewUrl: url },
-    };
+    return { summary: `preview at ${url}`, preview: { url, port } };
   }
 
-  /** Keeps the sandbox for the TTL (or until the server exits), then closes it quietly. */
+  /** Keeps the sandbox for the TTL (or until the server exits), then closes it. */
   #keepPreview(taskId: string, sandbox: Sandbox, proc: BackgroundProcess): void {
-    this.#holdPreview(taskId, sandbox, proc, async () => {
-      await sandbox
-        .close()
-        .catch((err) => this.#o.logger?.warn({ err, taskId }, 'closing a preview sandbox failed'));
-    });
+    this.#o.previews.hold({ taskId, sandbox, ended: proc.done, release: () => sandbox.close() });
   }
 
   /**
@@ -209,51 +202,17 @@ export class ShellHandler {
    * takes the port) only the server runs; then it is killed and the sandbox released, not closed.
    */
   #keepSessionPreview(taskId: string, portKey: string, session: ShellSession, proc: BackgroundProcess): void {
-    this.#holdPreview(
+    this.#o.previews.hold({
       taskId,
-      session.sandbox,
-      proc,
-      async () => {
+      sandbox: session.sandbox,
+      ended: proc.done,
+      key: portKey,
+      release: async () => {
         await proc.kill().catch(() => {});
         await proc.done.catch(() => {});
         await session.release();
       },
-      portKey,
-    );
-  }
-
-  /**
-   * The lifecycle both kinds of preview share: kept alive for the TTL, ended at most once — by the
-   * timer, by the server exiting, by stop() or by a newer preview on the same port — then released.
-   */
-  #holdPreview(
-    taskId: string,
-    sandbox: Sandbox,
-    proc: BackgroundProcess,
-    release: () => Promise<void>,
-    portKey?: string,
-  ): void {
-    const ttlMs = this.#o.previewTtlSeconds * 1000;
-    void sandbox.keepAlive?.(ttlMs + 60_000).catch(() => {});
-    this.#o.metrics?.previewsActive.inc();
-    let closing: Promise<void> | null = null;
-    const close = (): Promise<void> => {
-      closing ??= (async () => {
-        clearTimeout(timer);
-        this.#previews.delete(taskId);
-        if (portKey !== undefined && this.#portPreviews.get(portKey) === close)
-          this.#portPreviews.delete(portKey);
-        this.#o.metrics?.previewsActive.dec();
-        await release();
-        this.#o.logger?.info({ taskId }, 'preview closed');
-      })();
-      return closing;
-    };
-    const timer = setTimeout(() => void close(), ttlMs);
-    timer.unref();
-    void proc.done.then(() => close());
-    this.#previews.set(taskId, close);
-    if (portKey !== undefined) this.#portPreviews.set(portKey, close);
+    });
   }
 
   async #finished(ctx: TaskContext, command: string, result: ExecResult): Promise<void> {
@@ -275,14 +234,10 @@ export class ShellHandler {
   }
 }
 
-export function createShellHandler(options: ShellHandlerOptions): ShellHandler {
-  return new ShellHandler(options);
-}
-
-function parseInput(input: Record<string, unknown>, prompt: string): ShellInput {
-  const command = typeof input['command'] === 'string' && input['command'].trim() ? input['command'] : prompt;
+function parseInput(input: TaskInput, prompt: string): ShellInput {
+  const command = input.command?.trim() ? input.command : prompt;
   if (!command.trim()) throw new BadInputError('a shell task needs a command');
-  const preview = input['preview'];
+  const preview: unknown = input.preview;
   // Without an explicit preview (a chat's /sh cannot give one), a command that ends by serving
   // files is a preview on its port; `preview: null` turns this off.
   if (preview === undefined) return { command, port: inferPreviewPort(command) };
@@ -296,33 +251,6 @@ function parseInput(input: Record<string, unknown>, prompt: string): ShellInput 
 function tail(result: Pick<ExecResult, 'stdout' | 'stderr'>): string {
   const text = [result.stdout, result.stderr].filter(Boolean).join('\n');
   return text.length > TAIL_CHARS ? `…${text.slice(-TAIL_CHARS)}` : text;
-}
-
-/**
- * Polls from inside the sandbox until something accepts connections on the port, the command
- * exits, the task is cancelled, or time runs out.
- */
-async function waitForPort(
-  sandbox: Sandbox,
-  port: number,
-  proc: BackgroundProcess,
-  signal: AbortSignal,
-  waitMs: number,
-): Promise<'open' | 'exited' | 'aborted' | 'timeout'> {
-  let exited = false;
-  void proc.done.then(() => {
-    exited = true;
-  });
-  const probe = `python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), 1).close()" 2>/dev/null`;
-  const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline) {
-    if (signal.aborted) return 'aborted';
-    if (exited) return 'exited';
-    const result = await sandbox.exec(probe, { timeoutMs: 5_000, signal });
-    if (result.exitCode === 0) return 'open';
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-  return 'timeout';
 }
 
 /** Collects output and emits it as `output` events, one per interval or size, in order. */

@@ -52,7 +52,7 @@ export function createRecordingContext(task: Task): RecordingContext {
       data: Record<string, unknown> = {},
       options: { patch?: TaskPatch } = {},
     ) => {
-      const event: TaskEvent = { taskId: task.id, seq: events.length + 1, at: new Date(), type, data };
+      const event = { taskId: task.id, seq: events.length + 1, at: new Date(), type, data } as TaskEvent;
       events.push(event);
       if (options.patch) {
         patches.push(options.patch);

@@ -1,0 +1,76 @@
+/**
+ * The GitHub adapter as a module: the webhook route, the progress reporter (sticky comment and
+ * check run) and the GitHub App as the repository host of the repo task handler. Enabled when
+ * GITHUB_APP_ID is set (config validation already demands the secret and key with it).
+ */
+import { readFileSync } from 'node:fs';
+import type { Config } from '../../config/config.js';
+import { UnavailableError } from '../../core/index.js';
+import { GithubApp } from '../../github/github-app.js';
+import { GithubRepoHost } from '../../github/github-repo-host.js';
+import { GithubReporter } from '../../github/github-reporter.js';
+import type { DevbotModule, Runtime } from '../runtime.js';
+
+export interface GithubModuleOptions {
+  /** Minimum ms between two edits of a sticky comment (default 2000). */
+  minEditIntervalMs?: number;
+  permissionTtlMs?: number;
+  /** Octokit write throttling (default on; off against the tests' fake GitHub). */
+  throttle?: boolean;
+}
+
+export interface GithubModule extends DevbotModule {
+  app: GithubApp;
+  host: GithubRepoHost;
+  reporter: GithubReporter;
+}
+
+export function readPrivateKey(
+  config: Pick<Config, 'GITHUB_PRIVATE_KEY' | 'GITHUB_PRIVATE_KEY_PATH'>,
+): string {
+  // .env files often carry the PEM on one line with literal \n.
+  if (config.GITHUB_PRIVATE_KEY) return config.GITHUB_PRIVATE_KEY.replace(/\\n/g, '\n');
+  if (config.GITHUB_PRIVATE_KEY_PATH) {
+    try {
+      return readFileSync(config.GITHUB_PRIVATE_KEY_PATH, 'utf8');
+    } catch (err) {
+      throw new UnavailableError(
+        `GITHUB_PRIVATE_KEY_PATH: cannot read ${config.GITHUB_PRIVATE_KEY_PATH}; set it to the App's .pem file`,
+        { cause: err },
+      );
+    }
+  }
+  throw new UnavailableError('GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH: set the App private key');
+}
+
+export function createGithubModule(runtime: Runtime, options: GithubModuleOptions = {}): GithubModule | null {
+  const { config } = runtime;
+  if (!config.GITHUB_APP_ID || !config.GITHUB_WEBHOOK_SECRET) return null;
+  const privateKey = readPrivateKey(config);
+  runtime.secrets.add(privateKey);
+  runtime.secrets.add(config.GITHUB_WEBHOOK_SECRET);
+  const logger = runtime.logger.child({ component: 'github' });
+  const app = new GithubApp({
+    appId: config.GITHUB_APP_ID,
+    privateKey,
+    webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+    baseUrl: config.GITHUB_API_URL,
+    appSlug: config.GITHUB_APP_SLUG,
+    triggerLabel: config.GITHUB_TRIGGER_LABEL,
+    ingress: runtime.ingress,
+    logger,
+    secrets: runtime.secrets,
+    ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
+    ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
+  });
+  const host = new GithubRepoHost(app, {
+    ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
+  });
+  const reporter = new GithubReporter({
+    octokit: (id) => app.installationOctokit(id),
+    store: runtime.store,
+    logger,
+    ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
+  });
+  return { name: 'github', routes: [app.route()], reporters: [reporter], app, host, reporter };
+}

@@ -1,0 +1,110 @@
+/**
+ * The infrastructure every role needs, opened in order and registered for shutdown: the data
+ * directory, the store (PostgreSQL or embedded PGlite) with its migrations, Redis (a private one
+ * when none answers), the queue, the live event bus and the ingress.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
+import { resolveJwtSecret } from '../config/jwt-secret.js';
+import type { SqlClient } from '../core/index.js';
+import { TokenIssuer } from '../gateway/token-issuer.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { SecretRegistry } from '../observability/redact.js';
+import { BullTaskQueue } from '../queue/bullmq-task-queue.js';
+import { ensureRedis } from '../queue/ensure-redis.js';
+import { createRedis } from '../queue/redis-connection.js';
+import { RedisEventBus } from '../queue/redis-event-bus.js';
+import { createPgClient } from '../store/pg-client.js';
+import { createPgliteClient } from '../store/pglite-client.js';
+import { SqlTaskStore } from '../store/sql-task-store.js';
+import { DefaultTaskIngress } from '../worker/task-ingress.js';
+import type { ShutdownStack } from './shutdown-stack.js';
+
+export interface InfrastructureOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  secrets: SecretRegistry;
+  /** An SQL client to use instead of opening one (tests share one PGlite per file). */
+  sql?: SqlClient | undefined;
+  /** PostgreSQL schema to use (tests isolate themselves with it). */
+  pgSchema?: string | undefined;
+}
+
+export interface Infrastructure {
+  sql: SqlClient;
+  store: SqlTaskStore;
+  tokens: TokenIssuer;
+  /** Where Redis answers, and whether devbot started it. */
+  redis: { url: string; private: boolean };
+  /** The shared connection for plain commands. */
+  connection: Redis;
+  queue: BullTaskQueue;
+  bus: RedisEventBus;
+  ingress: DefaultTaskIngress;
+}
+
+export async function openInfrastructure(
+  o: InfrastructureOptions,
+  stack: ShutdownStack,
+): Promise<Infrastructure> {
+  const { config, logger } = o;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const jwtSecret = resolveJwtSecret(config);
+  o.secrets.add(jwtSecret);
+  const tokens = new TokenIssuer(jwtSecret);
+
+  const sql =
+    o.sql ??
+    (config.DATABASE_URL
+      ? await createPgClient({
+          connectionString: config.DATABASE_URL,
+          ...(o.pgSchema ? { schema: o.pgSchema } : {}),
+        })
+      : await createPgliteClient({ dataDir: join(config.dataDir, 'pglite') }));
+  if (!o.sql) stack.push(() => sql.close());
+  const store = new SqlTaskStore(sql);
+  await store.migrate();
+
+  const redis = await ensureRedis(config.redisUrl, config.dataDir, logger);
+  stack.push(() => redis.stop());
+  const connection = createRedis(redis.url, { name: 'devbot' });
+  stack.push(async () => {
+    // QUIT lets commands still in flight finish (a closed preview's key being deleted, a last
+    // event published); a Redis that is gone gets a second at most.
+    await Promise.race([connection.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    connection.disconnect();
+  });
+  const prefix = config.DEVBOT_QUEUE_PREFIX;
+  const queue = new BullTaskQueue({
+    connection,
+    prefix,
+    attempts: config.DEVBOT_TASK_ATTEMPTS,
+    backoffMs: config.DEVBOT_RETRY_BACKOFF_MS,
+  });
+  stack.push(() => queue.close());
+  const bus = new RedisEventBus({ url: redis.url, connection, prefix });
+  stack.push(() => bus.close());
+  const ingress = new DefaultTaskIngress({
+    store,
+    queue,
+    bus,
+    metrics: o.metrics,
+    logger,
+    // The API limits every request itself; a chat user is limited at the ingress.
+    rateLimit: { perMinute: config.DEVBOT_RATE_LIMIT, sources: ['telegram'] },
+  });
+  return {
+    sql,
+    store,
+    tokens,
+    redis: { url: redis.url, private: redis.private },
+    connection,
+    queue,
+    bus,
+    ingress,
+  };
+}

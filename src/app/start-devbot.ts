@@ -1,0 +1,237 @@
+/**
+ * The composition root: opens the infrastructure, builds the modules and the handler table, then
+ * starts what the role runs (the gateway's HTTP server, the worker, the modules' own loops), and
+ * stops it all in reverse order. main.ts and the tests use it.
+ */
+import { hostname } from 'node:os';
+import type { Config, Role } from '../config/config.js';
+import { configSecrets } from '../config/config-secrets.js';
+import { isTerminal, type SandboxProvider } from '../core/index.js';
+import type { SqlClient } from '../core/sql-client.js';
+import { createApiApp } from '../gateway/api-app.js';
+import { GatewayServer } from '../gateway/gateway-server.js';
+import { TaskStreamServer } from '../gateway/task-stream.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { SecretRegistry } from '../observability/redact.js';
+import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
+import { createRedis } from '../queue/redis-connection.js';
+import { reconcile } from '../worker/reconciler.js';
+import { TaskWorker } from '../worker/task-worker.js';
+import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
+import {
+  createPreviewRegistry,
+  defaultSandboxProvider,
+  previewDirectory,
+  previewPublisherFor,
+  type SandboxFactoryContext,
+} from './modules/sandbox-module.js';
+import { type Infrastructure, openInfrastructure } from './open-infrastructure.js';
+import type { Runtime } from './runtime.js';
+import { ShutdownStack } from './shutdown-stack.js';
+
+export interface StartOptions extends ModuleOptions {
+  config: Config;
+  role?: Role;
+  /** Builds the sandbox provider (default: the one for DEVBOT_SANDBOX). */
+  sandboxes?: (ctx: SandboxFactoryContext) => SandboxProvider;
+  logger?: Logger;
+  /** An SQL client to use instead of opening one (tests share one PGlite per file). */
+  sql?: SqlClient;
+  /** PostgreSQL schema to use (tests isolate themselves with it). */
+  pgSchema?: string;
+  /** How often the reconciler runs; 0 turns the periodic run off (tests that control timing). */
+  reconcileIntervalMs?: number;
+  shutdownGraceMs?: number;
+}
+
+export interface DevbotApp {
+  runtime: Runtime;
+  /** Where the gateway listens (http://host:port). */
+  url: string;
+  queue: BullTaskQueue;
+  worker: TaskWorker | null;
+  modules: AppModules;
+  stop(): Promise<void>;
+}
+
+export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
+  const { config } = options;
+  const role = options.role ?? 'all';
+  const secrets = new SecretRegistry();
+  for (const value of configSecrets(config)) secrets.add(value);
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.LOG_LEVEL,
+      lokiUrl: config.LOKI_URL,
+      secrets: () => secrets.values(),
+      base: { role },
+    });
+  const metrics = new Metrics({ defaultMetrics: true });
+  const stack = new ShutdownStack(logger);
+
+  try {
+    const infra = await openInfrastructure(
+      { config, logger, metrics, secrets, sql: options.sql, pgSchema: options.pgSchema },
+      stack,
+    );
+    let boundUrl = `http://127.0.0.1:${config.PORT}`;
+    let internalUrl = boundUrl;
+    const publicUrl = () => config.DEVBOT_PUBLIC_URL?.replace(/\/$/, '') ?? boundUrl;
+    const registry = createPreviewRegistry(config, publicUrl);
+    const directory = previewDirectory(config, infra.connection);
+    const sandboxes = (options.sandboxes ?? defaultSandboxProvider)({
+      config,
+      logger,
+      metrics,
+      role,
+      redis: infra.connection,
+      previews: previewPublisherFor(role, registry, directory, () => internalUrl),
+    });
+    stack.push(() => sandboxes.close());
+
+    const runtime: Runtime = {
+      config,
+      role,
+      logger,
+      metrics,
+      secrets,
+      sql: infra.sql,
+      store: infra.store,
+      bus: infra.bus,
+      ingress: infra.ingress,
+      publicUrl,
+      internalUrl: () => internalUrl,
+      redis: infra.connection,
+      sandboxes,
+    };
+    const modules = await buildModules(runtime, { registry, directory }, options);
+
+    const address = await startGateway(runtime, infra, modules, stack);
+    const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+    boundUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    // Bound to every interface: other hosts (a separate gateway) reach us by our hostname.
+    const wildcard = address.address === '0.0.0.0' || address.address === '::';
+    internalUrl =
+      config.DEVBOT_INTERNAL_URL ?? (wildcard ? `http://${hostname()}:${address.port}` : boundUrl);
+
+    // Modules stop after the worker (stop runs in reverse): a task finishing during the worker's
+    // grace period still reaches the reporters.
+    const started: AppModules['all'] = [];
+    stack.push(async () => {
+      for (const mod of started.splice(0).reverse()) {
+        await mod.stop?.().catch((err) => logger.warn({ err, module: mod.name }, 'module failed to stop'));
+      }
+    });
+    const worker =
+      role === 'all' || role === 'worker' ? await startWorker(runtime, infra, modules, stack, options) : null;
+    for (const mod of modules.all) {
+      started.push(mod);
+      if (mod.start) await mod.start();
+    }
+
+    logger.info(
+      {
+        url: boundUrl,
+        role,
+        store: infra.sql.dialect,
+        redis: infra.redis.private ? 'private' : 'external',
+        modules: modules.all.map((m) => m.name),
+        kinds: Object.keys(modules.handlers),
+      },
+      'devbot started',
+    );
+    return { runtime, url: boundUrl, queue: infra.queue, worker, modules, stop: () => stack.stopAll() };
+  } catch (err) {
+    await stack.stopAll();
+    throw err;
+  }
+}
+
+/** The HTTP server: the API where the role serves it, and every module's raw routes for the role. */
+async function startGateway(
+  runtime: Runtime,
+  infra: Infrastructure,
+  modules: AppModules,
+  stack: ShutdownStack,
+) {
+  const { config, role, logger, metrics } = runtime;
+  const serveApi = role === 'all' || role === 'gateway';
+  const api = createApiApp({
+    store: infra.store,
+    queue: infra.queue,
+    ingress: infra.ingress,
+    tokens: infra.tokens,
+    metrics,
+    logger,
+    rateLimitPerMinute: config.DEVBOT_RATE_LIMIT,
+    bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
+    apiEnabled: serveApi,
+    extraRoutes: serveApi ? modules.all.flatMap((m) => m.apiRoutes ?? []) : [],
+  });
+  const stream = new TaskStreamServer({ store: infra.store, bus: infra.bus, tokens: infra.tokens, logger });
+  const gateway = new GatewayServer({
+    api,
+    stream,
+    rawRoutes: modules.all
+      .flatMap((m) => m.routes ?? [])
+      .filter((r) => (r.roles ?? ['all', 'gateway']).includes(role)),
+    logger,
+  });
+  const address = await gateway.listen(config.PORT, config.HOST);
+  stack.push(() => gateway.close());
+  return address;
+}
+
+/** The worker: takes jobs after the first housekeeping pass, then reconciles periodically. */
+async function startWorker(
+  runtime: Runtime,
+  infra: Infrastructure,
+  modules: AppModules,
+  stack: ShutdownStack,
+  options: Pick<StartOptions, 'reconcileIntervalMs' | 'shutdownGraceMs'>,
+): Promise<TaskWorker> {
+  const { config, logger, metrics, sandboxes } = runtime;
+  const workerConnection = createRedis(infra.redis.url, { blocking: true, name: 'devbot-worker' });
+  stack.push(async () => workerConnection.disconnect());
+  const worker = new TaskWorker({
+    connection: workerConnection,
+    prefix: config.DEVBOT_QUEUE_PREFIX,
+    concurrency: config.DEVBOT_CONCURRENCY,
+    attempts: config.DEVBOT_TASK_ATTEMPTS,
+    taskTimeoutMs: config.DEVBOT_TASK_TIMEOUT_MS,
+    lockDurationMs: config.DEVBOT_LOCK_DURATION_MS,
+    stalledIntervalMs: config.DEVBOT_STALLED_INTERVAL_MS,
+    store: infra.store,
+    bus: infra.bus,
+    handlers: modules.handlers,
+    reporters: modules.all.flatMap((m) => m.reporters ?? []),
+    router: modules.agents.router,
+    logger,
+    metrics,
+    secrets: runtime.secrets,
+    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
+  });
+  const housekeeping = async () => {
+    await reconcile(infra.store, infra.queue, logger);
+    const reaped = await sandboxes.reap?.(async (taskId) => {
+      const task = await infra.store.getTask(taskId);
+      return !task || isTerminal(task.status);
+    });
+    if (reaped?.length) logger.info({ sandboxes: reaped }, 'reaped sandboxes of ended tasks');
+  };
+  // Before taking jobs: lost tasks are re-enqueued and sandboxes of ended tasks are reaped.
+  await housekeeping();
+  await worker.start();
+  stack.push(() => worker.stop());
+  const interval = options.reconcileIntervalMs ?? 60_000;
+  if (interval > 0) {
+    const timer = setInterval(() => {
+      void housekeeping().catch((err) => logger.warn({ err }, 'housekeeping failed'));
+    }, interval);
+    timer.unref();
+    stack.push(async () => clearInterval(timer));
+  }
+  return worker;
+}

@@ -1,0 +1,605 @@
+/**
+ * `devbot doctor`: checks a configuration before it is deployed and says what to fix. Every probe
+ * that touches the outside (Redis, Postgres, executables, bubblewrap, the E2B API) is injected
+ * through DoctorDeps, so tests run it with fakes and no network. Output never contains a secret:
+ * tokens are described by their shape, URLs by host and port, and every line is masked with the
+ * configuration's secret values before it is returned.
+ */
+import { spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import type { LaunchMode } from '../../sandbox/local/bwrap-args.js';
+import {
+  chooseLaunchMode,
+  effectiveCapabilities,
+  type LaunchDecision,
+} from '../../sandbox/local/launch-mode.js';
+import { type Config, ConfigError, type Env, hasLlm, loadConfig } from '../config/config.js';
+import { configSecrets } from '../config/config-secrets.js';
+import { errorMessage } from '../core/errors.js';
+import { redactSecrets } from '../observability/redact.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface DoctorCheck {
+  /** Short id, e.g. `redis`, `telegram.token`. */
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warn or fail. */
+  fix?: string;
+}
+
+export interface DoctorReport {
+  /** false when any check failed (warnings do not fail). */
+  ok: boolean;
+  integrations: Record<'telegram' | 'github' | 'llm' | 'loki' | 'postgres' | 'redis' | 'sandbox', string>;
+  checks: DoctorCheck[];
+}
+
+export type E2bKeyState = 'valid' | 'invalid' | 'unreachable';
+
+export interface DoctorDeps {
+  /** Resolves when a Redis at `url` answers PING. */
+  pingRedis(url: string): Promise<void>;
+  /** Resolves when a Postgres at `url` answers `SELECT 1`. */
+  pingPostgres(url: string): Promise<void>;
+  /** Absolute path of an executable on PATH, or null. */
+  findExecutable(name: string): Promise<string | null>;
+  /** null when bubblewrap can create a sandbox here; otherwise its error output. */
+  tryBwrap(bwrapPath: string, mode?: LaunchMode): Promise<string | null>;
+  /** How this process may start local sandboxes (root, and with which capabilities). */
+  sandboxLaunch(): LaunchDecision;
+  /** Asks the E2B API whether the key is accepted; `unreachable` when there is no network. */
+  checkE2bKey(apiKey: string): Promise<E2bKeyState>;
+  readFile(path: string): Promise<string>;
+}
+
+export interface DoctorOptions {
+  /** Per-probe time limit. */
+  timeoutMs?: number;
+}
+
+const STATUS_MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
+
+/** Runs every check (probes in parallel) and returns the report; never throws. */
+export async function runDoctor(
+  config: Config,
+  deps: DoctorDeps,
+  options: DoctorOptions = {},
+): Promise<DoctorReport> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const probe = <T>(what: string, p: Promise<T>) => withTimeout(what, p, timeoutMs);
+  const groups = await Promise.all([
+    Promise.resolve(checkTelegram(config)),
+    checkGithub(config, deps),
+    Promise.resolve(checkLlm(config)),
+    Promise.resolve(checkGateway(config)),
+    checkPostgres(config, deps, probe),
+    checkRedis(config, deps, probe),
+    checkSandbox(config, deps, probe),
+    checkGit(deps),
+  ]);
+  const secrets = configSecrets(config);
+  const checks = groups.flat().map((c) => redactCheck(c, secrets));
+  return { ok: checks.every((c) => c.status !== 'fail'), integrations: integrations(config), checks };
+}
+
+/**
+ * Loads the configuration from an env and runs the doctor; a configuration that does not load is
+ * reported as failed checks (one per problem) instead of an exception.
+ */
+export async function runDoctorFromEnv(
+  env: Env,
+  deps: DoctorDeps,
+  options: DoctorOptions & { cwd?: string } = {},
+): Promise<DoctorReport> {
+  let config: Config;
+  try {
+    config = loadConfig(env, options.cwd);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const secrets = Object.values(env).filter((v): v is string => typeof v === 'string' && v.length >= 8);
+    return {
+      ok: false,
+      integrations: integrationsFromEnv(env),
+      checks: err.issues.map((issue) =>
+        redactCheck(
+          { name: 'config', status: 'fail', detail: issue, fix: 'fix the variable in .env' },
+          secrets,
+        ),
+      ),
+    };
+  }
+  return runDoctor(config, deps, options);
+}
+
+/**
+ * The `devbot doctor [--json]` command: prints the report and returns the exit code (1 when
+ * something must be fixed). main.ts calls it with process.env.
+ */
+export async function doctorCommand(
+  args: readonly string[],
+  env: Env,
+  io: { write(text: string): void; deps?: DoctorDeps } = { write: (t) => process.stdout.write(t) },
+): Promise<number> {
+  const report = await runDoctorFromEnv(env, io.deps ?? defaultDoctorDeps(env));
+  io.write(args.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+  return report.ok ? 0 : 1;
+}
+
+/** Plain text for a terminal: one line per check, the fix indented under it, a verdict at the end. */
+export function formatDoctorReport(report: DoctorReport): string {
+  const lines = ['devbot doctor', ''];
+  lines.push('integrations:');
+  for (const [name, state] of Object.entries(report.integrations)) lines.push(`  ${name.padEnd(9)} ${state}`);
+  lines.push('', 'checks:');
+  const width = Math.max(...report.checks.map((c) => c.name.length), 4);
+  for (const check of report.checks) {
+    lines.push(`  [${STATUS_MARK[check.status]}] ${check.name.padEnd(width)}  ${check.detail}`);
+    if (check.fix && (check.status === 'fail' || check.status === 'warn'))
+      lines.push(`${' '.repeat(9 + width + 2)}fix: ${check.fix}`);
+  }
+  const failed = report.checks.filter((c) => c.status === 'fail').length;
+  const warned = report.checks.filter((c) => c.status === 'warn').length;
+  lines.push(
+    '',
+    failed > 0
+      ? `${failed} problem(s) to fix before devbot can run${warned > 0 ? `, ${warned} warning(s)` : ''}.`
+      : `ready${warned > 0 ? ` (${warned} warning(s))` : ''}.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+// --- checks -------------------------------------------------------------------------------------
+
+function integrations(config: Config): DoctorReport['integrations'] {
+  return {
+    telegram: config.TELEGRAM_BOT_TOKEN
+      ? `on (${config.TELEGRAM_WEBHOOK_URL ? 'webhook' : 'long polling'})`
+      : 'off (TELEGRAM_BOT_TOKEN not set)',
+    github: config.GITHUB_APP_ID ? `on (App ${config.GITHUB_APP_ID})` : 'off (GITHUB_APP_ID not set)',
+    llm: hasLlm(config)
+      ? `on (${config.OPENAI_BASE_URL ? hostOf(config.OPENAI_BASE_URL) : 'OpenAI'}, model ${config.DEVBOT_MODEL})`
+      : 'off (rules-only router; dev tasks fail until OPENAI_API_KEY or OPENAI_BASE_URL is set)',
+    loki: config.LOKI_URL ? `on (${hostOf(config.LOKI_URL)})` : 'off (logs to stdout)',
+    postgres: config.DATABASE_URL ? hostOf(config.DATABASE_URL) : `embedded PGlite in ${config.dataDir}`,
+    redis: config.redisDefaulted ? `${hostOf(config.redisUrl)} (default)` : hostOf(config.redisUrl),
+    sandbox: `${config.DEVBOT_SANDBOX} (network ${
+      config.DEVBOT_SANDBOX_NETWORK === 'allowlist'
+        ? `through the proxy to ${config.DEVBOT_SANDBOX_ALLOWED_DOMAINS.length} domains`
+        : 'off'
+    })`,
+  };
+}
+
+function integrationsFromEnv(env: Env): DoctorReport['integrations'] {
+  const on = (name: string) => (env[name] ? 'set' : 'not set');
+  return {
+    telegram: `TELEGRAM_BOT_TOKEN ${on('TELEGRAM_BOT_TOKEN')}`,
+    github: `GITHUB_APP_ID ${on('GITHUB_APP_ID')}`,
+    llm: `OPENAI_API_KEY ${on('OPENAI_API_KEY')}`,
+    loki: `LOKI_URL ${on('LOKI_URL')}`,
+    postgres: `DATABASE_URL ${on('DATABASE_URL')}`,
+    redis: `REDIS_URL ${on('REDIS_URL')}`,
+    sandbox: env['DEVBOT_SANDBOX'] || 'local',
+  };
+}
+
+function checkTelegram(config: Config): DoctorCheck[] {
+  const token = config.TELEGRAM_BOT_TOKEN;
+  if (!token) return [{ name: 'telegram', status: 'skip', detail: 'off' }];
+  const checks: DoctorCheck[] = [];
+  // BotFather tokens are `<bot id>:<35 characters>`; the schema only checks the outline.
+  const secretPart = token.slice(token.indexOf(':') + 1);
+  checks.push(
+    secretPart.length >= 30
+      ? {
+          name: 'telegram.token',
+          status: 'ok',
+          detail: `bot ${token.slice(0, token.indexOf(':'))}, shape ok`,
+        }
+      : {
+          name: 'telegram.token',
+          status: 'fail',
+          detail: `the part after ':' has ${secretPart.length} characters; BotFather tokens have 35`,
+          fix: 'copy the whole token from @BotFather into TELEGRAM_BOT_TOKEN',
+        },
+  );
+  const ids = config.TELEGRAM_ALLOWED_USER_IDS;
+  const bad = ids.filter((id) => !/^[1-9]\d*$/.test(id));
+  if (ids.length === 0)
+    checks.push({
+      name: 'telegram.allowlist',
+      status: 'warn',
+      detail:
+        'TELEGRAM_ALLOWED_USER_IDS is empty: the bot serves no one (it only replies with their user id)',
+      fix: 'set TELEGRAM_ALLOWED_USER_IDS to numeric Telegram user ids, comma-separated',
+    });
+  else if (bad.length > 0)
+    checks.push({
+      name: 'telegram.allowlist',
+      status: 'fail',
+      detail: `${bad.length} entr${bad.length === 1 ? 'y is' : 'ies are'} not numeric user ids`,
+      fix: 'use numeric ids (ask @userinfobot), not @usernames',
+    });
+  else checks.push({ name: 'telegram.allowlist', status: 'ok', detail: `${ids.length} user(s) allowed` });
+  if (config.TELEGRAM_WEBHOOK_URL && !config.TELEGRAM_WEBHOOK_URL.startsWith('https://'))
+    checks.push({
+      name: 'telegram.webhook',
+      status: 'fail',
+      detail: 'TELEGRAM_WEBHOOK_URL is not https:// (Telegram only calls https webhooks)',
+      fix: 'put the gateway behind TLS and use its https:// URL, or unset it to use long polling',
+    });
+  return checks;
+}
+
+async function checkGithub(config: Config, deps: DoctorDeps): Promise<DoctorCheck[]> {
+  if (!config.GITHUB_APP_ID) return [{ name: 'github', status: 'skip', detail: 'off' }];
+  const checks: DoctorCheck[] = [
+    { name: 'github.app_id', status: 'ok', detail: `App ${config.GITHUB_APP_ID}` },
+  ];
+  checks.push(await checkPrivateKey(config, deps));
+  const secret = config.GITHUB_WEBHOOK_SECRET ?? '';
+  checks.push(
+    secret.length >= 20
+      ? { name: 'github.webhook_secret', status: 'ok', detail: 'set' }
+      : {
+          name: 'github.webhook_secret',
+          status: 'warn',
+          detail: `only ${secret.length} characters: easy to guess`,
+          fix: 'use a random secret (openssl rand -hex 32) here and in the App settings',
+        },
+  );
+  return checks;
+}
+
+async function checkPrivateKey(config: Config, deps: DoctorDeps): Promise<DoctorCheck> {
+  let pem = config.GITHUB_PRIVATE_KEY;
+  const from = pem ? 'GITHUB_PRIVATE_KEY' : 'GITHUB_PRIVATE_KEY_PATH';
+  if (!pem && config.GITHUB_PRIVATE_KEY_PATH) {
+    try {
+      pem = await deps.readFile(config.GITHUB_PRIVATE_KEY_PATH);
+    } catch (err) {
+      return {
+        name: 'github.private_key',
+        status: 'fail',
+        detail: `cannot read GITHUB_PRIVATE_KEY_PATH: ${errorMessage(err)}`,
+        fix: 'point GITHUB_PRIVATE_KEY_PATH at the .pem file downloaded from the App settings',
+      };
+    }
+  }
+  // One-line env files often carry the PEM with literal "\n"; Probot accepts that form too.
+  const normalized = (pem ?? '').replace(/\\n/g, '\n').trim();
+  try {
+    const key = createPrivateKey(normalized);
+    if (key.asymmetricKeyType !== 'rsa') throw new Error(`a ${key.asymmetricKeyType} key, not RSA`);
+    return { name: 'github.private_key', status: 'ok', detail: `RSA private key (${from})` };
+  } catch (err) {
+    return {
+      name: 'github.private_key',
+      status: 'fail',
+      // The parser's message never quotes the key, but it is masked below all the same.
+      detail: `${from} is not a usable RSA private key: ${errorMessage(err)}`,
+      fix: 'paste the whole PEM (-----BEGIN RSA PRIVATE KEY----- ...) from the App settings',
+    };
+  }
+}
+
+function checkLlm(config: Config): DoctorCheck[] {
+  if (!hasLlm(config))
+    return [
+      {
+        name: 'llm',
+        status: 'warn',
+        detail: 'no LLM configured: only /sh and rule-routed tasks work',
+        fix: 'set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (Ollama, vLLM, OpenRouter...)',
+      },
+    ];
+  const key = config.OPENAI_API_KEY;
+  if (!config.OPENAI_BASE_URL && key && !key.startsWith('sk-'))
+    return [
+      {
+        name: 'llm.api_key',
+        status: 'warn',
+        detail: "OPENAI_API_KEY does not start with 'sk-' as OpenAI keys do",
+        fix: 'check the key, or set OPENAI_BASE_URL if it belongs to another OpenAI-compatible server',
+      },
+    ];
+  return [
+    {
+      name: 'llm',
+      status: 'ok',
+      detail: `${config.OPENAI_BASE_URL ? hostOf(config.OPENAI_BASE_URL) : 'api.openai.com'}, model ${config.DEVBOT_MODEL}`,
+    },
+  ];
+}
+
+function checkGateway(config: Config): DoctorCheck[] {
+  const checks: DoctorCheck[] = [];
+  checks.push(
+    config.DEVBOT_JWT_SECRET
+      ? { name: 'jwt_secret', status: 'ok', detail: 'DEVBOT_JWT_SECRET set' }
+      : {
+          name: 'jwt_secret',
+          status: 'ok',
+          detail: `generated on first start into ${join(config.dataDir, 'jwt-secret')}`,
+        },
+  );
+  if (!config.DEVBOT_PUBLIC_URL && config.NODE_ENV === 'production')
+    checks.push({
+      name: 'public_url',
+      status: 'warn',
+      detail: 'DEVBOT_PUBLIC_URL is not set: preview links will point at the bound address',
+      fix: 'set DEVBOT_PUBLIC_URL to the https:// URL users reach the gateway at',
+    });
+  return checks;
+}
+
+type Probe = <T>(what: string, p: Promise<T>) => Promise<T>;
+
+async function checkPostgres(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
+  if (!config.DATABASE_URL)
+    return [{ name: 'postgres', status: 'ok', detail: `embedded PGlite in ${config.dataDir}` }];
+  const where = hostOf(config.DATABASE_URL);
+  try {
+    await probe('Postgres', deps.pingPostgres(config.DATABASE_URL));
+    return [{ name: 'postgres', status: 'ok', detail: `reachable at ${where}` }];
+  } catch (err) {
+    return [
+      {
+        name: 'postgres',
+        status: 'fail',
+        detail: `cannot reach Postgres at ${where}: ${errorMessage(err)}`,
+        fix: 'start PostgreSQL (with pgvector) or fix DATABASE_URL; unset it to use embedded PGlite',
+      },
+    ];
+  }
+}
+
+async function checkRedis(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
+  const where = hostOf(config.redisUrl);
+  try {
+    await probe('Redis', deps.pingRedis(config.redisUrl));
+    return [{ name: 'redis', status: 'ok', detail: `reachable at ${where}` }];
+  } catch (err) {
+    if (config.redisDefaulted && (await deps.findExecutable('redis-server')))
+      return [
+        {
+          name: 'redis',
+          status: 'warn',
+          detail: `nothing answers at ${where}; devbot will start its own redis-server`,
+          fix: 'set REDIS_URL for a shared Redis (needed with more than one process)',
+        },
+      ];
+    return [
+      {
+        name: 'redis',
+        status: 'fail',
+        detail: `cannot reach Redis at ${where}: ${errorMessage(err)}`,
+        fix: config.redisDefaulted
+          ? 'set REDIS_URL=redis://host:6379 or install redis-server'
+          : 'start Redis or fix REDIS_URL',
+      },
+    ];
+  }
+}
+
+async function checkSandbox(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  if (config.DEVBOT_SANDBOX === 'local') {
+    const launch = deps.sandboxLaunch();
+    checks.push(
+      'unavailable' in launch
+        ? {
+            name: 'sandbox.privileges',
+            status: 'fail',
+            detail: launch.unavailable,
+            fix: 'run the worker as root with the capabilities named (docs/operations.md, "Worker sandbox"), or set DEVBOT_SANDBOX=e2b',
+          }
+        : {
+            name: 'sandbox.privileges',
+            status: 'ok',
+            detail:
+              launch.mode === 'privileged'
+                ? 'root with CAP_SYS_ADMIN: bubblewrap builds each sandbox as root, then drops to its uid'
+                : 'root without CAP_SYS_ADMIN: each sandbox starts as its own uid, in a user namespace',
+          },
+    );
+    const mode = 'mode' in launch ? launch.mode : 'privileged';
+    const bwrap = await deps.findExecutable('bwrap');
+    if (!bwrap)
+      checks.push({
+        name: 'sandbox.bwrap',
+        status: 'fail',
+        detail: 'bubblewrap (bwrap) is not installed',
+        fix: 'apt-get install bubblewrap (dnf install bubblewrap), or set DEVBOT_SANDBOX=e2b',
+      });
+    else {
+      const problem = await probe('bubblewrap', deps.tryBwrap(bwrap, mode)).catch((err: unknown) =>
+        errorMessage(err),
+      );
+      checks.push(
+        problem === null
+          ? { name: 'sandbox.bwrap', status: 'ok', detail: `${bwrap} can create a sandbox` }
+          : {
+              name: 'sandbox.bwrap',
+              status: 'fail',
+              detail: `${bwrap} cannot create a sandbox: ${firstLine(problem)}`,
+              fix: 'allow unprivileged user namespaces (in Docker: see docs/operations.md "Worker sandbox"), or set DEVBOT_SANDBOX=e2b',
+            },
+      );
+    }
+  }
+  if (config.E2B_API_KEY) checks.push(await checkE2b(config.E2B_API_KEY, config.DEVBOT_SANDBOX, deps, probe));
+  return checks;
+}
+
+async function checkE2b(
+  key: string,
+  provider: Config['DEVBOT_SANDBOX'],
+  deps: DoctorDeps,
+  probe: Probe,
+): Promise<DoctorCheck> {
+  const needed = provider === 'e2b';
+  if (!key.startsWith('e2b_'))
+    return {
+      name: 'sandbox.e2b_key',
+      status: needed ? 'fail' : 'warn',
+      detail: "E2B_API_KEY does not start with 'e2b_' as E2B keys do",
+      fix: 'copy the API key from the E2B dashboard',
+    };
+  const state = await probe('E2B', deps.checkE2bKey(key)).catch((): E2bKeyState => 'unreachable');
+  if (state === 'valid') return { name: 'sandbox.e2b_key', status: 'ok', detail: 'accepted by the E2B API' };
+  if (state === 'invalid')
+    return {
+      name: 'sandbox.e2b_key',
+      status: needed ? 'fail' : 'warn',
+      detail: 'rejected by the E2B API (401/403)',
+      fix: 'create a new key in the E2B dashboard',
+    };
+  return { name: 'sandbox.e2b_key', status: 'skip', detail: 'E2B API unreachable from here; key shape ok' };
+}
+
+async function checkGit(deps: DoctorDeps): Promise<DoctorCheck[]> {
+  const git = await deps.findExecutable('git');
+  return [
+    git
+      ? { name: 'git', status: 'ok', detail: git }
+      : { name: 'git', status: 'fail', detail: 'git is not installed', fix: 'apt-get install git' },
+  ];
+}
+
+// --- helpers ------------------------------------------------------------------------------------
+
+/** host:port of a URL, never its credentials. */
+function hostOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+function withTimeout<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function redactCheck(check: DoctorCheck, secrets: readonly string[]): DoctorCheck {
+  const out: DoctorCheck = { ...check, detail: redactSecrets(check.detail, secrets) };
+  if (check.fix) out.fix = redactSecrets(check.fix, secrets);
+  return out;
+}
+
+// --- real probes --------------------------------------------------------------------------------
+
+/** The probes `devbot doctor` uses outside tests. */
+export function defaultDoctorDeps(env: Env = process.env): DoctorDeps {
+  return {
+    async pingRedis(url) {
+      const { Redis } = await import('ioredis');
+      const client = new Redis(url, {
+        lazyConnect: true,
+        connectTimeout: 3000,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        enableOfflineQueue: false,
+      });
+      // connect() rejects with a bare "Connection is closed."; the error event says why.
+      let cause: unknown;
+      client.on('error', (err) => {
+        cause ??= err;
+      });
+      try {
+        await client.connect();
+        await client.ping();
+      } catch (err) {
+        throw cause ?? err;
+      } finally {
+        client.disconnect();
+      }
+    },
+    async pingPostgres(url) {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+    async findExecutable(name) {
+      for (const dir of (env['PATH'] ?? '').split(delimiter)) {
+        if (!dir) continue;
+        const candidate = join(dir, name);
+        try {
+          await access(candidate, constants.X_OK);
+          return candidate;
+        } catch {}
+      }
+      return null;
+    },
+    sandboxLaunch() {
+      return chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
+    },
+    tryBwrap(bwrapPath, mode = 'privileged') {
+      // The same namespaces the local sandbox asks for, including a fresh /proc (the step Docker's
+      // default profile breaks); in `userns` mode as an unprivileged uid, as sandboxes start there.
+      const bwrapArgs = [
+        '--unshare-all',
+        '--die-with-parent',
+        '--ro-bind',
+        '/',
+        '/',
+        '--proc',
+        '/proc',
+        '--dev',
+        '/dev',
+        'true',
+      ];
+      const [command, args] =
+        mode === 'userns'
+          ? [
+              '/usr/bin/setpriv',
+              ['--reuid=65534', '--regid=65534', '--clear-groups', '--', bwrapPath, ...bwrapArgs],
+            ]
+          : [bwrapPath, bwrapArgs];
+      return new Promise((resolvePromise) => {
+        const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.on('error', (err) => resolvePromise(errorMessage(err)));
+        child.on('close', (code) => resolvePromise(code === 0 ? null : stderr || `exit code ${code}`));
+      });
+    },
+    async checkE2bKey(apiKey) {
+      const base = env['E2B_API_URL'] ?? `https://api.${env['E2B_DOMAIN'] ?? 'e2b.app'}`;
+      try {
+        const res = await fetch(`${base}/sandboxes`, {
+          headers: { 'X-API-KEY': apiKey },
+          signal: AbortSignal.timeout(5000),
+        });
+        if (res.status === 401 || res.status === 403) return 'invalid';
+        return res.ok ? 'valid' : 'unreachable';
+      } catch {
+        return 'unreachable';
+      }
+    },
+    readFile: (path) => readFile(path, 'utf8'),
+  };
+}

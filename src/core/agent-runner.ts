@@ -1,0 +1,53 @@
+/**
+ * The contract between the repo task handler and whatever does the work inside the sandbox: the
+ * agent crew, or a scripted agent in tests. The agent changes files in `sandbox.workdir` and
+ * nothing else: it never commits, pushes or talks to the repository host (it has no token).
+ */
+import type { TaskContext } from './ports.js';
+import type { RepoConfig } from './repo-config.js';
+import type { Sandbox } from './sandbox.js';
+import type { TaskCheck } from './task-result.js';
+
+/** What the handler tells the agent about the repository it works on. */
+export interface RepoInfo {
+  owner: string;
+  repo: string;
+  /** `owner/repo`. */
+  fullName: string;
+  defaultBranch: string;
+  /** The branch the sandbox's files come from (default branch, or the PR branch for follow-ups). */
+  baseBranch: string;
+  /** The branch devbot will push to. */
+  branch: string;
+  /** The commit the sandbox's files are at. */
+  baseSha: string;
+  kind: 'dev' | 'followup';
+  /** The repository's `.devbot.yml`, read once on the host from the default branch. */
+  config: RepoConfig;
+  issueNumber?: number;
+  prNumber?: number;
+}
+
+/** What the agent returns after working in the sandbox. */
+export interface AgentResult {
+  /** A few sentences on what was done: the task's result summary. */
+  summary: string;
+  /** Pull request title. Default: the commit subject, else the first line of the task prompt. */
+  prTitle?: string;
+  /** Pull request body in Markdown. Default: the summary. devbot appends `Closes #N` and a footer. */
+  prBody?: string;
+  /** Commit message (first line = subject). Default: the PR title. */
+  commitMessage?: string;
+  /** What to say to the requester (chat reply, review-thread answer). Default: the summary. */
+  reply?: string;
+  /** A preview the agent exposed (it emitted `preview_ready`); the handler keeps its sandbox. */
+  preview?: { url: string; port: number };
+  /** The crew's working notes, kept on the task's result. */
+  plan?: string[];
+  checks?: TaskCheck[];
+  tests?: { passed: number; failed: number };
+  rounds?: number;
+}
+
+/** Does the work inside the sandbox. Throw to fail the task (BadInputError: no retry). */
+export type RunAgent = (ctx: TaskContext, sandbox: Sandbox, repo: RepoInfo) => Promise<AgentResult>;

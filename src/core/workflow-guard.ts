@@ -1,0 +1,25 @@
+import { BadInputError } from './errors.js';
+import type { RepoConfig } from './repo-config.js';
+
+const WORKFLOW_DIR = '.github/workflows/';
+
+/** Paths among `changed` that are CI workflow files (case-insensitive, as on case-folding hosts). */
+export function workflowPaths(changed: readonly string[]): string[] {
+  return changed.filter((p) => p.replace(/^\.\//, '').toLowerCase().startsWith(WORKFLOW_DIR));
+}
+
+/**
+ * Workflows run with the repository's secrets, so a change to them is a way out of the sandbox:
+ * refused unless the repository's `.devbot.yml` says `allow_workflow_changes: true`.
+ */
+export function assertWorkflowChangesAllowed(
+  changed: readonly string[],
+  config: Pick<RepoConfig, 'allow_workflow_changes'>,
+): void {
+  const touched = workflowPaths(changed);
+  if (touched.length === 0 || config.allow_workflow_changes) return;
+  throw new BadInputError(
+    `devbot may not change CI workflows (${touched.join(', ')}); a maintainer can allow it with ` +
+      '`allow_workflow_changes: true` in .devbot.yml',
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * The GitHub App as a RepoHost: repositories reached through the App's installations, pushed to
+ * with short-lived installation tokens, commits authored by the App's bot.
+ */
+import type { ProbotOctokit } from 'probot';
+import type {
+  HostedRepo,
+  OpenPullRequest,
+  PermissionVerdict,
+  PullRequestInfo,
+  PullRequestRef,
+  RepoHost,
+  RepoRef,
+} from '../core/index.js';
+import type { GithubApp } from './github-app.js';
+import { PermissionGate } from './permission-gate.js';
+import { ensurePullRequest } from './pull-requests.js';
+
+export interface GithubRepoHostOptions {
+  /** Commit e-mail of the bot; default `<slug>[bot]@users.noreply.github.com`. */
+  botEmail?: string;
+  /** How long a permission answer is reused (ms). */
+  permissionTtlMs?: number;
+}
+
+export class GithubRepoHost implements RepoHost {
+  readonly name = 'github';
+  readonly commitAuthor: { name: string; email: string };
+  readonly #gate: PermissionGate;
+
+  constructor(
+    private readonly app: GithubApp,
+    options: GithubRepoHostOptions = {},
+  ) {
+    this.commitAuthor = {
+      name: `${app.appSlug}[bot]`,
+      email: options.botEmail ?? `${app.appSlug}[bot]@users.noreply.github.com`,
+    };
+    this.#gate = new PermissionGate(options.permissionTtlMs);
+  }
+
+  async open(ref: RepoRef): Promise<HostedRepo> {
+    const { owner, name: repo } = ref;
+    const access = await this.app.repoAccess(owner, repo, ref.installationId);
+    const { octokit, installationId } = access;
+    const { data } = await octokit.rest.repos.get({ owner, repo });
+    const gate = this.#gate;
+    const app = this.app;
+    return {
+      fullName: data.full_name,
+      defaultBranch: data.default_branch,
+      cloneUrl: data.clone_url,
+      pushToken: () => app.installationToken(installationId),
+      pullRequest: (number) => pullRequestInfo(octokit, owner, repo, number, data.full_name),
+      ensurePullRequest: (input: OpenPullRequest): Promise<PullRequestRef> =>
+        ensurePullRequest(octokit, { owner, repo, ...input }),
+      async replyInThread(prNumber, commentId, body) {
+        await octokit.rest.pulls.createReplyForReviewComment({
+          owner,
+          repo,
+          pull_number: prNumber,
+          comment_id: commentId,
+          body,
+        });
+      },
+      permissionOf: (login: string): Promise<PermissionVerdict> => gate.check(octokit, owner, repo, login),
+    };
+  }
+}
+
+async function pullRequestInfo(
+  octokit: ProbotOctokit,
+  owner: string,
+  repo: string,
+  number: number,
+  fullName: string,
+): Promise<PullRequestInfo> {
+  const { data: pr } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+  return {
+    number: pr.number,
+    url: pr.html_url,
+    headRef: pr.head.ref,
+    baseRef: pr.base.ref,
+    sameRepo: pr.head.repo?.full_name === fullName,
+  };
+}

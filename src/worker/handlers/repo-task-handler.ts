@@ -1,0 +1,277 @@
+/**
+ * How a task becomes a pull request (`dev` and `followup`, from any front door): a checkout on the
+ * host, the repository copied into a sandbox with no credentials, the agent works there, the
+ * changes come back as a diff, devbot commits them (co-authored by the requester), pushes with a
+ * short-lived credential and opens or reuses the PR. Ports only: the repository host, host-side
+ * git, the sandbox provider and the agent are injected.
+ */
+import { rm } from 'node:fs/promises';
+import {
+  type AgentResult,
+  assertWorkflowChangesAllowed,
+  BadInputError,
+  branchName,
+  githubOrigin,
+  type HostedRepo,
+  REPO_CONFIG_FILE,
+  type RepoHost,
+  type RepoInfo,
+  type RunAgent,
+  requireRepoConfig,
+  type SandboxProvider,
+  type Task,
+  type TaskContext,
+  type TaskHandler,
+  type TaskResult,
+  type TaskWorkspace,
+  type Workspaces,
+} from '../../core/index.js';
+import type { Logger } from '../../observability/logger.js';
+import type { PreviewLeases } from '../preview-leases.js';
+import { pullRequestText } from './pull-request-text.js';
+import { collectSandboxDiff, recordSandboxBaseline } from './sandbox-diff.js';
+
+export interface RepoTaskHandlerDeps {
+  host: RepoHost;
+  workspaces: Workspaces;
+  sandboxes: SandboxProvider;
+  runAgent: RunAgent;
+  /** Keeps a sandbox serving a preview alive for the preview TTL. */
+  previews: PreviewLeases;
+  logger: Logger;
+  /** Open PRs as drafts (GITHUB_PR_DRAFT). */
+  draft: boolean;
+  sandboxTimeoutMs?: number;
+  /** Give the task's sandbox network access through the provider's policy (DEVBOT_SANDBOX_NETWORK). */
+  network?: boolean;
+}
+
+/** `.devbot.yml` larger than this is refused (it is a few lines of settings). */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
+function targetOf(task: Task): { owner: string; repo: string; installationId: number | undefined } {
+  const match = task.repo ? /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(task.repo) : null;
+  if (!match || ['.', '..'].includes(match[1] as string) || ['.', '..'].includes(match[2] as string))
+    throw new BadInputError('a repo task needs a repository (owner/name); bind the chat to one first');
+  return {
+    owner: match[1] as string,
+    repo: match[2] as string,
+    installationId: githubOrigin(task)?.installationId,
+  };
+}
+
+export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
+  return async (ctx) => {
+    const { task } = ctx;
+    const target = targetOf(task);
+    const { owner, repo } = target;
+    const hosted = await deps.host.open({
+      owner,
+      name: repo,
+      ...(target.installationId !== undefined ? { installationId: target.installationId } : {}),
+    });
+    const kind: RepoInfo['kind'] = task.kind === 'followup' ? 'followup' : 'dev';
+    const prNumber = task.input.prNumber;
+    const issueNumber = kind === 'dev' ? task.input.issueNumber : undefined;
+    const title = (task.input.issueTitle ?? task.prompt.split('\n')[0] ?? '').trim();
+
+    let branch: string;
+    let baseBranch: string;
+    let prBase = hosted.defaultBranch;
+    if (kind === 'followup') {
+      if (!prNumber) throw new BadInputError('a follow-up needs the pull request it follows up on');
+      const pr = await hosted.pullRequest(prNumber);
+      if (!pr.sameRepo)
+        throw new BadInputError(
+          'devbot only follows up on pull requests from branches of the same repository',
+        );
+      branch = pr.headRef;
+      baseBranch = pr.headRef;
+      prBase = pr.baseRef;
+    } else {
+      branch = branchName(issueNumber ?? task.id.replace(/-/g, '').slice(0, 8), title);
+      baseBranch = hosted.defaultBranch;
+    }
+
+    await ctx.emit('step', { phase: 'checkout', message: `Fetching ${owner}/${repo}` });
+    const token = await hosted.pushToken();
+    const started = performance.now();
+    const ws = await deps.workspaces.prepare({
+      owner,
+      repo,
+      cloneUrl: hosted.cloneUrl,
+      taskId: task.id,
+      baseBranch,
+      ...(token !== undefined ? { token } : {}),
+      ...(kind === 'dev' ? { preferBranch: branch } : {}),
+    });
+    await ctx.emit('git', {
+      action: 'checkout',
+      base: ws.baseBranch,
+      sha: ws.baseSha,
+      ms: Math.round(performance.now() - started),
+    });
+    try {
+      // The repository's settings come from its default branch, as git objects: never from a
+      // branch the agent wrote, never through a file a sandbox could have planted.
+      const config = requireRepoConfig(
+        await ws.readTrustedFile(hosted.defaultBranch, REPO_CONFIG_FILE, MAX_CONFIG_BYTES),
+      );
+      const info: RepoInfo = {
+        owner,
+        repo,
+        fullName: `${owner}/${repo}`,
+        defaultBranch: hosted.defaultBranch,
+        baseBranch: ws.baseBranch,
+        branch,
+        baseSha: ws.baseSha,
+        kind,
+        config,
+        ...(issueNumber !== undefined ? { issueNumber } : {}),
+        ...(prNumber !== undefined ? { prNumber } : {}),
+      };
+      const { result, diff } = await runInSandbox(deps, ctx, ws, info);
+      const changed = await ws.applyPatch(diff);
+      if (changed.length === 0) {
+        await replyInThread(hosted, task, prNumber, result.reply ?? result.summary, deps.logger);
+        return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
+      }
+      assertWorkflowChangesAllowed(changed, config);
+      return await commitPushAndOpen(deps, ctx, { ws, hosted, info, result, changed, token, title, prBase });
+    } finally {
+      await deps.workspaces.dispose(ws).catch((err) => deps.logger.warn({ err }, 'worktree cleanup failed'));
+    }
+  };
+}
+
+async function runInSandbox(
+  deps: RepoTaskHandlerDeps,
+  ctx: TaskContext,
+  ws: TaskWorkspace,
+  info: RepoInfo,
+): Promise<{ result: AgentResult; diff: string }> {
+  const seedDir = await ws.exportSeed();
+  await ctx.emit('step', { phase: 'sandbox', message: 'Copying the repository into a sandbox' });
+  const sandbox = await deps.sandboxes
+    .create({
+      taskId: ctx.task.id,
+      seedDir,
+      ...(deps.sandboxTimeoutMs ? { timeoutMs: deps.sandboxTimeoutMs } : {}),
+      ...(deps.network ? { network: true } : {}),
+    })
+    .finally(() => rm(seedDir, { recursive: true, force: true }));
+  let keepForPreview = false;
+  try {
+    const baseline = await recordSandboxBaseline(sandbox);
+    await ctx.emit('step', { phase: 'agent', message: 'Working on the change in the sandbox' });
+    const result = await deps.runAgent(ctx, sandbox, info);
+    const diff = await collectSandboxDiff(sandbox, baseline);
+    if (result.preview) {
+      // The agent announced the preview (preview_ready); the lease keeps its sandbox serving.
+      keepForPreview = true;
+      deps.previews.hold({ taskId: ctx.task.id, sandbox, release: () => sandbox.close() });
+    }
+    return { result, diff };
+  } finally {
+    if (!keepForPreview) await sandbox.close();
+  }
+}
+
+interface Finish {
+  ws: TaskWorkspace;
+  hosted: HostedRepo;
+  info: RepoInfo;
+  result: AgentResult;
+  changed: string[];
+  token: string | undefined;
+  title: string;
+  prBase: string;
+}
+
+async function commitPushAndOpen(
+  deps: RepoTaskHandlerDeps,
+  ctx: TaskContext,
+  f: Finish,
+): Promise<TaskResult> {
+  const { task } = ctx;
+  const { branch } = f.info;
+  const subject = (f.result.commitMessage ?? f.result.prTitle ?? f.title).trim() || 'devbot changes';
+  await ctx.emit('step', {
+    phase: 'commit',
+    message: `Committing ${f.changed.length} changed file${f.changed.length === 1 ? '' : 's'}`,
+  });
+  const sha = await f.ws.commit({
+    message: subject,
+    author: deps.host.commitAuthor,
+    trailers: coAuthorTrailers(task),
+  });
+  if (!sha) throw new Error('nothing was committed although the diff had changes');
+  await ctx.emit('git', { action: 'committed', sha, branch, files: f.changed.length });
+  await ctx.emit('step', { phase: 'push', message: `Pushing \`${branch}\`` });
+  await f.ws.push(branch, f.token);
+  await ctx.emit('git', { action: 'pushed', sha, branch });
+  await ctx.patch({ branch });
+
+  const text = pullRequestText({
+    title: f.result.prTitle ?? subject,
+    body: f.result.prBody ?? f.result.summary,
+    issueNumber: f.info.issueNumber,
+    requester: task.requester,
+    taskId: task.id,
+  });
+  const pr = await f.hosted.ensurePullRequest({
+    head: branch,
+    base: f.prBase,
+    title: text.title,
+    body: text.body,
+    draft: deps.draft,
+  });
+  await ctx.emit('pr_opened', { url: pr.url, number: pr.number, reused: !pr.created });
+  if (f.info.kind === 'followup')
+    await replyInThread(f.hosted, task, f.info.prNumber, f.result.reply ?? f.result.summary, deps.logger);
+  return {
+    ...agentFacts(f.result),
+    branch,
+    commit: sha,
+    changed: f.changed,
+    pr: { number: pr.number, url: pr.url },
+  };
+}
+
+/** What the agent's result adds to the task's result. */
+function agentFacts(r: AgentResult) {
+  return {
+    summary: r.summary,
+    ...(r.reply ? { reply: r.reply } : {}),
+    ...(r.preview ? { preview: r.preview } : {}),
+    ...(r.plan ? { plan: r.plan } : {}),
+    ...(r.checks ? { checks: r.checks } : {}),
+    ...(r.tests ? { tests: r.tests } : {}),
+    ...(r.rounds !== undefined ? { rounds: r.rounds } : {}),
+  };
+}
+
+function coAuthorTrailers(task: Task): string[] {
+  if (task.requester.startsWith('gh:')) {
+    const login = task.requester.slice(3);
+    return [`Co-authored-by: ${login} <${login}@users.noreply.github.com>`];
+  }
+  return [`Requested-by: ${task.requester}`];
+}
+
+/** Follow-ups from a review comment answer in that comment's thread. */
+async function replyInThread(
+  hosted: HostedRepo,
+  task: Task,
+  prNumber: number | undefined,
+  body: string,
+  logger: Logger,
+): Promise<void> {
+  const commentId = githubOrigin(task)?.reviewCommentId;
+  if (commentId === undefined || !prNumber || !body) return;
+  try {
+    await hosted.replyInThread(prNumber, commentId, body);
+  } catch (err) {
+    logger.warn({ err, taskId: task.id }, 'could not reply in the review thread');
+  }
+}
