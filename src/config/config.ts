@@ -47,11 +47,6 @@ export const configSchema = z.object({
     .url()
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
-  /** Where devbot's own processes (the Telegram bot role) reach the gateway's API, when split. */
-  DEVBOT_GATEWAY_URL: z
-    .url()
-    .refine((v) => !v.endsWith('/'), 'must not end with /')
-    .optional(),
   DEVBOT_DATA_DIR: z.string().min(1).default('./.devbot'),
   DATABASE_URL: z
     .string()

@@ -1,6 +1,6 @@
 /**
  * Small port interfaces. Adapters (store, queue, sandbox providers, reporters, LLM client) implement
- * these; the worker composes them; main.ts wires them. Nothing here imports an adapter.
+ * these; the worker composes them; src/app wires them. Nothing here imports an adapter.
  */
 import type { NewTask, Task, TaskInput, TaskKind, TaskPatch, TaskSource, TaskStatus } from './task.js';
 import type { NewTaskEvent, TaskEvent, TaskEventMap, TaskEventType } from './task-event.js';

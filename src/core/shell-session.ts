@@ -1,7 +1,7 @@
 /**
  * What the shell handler needs from a long-lived shell (a Telegram chat's persistent sandbox):
  * a sandbox it must not close, a working directory and history kept across tasks. The handler
- * only sees these interfaces; src/telegram/chat-shell-sessions.ts implements them.
+ * only sees these interfaces; src/worker/handlers/chat-shell-sessions.ts implements them.
  */
 import type { TaskContext } from './ports.js';
 import type { Sandbox } from './sandbox.js';

@@ -56,28 +56,6 @@ export type GitEventData =
 
 export type TaskEventType = keyof TaskEventMap;
 
-export const TASK_EVENT_TYPES = [
-  'task.created',
-  'task.started',
-  'task.routed',
-  'task.retrying',
-  'task.succeeded',
-  'task.failed',
-  'task.cancelled',
-  'step',
-  'log',
-  'output',
-  'command.started',
-  'command.finished',
-  'preview_ready',
-  'tool_call',
-  'tool_result',
-  'llm',
-  'git',
-  'pr_opened',
-] as const satisfies readonly TaskEventType[];
-
-export type TerminalEventType = 'task.succeeded' | 'task.failed' | 'task.cancelled';
 export const TERMINAL_EVENT_TYPES: readonly TaskEventType[] = [
   'task.succeeded',
   'task.failed',

@@ -8,6 +8,7 @@ import {
   TASK_SOURCES,
   TASK_STATUSES,
   type TaskIngress,
+  type TaskInput,
   type TaskQueue,
   type TaskStore,
 } from '../core/index.js';
@@ -41,7 +42,7 @@ export type ApiEnv = {
 
 const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name');
 
-/** POST /tasks body. `source` and `origin` are honoured only for service tokens (scope `ingress`). */
+/** POST /tasks body. `source`, `origin` and `requester` are refused: devbot sets them. */
 export const createTaskBody = z
   .object({
     kind: z.enum(['auto', 'shell', 'dev', 'question', 'followup']).default('auto'),
@@ -201,31 +202,32 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
       throw new ApiError(400, 'invalid_body', message);
     }
     const body = parsed.data;
-    const service = claims.scopes.includes('ingress');
-    if (
-      !service &&
-      (body.source !== undefined || body.origin !== undefined || body.requester !== undefined)
-    ) {
-      throw new ApiError(403, 'forbidden', 'source, origin and requester can only be set by a service token');
+    // Where a task came from and who asked are devbot's to say: every front door sets them itself.
+    if (body.source !== undefined || body.origin !== undefined || body.requester !== undefined) {
+      throw new ApiError(
+        403,
+        'forbidden',
+        'source, origin and requester are set by devbot, not by API callers',
+      );
     }
     const headerKey = c.req.header('idempotency-key');
     if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > 200)) {
       throw new ApiError(400, 'invalid_header', 'Idempotency-Key must be 1 to 200 characters');
     }
     const key = body.idempotencyKey ?? headerKey;
-    const input: Record<string, unknown> = { ...body.input };
-    if (body.command !== undefined) input['command'] = body.command;
-    if (body.preview !== undefined) input['preview'] = body.preview;
+    const input: TaskInput = { ...body.input };
+    if (body.command !== undefined) input.command = body.command;
+    if (body.preview !== undefined) input.preview = body.preview;
     const { task, created } = await deps.ingress.submit({
-      source: service ? (body.source ?? 'api') : 'api',
-      origin: body.origin ?? {},
-      requester: body.requester ?? claims.subject,
+      source: 'api',
+      requester: claims.subject,
       repo: body.repo ?? null,
       kind: body.kind,
       prompt: body.prompt ?? body.command ?? '',
       input,
-      // Keys are scoped to the caller, so two users cannot collide (or probe each other's keys).
-      idempotencyKey: key === undefined ? null : service ? key : `api:${claims.subject}:${key}`,
+      // Keys are scoped to the caller, so two users cannot collide (or probe each other's keys);
+      // the subject is encoded, so `a:b` + `c` and `a` + `b:c` stay two keys.
+      idempotencyKey: key === undefined ? null : `api:${encodeURIComponent(claims.subject)}:${key}`,
     });
     if (!created) c.header('idempotent-replayed', 'true');
     deps.logger.info(
@@ -253,11 +255,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   const loadOwnTask = async (id: string, claims: TokenClaims) => {
     const task = await deps.store.getTask(id);
     if (!task) throw new ApiError(404, 'not_found', `no task ${id}`);
-    if (
-      task.requester !== claims.subject &&
-      !claims.scopes.includes('admin') &&
-      !claims.scopes.includes('ingress')
-    ) {
+    if (task.requester !== claims.subject && !claims.scopes.includes('admin')) {
       throw new ApiError(403, 'forbidden', 'this task belongs to someone else');
     }
     return task;

@@ -50,7 +50,7 @@ export class TaskStreamServer {
     try {
       const claims = await this.deps.tokens.verify(token);
       subject = claims.subject;
-      privileged = claims.scopes.includes('admin') || claims.scopes.includes('ingress');
+      privileged = claims.scopes.includes('admin');
       if (!privileged && !claims.scopes.includes('tasks:read')) {
         return rejectUpgrade(socket, 403, 'forbidden', 'the token lacks the tasks:read scope');
       }

@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
-export const SCOPES = ['tasks:read', 'tasks:write', 'ingress', 'admin'] as const;
+export const SCOPES = ['tasks:read', 'tasks:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface TokenClaims {

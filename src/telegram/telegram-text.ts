@@ -5,17 +5,10 @@
 
 /** Telegram's limit for a message text, after entity parsing. */
 export const MAX_MESSAGE_LENGTH = 4096;
-/** Telegram's limit for a document caption. */
-export const MAX_CAPTION_LENGTH = 1024;
 
 /** HTML mode needs only these three escaped (Telegram's own rule); quotes stay as they are. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
-}
-
-/** For attribute values (href), where a double quote would end the attribute. */
-export function escapeAttribute(text: string): string {
-  return escapeHtml(text).replace(/"/g, '&quot;');
 }
 
 /** The text Telegram shows for our HTML: tags removed, entities decoded. */

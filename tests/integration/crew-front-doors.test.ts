@@ -1,7 +1,7 @@
 /**
  * The crew through the front doors (issue 6), end to end in one whole devbot (real Redis, PGlite):
  * the real local bubblewrap sandbox, the agents module's crew as the repo pipeline's agent (wired
- * as src/modules.ts does), the scripted LLM, the fake GitHub (REST + real git) and the fake
+ * as src/app/build-modules.ts does), the scripted LLM, the fake GitHub (REST + real git) and the fake
  * Telegram Bot API.
  *
  * 1. A signed `issues.labeled` webhook -> dev task -> plan, edits, the real `node --test` failing,
@@ -133,6 +133,8 @@ async function expectCrewRan(task: Task): Promise<TaskEvent[]> {
     tests.map((e) => e.data['exitCode']),
     JSON.stringify(tests),
   ).toEqual([1, 0]);
+  // The preview is announced once, by whoever exposed it (the crew), not again by the pipeline.
+  expect(eventsOf(events, 'preview_ready')).toHaveLength(1);
   const phases = eventsOf(events, 'step').map((e) => e.data['phase']);
   for (const phase of [
     'checkout',
@@ -297,6 +299,11 @@ describe('the crew through the front doors (real local sandbox)', () => {
     // The result message: the crew's chat reply and two URL buttons, the preview serving the fixed code.
     expect(result.text).toMatch(/^✅ Done ·/);
     expect(result.text).toContain('Fixed slugify; all 3 tests pass.');
+    // The same typed reply reaches memory: the chat turn remembered for the repository.
+    expect(done.result?.reply).toBe('Fixed slugify; all 3 tests pass.');
+    await devbot.app.modules.memory.idle();
+    const turns = await devbot.app.modules.memory.memory?.list({ repo: `${OWNER}/${REPO}`, kind: 'chat' });
+    expect(turns?.map((m) => m.content).join('\n')).toContain('devbot: Fixed slugify; all 3 tests pass.');
     const buttons = (
       result.replyMarkup as { inline_keyboard: { text: string; url: string }[][] }
     ).inline_keyboard.flat();

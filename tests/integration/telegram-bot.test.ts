@@ -16,6 +16,7 @@ import { waitFor } from '../helpers/test-env.js';
 
 const ALICE = 1001;
 const BOB = 1002;
+const CAROL = 1003;
 const MALLORY = 6666;
 
 /** Sandbox limits small enough for a test machine shared by several suites. */
@@ -46,7 +47,7 @@ describe('Telegram bot end to end (polling)', () => {
       env: {
         TELEGRAM_BOT_TOKEN: fake.token,
         TELEGRAM_API_ROOT: fake.apiRoot,
-        TELEGRAM_ALLOWED_USER_IDS: `${ALICE},${BOB}`,
+        TELEGRAM_ALLOWED_USER_IDS: `${ALICE},${BOB},${CAROL}`,
         DEVBOT_RATE_LIMIT: '10000',
         ...SANDBOX_ENV,
       },
@@ -296,6 +297,39 @@ describe('Telegram bot end to end (polling)', () => {
     fake.sendUserMessage({ from: BOB, text: '/start' });
     const start = await fake.waitForMessage((m) => m.text.includes('user id is'), { chatId: BOB });
     expect(start.text).toContain(String(BOB));
+  });
+
+  it("/status and /cancel find a chat's running task with 300 newer tasks in other chats", async () => {
+    const store = devbot.app.runtime.store;
+    // A running task in this chat, then 300 newer ones elsewhere (written to the store only: no
+    // job is enqueued, nothing runs them).
+    const { task: mine } = await store.createTask({
+      source: 'telegram',
+      origin: { chatId: CAROL },
+      requester: `tg:${CAROL}`,
+      kind: 'shell',
+      prompt: 'sleep 1000 # carol',
+      input: { command: 'sleep 1000' },
+    });
+    await store.markRunning(mine.id);
+    for (let i = 0; i < 300; i++)
+      await store.createTask({
+        source: 'telegram',
+        origin: { chatId: 500_000 + i },
+        requester: `tg:${500_000 + i}`,
+        kind: 'shell',
+        prompt: `elsewhere ${i}`,
+      });
+    const visible = await store.listTasks({ source: 'telegram', limit: 200 });
+    expect(visible.some((t) => t.id === mine.id)).toBe(false); // what the old in-memory filter saw
+    fake.sendUserMessage({ from: CAROL, text: '/status' });
+    const status = await fake.waitForMessage((m) => m.text.includes('Running'), { chatId: CAROL });
+    expect(status.text).toContain(mine.id.slice(0, 8));
+    expect(status.text).not.toContain('elsewhere');
+    fake.sendUserMessage({ from: CAROL, text: '/cancel' });
+    const cancelled = await fake.waitForMessage((m) => m.text.startsWith('🚫 Cancelled'), { chatId: CAROL });
+    expect(cancelled.text).toContain(mine.id.slice(0, 8));
+    expect((await store.getTask(mine.id))?.status).toBe('cancelled');
   });
 
   it('a 429 storm: every task still ends with its final message, edits coalesced', async () => {

@@ -153,11 +153,13 @@ describe('docker-compose.yml', () => {
       );
       expect(out.code, out.stderr).toBe(0);
       const resolved = parse(out.stdout) as Compose;
-      // Every role shares the token secret, and the bot reaches the gateway inside the network.
+      // Every role shares the token secret; the bot submits tasks to the same database and queue.
       for (const role of ['gateway', 'worker', 'bot']) {
         expect(resolved.services[role]?.environment?.['DEVBOT_JWT_SECRET']).toBe('j'.repeat(40));
       }
-      expect(resolved.services['bot']?.environment?.['DEVBOT_GATEWAY_URL']).toBe('http://gateway:3000');
+      expect(resolved.services['bot']?.environment?.['DATABASE_URL']).toBe(
+        resolved.services['worker']?.environment?.['DATABASE_URL'],
+      );
       // Assembled so the pre-commit secret scan does not take this fixture for a leaked URL.
       expect(resolved.services['worker']?.environment?.['DATABASE_URL']).toBe(
         ['postgres://devbot', 'pw-from-env@postgres:5432/devbot'].join(':'),
