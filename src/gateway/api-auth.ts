@@ -1,0 +1,46 @@
+import { createMiddleware } from 'hono/factory';
+import { RateLimiter } from '../utils/rate-limiter.js';
+import type { ApiEnv } from './api-env.js';
+import { ApiError } from './api-error.js';
+import { InvalidTokenError, type Scope, type TokenClaims, type TokenIssuer } from './token-issuer.js';
+
+/**
+ * Bearer-token authentication for the API: a missing or bad token is 401, a missing scope 403, and
+ * more than `rateLimitPerMinute` requests of one subject a minute 429 with Retry-After.
+ */
+export function createAuth(deps: { tokens: TokenIssuer; rateLimitPerMinute: number }) {
+  const limiter = new RateLimiter(deps.rateLimitPerMinute);
+  return (scope: Scope) =>
+    createMiddleware<ApiEnv>(async (c, next) => {
+      const header = c.req.header('authorization') ?? '';
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match?.[1]) {
+        throw new ApiError(
+          401,
+          'unauthorized',
+          'send Authorization: Bearer <token> (create one with `devbot token`)',
+          {
+            'www-authenticate': 'Bearer',
+          },
+        );
+      }
+      let claims: TokenClaims;
+      try {
+        claims = await deps.tokens.verify(match[1]);
+      } catch (err) {
+        const why = err instanceof InvalidTokenError ? err.message : 'the token is not valid';
+        throw new ApiError(401, 'unauthorized', why, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      }
+      if (!claims.scopes.includes(scope) && !claims.scopes.includes('admin')) {
+        throw new ApiError(403, 'forbidden', `the token lacks the ${scope} scope`);
+      }
+      const retryAfter = limiter.take(claims.subject);
+      if (retryAfter > 0) {
+        throw new ApiError(429, 'rate_limited', `more than ${deps.rateLimitPerMinute} requests a minute`, {
+          'retry-after': String(retryAfter),
+        });
+      }
+      c.set('claims', claims);
+      await next();
+    });
+}

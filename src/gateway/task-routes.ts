@@ -1,0 +1,149 @@
+import type { Hono, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import {
+  TASK_SOURCES,
+  TASK_STATUSES,
+  type TaskIngress,
+  type TaskInput,
+  type TaskStore,
+} from '../core/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { ApiEnv } from './api-env.js';
+import { ApiError } from './api-error.js';
+import { readRequestJson } from './request-body.js';
+import { eventJson, taskJson } from './task-json.js';
+import type { Scope, TokenClaims } from './token-issuer.js';
+
+const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name');
+
+/** POST /tasks body. `source`, `origin` and `requester` are refused: devbot sets them. */
+export const createTaskBody = z
+  .object({
+    kind: z.enum(['auto', 'shell', 'dev', 'question', 'followup']).default('auto'),
+    prompt: z.string().trim().min(1).max(100_000).optional(),
+    command: z.string().trim().min(1).max(100_000).optional(),
+    preview: z
+      .object({ port: z.number().int().min(1).max(65535) })
+      .strict()
+      .optional(),
+    repo: repoName.optional(),
+    input: z.record(z.string(), z.unknown()).optional(),
+    source: z.enum(TASK_SOURCES).optional(),
+    origin: z.record(z.string(), z.unknown()).optional(),
+    requester: z.string().min(1).max(200).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .refine((b) => b.prompt !== undefined || b.command !== undefined, {
+    message: 'give a prompt (what to do) or, for shell tasks, a command',
+  })
+  .refine((b) => b.kind !== 'shell' || b.command !== undefined || b.prompt !== undefined, {
+    message: 'a shell task needs a command',
+  });
+
+const listQuery = z.object({
+  status: z.enum(TASK_STATUSES).optional(),
+  source: z.enum(TASK_SOURCES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+export interface TaskRoutesDeps {
+  store: TaskStore;
+  ingress: TaskIngress;
+  logger: Logger;
+  bodyLimitBytes: number;
+  auth: (scope: Scope) => MiddlewareHandler<ApiEnv>;
+}
+
+/** POST /tasks, GET /tasks, GET /tasks/:id and POST /tasks/:id/cancel. */
+export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
+  const { auth } = deps;
+  app.post('/tasks', auth('tasks:write'), async (c) => {
+    const claims = c.get('claims');
+    const raw = await readRequestJson(c, deps.bodyLimitBytes);
+    const parsed = createTaskBody.safeParse(raw);
+    if (!parsed.success) {
+      const message = parsed.error.issues
+        .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+        .join('; ');
+      throw new ApiError(400, 'invalid_body', message);
+    }
+    const body = parsed.data;
+    // Where a task came from and who asked are devbot's to say: every front door sets them itself.
+    if (body.source !== undefined || body.origin !== undefined || body.requester !== undefined) {
+      throw new ApiError(
+        403,
+        'forbidden',
+        'source, origin and requester are set by devbot, not by API callers',
+      );
+    }
+    const headerKey = c.req.header('idempotency-key');
+    if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > 200)) {
+      throw new ApiError(400, 'invalid_header', 'Idempotency-Key must be 1 to 200 characters');
+    }
+    const key = body.idempotencyKey ?? headerKey;
+    const input: TaskInput = { ...body.input };
+    if (body.command !== undefined) input.command = body.command;
+    if (body.preview !== undefined) input.preview = body.preview;
+    const { task, created } = await deps.ingress.submit({
+      source: 'api',
+      requester: claims.subject,
+      repo: body.repo ?? null,
+      kind: body.kind,
+      prompt: body.prompt ?? body.command ?? '',
+      input,
+      // Keys are scoped to the caller, so two users cannot collide (or probe each other's keys);
+      // the subject is encoded, so `a:b` + `c` and `a` + `b:c` stay two keys.
+      idempotencyKey: key === undefined ? null : `api:${encodeURIComponent(claims.subject)}:${key}`,
+    });
+    if (!created) c.header('idempotent-replayed', 'true');
+    deps.logger.info(
+      { requestId: c.get('requestId'), taskId: task.id, kind: task.kind, requester: task.requester, created },
+      created ? 'task accepted' : 'task replayed (same idempotency key)',
+    );
+    return c.json(taskJson(task), 202);
+  });
+
+  app.get('/tasks', auth('tasks:read'), async (c) => {
+    const parsed = listQuery.safeParse(c.req.query());
+    if (!parsed.success)
+      throw new ApiError(400, 'invalid_query', parsed.error.issues.map((i) => i.message).join('; '));
+    const claims = c.get('claims');
+    const admin = claims.scopes.includes('admin');
+    const tasks = await deps.store.listTasks({
+      ...(parsed.data.status ? { status: parsed.data.status } : {}),
+      ...(parsed.data.source ? { source: parsed.data.source } : {}),
+      ...(parsed.data.limit ? { limit: parsed.data.limit } : {}),
+      ...(admin ? {} : { requester: claims.subject }),
+    });
+    return c.json({ tasks: tasks.map(taskJson) });
+  });
+
+  const loadOwnTask = async (id: string, claims: TokenClaims) => {
+    const task = await deps.store.getTask(id);
+    if (!task) throw new ApiError(404, 'not_found', `no task ${id}`);
+    if (task.requester !== claims.subject && !claims.scopes.includes('admin')) {
+      throw new ApiError(403, 'forbidden', 'this task belongs to someone else');
+    }
+    return task;
+  };
+
+  app.get('/tasks/:id', auth('tasks:read'), async (c) => {
+    const task = await loadOwnTask(c.req.param('id'), c.get('claims'));
+    const events = await deps.store.listEvents(task.id);
+    return c.json({ ...taskJson(task), events: events.map(eventJson) });
+  });
+
+  app.post('/tasks/:id/cancel', auth('tasks:write'), async (c) => {
+    const claims = c.get('claims');
+    const task = await loadOwnTask(c.req.param('id'), claims);
+    if (task.status !== 'queued' && task.status !== 'running') {
+      throw new ApiError(409, 'already_finished', `the task already ended (${task.status})`);
+    }
+    const after = await deps.ingress.cancel(task.id, claims.subject);
+    if (after && after.status !== 'cancelled') {
+      throw new ApiError(409, 'already_finished', `the task already ended (${after.status})`);
+    }
+    return c.json(taskJson(after ?? task), 202);
+  });
+}
