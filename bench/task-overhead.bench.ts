@@ -43,9 +43,11 @@ import { GithubRepoHost } from '../src/github/github-repo-host.js';
 import { GithubReporter } from '../src/github/github-reporter.js';
 import { createLogger } from '../src/observability/logger.js';
 import { SecretRegistry } from '../src/observability/redact.js';
+import { SqlSubjectAccess } from '../src/store/sql-subject-access.js';
 import { SqlTaskStore } from '../src/store/sql-task-store.js';
 import { createRepoTaskHandler } from '../src/worker/handlers/repo-task-handler.js';
 import { PreviewLeases } from '../src/worker/preview-leases.js';
+import { RepoAuthorizer } from '../src/worker/repo-authorizer.js';
 import { type FakeGithub, startFakeGithub } from '../tests/fakes/github/fake-github.js';
 import { makeTask } from '../tests/fakes/llm/recording-context.js';
 import {
@@ -433,6 +435,7 @@ export async function run(): Promise<Record<string, unknown>> {
       reporter: new GithubReporter({ octokit: (id) => app.installationOctokit(id), store, logger }),
       handler: createRepoTaskHandler({
         host,
+        authorizer: new RepoAuthorizer({ access: new SqlSubjectAccess(sql), host }),
         workspaces: new TimedWorkspaces({ root: join(root, 'git') }),
         sandboxes: timedProvider(sandboxes),
         runAgent,

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { startDevbot } from './app/start-devbot.js';
 import { doctorCommand } from './cli/doctor.js';
 import { memoryCli } from './cli/memory-command.js';
+import { usersCli } from './cli/users-command.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { resolveJwtSecret } from './config/jwt-secret.js';
 import { ROLES, type Role } from './config/role.js';
@@ -24,6 +25,7 @@ commands:
                                           print an API token (JWT) for NAME
   doctor [--json]                         check configuration, tokens and services; print what to fix
   memory list|search|forget [options]     what devbot remembers (devbot memory --help)
+  users link|unlink|grant|revoke|list     who may make devbot change which repository
   help                                    show this text
 
 configuration comes from the environment (see .env.example)`;
@@ -41,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       return doctorCommand(rest, process.env);
     case 'memory':
       return memoryCli(rest, loadConfig(process.env), (line) => process.stdout.write(`${line}\n`));
+    case 'users':
+      return usersCli(rest, loadConfig(process.env), (line) => process.stdout.write(`${line}\n`));
     case 'help':
     case '--help':
     case '-h':

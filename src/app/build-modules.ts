@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
 import { RepoWorkspaces } from '../git/repo-workspaces.js';
+import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
+import { RepoAuthorizer } from '../worker/repo-authorizer.js';
 import { buildHandlerTable, type HandlerTable } from './handler-table.js';
 import { type AgentsModule, type AgentsModuleOptions, createAgentsModule } from './modules/agents-module.js';
 import { createGithubModule, type GithubModule, type GithubModuleOptions } from './modules/github-module.js';
@@ -42,6 +44,8 @@ export interface AppModules {
   agents: AgentsModule;
   /** null when no bot token is configured. */
   telegram: TelegramModule | null;
+  /** Who may make devbot change which repository (front doors refuse early; the handler enforces). */
+  authorizer: RepoAuthorizer;
   /** In start order; stopped in reverse. */
   all: DevbotModule[];
   handlers: HandlerTable;
@@ -56,16 +60,28 @@ export async function buildModules(
   const sandbox = createSandboxModule(runtime, previews, options.sandbox);
   const memory = await createMemoryModule(runtime, options.memory);
   const github = createGithubModule(runtime, options.github);
+  const authorizer = new RepoAuthorizer({
+    access: new SqlSubjectAccess(runtime.sql),
+    host: github?.host ?? null,
+  });
   const agents = createAgentsModule(
     runtime,
     { memory: memory.memory, shellSessions: sandbox.chatShell, verbatimShell: sandbox.shell.handle },
     options.agents,
   );
-  const telegram = createTelegramModule(runtime, { chatSandbox: sandbox.chatShell }, options.telegram);
+  const telegram = createTelegramModule(
+    runtime,
+    {
+      chatSandbox: sandbox.chatShell,
+      authorize: (subject, repo) => authorizer.assertMayChange(subject, repo),
+    },
+    options.telegram,
+  );
 
   const repoTask = github
     ? createRepoTaskHandler({
         host: github.host,
+        authorizer,
         workspaces: new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger }),
         sandboxes: runtime.sandboxes,
         runAgent: agents.runAgent,
@@ -87,5 +103,5 @@ export async function buildModules(
     agents,
     ...(telegram ? [telegram] : []),
   ];
-  return { sandbox, memory, github, agents, telegram, all, handlers };
+  return { sandbox, memory, github, agents, telegram, authorizer, all, handlers };
 }

@@ -54,11 +54,19 @@ export function isPermanent(err: unknown): boolean {
     err instanceof UnavailableError ||
     err instanceof LimitExceededError ||
     err instanceof CancelledError ||
-    err instanceof NotFoundError
+    err instanceof NotFoundError ||
+    err instanceof ForbiddenError
   );
 }
 
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** The requester may not make devbot do this (no link, no grant, no write access). */
+export class ForbiddenError extends DevbotError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('forbidden', message, options);
+  }
 }

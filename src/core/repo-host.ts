@@ -18,6 +18,8 @@ export interface PullRequestInfo {
   baseRef: string;
   /** The head branch lives in the same repository (not a fork). */
   sameRepo: boolean;
+  /** devbot opened it (its bot is the author and the branch is one of devbot's). */
+  openedByDevbot: boolean;
 }
 
 export interface PullRequestRef {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import type { TaskIngress, TaskQueue, TaskStore } from '../core/index.js';
+import type { TaskIngress, TaskKind, TaskQueue, TaskStore } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAuth } from './api-auth.js';
@@ -21,6 +21,10 @@ export interface ApiDeps {
   bodyLimitBytes: number;
   /** false on worker and bot processes: only health and metrics are served. */
   apiEnabled?: boolean;
+  /** Whether this deployment has a handler for a kind (a kind it cannot run is refused with 422). */
+  handles?: (kind: TaskKind) => boolean;
+  /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
+  authorize?: (subject: string, repo: string) => Promise<void>;
   /** Extra authenticated routes mounted under the API (e.g. /memories). */
   extraRoutes?: { path: string; app: Hono<ApiEnv> }[];
 }

@@ -7,7 +7,7 @@ import type { ApiEnv } from './api-env.js';
 /** An answer the API gives on purpose: a status, a code for programs, a message for people. */
 export class ApiError extends HTTPException {
   constructor(
-    status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503,
+    status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503,
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},

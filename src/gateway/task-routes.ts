@@ -1,10 +1,13 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import {
+  ForbiddenError,
+  missingHandlerReason,
   TASK_SOURCES,
   TASK_STATUSES,
   type TaskIngress,
   type TaskInput,
+  type TaskKind,
   type TaskStore,
 } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
@@ -53,6 +56,10 @@ export interface TaskRoutesDeps {
   logger: Logger;
   bodyLimitBytes: number;
   auth: (scope: Scope) => MiddlewareHandler<ApiEnv>;
+  /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
+  authorize?: ((subject: string, repo: string) => Promise<void>) | undefined;
+  /** Whether this deployment has a handler for a kind. */
+  handles?: ((kind: TaskKind) => boolean) | undefined;
 }
 
 /** POST /tasks, GET /tasks, GET /tasks/:id and POST /tasks/:id/cancel. */
@@ -82,6 +89,18 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
       throw new ApiError(400, 'invalid_header', 'Idempotency-Key must be 1 to 200 characters');
     }
     const key = body.idempotencyKey ?? headerKey;
+    // A task this deployment can never run is refused now, with what to configure, not failed later.
+    if (body.kind !== 'auto' && deps.handles && !deps.handles(body.kind))
+      throw new ApiError(422, 'unavailable', missingHandlerReason(body.kind));
+    // A change to a repository needs the caller's access to it (checked again before the push).
+    if ((body.kind === 'dev' || body.kind === 'followup') && body.repo) {
+      try {
+        await deps.authorize?.(claims.subject, body.repo);
+      } catch (err) {
+        if (err instanceof ForbiddenError) throw new ApiError(403, 'forbidden', err.message);
+        throw err;
+      }
+    }
     const input: TaskInput = { ...body.input };
     if (body.command !== undefined) input.command = body.command;
     if (body.preview !== undefined) input.preview = body.preview;

@@ -51,7 +51,8 @@ export class GithubRepoHost implements RepoHost {
       defaultBranch: data.default_branch,
       cloneUrl: data.clone_url,
       pushToken: () => app.installationToken(installationId),
-      pullRequest: (number) => pullRequestInfo(octokit, owner, repo, number, data.full_name),
+      pullRequest: (number) =>
+        pullRequestInfo(octokit, owner, repo, number, data.full_name, this.commitAuthor.name),
       ensurePullRequest: (input: OpenPullRequest): Promise<PullRequestRef> =>
         ensurePullRequest(octokit, { owner, repo, ...input }),
       async replyInThread(prNumber, commentId, body) {
@@ -74,6 +75,7 @@ async function pullRequestInfo(
   repo: string,
   number: number,
   fullName: string,
+  botLogin: string,
 ): Promise<PullRequestInfo> {
   const { data: pr } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
   return {
@@ -82,5 +84,6 @@ async function pullRequestInfo(
     headRef: pr.head.ref,
     baseRef: pr.base.ref,
     sameRepo: pr.head.repo?.full_name === fullName,
+    openedByDevbot: pr.user?.login === botLogin && pr.head.ref.startsWith('devbot/'),
   };
 }

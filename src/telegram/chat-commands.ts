@@ -4,7 +4,13 @@
  * ingress (cancel) and the chat's sandbox (reset).
  */
 import type { Message } from 'grammy/types';
-import type { ChatBindings, Task, TaskIngress, TaskStore } from '../core/index.js';
+import {
+  type ChatBindings,
+  ForbiddenError,
+  type Task,
+  type TaskIngress,
+  type TaskStore,
+} from '../core/index.js';
 import { BOT_COMMANDS, type ChatCommand } from './parse-command.js';
 import { escapeHtml, truncateText } from './telegram-text.js';
 
@@ -16,6 +22,8 @@ export interface ChatCommandsDeps {
   ingress: Pick<TaskIngress, 'cancel'>;
   /** The chats' persistent sandboxes, for /reset. Without it /reset says it is not available. */
   chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> } | undefined;
+  /** Refuses (ForbiddenError) binding a chat to a repository its user may not change. */
+  authorize?: ((subject: string, repo: string) => Promise<void>) | undefined;
   /** The bot's @username once known (for /start). */
   username(): string | undefined;
 }
@@ -40,7 +48,7 @@ export class ChatCommands {
       case 'unknown':
         return `I don't know /${escapeHtml(command.command)}. /help lists what I can do.`;
       case 'repo':
-        return this.#repo(chatId, message.chat.type, command.repo);
+        return this.#repo(chatId, from.id, message.chat.type, command.repo);
       case 'status':
         return this.#statusText(chatId);
       case 'cancel':
@@ -50,12 +58,18 @@ export class ChatCommands {
     }
   }
 
-  async #repo(chatId: number, chatType: string, repo: string | null): Promise<string> {
+  async #repo(chatId: number, userId: number, chatType: string, repo: string | null): Promise<string> {
     if (repo === null) {
       const binding = await this.deps.bindings.get(chatId);
       return binding?.repo
         ? `This chat works on <b>${escapeHtml(binding.repo)}</b>. Change it with /repo owner/name.`
         : 'This chat is not bound to a repository yet. Bind it with /repo owner/name.';
+    }
+    try {
+      await this.deps.authorize?.(`tg:${userId}`, repo);
+    } catch (err) {
+      if (err instanceof ForbiddenError) return `⛔ ${escapeHtml(err.message)}`;
+      throw err;
     }
     await this.deps.bindings.setRepo(chatId, chatType, repo);
     return `✅ This chat now works on <b>${escapeHtml(repo)}</b>.`;

@@ -11,6 +11,7 @@ import {
   type ChatBinding,
   type ChatBindings,
   errorMessage,
+  ForbiddenError,
   type Task,
   type TaskIngress,
   type TaskKind,
@@ -47,6 +48,11 @@ export interface TelegramBotOptions {
   logger: Logger;
   /** The chats' persistent sandboxes, for /reset. Without it /reset says it is not available. */
   chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> };
+  /**
+   * Refuses (ForbiddenError) a user who may not make devbot change a repository: checked when a
+   * chat is bound and when a dev task is asked for. Without it, nothing is checked here.
+   */
+  authorize?: (subject: string, repo: string) => Promise<void>;
   /** Webhook mode: Telegram posts updates to `url` with `secret` in the secret-token header. */
   webhook?: { url: string; secret: string };
   /** Long-poll timeout passed to getUpdates. Default 30 s. */
@@ -98,6 +104,7 @@ export class TelegramBot {
       store: options.store,
       ingress: options.ingress,
       chatSandbox: options.chatSandbox,
+      authorize: options.authorize,
       username: () => this.identity.username,
     });
     this.#transport = new TelegramTransport({
@@ -266,6 +273,15 @@ export class TelegramBot {
     if (kind === 'dev' && !binding?.repo) {
       await fail('Bind this chat to a repository first: /repo owner/name. Then send /new_task again.');
       return null;
+    }
+    if (kind === 'dev' && binding?.repo && this.options.authorize) {
+      try {
+        await this.options.authorize(`tg:${from.id}`, binding.repo);
+      } catch (err) {
+        if (!(err instanceof ForbiddenError)) throw err;
+        await fail(`⛔ ${escapeHtml(err.message)}`);
+        return null;
+      }
     }
     const origin: TelegramOrigin = {
       chatId,

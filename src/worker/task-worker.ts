@@ -6,6 +6,7 @@ import {
   errorMessage,
   isPermanent,
   LimitExceededError,
+  missingHandlerReason,
   type NewTaskEvent,
   type Task,
   type TaskContext,
@@ -169,9 +170,7 @@ export class TaskWorker {
       }
       const handler = this.options.handlers[current.kind];
       if (!handler) {
-        throw new UnavailableError(
-          `devbot cannot run ${current.kind} tasks here: ${unavailableHint(current.kind)}`,
-        );
+        throw new UnavailableError(missingHandlerReason(current.kind));
       }
       const result = await raceAbort(handler(ctx), controller.signal);
       const finished = await store.finishTask(taskId, 'succeeded', resultPatch(result), {
@@ -273,18 +272,6 @@ function resultPatch(result: TaskResult): TaskPatch {
     ...(result.pr ? { prUrl: result.pr.url } : {}),
     ...(result.preview ? { previewUrl: result.preview.url } : {}),
   };
-}
-
-function unavailableHint(kind: TaskKind): string {
-  switch (kind) {
-    case 'dev':
-    case 'followup':
-      return 'dev tasks need an LLM (set OPENAI_API_KEY or OPENAI_BASE_URL) and a repository integration';
-    case 'question':
-      return 'questions need an LLM (set OPENAI_API_KEY or OPENAI_BASE_URL)';
-    default:
-      return 'no handler is registered for this kind';
-  }
 }
 
 /** Ends as soon as the signal aborts, even if the handler ignores it. */

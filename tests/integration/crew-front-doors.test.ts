@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GithubModule } from '../../src/app/modules/github-module.js';
 import type { TelegramModule } from '../../src/app/modules/telegram-module.js';
 import type { Task, TaskEvent } from '../../src/core/index.js';
+import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import {
@@ -192,6 +193,8 @@ beforeAll(async () => {
   expect(github).toBeDefined();
   hookUrl = `${devbot.app.url}/api/github/webhooks`;
   telegram = devbot.app.modules.telegram as TelegramModule;
+  // The chat user acts as alice, who has write access on the fake GitHub.
+  await new SqlSubjectAccess(devbot.app.runtime.sql).link(`tg:${ALICE}`, 'alice');
   await telegram.bot.ready();
 }, 60_000);
 

@@ -13,6 +13,7 @@ import type { RepoInfo } from '../../src/core/agent-runner.js';
 import type { MemoryPort, TaskContext } from '../../src/core/index.js';
 import { requireRepoConfig as parseRepoConfig } from '../../src/core/index.js';
 import { HASHING_MODEL } from '../../src/memory/hashing-embedder.js';
+import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { createDirSandbox } from '../fakes/llm/dir-sandbox.js';
 import {
   type ScriptedLlmServer,
@@ -96,6 +97,8 @@ describe('memory with the crew', () => {
         },
       },
     });
+    // The API user may make devbot change any repository here.
+    await new SqlSubjectAccess(devbot.app.runtime.sql).grant('alice', '*');
   });
 
   afterAll(async () => {

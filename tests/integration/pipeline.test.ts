@@ -86,10 +86,17 @@ describe.each<Backend>(['pglite', 'postgres'])('a task through the queue on %s',
     expect(badEnd).toMatchObject({ status: 'failed', attempts: 1, error: 'the request makes no sense' });
   });
 
-  it('fails a kind with no handler with a clear reason, and an auto task whose LLM is unreachable with where it tried', async () => {
+  it('refuses at submit a kind this deployment cannot run, with what to configure (422)', async () => {
     const dev = await devbot.api.createTask({ kind: 'dev', prompt: 'add dark mode', repo: 'acme/web' });
+    expect(dev.status).toBe(422);
+    expect(dev.body.message).toMatch(/cannot run dev tasks.*GITHUB_APP_ID.*OPENAI_API_KEY/);
+    expect(await devbot.app.runtime.store.listTasks({ requester: 'alice', limit: 500 })).not.toContainEqual(
+      expect.objectContaining({ prompt: 'add dark mode' }),
+    );
+  });
+
+  it('fails an auto task whose LLM is unreachable, saying where it tried and what to check', async () => {
     const auto = await devbot.api.createTask({ prompt: 'what is this?' });
-    expect((await devbot.api.waitForEnd(dev.body.id)).error).toMatch(/cannot run dev tasks.*OPENAI_API_KEY/);
     // The router always exists (rules, then the LLM); this LLM (the default endpoint) cannot be
     // reached from here, and the error says where it tried and what to check.
     expect((await devbot.api.waitForEnd(auto.body.id)).error).toMatch(

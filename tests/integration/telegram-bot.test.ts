@@ -10,6 +10,7 @@ import { createTelegramModule, type TelegramModule } from '../../src/app/modules
 import type { Task } from '../../src/core/index.js';
 import type { SqlClient } from '../../src/core/sql-client.js';
 import { createPgliteClient } from '../../src/store/pglite-client.js';
+import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { FakeTelegramServer, type StoredMessage } from '../fakes/telegram/index.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { waitFor } from '../helpers/test-env.js';
@@ -59,6 +60,10 @@ describe('Telegram bot end to end (polling)', () => {
       },
     });
     telegram = devbot.app.modules.telegram as TelegramModule;
+    // Alice and Bob may make devbot change octo's repositories; Carol has no link and no grant.
+    const access = new SqlSubjectAccess(devbot.app.runtime.sql);
+    await access.grant(`tg:${ALICE}`, 'octo/*');
+    await access.grant(`tg:${BOB}`, 'octo/*');
     await telegram.bot.ready();
   });
 
@@ -297,6 +302,16 @@ describe('Telegram bot end to end (polling)', () => {
     fake.sendUserMessage({ from: BOB, text: '/start' });
     const start = await fake.waitForMessage((m) => m.text.includes('user id is'), { chatId: BOB });
     expect(start.text).toContain(String(BOB));
+  });
+
+  it('/repo is refused to a user who may not change the repository, and says how to get access', async () => {
+    fake.sendUserMessage({ from: CAROL, text: '/repo octo/secret' });
+    const refused = await fake.waitForMessage((m) => m.text.startsWith('⛔'), { chatId: CAROL });
+    expect(refused.text).toContain(`tg:${CAROL} may not make devbot change octo/secret`);
+    expect(refused.text).toContain(`devbot users link tg:${CAROL}`);
+    expect(
+      (await devbot.app.runtime.sql.query('SELECT repo FROM chat_bindings WHERE chat_id = $1', [CAROL])).rows,
+    ).toEqual([]);
   });
 
   it("/status and /cancel find a chat's running task with 300 newer tasks in other chats", async () => {

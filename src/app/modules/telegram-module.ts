@@ -26,6 +26,8 @@ export interface TelegramModuleOptions {
 export interface TelegramModuleDeps {
   /** The chats' sandboxes (the same sessions the shell handlers use), for /reset. */
   chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> };
+  /** Refuses (ForbiddenError) a user who may not make devbot change a repository. */
+  authorize?: (subject: string, repo: string) => Promise<void>;
 }
 
 export interface TelegramModule extends DevbotModule {
@@ -73,6 +75,7 @@ export function createTelegramModule(
     outbox,
     logger,
     ...(deps.chatSandbox ? { chatSandbox: deps.chatSandbox } : {}),
+    ...(deps.authorize ? { authorize: deps.authorize } : {}),
     ...(webhook ? { webhook } : {}),
     ...(options.pollingTimeoutSeconds !== undefined
       ? { pollingTimeoutSeconds: options.pollingTimeoutSeconds }

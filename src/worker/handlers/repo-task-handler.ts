@@ -11,6 +11,7 @@ import {
   assertWorkflowChangesAllowed,
   BadInputError,
   branchName,
+  ForbiddenError,
   githubOrigin,
   type HostedRepo,
   REPO_CONFIG_FILE,
@@ -28,11 +29,14 @@ import {
 } from '../../core/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { PreviewLeases } from '../preview-leases.js';
+import type { RepoAuthorizer } from '../repo-authorizer.js';
 import { pullRequestText } from './pull-request-text.js';
 import { collectSandboxDiff, recordSandboxBaseline } from './sandbox-diff.js';
 
 export interface RepoTaskHandlerDeps {
   host: RepoHost;
+  /** Whether the requester may change the repository: checked before any work and before the push. */
+  authorizer: RepoAuthorizer;
   workspaces: Workspaces;
   sandboxes: SandboxProvider;
   runAgent: RunAgent;
@@ -65,6 +69,9 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     const { task } = ctx;
     const target = targetOf(task);
     const { owner, repo } = target;
+    const authorize = () =>
+      deps.authorizer.assertMayChange(task.requester, `${owner}/${repo}`, target.installationId);
+    await authorize();
     const hosted = await deps.host.open({
       owner,
       name: repo,
@@ -84,6 +91,11 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
       if (!pr.sameRepo)
         throw new BadInputError(
           'devbot only follows up on pull requests from branches of the same repository',
+        );
+      // Someone else's branch is theirs: devbot pushes only to the pull requests it opened.
+      if (!pr.openedByDevbot)
+        throw new ForbiddenError(
+          `devbot pushes only to pull requests it opened; #${prNumber} (${pr.headRef}) is someone else's`,
         );
       branch = pr.headRef;
       baseBranch = pr.headRef;
@@ -137,7 +149,17 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
       }
       assertWorkflowChangesAllowed(changed, config);
-      return await commitPushAndOpen(deps, ctx, { ws, hosted, info, result, changed, token, title, prBase });
+      return await commitPushAndOpen(deps, ctx, {
+        ws,
+        hosted,
+        info,
+        result,
+        changed,
+        token,
+        title,
+        prBase,
+        authorize,
+      });
     } finally {
       await deps.workspaces.dispose(ws).catch((err) => deps.logger.warn({ err }, 'worktree cleanup failed'));
     }
@@ -186,6 +208,8 @@ interface Finish {
   token: string | undefined;
   title: string;
   prBase: string;
+  /** Checked again right before the push: access can change while the agent works. */
+  authorize(): Promise<void>;
 }
 
 async function commitPushAndOpen(
@@ -208,6 +232,7 @@ async function commitPushAndOpen(
   if (!sha) throw new Error('nothing was committed although the diff had changes');
   await ctx.emit('git', { action: 'committed', sha, branch, files: f.changed.length });
   await ctx.emit('step', { phase: 'push', message: `Pushing \`${branch}\`` });
+  await f.authorize();
   await f.ws.push(branch, f.token);
   await ctx.emit('git', { action: 'pushed', sha, branch });
   await ctx.patch({ branch });

@@ -1,0 +1,107 @@
+/**
+ * `devbot users`: who may make devbot change which repository, for people who do not come in
+ * through GitHub (Telegram users `tg:<id>`, API token subjects). A link makes a subject act as a
+ * GitHub login (that login's write access is checked on every task); a grant names repositories
+ * outright (`owner/name`, `owner/*`, `*`).
+ */
+import { join } from 'node:path';
+import type { Config } from '../config/config.js';
+import { BadInputError, isGrantPattern, type SubjectAccess } from '../core/index.js';
+import { migrate } from '../store/migrate.js';
+import { createPgClient } from '../store/pg-client.js';
+import { createPgliteClient } from '../store/pglite-client.js';
+import { SqlSubjectAccess } from '../store/sql-subject-access.js';
+
+export const USERS_USAGE = `usage: devbot users <command>
+
+  link SUBJECT LOGIN      SUBJECT acts as GitHub LOGIN (its write access is checked per repository)
+  unlink SUBJECT          remove the link
+  grant SUBJECT PATTERN   let SUBJECT make devbot change PATTERN (owner/name, owner/*, or *)
+  revoke SUBJECT PATTERN  remove a grant
+  list                    every subject with its link and grants
+
+SUBJECT is a Telegram user (tg:<user id>) or an API token's subject (devbot token --user NAME).`;
+
+const SUBJECT = /^[\w.@:-]{1,100}$/;
+const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+
+/** Runs one `devbot users` command against the store; returns the exit code. */
+export async function runUsersCommand(
+  argv: readonly string[],
+  access: SubjectAccess,
+  write: (line: string) => void,
+): Promise<number> {
+  const [action, subject, value, ...extra] = argv;
+  const need = (count: number) => {
+    if (
+      [subject, value].slice(0, count).some((v) => v === undefined) ||
+      extra.length > 0 ||
+      argv.length !== count + 1
+    )
+      throw new BadInputError(`devbot users ${action}: wrong arguments\n\n${USERS_USAGE}`);
+    if (!SUBJECT.test(subject ?? ''))
+      throw new BadInputError(`"${subject}" is not a subject: use tg:<user id> or an API token's user name`);
+  };
+  switch (action) {
+    case 'link': {
+      need(2);
+      if (!LOGIN.test(value ?? '')) throw new BadInputError(`"${value}" is not a GitHub login`);
+      await access.link(subject as string, value as string);
+      write(`${subject} now acts as @${value}: devbot checks @${value}'s write access per repository`);
+      return 0;
+    }
+    case 'unlink':
+      need(1);
+      write(
+        (await access.unlink(subject as string))
+          ? `${subject} is no longer linked`
+          : `${subject} was not linked`,
+      );
+      return 0;
+    case 'grant': {
+      need(2);
+      if (!isGrantPattern(value ?? ''))
+        throw new BadInputError(`"${value}" is not a repository pattern: use owner/name, owner/* or *`);
+      await access.grant(subject as string, value as string);
+      write(`${subject} may now make devbot change ${value}`);
+      return 0;
+    }
+    case 'revoke':
+      need(2);
+      write(
+        (await access.revoke(subject as string, value as string))
+          ? `${subject} may no longer make devbot change ${value}`
+          : `${subject} had no grant ${value}`,
+      );
+      return 0;
+    case 'list': {
+      if (argv.length !== 1) throw new BadInputError(USERS_USAGE);
+      const records = await access.list();
+      if (records.length === 0) write('no links or grants yet');
+      for (const r of records)
+        write(
+          `${r.subject}\t${r.login ? `@${r.login}` : '-'}\t${r.grants.length > 0 ? r.grants.join(',') : '-'}`,
+        );
+      return 0;
+    }
+    default:
+      throw new BadInputError(`unknown users command "${action ?? ''}"\n\n${USERS_USAGE}`);
+  }
+}
+
+/** `devbot users ...` on the configured database. */
+export async function usersCli(
+  argv: readonly string[],
+  config: Config,
+  write: (line: string) => void,
+): Promise<number> {
+  const sql = config.DATABASE_URL
+    ? await createPgClient({ connectionString: config.DATABASE_URL, max: 1 })
+    : await createPgliteClient({ dataDir: join(config.dataDir, 'pglite') });
+  try {
+    await migrate(sql);
+    return await runUsersCommand(argv, new SqlSubjectAccess(sql), write);
+  } finally {
+    await sql.close();
+  }
+}
