@@ -182,6 +182,31 @@ describe('loadSuite', () => {
     });
   });
 
+  it('reads every optional field', async () => {
+    const dir = await makeSuite({
+      'site/task.yml': [
+        validTask,
+        'setup: npm ci',
+        'timeout: 120',
+        'tags: [html, network]',
+        'network: true',
+        'preview:',
+        '  contains: Opening hours',
+      ].join('\n'),
+      'site/repo/index.html': '',
+      'site/hidden/checks/test_page.py': '',
+    });
+    const [task] = await loadSuite(dir);
+    expect(task).toMatchObject({
+      hiddenDir: join(dir, 'site', 'hidden'),
+      setup: 'npm ci',
+      timeoutSeconds: 120,
+      tags: ['html', 'network'],
+      network: true,
+      preview: { path: '/', contains: 'Opening hours' },
+    });
+  });
+
   it('names the file and the field when the prompt is missing', async () => {
     const dir = await makeSuite({
       'no-prompt/task.yml': 'check: node --test\ndifficulty: easy\n',
