@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts', 'sandbox/**/*.test.ts', 'agents/**/*.test.ts'],
+    // The eval suite's task repositories and their reference solutions carry their own tests
+    // (node:test, unittest, sh); they are data for tests/unit/eval-suite.test.ts, not ours to run.
+    exclude: [...configDefaults.exclude, 'eval/**', 'tests/fixtures/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration tests share one Redis and one Postgres; each file isolates itself with its own
