@@ -200,6 +200,7 @@ export function issueJson(
   fullName: string,
   issue: IssueModel,
   association: AuthorAssociation = 'OWNER',
+  reactions: ReactionModel[] = [],
 ): Record<string, unknown> {
   const url = `${api}/repos/${fullName}/issues/${issue.number}`;
   const json: Record<string, unknown> = {
@@ -227,6 +228,8 @@ export function issueJson(
     created_at: issue.createdAt,
     updated_at: issue.updatedAt,
     author_association: association,
+    performed_via_github_app: null,
+    reactions: reactionRollup(`${url}/reactions`, reactions),
   };
   if (issue.isPull) {
     json['pull_request'] = {
@@ -255,6 +258,7 @@ export function commentJson(
   fullName: string,
   c: CommentModel,
   association: AuthorAssociation = 'OWNER',
+  reactions: ReactionModel[] = [],
 ): Record<string, unknown> {
   return {
     id: c.id,
@@ -267,6 +271,25 @@ export function commentJson(
     created_at: c.createdAt,
     updated_at: c.updatedAt,
     author_association: association,
+    performed_via_github_app: null,
+    reactions: reactionRollup(`${api}/repos/${fullName}/issues/comments/${c.id}/reactions`, reactions),
+  };
+}
+
+/** GitHub's `reactions` summary on issues and comments: counts per content. */
+export function reactionRollup(url: string, reactions: ReactionModel[]): Record<string, unknown> {
+  const count = (content: string) => reactions.filter((r) => r.content === content).length;
+  return {
+    url,
+    total_count: reactions.length,
+    '+1': count('+1'),
+    '-1': count('-1'),
+    laugh: count('laugh'),
+    confused: count('confused'),
+    heart: count('heart'),
+    hooray: count('hooray'),
+    eyes: count('eyes'),
+    rocket: count('rocket'),
   };
 }
 
@@ -449,6 +472,7 @@ export interface ReviewCommentView {
   outdated: boolean;
   /** `pull-request-review-comment` (PR listings) or `review-comment` (a review's comments). */
   schema: 'pull' | 'review';
+  reactions?: ReactionModel[];
 }
 
 export function reviewCommentJson(
@@ -483,6 +507,7 @@ export function reviewCommentJson(
     original_start_line: c.startLine,
     start_side: c.startSide,
     side: c.side,
+    reactions: reactionRollup(`${url}/reactions`, view.reactions ?? []),
   };
   if (c.position !== null) json['original_position'] = c.position;
   if (c.line !== null) json['original_line'] = c.line;

@@ -769,7 +769,7 @@ export class FakeGithub {
     const r = this.repo(owner, name);
     const issue = r.issues.get(number);
     if (!issue) throw new Error(`fake github: no issue #${number}`);
-    return issueJson(this.#url, this.webUrl, `${owner}/${name}`, issue, this.association(r, issue.user));
+    return this.issueView(r, issue);
   }
   repoJson(owner: string, name: string): Record<string, unknown> {
     return repoJson(this.#url, this.webUrl, this.gitUrl, this.repo(owner, name).model, false);
@@ -778,22 +778,10 @@ export class FakeGithub {
     return userJson(this.#url, this.webUrl, this.user(login));
   }
   commentJson(owner: string, name: string, comment: CommentModel): Record<string, unknown> {
-    const r = this.repo(owner, name);
-    return commentJson(
-      this.#url,
-      this.webUrl,
-      `${owner}/${name}`,
-      comment,
-      this.association(r, comment.user),
-    );
+    return this.commentView(this.repo(owner, name), comment);
   }
   reviewCommentJson(owner: string, name: string, comment: ReviewCommentModel): Record<string, unknown> {
-    const r = this.repo(owner, name);
-    return reviewCommentJson(this.#url, this.webUrl, `${owner}/${name}`, comment, {
-      association: this.association(r, comment.user),
-      outdated: false,
-      schema: 'pull',
-    });
+    return this.reviewCommentView(this.repo(owner, name), comment, { outdated: false, schema: 'pull' });
   }
   async pullJson(owner: string, name: string, number: number): Promise<Record<string, unknown>> {
     const r = this.repo(owner, name);
@@ -861,6 +849,35 @@ export class FakeGithub {
     if (role && role !== 'none') return 'COLLABORATOR';
     if (r.pulls.some((p) => p.user.login === user.login && p.mergedAt !== null)) return 'CONTRIBUTOR';
     return 'NONE';
+  }
+
+  issueView(r: FakeRepoState, issue: IssueModel): Record<string, unknown> {
+    const reactions = r.reactions.filter((x) => x.target === `issue:${issue.number}`);
+    return issueJson(
+      this.#url,
+      this.webUrl,
+      this.fullName(r),
+      issue,
+      this.association(r, issue.user),
+      reactions,
+    );
+  }
+
+  commentView(r: FakeRepoState, c: CommentModel): Record<string, unknown> {
+    const reactions = r.reactions.filter((x) => x.target === `comment:${c.id}`);
+    return commentJson(this.#url, this.webUrl, this.fullName(r), c, this.association(r, c.user), reactions);
+  }
+
+  reviewCommentView(
+    r: FakeRepoState,
+    c: ReviewCommentModel,
+    view: { outdated: boolean; schema: 'pull' | 'review' },
+  ): Record<string, unknown> {
+    return reviewCommentJson(this.#url, this.webUrl, this.fullName(r), c, {
+      ...view,
+      association: this.association(r, c.user),
+      reactions: r.reactions.filter((x) => x.target === `review-comment:${c.id}`),
+    });
   }
 
   pullView(r: FakeRepoState, p: PullModel, full: boolean): Record<string, unknown> {

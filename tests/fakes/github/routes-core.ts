@@ -14,15 +14,7 @@ import {
   validationFailed,
   write,
 } from './fake-github-http.js';
-import {
-  commentJson,
-  issueJson,
-  NOW,
-  type ReactionModel,
-  reactionJson,
-  repoJson,
-  userJson,
-} from './fake-github-models.js';
+import { NOW, type ReactionModel, reactionJson, repoJson, userJson } from './fake-github-models.js';
 
 const REACTIONS = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
 
@@ -116,7 +108,7 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
       });
       return {
         status: 201,
-        body: issueJson(api(), web(), gh.fullName(r), issue, gh.association(r, issue.user)),
+        body: gh.issueView(r, issue),
       };
     }),
 
@@ -126,7 +118,7 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
       if (!issue) return notFound;
       return {
         status: 200,
-        body: issueJson(api(), web(), gh.fullName(r), issue, gh.association(r, issue.user)),
+        body: gh.issueView(r, issue),
       };
     }),
 
@@ -136,7 +128,7 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
       const list = r.comments.filter((c) => c.issueNumber === n);
       return {
         status: 200,
-        body: list.map((c) => commentJson(api(), web(), gh.fullName(r), c, gh.association(r, c.user))),
+        body: list.map((c) => gh.commentView(r, c)),
       };
     }),
 
@@ -147,14 +139,14 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
       const body = str(ctx.body, 'body');
       if (body === null) return validationFailed('IssueComment', 'body is required', { field: 'body' });
       const c = gh.addIssueComment(r, n, body, gh.callerOf(ctx.auth));
-      return { status: 201, body: commentJson(api(), web(), gh.fullName(r), c, gh.association(r, c.user)) };
+      return { status: 201, body: gh.commentView(r, c) };
     }),
 
     route('GET', '/repos/{owner}/{repo}/issues/comments/{comment_id}', read('issues'), (ctx) => {
       const r = repoOf(ctx);
       const c = r.comments.find((x) => x.id === Number(ctx.params['comment_id']));
       if (!c) return notFound;
-      return { status: 200, body: commentJson(api(), web(), gh.fullName(r), c, gh.association(r, c.user)) };
+      return { status: 200, body: gh.commentView(r, c) };
     }),
 
     route('PATCH', '/repos/{owner}/{repo}/issues/comments/{comment_id}', write('issues'), (ctx) => {
@@ -166,7 +158,7 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
       if (c.user.login !== gh.callerOf(ctx.auth).login) return forbidden('Forbidden');
       c.body = body;
       c.updatedAt = NOW();
-      return { status: 200, body: commentJson(api(), web(), gh.fullName(r), c, gh.association(r, c.user)) };
+      return { status: 200, body: gh.commentView(r, c) };
     }),
 
     route(

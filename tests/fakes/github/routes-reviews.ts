@@ -26,7 +26,6 @@ import {
   type ReviewCommentModel,
   type ReviewModel,
   type ReviewState,
-  reviewCommentJson,
   reviewJson,
 } from './fake-github-models.js';
 import { type FileDiff, locate, parseUnifiedDiff } from './pull-diff.js';
@@ -252,13 +251,7 @@ export function reviewRoutes(gh: FakeGithub): RouteDef[] {
   ): Promise<Array<Record<string, unknown>>> => {
     const out: Array<Record<string, unknown>> = [];
     for (const c of list) {
-      out.push(
-        reviewCommentJson(api(), web(), gh.fullName(r), c, {
-          association: gh.association(r, c.user),
-          outdated: await threadOutdated(gh, r, c),
-          schema,
-        }),
-      );
+      out.push(gh.reviewCommentView(r, c, { outdated: await threadOutdated(gh, r, c), schema }));
     }
     return out;
   };
