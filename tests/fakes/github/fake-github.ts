@@ -60,6 +60,7 @@ import {
 } from './fake-github-models.js';
 import { serveGitCgi } from './git-http-backend.js';
 import { githubSchemaMessage, requestBodySchema, schemaIssues } from './openapi-schema.js';
+import { closePull, createPull, type PushInput, pushBranch, refreshPull } from './pull-requests.js';
 import { actionsRoutes, addWorkflowRun, type WorkflowRunInput } from './routes-actions.js';
 import { appRoutes, type ManifestInput } from './routes-apps.js';
 import { checksRoutes } from './routes-checks.js';
@@ -412,47 +413,8 @@ export class FakeGithub {
    * if it exists, else the default branch) and moves `branch` there, as a person's push would.
    * Returns the new commit's sha.
    */
-  async pushBranch(
-    owner: string,
-    name: string,
-    input: {
-      branch: string;
-      files: Record<string, string | null>;
-      from?: string;
-      message?: string;
-      author?: string;
-    },
-  ): Promise<string> {
-    const r = this.repo(owner, name);
-    const parent =
-      (await this.resolveCommit(r, input.from ?? input.branch)) ??
-      (await this.resolveCommit(r, r.model.defaultBranch));
-    if (!parent) throw new Error(`fake github: nothing to branch from in ${owner}/${name}`);
-    const index = join(this.#root, `index-${randomBytes(6).toString('hex')}`);
-    const env = { GIT_INDEX_FILE: index };
-    try {
-      await this.git(r, ['read-tree', parent], env);
-      for (const [path, content] of Object.entries(input.files)) {
-        if (content === null) {
-          await this.git(r, ['update-index', '--force-remove', path], env);
-          continue;
-        }
-        const blob = await this.git(r, ['hash-object', '-w', '--stdin'], env, content);
-        await this.git(r, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], env);
-      }
-      const tree = await this.git(r, ['write-tree'], env);
-      const who = input.author ?? owner;
-      const sha = await this.git(r, ['commit-tree', tree, '-p', parent, '-m', input.message ?? 'update'], {
-        GIT_AUTHOR_NAME: who,
-        GIT_AUTHOR_EMAIL: `${who}@users.noreply.example.com`,
-        GIT_COMMITTER_NAME: who,
-        GIT_COMMITTER_EMAIL: `${who}@users.noreply.example.com`,
-      });
-      await this.git(r, ['update-ref', `refs/heads/${input.branch}`, sha]);
-      return sha;
-    } finally {
-      await rm(index, { force: true });
-    }
+  pushBranch(owner: string, name: string, input: PushInput): Promise<string> {
+    return pushBranch(this, this.repo(owner, name), input);
   }
 
   /**
@@ -467,7 +429,7 @@ export class FakeGithub {
     input: { title: string; head: string; base?: string; body?: string; user: string; draft?: boolean },
   ): Promise<PullModel> {
     const r = this.repo(owner, name);
-    const opened = await this.createPull(r, {
+    const opened = await createPull(this, r, {
       title: input.title,
       head: input.head,
       base: input.base ?? r.model.defaultBranch,
@@ -480,55 +442,14 @@ export class FakeGithub {
   }
 
   /** Closes a pull request; `merged` first merges it into its base with a real merge commit. */
-  async closePull(
+  closePull(
     owner: string,
     name: string,
     number: number,
     input: { merged: boolean; by: string },
   ): Promise<PullModel> {
     const r = this.repo(owner, name);
-    const p = this.pullOf(r, number);
-    await this.refreshPull(r, p);
-    const by = this.user(input.by);
-    const at = NOW();
-    if (input.merged) {
-      const tree = await this.git(r, ['merge-tree', '--write-tree', p.baseSha, p.headSha]).catch(() => {
-        throw new Error(`fake github: #${number} does not merge cleanly`);
-      });
-      const sha = await this.git(
-        r,
-        [
-          'commit-tree',
-          tree.split('\n')[0] ?? '',
-          '-p',
-          p.baseSha,
-          '-p',
-          p.headSha,
-          '-m',
-          `Merge pull request #${number} from ${p.headRepo.owner.login}/${p.head}`,
-        ],
-        {
-          GIT_AUTHOR_NAME: by.login,
-          GIT_AUTHOR_EMAIL: `${by.login}@users.noreply.example.com`,
-          GIT_COMMITTER_NAME: 'GitHub',
-          GIT_COMMITTER_EMAIL: 'noreply@github.com',
-        },
-      );
-      await this.git(r, ['update-ref', `refs/heads/${p.base}`, sha]);
-      p.mergedAt = at;
-      p.mergedBy = by;
-      p.mergeCommitSha = sha;
-    }
-    p.state = 'closed';
-    p.closedAt = at;
-    p.updatedAt = at;
-    const issue = r.issues.get(number);
-    if (issue) {
-      issue.state = 'closed';
-      issue.closedAt = at;
-      issue.mergedAt = p.mergedAt;
-    }
-    return p;
+    return closePull(this, r, this.pullOf(r, number), this.user(input.by), input.merged);
   }
 
   // ---- test-side client: review context -----------------------------------------------------
@@ -951,92 +872,13 @@ export class FakeGithub {
     };
   }
 
-  async refreshPull(r: FakeRepoState, p: PullModel): Promise<void> {
-    if (p.state === 'closed') return;
-    const headState = this.findRepo(p.headRepo.owner.login, p.headRepo.name) ?? r;
-    const sha = await this.refSha(headState, p.head);
-    if (sha && sha !== p.headSha) {
-      p.headSha = sha;
-      await this.#publishPullHead(r, headState, p);
-    }
+  /** Follows the PR's head branch (in its fork, maybe) and keeps `refs/pull/<n>/head` on it. */
+  refreshPull(r: FakeRepoState, p: PullModel): Promise<void> {
+    return refreshPull(this, r, p);
   }
 
   async refSha(r: FakeRepoState, branch: string): Promise<string | null> {
     return this.git(r, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => null);
-  }
-
-  /** `refs/pull/<n>/head` in the base repository, fetched from the fork when the head lives there. */
-  async #publishPullHead(base: FakeRepoState, headState: FakeRepoState, p: PullModel): Promise<void> {
-    if (headState === base) {
-      await this.git(base, ['update-ref', `refs/pull/${p.number}/head`, p.headSha]);
-      return;
-    }
-    const from = this.barePath(headState.model.owner.login, headState.model.name);
-    await this.git(base, ['fetch', '-q', from, `+refs/heads/${p.head}:refs/pull/${p.number}/head`]);
-  }
-
-  /**
-   * Opens a PR: `head` is `branch` or `owner:branch` (a fork of this repository or the repository
-   * itself). Returns GitHub's validation message when it refuses.
-   */
-  async createPull(
-    r: FakeRepoState,
-    input: { title: string; head: string; base: string; body: string | null; draft: boolean; user: FakeUser },
-  ): Promise<PullModel | string> {
-    const colon = input.head.indexOf(':');
-    const headOwner = colon >= 0 ? input.head.slice(0, colon) : r.model.owner.login;
-    const head = colon >= 0 ? input.head.slice(colon + 1) : input.head;
-    const headState =
-      headOwner === r.model.owner.login
-        ? r
-        : [...this.#repos.values()].find(
-            (x) => x.model.owner.login === headOwner && x.model.parent?.id === r.model.id,
-          );
-    if (!headState) return `head ${input.head} does not exist`;
-    const headSha = await this.refSha(headState, head);
-    const baseSha = await this.refSha(r, input.base);
-    if (!headSha) return `head ${input.head} does not exist`;
-    if (!baseSha) return `base ${input.base} does not exist`;
-    if (r.pulls.some((p) => p.state === 'open' && p.head === head && p.headRepo.id === headState.model.id))
-      return `A pull request already exists for ${headOwner}:${head}.`;
-    const number = r.nextNumber++;
-    const now = NOW();
-    const pull: PullModel = {
-      id: this.nextId(),
-      number,
-      title: input.title,
-      body: input.body,
-      head,
-      headSha,
-      headRepo: headState.model,
-      base: input.base,
-      baseSha,
-      draft: input.draft,
-      user: input.user,
-      state: 'open',
-      createdAt: now,
-      updatedAt: now,
-      closedAt: null,
-      mergedAt: null,
-      mergedBy: null,
-      mergeCommitSha: null,
-    };
-    r.pulls.push(pull);
-    r.issues.set(number, {
-      id: this.nextId(),
-      number,
-      title: input.title,
-      body: pull.body,
-      user: pull.user,
-      state: 'open',
-      labels: [],
-      isPull: true,
-      comments: 0,
-      createdAt: now,
-      updatedAt: now,
-    });
-    await this.#publishPullHead(r, headState, pull);
-    return pull;
   }
 
   // ---- HTTP ----------------------------------------------------------------------------------

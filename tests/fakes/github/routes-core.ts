@@ -15,6 +15,7 @@ import {
   write,
 } from './fake-github-http.js';
 import { NOW, type ReactionModel, reactionJson, repoJson, userJson } from './fake-github-models.js';
+import { createPull } from './pull-requests.js';
 
 const REACTIONS = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
 
@@ -210,7 +211,7 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
         return validationFailed('PullRequest', 'title, head and base are required', {
           code: 'missing_field',
         });
-      const pull = await gh.createPull(r, {
+      const pull = await createPull(gh, r, {
         title,
         head,
         base,
