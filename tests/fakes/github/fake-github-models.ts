@@ -87,6 +87,8 @@ export interface RepoModel {
   private: boolean;
   defaultBranch: string;
   createdAt: string;
+  /** The repository this one was forked from (GitHub's `parent`), null for an original. */
+  parent: RepoModel | null;
 }
 
 /** `repository` (the short form, inside PR head/base) when full=false; `full-repository` otherwise. */
@@ -110,7 +112,7 @@ export function repoJson(
     private: repo.private,
     html_url: `${web}/${fullName}`,
     description: null,
-    fork: false,
+    fork: repo.parent !== null,
     url,
     ...urls,
     clone_url: `${gitBase}/${fullName}.git`,
@@ -151,9 +153,18 @@ export function repoJson(
   if (full) {
     base['network_count'] = 0;
     base['subscribers_count'] = 0;
+    if (repo.parent) {
+      let source = repo.parent;
+      while (source.parent) source = source.parent;
+      base['parent'] = repoJson(api, web, gitBase, repo.parent, false);
+      base['source'] = repoJson(api, web, gitBase, source, false);
+    }
   }
   return base;
 }
+
+/** GitHub's word for how a comment's author relates to the repository. */
+export type AuthorAssociation = 'OWNER' | 'MEMBER' | 'COLLABORATOR' | 'CONTRIBUTOR' | 'NONE';
 
 export interface IssueModel {
   id: number;
@@ -167,6 +178,8 @@ export interface IssueModel {
   comments: number;
   createdAt: string;
   updatedAt: string;
+  closedAt?: string | null;
+  mergedAt?: string | null;
 }
 
 export function labelJson(api: string, fullName: string, name: string, id: number): Record<string, unknown> {
@@ -186,6 +199,8 @@ export function issueJson(
   web: string,
   fullName: string,
   issue: IssueModel,
+  association: AuthorAssociation = 'OWNER',
+  reactions: ReactionModel[] = [],
 ): Record<string, unknown> {
   const url = `${api}/repos/${fullName}/issues/${issue.number}`;
   const json: Record<string, unknown> = {
@@ -209,10 +224,12 @@ export function issueJson(
     locked: false,
     active_lock_reason: null,
     comments: issue.comments,
-    closed_at: null,
+    closed_at: issue.closedAt ?? null,
     created_at: issue.createdAt,
     updated_at: issue.updatedAt,
-    author_association: 'OWNER',
+    author_association: association,
+    performed_via_github_app: null,
+    reactions: reactionRollup(`${url}/reactions`, reactions),
   };
   if (issue.isPull) {
     json['pull_request'] = {
@@ -220,7 +237,7 @@ export function issueJson(
       html_url: `${web}/${fullName}/pull/${issue.number}`,
       diff_url: `${web}/${fullName}/pull/${issue.number}.diff`,
       patch_url: `${web}/${fullName}/pull/${issue.number}.patch`,
-      merged_at: null,
+      merged_at: issue.mergedAt ?? null,
     };
   }
   return json;
@@ -240,6 +257,8 @@ export function commentJson(
   web: string,
   fullName: string,
   c: CommentModel,
+  association: AuthorAssociation = 'OWNER',
+  reactions: ReactionModel[] = [],
 ): Record<string, unknown> {
   return {
     id: c.id,
@@ -251,7 +270,26 @@ export function commentJson(
     user: userJson(api, web, c.user),
     created_at: c.createdAt,
     updated_at: c.updatedAt,
-    author_association: 'OWNER',
+    author_association: association,
+    performed_via_github_app: null,
+    reactions: reactionRollup(`${api}/repos/${fullName}/issues/comments/${c.id}/reactions`, reactions),
+  };
+}
+
+/** GitHub's `reactions` summary on issues and comments: counts per content. */
+export function reactionRollup(url: string, reactions: ReactionModel[]): Record<string, unknown> {
+  const count = (content: string) => reactions.filter((r) => r.content === content).length;
+  return {
+    url,
+    total_count: reactions.length,
+    '+1': count('+1'),
+    '-1': count('-1'),
+    laugh: count('laugh'),
+    confused: count('confused'),
+    heart: count('heart'),
+    hooray: count('hooray'),
+    eyes: count('eyes'),
+    rocket: count('rocket'),
   };
 }
 
@@ -281,6 +319,8 @@ export interface PullModel {
   body: string | null;
   head: string;
   headSha: string;
+  /** The repository holding the head branch: this one, or a fork for a PR from a fork. */
+  headRepo: RepoModel;
   base: string;
   baseSha: string;
   draft: boolean;
@@ -288,6 +328,15 @@ export interface PullModel {
   state: 'open' | 'closed';
   createdAt: string;
   updatedAt: string;
+  closedAt: string | null;
+  mergedAt: string | null;
+  mergedBy: FakeUser | null;
+  mergeCommitSha: string | null;
+}
+
+export interface PullCounts {
+  comments: number;
+  reviewComments: number;
 }
 
 export function pullJson(
@@ -297,18 +346,19 @@ export function pullJson(
   repo: RepoModel,
   p: PullModel,
   full: boolean,
+  association: AuthorAssociation = 'NONE',
+  counts: PullCounts = { comments: 0, reviewComments: 0 },
 ): Record<string, unknown> {
   const fullName = `${repo.owner.login}/${repo.name}`;
   const url = `${api}/repos/${fullName}/pulls/${p.number}`;
   const html = `${web}/${fullName}/pull/${p.number}`;
   const issueUrl = `${api}/repos/${fullName}/issues/${p.number}`;
-  const repoShort = repoJson(api, web, gitBase, repo, false);
-  const branch = (ref: string, sha: string) => ({
-    label: `${repo.owner.login}:${ref}`,
+  const branch = (side: RepoModel, ref: string, sha: string) => ({
+    label: `${side.owner.login}:${ref}`,
     ref,
     sha,
-    user: userJson(api, web, repo.owner),
-    repo: repoShort,
+    user: userJson(api, web, side.owner),
+    repo: repoJson(api, web, gitBase, side, false),
   });
   const json: Record<string, unknown> = {
     url,
@@ -334,15 +384,15 @@ export function pullJson(
     active_lock_reason: null,
     created_at: p.createdAt,
     updated_at: p.updatedAt,
-    closed_at: null,
-    merged_at: null,
-    merge_commit_sha: null,
+    closed_at: p.closedAt,
+    merged_at: p.mergedAt,
+    merge_commit_sha: p.mergeCommitSha,
     assignee: null,
     assignees: [],
     requested_reviewers: [],
     requested_teams: [],
-    head: branch(p.head, p.headSha),
-    base: branch(p.base, p.baseSha),
+    head: branch(p.headRepo, p.head, p.headSha),
+    base: branch(repo, p.base, p.baseSha),
     _links: {
       self: { href: url },
       html: { href: html },
@@ -353,19 +403,20 @@ export function pullJson(
       commits: { href: `${url}/commits` },
       statuses: { href: `${api}/repos/${fullName}/statuses/${p.headSha}` },
     },
-    author_association: 'NONE',
+    author_association: association,
     auto_merge: null,
     draft: p.draft,
   };
   if (full) {
+    const merged = p.mergedAt !== null;
     Object.assign(json, {
-      merged: false,
-      mergeable: true,
-      rebaseable: true,
-      mergeable_state: 'clean',
-      merged_by: null,
-      comments: 0,
-      review_comments: 0,
+      merged,
+      mergeable: p.state === 'open' ? true : null,
+      rebaseable: p.state === 'open' ? true : null,
+      mergeable_state: p.state === 'open' ? 'clean' : 'unknown',
+      merged_by: p.mergedBy ? userJson(api, web, p.mergedBy) : null,
+      comments: counts.comments,
+      review_comments: counts.reviewComments,
       maintainer_can_modify: false,
       commits: 1,
       additions: 0,
@@ -376,16 +427,52 @@ export function pullJson(
   return json;
 }
 
+/** The short PR form inside check suites, check runs and workflow runs. */
+export function pullMinimalJson(api: string, repo: RepoModel, p: PullModel): Record<string, unknown> {
+  const side = (r: RepoModel, ref: string, sha: string) => ({
+    ref,
+    sha,
+    repo: { id: r.id, url: `${api}/repos/${r.owner.login}/${r.name}`, name: r.name },
+  });
+  return {
+    id: p.id,
+    number: p.number,
+    url: `${api}/repos/${repo.owner.login}/${repo.name}/pulls/${p.number}`,
+    head: side(p.headRepo, p.head, p.headSha),
+    base: side(repo, p.base, p.baseSha),
+  };
+}
+
 export interface ReviewCommentModel {
   id: number;
   pullNumber: number;
   reviewId: number | null;
+  /** The thread's first comment; GitHub threads replies on it, never on a reply. */
   inReplyTo: number | null;
   body: string;
   path: string;
+  /** The head the comment was made on (GitHub moves commit_id along; original_commit_id stays). */
   commitId: string;
+  originalCommitId: string;
+  line: number | null;
+  startLine: number | null;
+  side: 'LEFT' | 'RIGHT';
+  startSide: 'LEFT' | 'RIGHT' | null;
+  subjectType: 'line' | 'file';
+  diffHunk: string;
+  position: number | null;
   user: FakeUser;
   createdAt: string;
+  updatedAt: string;
+}
+
+export interface ReviewCommentView {
+  association: AuthorAssociation;
+  /** The line is no longer in the PR's diff at its head (GitHub then drops line and position). */
+  outdated: boolean;
+  /** `pull-request-review-comment` (PR listings) or `review-comment` (a review's comments). */
+  schema: 'pull' | 'review';
+  reactions?: ReactionModel[];
 }
 
 export function reviewCommentJson(
@@ -393,6 +480,7 @@ export function reviewCommentJson(
   web: string,
   fullName: string,
   c: ReviewCommentModel,
+  view: ReviewCommentView = { association: 'NONE', outdated: false, schema: 'pull' },
 ): Record<string, unknown> {
   const url = `${api}/repos/${fullName}/pulls/comments/${c.id}`;
   const html = `${web}/${fullName}/pull/${c.pullNumber}#discussion_r${c.id}`;
@@ -402,20 +490,74 @@ export function reviewCommentJson(
     id: c.id,
     node_id: nodeId('PullRequestReviewComment', c.id),
     pull_request_review_id: c.reviewId,
-    diff_hunk: '@@ -1 +1 @@',
+    diff_hunk: c.diffHunk,
     path: c.path,
     commit_id: c.commitId,
-    original_commit_id: c.commitId,
+    original_commit_id: c.originalCommitId,
     user: userJson(api, web, c.user),
     body: c.body,
     created_at: c.createdAt,
-    updated_at: c.createdAt,
+    updated_at: c.updatedAt,
     html_url: html,
     pull_request_url: pr,
-    author_association: 'NONE',
+    author_association: view.association,
     _links: { self: { href: url }, html: { href: html }, pull_request: { href: pr } },
+    subject_type: c.subjectType,
+    start_line: c.startLine,
+    original_start_line: c.startLine,
+    start_side: c.startSide,
+    side: c.side,
+    reactions: reactionRollup(`${url}/reactions`, view.reactions ?? []),
   };
+  if (c.position !== null) json['original_position'] = c.position;
+  if (c.line !== null) json['original_line'] = c.line;
+  // GitHub answers an outdated comment with `line: null, position: null`; its own description
+  // says integer for both in PR listings, so the fake leaves them out there.
+  if (!view.outdated) {
+    if (c.line !== null) json['line'] = c.line;
+    if (c.position !== null) json['position'] = c.position;
+  }
+  if (view.schema === 'review' && !('position' in json)) json['position'] = null;
+  if (view.schema === 'review' && !('original_position' in json)) json['original_position'] = 0;
   if (c.inReplyTo !== null) json['in_reply_to_id'] = c.inReplyTo;
+  return json;
+}
+
+export type ReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'PENDING' | 'DISMISSED';
+
+export interface ReviewModel {
+  id: number;
+  pullNumber: number;
+  user: FakeUser;
+  body: string;
+  state: ReviewState;
+  commitId: string;
+  submittedAt: string | null;
+}
+
+export function reviewJson(
+  api: string,
+  web: string,
+  fullName: string,
+  r: ReviewModel,
+  association: AuthorAssociation = 'NONE',
+): Record<string, unknown> {
+  const html = `${web}/${fullName}/pull/${r.pullNumber}#pullrequestreview-${r.id}`;
+  const pr = `${api}/repos/${fullName}/pulls/${r.pullNumber}`;
+  const json: Record<string, unknown> = {
+    id: r.id,
+    node_id: nodeId('PullRequestReview', r.id),
+    user: userJson(api, web, r.user),
+    body: r.body,
+    state: r.state,
+    html_url: html,
+    pull_request_url: pr,
+    _links: { html: { href: html }, pull_request: { href: pr } },
+    commit_id: r.commitId,
+    author_association: association,
+  };
+  // A pending review has not been submitted: GitHub leaves submitted_at out.
+  if (r.submittedAt) json['submitted_at'] = r.submittedAt;
   return json;
 }
 
@@ -424,32 +566,29 @@ export interface AppModel {
   slug: string;
   name: string;
   owner: FakeUser;
+  clientId: string;
+  description: string | null;
+  externalUrl: string;
+  permissions: Record<string, string>;
+  events: string[];
+  createdAt: string;
 }
-
-const APP_PERMISSIONS = {
-  contents: 'write',
-  pull_requests: 'write',
-  issues: 'write',
-  checks: 'write',
-  metadata: 'read',
-};
-const APP_EVENTS = ['issues', 'issue_comment', 'pull_request_review', 'pull_request_review_comment'];
 
 export function appJson(api: string, web: string, app: AppModel): Record<string, unknown> {
   return {
     id: app.id,
     slug: app.slug,
     node_id: nodeId('App', app.id),
-    client_id: `Iv1.${app.id}`,
+    client_id: app.clientId,
     owner: userJson(api, web, app.owner),
     name: app.name,
-    description: 'devbot test app',
-    external_url: `${web}/apps/${app.slug}`,
+    description: app.description,
+    external_url: app.externalUrl,
     html_url: `${web}/apps/${app.slug}`,
-    created_at: '2024-01-01T00:00:00Z',
-    updated_at: '2024-01-01T00:00:00Z',
-    permissions: APP_PERMISSIONS,
-    events: APP_EVENTS,
+    created_at: app.createdAt,
+    updated_at: app.createdAt,
+    permissions: app.permissions,
+    events: app.events,
   };
 }
 
@@ -471,14 +610,26 @@ export function installationJson(
     app_slug: app.slug,
     target_id: account.id,
     target_type: account.type === 'Organization' ? 'Organization' : 'User',
-    permissions: APP_PERMISSIONS,
-    events: APP_EVENTS,
-    created_at: '2024-01-01T00:00:00Z',
-    updated_at: '2024-01-01T00:00:00Z',
+    permissions: app.permissions,
+    events: app.events,
+    created_at: app.createdAt,
+    updated_at: app.createdAt,
     single_file_name: null,
     suspended_by: null,
     suspended_at: null,
   };
+}
+
+export interface AnnotationModel {
+  path: string;
+  startLine: number;
+  endLine: number;
+  startColumn: number | null;
+  endColumn: number | null;
+  level: 'notice' | 'warning' | 'failure';
+  title: string | null;
+  message: string;
+  rawDetails: string | null;
 }
 
 export interface CheckRunModel {
@@ -496,14 +647,18 @@ export interface CheckRunModel {
   completedAt: string | null;
   /** Every state the run went through (status/conclusion/summary), for tests. */
   history: Array<{ status: string; conclusion: string | null; summary: string | null }>;
+  /** The suite of this App on this commit (GitHub groups an App's runs on a sha into one). */
+  checkSuiteId: number;
+  app: AppModel;
+  annotations: AnnotationModel[];
 }
 
 export function checkRunJson(
   api: string,
   web: string,
   fullName: string,
-  app: AppModel,
   run: CheckRunModel,
+  pullRequests: Array<Record<string, unknown>> = [],
 ): Record<string, unknown> {
   const url = `${api}/repos/${fullName}/check-runs/${run.id}`;
   return {
@@ -522,13 +677,28 @@ export function checkRunJson(
       title: run.title,
       summary: run.summary,
       text: run.text,
-      annotations_count: 0,
+      annotations_count: run.annotations.length,
       annotations_url: `${url}/annotations`,
     },
     name: run.name,
-    check_suite: { id: run.id + 1_000_000 },
-    app: appJson(api, web, app),
-    pull_requests: [],
+    check_suite: { id: run.checkSuiteId },
+    app: appJson(api, web, run.app),
+    pull_requests: pullRequests,
+  };
+}
+
+export function annotationJson(web: string, fullName: string, sha: string, a: AnnotationModel) {
+  return {
+    path: a.path,
+    blob_href: `${web}/${fullName}/blob/${sha}/${a.path}`,
+    start_line: a.startLine,
+    end_line: a.endLine,
+    start_column: a.startColumn,
+    end_column: a.endColumn,
+    annotation_level: a.level,
+    title: a.title,
+    message: a.message,
+    raw_details: a.rawDetails,
   };
 }
 

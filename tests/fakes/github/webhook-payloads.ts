@@ -1,12 +1,22 @@
 /**
  * Webhook deliveries for tests: payloads start from GitHub's own examples
- * (`@octokit/webhooks-examples`) with the repository, issue, comment and sender replaced by the
- * fake's objects, and are signed like GitHub signs them (X-Hub-Signature-256).
+ * (`@octokit/webhooks-examples`) with the repository, issue, comment, PR, run and sender replaced
+ * by the fake's objects, and are signed like GitHub signs them (X-Hub-Signature-256). Their shapes
+ * are checked against the webhook schemas of GitHub's OpenAPI description
+ * (tests/unit/github-fake-webhooks.test.ts).
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { FakeGithub } from './fake-github.js';
-import type { CommentModel, ReviewCommentModel } from './fake-github-models.js';
+import {
+  checkSuiteJson,
+  type WorkflowRunModel,
+  workflowJson,
+  workflowRunJson,
+} from './fake-github-ci-models.js';
+import type { CommentModel, ReviewCommentModel, ReviewModel } from './fake-github-models.js';
+import { reviewJson } from './fake-github-models.js';
+import { pullsForSha } from './routes-checks.js';
 
 interface Definition {
   name: string;
@@ -15,9 +25,18 @@ interface Definition {
 
 let definitions: Definition[] | null = null;
 
-function example(name: string, action: string, pick?: (e: Record<string, unknown>) => boolean) {
+function loadDefinitions(): Definition[] {
   definitions ??= createRequire(import.meta.url)('@octokit/webhooks-examples') as Definition[];
-  const def = definitions.find((d) => d.name === name);
+  return definitions;
+}
+
+/** Every event name GitHub delivers (`issues`, `check_suite`, ...). */
+export function webhookEventNames(): string[] {
+  return loadDefinitions().map((d) => d.name);
+}
+
+function example(name: string, action: string, pick?: (e: Record<string, unknown>) => boolean) {
+  const def = loadDefinitions().find((d) => d.name === name);
   const found = def?.examples.find((e) => e['action'] === action && (!pick || pick(e)));
   if (!found) throw new Error(`no webhook example for ${name}.${action}`);
   return structuredClone(found);
@@ -89,24 +108,30 @@ export function issueCommentCreated(
   return { id: randomUUID(), name: 'issue_comment', payload };
 }
 
+/**
+ * A submitted review. With `review` (e.g. from `gh.seedReview`), that review; otherwise a new one
+ * is recorded in the fake first, so the REST and GraphQL answers know it too.
+ */
 export async function reviewSubmitted(
   gh: FakeGithub,
   owner: string,
   repo: string,
   pullNumber: number,
-  input: { state: 'changes_requested' | 'approved' | 'commented'; body: string; user: string },
+  input:
+    | { state: 'changes_requested' | 'approved' | 'commented'; body: string; user: string }
+    | { review: ReviewModel },
 ): Promise<Delivery> {
   const payload = example('pull_request_review', 'submitted');
   const pull = await gh.pullJson(owner, repo, pullNumber);
-  const review = payload['review'] as Record<string, unknown>;
-  review['id'] = Math.floor(Math.random() * 1e9);
-  review['state'] = input.state;
-  review['body'] = input.body;
-  review['user'] = gh.userJson(input.user);
-  review['commit_id'] = (pull['head'] as Record<string, unknown>)['sha'];
+  const review = 'review' in input ? input.review : gh.submitReview(owner, repo, pullNumber, input);
+  const r = gh.repo(owner, repo);
+  const json = reviewJson(gh.url, gh.webUrl, `${owner}/${repo}`, review, gh.association(r, review.user));
+  // Webhooks spell review states in lower case, the REST API in upper case.
+  json['state'] = review.state.toLowerCase();
+  payload['review'] = json;
   payload['pull_request'] = pull;
   payload['repository'] = gh.repoJson(owner, repo);
-  payload['sender'] = gh.userJson(input.user);
+  payload['sender'] = gh.userJson(review.user.login);
   payload['installation'] = installation(gh);
   return { id: randomUUID(), name: 'pull_request_review', payload };
 }
@@ -124,6 +149,95 @@ export async function reviewCommentCreated(
   payload['sender'] = gh.userJson(comment.user.login);
   payload['installation'] = installation(gh);
   return { id: randomUUID(), name: 'pull_request_review_comment', payload };
+}
+
+/** `pull_request` `opened`, for a PR a person opened (see `gh.openPullRequest`). */
+export async function pullRequestOpened(
+  gh: FakeGithub,
+  owner: string,
+  repo: string,
+  pullNumber: number,
+): Promise<Delivery> {
+  const payload = example('pull_request', 'opened');
+  const pull = await gh.pullJson(owner, repo, pullNumber);
+  payload['number'] = pullNumber;
+  payload['pull_request'] = pull;
+  payload['repository'] = gh.repoJson(owner, repo);
+  payload['sender'] = pull['user'];
+  payload['installation'] = installation(gh);
+  return { id: randomUUID(), name: 'pull_request', payload };
+}
+
+/**
+ * `pull_request` `closed` for a PR closed with `gh.closePull`: `pull_request.merged` says
+ * whether it was merged, and the sender is who closed or merged it.
+ */
+export async function pullRequestClosed(
+  gh: FakeGithub,
+  owner: string,
+  repo: string,
+  pullNumber: number,
+  sender: string,
+): Promise<Delivery> {
+  const payload = example('pull_request', 'closed');
+  const pull = await gh.pullJson(owner, repo, pullNumber);
+  if (pull['state'] !== 'closed')
+    throw new Error(`fake github: #${pullNumber} is still open; closePull first`);
+  payload['number'] = pullNumber;
+  payload['pull_request'] = pull;
+  payload['repository'] = gh.repoJson(owner, repo);
+  payload['sender'] = gh.userJson(sender);
+  payload['installation'] = installation(gh);
+  return { id: randomUUID(), name: 'pull_request', payload };
+}
+
+/** `check_suite` `completed` for a suite of the fake (a workflow run's, or an App's). */
+export function checkSuiteCompleted(gh: FakeGithub, owner: string, repo: string, suiteId: number): Delivery {
+  const payload = example('check_suite', 'completed');
+  const r = gh.repo(owner, repo);
+  const suite = r.checkSuites.find((s) => s.id === suiteId);
+  if (!suite) throw new Error(`fake github: no check suite ${suiteId}`);
+  if (suite.status !== 'completed') throw new Error(`fake github: check suite ${suiteId} is ${suite.status}`);
+  const pulls = pullsForSha(gh, r, suite.headSha);
+  const json = checkSuiteJson(
+    gh.url,
+    gh.webUrl,
+    gh.gitUrl,
+    r.model,
+    suite,
+    r.checkRuns.filter((x) => x.checkSuiteId === suite.id).length,
+    pulls,
+  );
+  delete json['repository'];
+  payload['check_suite'] = json;
+  payload['repository'] = gh.repoJson(owner, repo);
+  payload['sender'] = gh.userJson(owner);
+  payload['installation'] = installation(gh);
+  delete payload['organization'];
+  return { id: randomUUID(), name: 'check_suite', payload };
+}
+
+/** `workflow_run` `completed` for a run made with `gh.addWorkflowRun`. */
+export function workflowRunCompleted(
+  gh: FakeGithub,
+  owner: string,
+  repo: string,
+  run: WorkflowRunModel,
+): Delivery {
+  const payload = example('workflow_run', 'completed', (e) => {
+    const wr = e['workflow_run'] as Record<string, unknown>;
+    return Array.isArray(wr['pull_requests']) && wr['pull_requests'].length > 0;
+  });
+  if (run.status !== 'completed') throw new Error(`fake github: workflow run ${run.id} is ${run.status}`);
+  const r = gh.repo(owner, repo);
+  const pulls = pullsForSha(gh, r, run.headSha);
+  payload['workflow_run'] = workflowRunJson(gh.url, gh.webUrl, gh.gitUrl, r.model, run, pulls);
+  payload['workflow'] = workflowJson(gh.url, gh.webUrl, r.model, run);
+  payload['repository'] = gh.repoJson(owner, repo);
+  payload['sender'] = gh.userJson(run.actor.login);
+  payload['installation'] = installation(gh);
+  delete payload['organization'];
+  return { id: randomUUID(), name: 'workflow_run', payload };
 }
 
 export function signBody(secret: string, body: string): string {
