@@ -5,9 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
@@ -102,62 +99,13 @@ describe('authorization for subjects that do not come from GitHub', () => {
 
 /** A branch with one commit pushed by a person, and their open pull request for it. */
 async function humanPullRequest(branch: string, login: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'devbot-human-pr-'));
-  try {
-    const bare = gh.barePath(OWNER, REPO);
-    await git('git', ['clone', '-q', bare, dir]);
-    await git('git', ['-C', dir, 'checkout', '-q', '-b', branch]);
-    await writeFile(join(dir, 'feature.txt'), 'a human wrote this\n');
-    await git('git', ['-C', dir, 'add', '.']);
-    await git('git', [
-      '-C',
-      dir,
-      '-c',
-      'user.name=Octo',
-      '-c',
-      'user.email=o@example.com',
-      'commit',
-      '-qm',
-      'feature',
-    ]);
-    await git('git', ['-C', dir, 'push', '-q', 'origin', branch]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  const sha = await branchSha(branch);
-  const state = gh.repo(OWNER, REPO);
-  const number = state.nextNumber++;
-  const now = new Date().toISOString();
-  const user = gh.user(login);
-  state.pulls.push({
-    id: 900_000 + number,
-    number,
-    title: 'A human feature',
-    body: null,
-    head: branch,
-    headSha: sha,
-    base: 'main',
-    baseSha: await branchSha('main'),
-    draft: false,
-    user,
-    state: 'open',
-    createdAt: now,
-    updatedAt: now,
+  const sha = await gh.pushBranch(OWNER, REPO, {
+    branch,
+    files: { 'feature.txt': 'a human wrote this\n' },
+    message: 'feature',
   });
-  state.issues.set(number, {
-    id: 910_000 + number,
-    number,
-    title: 'A human feature',
-    body: null,
-    user,
-    state: 'open',
-    labels: [],
-    isPull: true,
-    comments: 0,
-    createdAt: now,
-    updatedAt: now,
-  });
-  return { number, branch, sha };
+  const pull = await gh.openPullRequest(OWNER, REPO, { title: 'A human feature', head: branch, user: login });
+  return { number: pull.number, branch, sha };
 }
 
 async function branchSha(branch: string): Promise<string> {
