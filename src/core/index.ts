@@ -1,5 +1,6 @@
 export * from './agent-runner.js';
 export * from './branch-name.js';
+export * from './change-guard.js';
 export * from './chat-state.js';
 export * from './errors.js';
 export * from './format-duration.js';

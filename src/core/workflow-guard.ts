@@ -1,16 +1,18 @@
 import { BadInputError } from './errors.js';
 import type { RepoConfig } from './repo-config.js';
 
-const WORKFLOW_DIR = '.github/workflows/';
+/** Everything under it configures GitHub for the repository: workflows, actions, CODEOWNERS… */
+const GITHUB_DIR = '.github/';
 
-/** Paths among `changed` that are CI workflow files (case-insensitive, as on case-folding hosts). */
+/** Paths among `changed` under `.github/` (case-insensitive, as on case-folding hosts). */
 export function workflowPaths(changed: readonly string[]): string[] {
-  return changed.filter((p) => p.replace(/^\.\//, '').toLowerCase().startsWith(WORKFLOW_DIR));
+  return changed.filter((p) => p.replace(/^\.\//, '').toLowerCase().startsWith(GITHUB_DIR));
 }
 
 /**
- * Workflows run with the repository's secrets, so a change to them is a way out of the sandbox:
- * refused unless the repository's `.devbot.yml` says `allow_workflow_changes: true`.
+ * Workflows run with the repository's secrets (and `.github/` holds actions, CODEOWNERS and the
+ * like), so a change there is a way out of the sandbox: refused unless the repository's
+ * `.devbot.yml` says `allow_workflow_changes: true`.
  */
 export function assertWorkflowChangesAllowed(
   changed: readonly string[],
@@ -19,7 +21,7 @@ export function assertWorkflowChangesAllowed(
   const touched = workflowPaths(changed);
   if (touched.length === 0 || config.allow_workflow_changes) return;
   throw new BadInputError(
-    `devbot may not change CI workflows (${touched.join(', ')}); a maintainer can allow it with ` +
+    `devbot may not change CI workflows or anything under .github/ (${touched.join(', ')}); a maintainer can allow it with ` +
       '`allow_workflow_changes: true` in .devbot.yml',
   );
 }

@@ -1,3 +1,5 @@
+import type { StagedChange } from './change-guard.js';
+
 /**
  * The host-side git port for repo tasks: a checkout per task (src/git implements it with a mirror
  * cache and a worktree), whose changes come back from the sandbox as a diff and leave as a commit.
@@ -48,6 +50,8 @@ export interface TaskWorkspace {
   readTrustedFile(branch: string, path: string, maxBytes: number): Promise<string | null>;
   /** Applies a binary diff to the index and tree; returns the changed paths. */
   applyPatch(patch: string): Promise<string[]>;
+  /** What is staged, with modes and symlink targets (what the change guard checks). */
+  stagedChanges(): Promise<StagedChange[]>;
   /** Commits what is staged; returns the sha, or null when nothing is staged. */
   commit(options: CommitOptions): Promise<string | null>;
   /** Pushes HEAD to `branch` on the remote. */

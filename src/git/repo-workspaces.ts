@@ -13,6 +13,7 @@ import {
   DevbotError,
   NotFoundError,
   type PrepareWorkspace,
+  type StagedChange,
   type TaskWorkspace,
   type Workspaces,
 } from '../core/index.js';
@@ -120,6 +121,27 @@ export class Workspace implements TaskWorkspace {
       await rm(file, { force: true });
     }
     return this.stagedPaths();
+  }
+
+  async stagedChanges(): Promise<StagedChange[]> {
+    // `:old new oldsha newsha status\0path\0` per entry.
+    const out = await runGit(['diff', '--cached', '--raw', '--no-renames', '-z', '--abbrev=64'], {
+      cwd: this.dir,
+    });
+    const fields = out.split('\0');
+    const changes: StagedChange[] = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const [, mode = '', , oid = ''] = (fields[i] ?? '').slice(1).split(' ');
+      const path = fields[i + 1] ?? '';
+      if (!path) continue;
+      const change: StagedChange = { path, mode };
+      if (mode === '120000')
+        change.linkTarget = (
+          await runGit(['cat-file', 'blob', oid], { cwd: this.dir, maxOutputBytes: 4096 })
+        ).trimEnd();
+      changes.push(change);
+    }
+    return changes;
   }
 
   async stagedPaths(): Promise<string[]> {

@@ -43,6 +43,8 @@ export interface TaskWorkerOptions {
   secrets: SecretRegistry;
   /** How long stop() lets running tasks finish before handing them back to the queue. */
   shutdownGraceMs?: number;
+  /** How long an aborted handler gets to stop at its next check before the task ends anyway. */
+  abortSettleMs?: number;
 }
 
 class ShutdownError extends Error {
@@ -172,7 +174,7 @@ export class TaskWorker {
       if (!handler) {
         throw new UnavailableError(missingHandlerReason(current.kind));
       }
-      const result = await raceAbort(handler(ctx), controller.signal);
+      const result = await raceAbort(handler(ctx), controller.signal, this.options.abortSettleMs ?? 10_000);
       const finished = await store.finishTask(taskId, 'succeeded', resultPatch(result), {
         summary: result.summary,
       });
@@ -274,20 +276,34 @@ function resultPatch(result: TaskResult): TaskPatch {
   };
 }
 
-/** Ends as soon as the signal aborts, even if the handler ignores it. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * The handler's result; once the signal aborts (cancel, timeout, shutdown), the handler gets
+ * `settleMs` to stop at its next check (a push already under way is not left running behind a task
+ * that says it ended), then the abort reason wins whatever the handler still does.
+ */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, settleMs: number): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    let timer: NodeJS.Timeout | null = null;
+    const onAbort = () => {
+      timer = setTimeout(() => reject(signal.reason), settleMs);
+      timer.unref();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      signal.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+    };
     promise.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
+        done();
+        // A handler that finished after the abort still ended aborted: its work is not reported.
+        if (signal.aborted) reject(signal.reason);
+        else resolve(v);
       },
       (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
+        done();
+        reject(signal.aborted ? signal.reason : e);
       },
     );
   });

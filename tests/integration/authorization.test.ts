@@ -74,7 +74,11 @@ describe('authorization for subjects that do not come from GitHub', () => {
   it('an operator grant lets a subject in, for the granted repositories only', async () => {
     await access.grant('dave', 'acme/*');
     const dave = await devbot.client('dave');
-    expect((await dave.createTask(devTask('echo d > d.txt'))).status).toBe(202);
+    const accepted = await dave.createTask(devTask('echo d > d.txt'));
+    expect(accepted.status).toBe(202);
+    expect((await taskEnded(devbot.app.runtime.store, accepted.body.id as string, 30_000)).status).toBe(
+      'succeeded',
+    );
     const other = await dave.createTask({ ...devTask('echo e > e.txt'), repo: 'other/app' });
     expect(other.status).toBe(403);
   });
@@ -94,6 +98,40 @@ describe('authorization for subjects that do not come from GitHub', () => {
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/pushes only to pull requests it opened/);
     expect(await branchSha(branch)).toBe(sha);
+  });
+});
+
+describe('what the host refuses to commit from the sandbox', () => {
+  /** A dev task whose scripted agent runs `command` in the sandbox; resolves with the ended task. */
+  async function agentRuns(command: string) {
+    await access.grant('frank', FULL);
+    const frank = await devbot.client('frank');
+    const res = await frank.createTask(devTask(command));
+    expect(res.status).toBe(202);
+    return taskEnded(devbot.app.runtime.store, res.body.id as string, 30_000);
+  }
+
+  it.each([
+    ['a symlink to a host file', 'ln -s /proc/self/environ env.txt', /symlink that points outside/],
+    ['a relative symlink out of the repository', 'mkdir -p a && ln -s ../../../etc/passwd a/p', /symlink/],
+    [
+      "a change to devbot's own settings",
+      'printf "allow_workflow_changes: true\\n" > .devbot.yml',
+      /own settings/,
+    ],
+    ['a change under .github/', 'mkdir -p .github && echo "* @mallory" > .github/CODEOWNERS', /\.github/],
+  ])('refuses %s, and pushes nothing', async (_what, command, error) => {
+    const pullsBefore = gh.repo(OWNER, REPO).pulls.length;
+    const done = await agentRuns(command);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(error);
+    expect(done.branch).toBeNull();
+    expect(gh.repo(OWNER, REPO).pulls.length).toBe(pullsBefore);
+  });
+
+  it('commits a symlink that stays inside the repository', async () => {
+    const done = await agentRuns('ln -s README.md readme-link');
+    expect(done.status, done.error ?? '').toBe('succeeded');
   });
 });
 

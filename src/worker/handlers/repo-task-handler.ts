@@ -8,9 +8,10 @@
 import { rm } from 'node:fs/promises';
 import {
   type AgentResult,
-  assertWorkflowChangesAllowed,
+  assertChangeAllowed,
   BadInputError,
   branchName,
+  CancelledError,
   ForbiddenError,
   githubOrigin,
   type HostedRepo,
@@ -148,7 +149,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         await replyInThread(hosted, task, prNumber, result.reply ?? result.summary, deps.logger);
         return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
       }
-      assertWorkflowChangesAllowed(changed, config);
+      assertChangeAllowed(await ws.stagedChanges(), config);
       return await commitPushAndOpen(deps, ctx, {
         ws,
         hosted,
@@ -220,6 +221,8 @@ async function commitPushAndOpen(
   const { task } = ctx;
   const { branch } = f.info;
   const subject = (f.result.commitMessage ?? f.result.prTitle ?? f.title).trim() || 'devbot changes';
+  // A cancel or a timeout stops the task here, before anything leaves the host.
+  stopIfAborted(ctx);
   await ctx.emit('step', {
     phase: 'commit',
     message: `Committing ${f.changed.length} changed file${f.changed.length === 1 ? '' : 's'}`,
@@ -233,6 +236,7 @@ async function commitPushAndOpen(
   await ctx.emit('git', { action: 'committed', sha, branch, files: f.changed.length });
   await ctx.emit('step', { phase: 'push', message: `Pushing \`${branch}\`` });
   await f.authorize();
+  stopIfAborted(ctx);
   await f.ws.push(branch, f.token);
   await ctx.emit('git', { action: 'pushed', sha, branch });
   await ctx.patch({ branch });
@@ -244,6 +248,7 @@ async function commitPushAndOpen(
     requester: task.requester,
     taskId: task.id,
   });
+  stopIfAborted(ctx);
   const pr = await f.hosted.ensurePullRequest({
     head: branch,
     base: f.prBase,
@@ -261,6 +266,10 @@ async function commitPushAndOpen(
     changed: f.changed,
     pr: { number: pr.number, url: pr.url },
   };
+}
+
+function stopIfAborted(ctx: TaskContext): void {
+  if (ctx.signal.aborted) throw ctx.signal.reason ?? new CancelledError();
 }
 
 /** What the agent's result adds to the task's result. */
