@@ -15,10 +15,18 @@ export interface BwrapLayout {
   workspace: string;
   tmp: string;
   run: string;
-  passwd: string;
-  group: string;
+  /** Files devbot writes for the sandbox's /etc instead of the host's (see ETC_ALLOWLIST). */
+  etc: Record<GeneratedEtcFile, string>;
+  /**
+   * Host config directories under /usr (`/usr/etc`, `/usr/local/etc`: npm's global npmrc, pip.conf,
+   * ...) that exist here, each replaced by `replacement`; they may hold registry tokens.
+   */
+  usrEtc: readonly string[];
+  usrEtcReplacement: string;
   supervisor: string;
 }
+
+export type GeneratedEtcFile = 'passwd' | 'group' | 'hosts' | 'nsswitch.conf';
 
 export interface BwrapLimits {
   uid: number;
@@ -39,31 +47,33 @@ export const SANDBOX_WORKDIR = '/workspace';
 /** The uid/gid commands see inside their user namespace. */
 export const INNER_ID = 1000;
 
-/** /etc entries programs commonly need; everything else in the host's /etc stays invisible. */
+/**
+ * /etc entries programs commonly need; everything else in the host's /etc stays invisible. Left
+ * out on purpose, because they carry the host's own configuration rather than what programs need:
+ * `gitconfig` (credential helpers, URL rewrites, proxies), `profile` and `bash.bashrc` (where
+ * operators export proxies and tokens), `ca-certificates*` (only update-ca-certificates reads
+ * them), `ssl/private` (only its names would show, still too much). `hosts` and `nsswitch.conf`
+ * are devbot's own (GeneratedEtcFile): the host's may name internal machines or NSS modules
+ * (sssd, ldap, systemd) that have nothing to talk to inside.
+ */
 const ETC_ALLOWLIST = [
   'alternatives',
   'ld.so.cache',
   'ld.so.conf',
   'ld.so.conf.d',
   'localtime',
-  'nsswitch.conf',
   'mime.types',
-  'ssl',
-  'ca-certificates',
-  'ca-certificates.conf',
-  'hosts',
+  'ssl/certs',
+  'ssl/openssl.cnf',
   'protocols',
   'services',
   'inputrc',
-  'profile',
-  'bash.bashrc',
   'os-release',
   'debian_version',
   'magic',
   'magic.mime',
   'python3',
   'python3.11',
-  'gitconfig',
 ];
 
 export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -142,6 +152,12 @@ const NAMESPACES = [
 /** Read-only system, the allow-listed /etc, private /tmp, the workspace; a clean environment. */
 function filesystem(layout: BwrapLayout): string[] {
   const etc = ETC_ALLOWLIST.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]);
+  const generated = Object.entries(layout.etc).flatMap(([name, source]) => [
+    '--ro-bind',
+    source,
+    `/etc/${name}`,
+  ]);
+  const usrEtc = layout.usrEtc.flatMap((dir) => ['--ro-bind', layout.usrEtcReplacement, dir]);
   return [
     '--ro-bind',
     '/usr',
@@ -175,13 +191,13 @@ function filesystem(layout: BwrapLayout): string[] {
     '0755',
     '--dir',
     '/opt/devbot',
+    ...usrEtc,
+    '--perms',
+    '0755',
+    '--dir',
+    '/etc/ssl',
     ...etc,
-    '--ro-bind',
-    layout.passwd,
-    '/etc/passwd',
-    '--ro-bind',
-    layout.group,
-    '/etc/group',
+    ...generated,
     '--proc',
     '/proc',
     '--dev',
@@ -219,4 +235,14 @@ export function passwdFile(): string {
 
 export function groupFile(): string {
   return `root:x:0:\ndevbot:x:${INNER_ID}:\nnogroup:x:65534:\n`;
+}
+
+/** Only the sandbox's own names: the host's /etc/hosts may map internal machines. */
+export function hostsFile(): string {
+  return '127.0.0.1 localhost devbot\n::1 localhost ip6-localhost ip6-loopback\n';
+}
+
+/** Files only (and DNS, which has no way out anyway): no host NSS modules inside. */
+export function nsswitchFile(): string {
+  return 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n';
 }

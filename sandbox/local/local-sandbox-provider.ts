@@ -7,7 +7,16 @@ import { BadInputError, UnavailableError } from '../../src/core/errors.js';
 import { isProcessAlive } from '../../src/core/processes.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
 import type { PreviewPublisher } from '../preview-publisher.js';
-import { groupFile, type LaunchMode, passwdFile, SANDBOX_RUN_DIR, sandboxCommand } from './bwrap-args.js';
+import {
+  type GeneratedEtcFile,
+  groupFile,
+  hostsFile,
+  type LaunchMode,
+  nsswitchFile,
+  passwdFile,
+  SANDBOX_RUN_DIR,
+  sandboxCommand,
+} from './bwrap-args.js';
 import { type EgressPolicy, startEgressProxy } from './egress-proxy.js';
 import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';
 import { LocalSandbox } from './local-sandbox.js';
@@ -47,6 +56,15 @@ const UID_SPAN = 1_000_000;
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const REFILL_DELAY_MS = 250;
 const BWRAP_PATHS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
+/** What the sandbox's /etc gets from devbot instead of the host (see bwrap-args.ts). */
+const ETC_FILES: Record<GeneratedEtcFile, () => string> = {
+  passwd: passwdFile,
+  group: groupFile,
+  hosts: hostsFile,
+  'nsswitch.conf': nsswitchFile,
+};
+/** Where npm, pip and friends keep host-wide config under /usr. */
+const USR_ETC_DIRS = ['/usr/etc', '/usr/local/etc'];
 /** sockaddr_un.sun_path holds 108 bytes on Linux, the last one a NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -86,6 +104,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   #closed = false;
   #mode: LaunchMode = 'privileged';
   #bwrap = '/usr/bin/bwrap';
+  #usrEtc: string[] = [];
 
   constructor(options: LocalSandboxProviderOptions) {
     this.#o = {
@@ -135,9 +154,28 @@ export class LocalSandboxProvider implements SandboxProvider {
     await chmod(this.#o.baseDir, baseMode);
     if (this.#mode === 'userns') await traversableToOthers(dirname(this.#o.baseDir));
     await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
-    await writeFile(this.#file('passwd'), passwdFile(), { mode: 0o644 });
-    await writeFile(this.#file('group'), groupFile(), { mode: 0o644 });
+    for (const [name, text] of Object.entries(ETC_FILES))
+      await writeFile(this.#file(name), text(), { mode: 0o644 });
+    await this.#replaceUsrEtc();
     await this.#removeOrphans();
+  }
+
+  /**
+   * npm reads its global npmrc from `<prefix>/etc` (`/usr/etc`, `/usr/local/etc`), pip and others
+   * keep theirs there too, and they may carry registry tokens: the sandbox sees devbot's own
+   * directory there instead, whose npmrc only points npm at the system CA bundle (as Debian's does),
+   * so npm behind a TLS-inspecting proxy keeps working.
+   */
+  async #replaceUsrEtc(): Promise<void> {
+    // Not a sandbox id (listIds() would take it for an orphan sandbox): note the underscore.
+    const dir = this.#file('usr_etc');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const bundle = '/etc/ssl/certs/ca-certificates.crt';
+    const npmrc = (await stat(bundle).catch(() => null)) ? `cafile=${bundle}\n` : '';
+    await writeFile(join(dir, 'npmrc'), npmrc, { mode: 0o644 });
+    this.#usrEtc = [];
+    for (const candidate of USR_ETC_DIRS)
+      if ((await stat(candidate).catch(() => null))?.isDirectory()) this.#usrEtc.push(candidate);
   }
 
   /**
@@ -283,8 +321,14 @@ export class LocalSandboxProvider implements SandboxProvider {
       workspace: join(dir, 'workspace'),
       tmp: join(dir, 'tmp'),
       run: join(dir, 'run'),
-      passwd: this.#file('passwd'),
-      group: this.#file('group'),
+      etc: {
+        passwd: this.#file('passwd'),
+        group: this.#file('group'),
+        hosts: this.#file('hosts'),
+        'nsswitch.conf': this.#file('nsswitch.conf'),
+      },
+      usrEtc: this.#usrEtc,
+      usrEtcReplacement: this.#file('usr_etc'),
       supervisor: this.#file('supervisor.py'),
     };
     await mkdir(dir, { recursive: true, mode: 0o700 });

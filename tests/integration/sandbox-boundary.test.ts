@@ -4,6 +4,7 @@
  * control so the test fails if the boundary were missing.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -72,6 +73,31 @@ describe('local sandbox boundary', () => {
     expect((await sandbox.exec('command -v python3')).stdout.trim()).toMatch(
       /^\/usr\/(local\/)?bin\/python3$/,
     );
+  });
+
+  it("does not see the host's configuration: gitconfig, profile, hosts, npm's global npmrc", async () => {
+    const hostHas = (path: string) => existsSync(path);
+    const r = await sandbox.exec(
+      'ls -A /etc; echo ---; git config --system --list 2>&1; echo ---; cat /etc/hosts; echo ---; ls -A /etc/ssl; echo ---; cat /usr/etc/npmrc /usr/local/etc/npmrc 2>/dev/null; ls -A /usr/etc /usr/local/etc 2>/dev/null; echo end',
+    );
+    const [etc = '', gitSystem = '', hosts = '', ssl = '', usrEtc = ''] = r.stdout.split('---\n');
+    // The host has a system gitconfig here (a credential helper): none of it shows inside.
+    for (const name of ['gitconfig', 'profile', 'bash.bashrc', 'ca-certificates', 'shadow', 'resolv.conf'])
+      expect(etc.split('\n'), name).not.toContain(name);
+    expect(gitSystem).not.toMatch(/credential|url\.|http\./);
+    if (hostHas('/etc/gitconfig')) expect(gitSystem).toMatch(/unable to read|No such file/);
+    expect(hosts).toBe('127.0.0.1 localhost devbot\n::1 localhost ip6-localhost ip6-loopback\n');
+    expect(ssl.split('\n')).not.toContain('private');
+    expect(ssl.split('\n')).toContain('certs');
+    // npm's global config directory is devbot's: at most the system CA bundle, never a token.
+    expect(usrEtc).not.toMatch(/_authToken|_auth=|password|registry=/);
+    for (const line of usrEtc.split('\n').filter((l) => l.includes('=')))
+      expect(line).toBe('cafile=/etc/ssl/certs/ca-certificates.crt');
+    // ...and ordinary work still finds what it needs: users, certificates, git.
+    const work = await sandbox.exec(
+      'id -un && test -s /etc/ssl/certs/ca-certificates.crt && git init -q g && git -C g -c user.name=a -c user.email=a@b commit -q --allow-empty -m x && echo ok',
+    );
+    expect(work.stdout).toBe('devbot\nok\n');
   });
 
   it('runs as an unprivileged user that cannot write the system or gain root', async () => {
