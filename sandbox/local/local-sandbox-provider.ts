@@ -31,6 +31,11 @@ export interface LocalSandboxProviderOptions {
   timeoutMs?: number;
   /** Bytes of output kept per command. */
   outputLimit?: number;
+  /**
+   * Longest wait for a sandbox to answer a file read, write or listing (or a preview or network
+   * setup): sandbox code shares the supervisor's uid, so nothing it does may hang the host.
+   */
+  requestTimeoutMs?: number;
   memoryMb?: number;
   maxProcs?: number;
   /**
@@ -110,6 +115,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     this.#o = {
       timeoutMs: 10 * 60_000,
       outputLimit: 1_000_000,
+      requestTimeoutMs: 15_000,
       memoryMb: 2048,
       maxProcs: 256,
       warm: 1,
@@ -225,11 +231,10 @@ export class LocalSandboxProvider implements SandboxProvider {
   async #openEgress(prepared: Prepared, policy: EgressPolicy): Promise<Egress> {
     const proxy = await startEgressProxy(join(prepared.dir, 'run', 'egress.sock'), policy);
     try {
-      await prepared.supervisor.call({
-        op: 'egress',
-        port: EGRESS_PORT,
-        path: `${SANDBOX_RUN_DIR}/egress.sock`,
-      });
+      await prepared.supervisor.call(
+        { op: 'egress', port: EGRESS_PORT, path: `${SANDBOX_RUN_DIR}/egress.sock` },
+        this.#o.requestTimeoutMs,
+      );
     } catch (err) {
       await proxy.close();
       prepared.supervisor.kill();
@@ -368,6 +373,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       previews: this.#o.previews,
       defaultTimeoutMs: timeoutMs ?? this.#o.timeoutMs,
       outputLimit: this.#o.outputLimit,
+      requestTimeoutMs: this.#o.requestTimeoutMs,
       persistent,
       onClose: (id) => this.#live.delete(id),
     });

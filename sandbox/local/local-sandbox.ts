@@ -19,6 +19,8 @@ export interface LocalSandboxSettings {
   supervisor: SupervisorProcess;
   previews: PreviewPublisher;
   defaultTimeoutMs: number;
+  /** Longest wait for the supervisor to answer a file operation or a preview/egress request. */
+  requestTimeoutMs: number;
   outputLimit: number;
   /** Keep the workspace on close (a chat's sandbox, reattached later with connect). */
   persistent: boolean;
@@ -157,18 +159,18 @@ export class LocalSandbox implements Sandbox {
 
   async readFile(path: string): Promise<string> {
     this.#assertOpen();
-    const msg = await this.#s.supervisor.call({ op: 'read', path: this.#path(path) });
+    const msg = await this.#call({ op: 'read', path: this.#path(path) });
     return typeof msg.data === 'string' ? msg.data : '';
   }
 
   async writeFile(path: string, content: string): Promise<void> {
     this.#assertOpen();
-    await this.#s.supervisor.call({ op: 'write', path: this.#path(path), data: content });
+    await this.#call({ op: 'write', path: this.#path(path), data: content });
   }
 
   async listFiles(path: string): Promise<FileEntry[]> {
     this.#assertOpen();
-    const msg = await this.#s.supervisor.call({ op: 'list', path: this.#path(path) });
+    const msg = await this.#call({ op: 'list', path: this.#path(path) });
     return Array.isArray(msg.entries) ? (msg.entries as FileEntry[]) : [];
   }
 
@@ -177,7 +179,7 @@ export class LocalSandbox implements Sandbox {
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new BadInputError(`port must be 1-65535, got ${port}`);
     const name = `p${port}-${randomBytes(6).toString('hex')}.sock`;
-    await this.#s.supervisor.call({ op: 'expose', port, path: posix.join(SANDBOX_RUN_DIR, name) });
+    await this.#call({ op: 'expose', port, path: posix.join(SANDBOX_RUN_DIR, name) });
     // The run dir is writable from inside, so sandbox code could swap the socket for a symlink to
     // a host socket. A hard link into a host-only dir pins the inode (link() never follows a
     // symlink and cannot cross mounts), and lstat proves it is a socket.
@@ -214,6 +216,10 @@ export class LocalSandbox implements Sandbox {
   #assertOpen(): void {
     if (this.#closed || !this.#s.supervisor.alive)
       throw new DevbotError('sandbox_closed', `sandbox ${this.id} is closed`);
+  }
+
+  #call(request: Record<string, unknown>): Promise<SupervisorMessage> {
+    return this.#s.supervisor.call(request, this.#s.requestTimeoutMs);
   }
 
   #path(path: string): string {

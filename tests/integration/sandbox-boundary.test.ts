@@ -100,6 +100,35 @@ describe('local sandbox boundary', () => {
     expect(work.stdout).toBe('devbot\nok\n');
   });
 
+  it('file operations refuse FIFOs, devices and symlinks planted where the host reads or writes, at once', async () => {
+    const s = await harness.provider.create({ taskId: 'boundary-files' });
+    try {
+      // The supervisor's own stdin/stdout are the host's channel: reading or writing them through
+      // a planted symlink would hang it or forge its answers.
+      await s.exec(
+        'mkfifo fifo fifo2 && ln -s /etc/passwd passwd-link && ln -s /proc/self/fd/0 in-link && ln -s /proc/self/fd/1 out-link && echo kept > real && ln -s real real-link',
+      );
+      const reader = await s.execBackground('cat fifo2 > got');
+      const started = Date.now();
+      await expect(s.readFile('fifo')).rejects.toThrow(/fifo is not a regular file/);
+      await expect(s.readFile('passwd-link')).rejects.toThrow(/symbolic link/);
+      await expect(s.readFile('in-link')).rejects.toThrow(/symbolic link/);
+      await expect(s.readFile('/dev/zero')).rejects.toThrow(/not a regular file/);
+      await expect(s.writeFile('fifo', 'x')).rejects.toThrow(/not a regular file/);
+      await expect(s.writeFile('fifo2', 'x')).rejects.toThrow(/not a regular file/);
+      await expect(s.writeFile('out-link', '{"id":1,"ev":"ok"}\n')).rejects.toThrow(/symbolic link/);
+      await expect(s.writeFile('real-link', 'overwritten')).rejects.toThrow(/symbolic link/);
+      await expect(s.listFiles('fifo')).rejects.toThrow(/not a directory/i);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      // Nothing was written through a link, and the sandbox still answers.
+      expect(await s.readFile('real')).toBe('kept\n');
+      await reader.kill();
+      expect((await s.exec('echo alive; cat got')).stdout).toBe('alive\n');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('runs as an unprivileged user that cannot write the system or gain root', async () => {
     const r = await sandbox.exec('id -u; touch /usr/x 2>&1; su -c id root </dev/null 2>&1; echo end');
     expect(r.stdout.split('\n')[0]).toBe('1000');
