@@ -24,6 +24,8 @@ export interface BwrapLayout {
   usrEtc: readonly string[];
   usrEtcReplacement: string;
   supervisor: string;
+  /** seccomp-filters.ts: the sandbox's program (to bwrap on SECCOMP_FD), the commands' one. */
+  seccomp: { sandbox: string; commands: string };
 }
 
 export type GeneratedEtcFile = 'passwd' | 'group' | 'hosts' | 'nsswitch.conf';
@@ -39,7 +41,12 @@ export type LaunchMode = 'privileged' | 'userns';
 export interface SandboxCommand {
   command: string;
   args: string[];
+  /** Files opened read-only for the child as fds 4, 5, ... (fd 3 is bwrap's --info-fd). */
+  files?: string[];
 }
+
+/** The fd bwrap reads the sandbox's seccomp program from. */
+export const SECCOMP_FD = 4;
 
 /** Where the sandbox's run dir (preview sockets) appears inside. */
 export const SANDBOX_RUN_DIR = '/run/devbot';
@@ -77,6 +84,8 @@ const ETC_ALLOWLIST = [
 ];
 
 export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
+/** Where the supervisor finds the program its helper installs before each command. */
+const COMMANDS_FILTER = '/opt/devbot/commands.bpf';
 
 export function sandboxCommand(
   layout: BwrapLayout,
@@ -95,7 +104,15 @@ export function sandboxCommand(
     '--no-new-privs',
     '--',
   ];
-  const supervisor = ['/usr/bin/python3', '-I', '-S', '/opt/devbot/supervisor.py', String(INNER_ID)];
+  const supervisor = [
+    '/usr/bin/python3',
+    '-I',
+    '-S',
+    '/opt/devbot/supervisor.py',
+    String(INNER_ID),
+    COMMANDS_FILTER,
+  ];
+  const files = [layout.seccomp.sandbox];
   if (mode === 'privileged')
     return {
       command: bwrap,
@@ -117,6 +134,7 @@ export function sandboxCommand(
         ...dropToSandboxUid,
         ...supervisor,
       ],
+      files,
     };
   return {
     command: '/usr/bin/prlimit',
@@ -134,6 +152,7 @@ export function sandboxCommand(
       '--',
       ...supervisor,
     ],
+    files,
   };
 }
 
@@ -214,6 +233,12 @@ function filesystem(layout: BwrapLayout): string[] {
     '--ro-bind',
     layout.supervisor,
     '/opt/devbot/supervisor.py',
+    '--ro-bind',
+    layout.seccomp.commands,
+    COMMANDS_FILTER,
+    // Applied last, to the supervisor: bwrap's own setup is done by then.
+    '--seccomp',
+    String(SECCOMP_FD),
     '--chdir',
     SANDBOX_WORKDIR,
     '--clearenv',

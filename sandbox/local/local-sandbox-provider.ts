@@ -20,6 +20,7 @@ import {
 import { type EgressPolicy, startEgressProxy } from './egress-proxy.js';
 import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';
 import { LocalSandbox } from './local-sandbox.js';
+import { type SeccompFilters, seccompFilters } from './seccomp-filters.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
 
@@ -110,6 +111,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   #mode: LaunchMode = 'privileged';
   #bwrap = '/usr/bin/bwrap';
   #usrEtc: string[] = [];
+  #seccomp: SeccompFilters | null = null;
 
   constructor(options: LocalSandboxProviderOptions) {
     this.#o = {
@@ -160,6 +162,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     await chmod(this.#o.baseDir, baseMode);
     if (this.#mode === 'userns') await traversableToOthers(dirname(this.#o.baseDir));
     await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
+    this.#seccomp = await seccompFilters(this.#o.baseDir);
     for (const [name, text] of Object.entries(ETC_FILES))
       await writeFile(this.#file(name), text(), { mode: 0o644 });
     await this.#replaceUsrEtc();
@@ -335,6 +338,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       usrEtc: this.#usrEtc,
       usrEtcReplacement: this.#file('usr_etc'),
       supervisor: this.#file('supervisor.py'),
+      seccomp: this.#seccomp!,
     };
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (this.#mode === 'userns') {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DevbotError, UnavailableError } from '../../src/core/errors.js';
 import type { SandboxCommand } from './bwrap-args.js';
@@ -49,7 +50,17 @@ export class SupervisorProcess {
 
   /** Starts the sandbox (bwrap) and resolves once the supervisor inside says it is ready. */
   static start(command: SandboxCommand, startTimeoutMs = 30_000): Promise<SupervisorProcess> {
-    const child = spawn(command.command, command.args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
+    const fds = (command.files ?? []).map((file) => openSync(file, 'r'));
+    let child: ChildProcess;
+    try {
+      child = spawn(command.command, command.args, {
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', ...fds],
+        env: {},
+      });
+    } finally {
+      // The child has its own copies (or failed to start): ours are not needed either way.
+      for (const fd of fds) closeSync(fd);
+    }
     const sup = new SupervisorProcess(child);
     return new Promise((resolve, reject) => {
       let ready = false;

@@ -27,6 +27,28 @@ libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 UID = os.getuid()
 GID = os.getgid()
 INNER_ID = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+# The seccomp program (compiled BPF, see seccomp-filters.ts) each command's helper installs on
+# itself before starting the command: no unshare, so no nested namespaces for sandbox code.
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+with open(sys.argv[2], 'rb') as f:
+    COMMAND_FILTER = f.read()
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+
+
+def confine_commands():
+    """Installs COMMAND_FILTER on this process and, through inheritance, on all it starts."""
+    program = ctypes.create_string_buffer(COMMAND_FILTER, len(COMMAND_FILTER))
+    prog = SockFprog(len(COMMAND_FILTER) // 8, ctypes.cast(program, ctypes.c_void_p))
+    ulong = ctypes.c_ulong
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, ulong(1), ulong(0), ulong(0), ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), 'no_new_privs failed')
+    if libc.prctl(PR_SET_SECCOMP, ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), ulong(0), ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), 'seccomp failed')
 WORKDIR = '/workspace'
 CHUNK = 65536
 FILE_LIMIT = 8 * 1024 * 1024
@@ -92,6 +114,9 @@ def zygote_main(cmd_r, info_w, out_w, err_w):
         write_file('/proc/self/uid_map', '%d %d 1' % (INNER_ID, UID))
         write_file('/proc/self/gid_map', '%d %d 1' % (INNER_ID, GID))
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        # From here on neither this helper nor the command may create namespaces. A helper that
+        # cannot install the filter runs no command (the except below).
+        confine_commands()
         data = b''
         while True:
             chunk = os.read(cmd_r, 65536)

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portProbe, waitFor } from '../../sandbox/contract.js';
 import type { Sandbox } from '../../src/core/sandbox.js';
 import { type LocalHarness, startLocalHarness } from '../helpers/sandbox-harness.js';
+import { SYSCALL_PROBE } from '../helpers/syscall-probe.js';
 
 const OUTPUT_LIMIT = 32 * 1024;
 const SECRET = `devbot-boundary-secret-${Math.random().toString(36).slice(2)}`;
@@ -127,6 +128,35 @@ describe('local sandbox boundary', () => {
     } finally {
       await s.close();
     }
+  });
+
+  it('seccomp: nested namespaces, mounts, bpf, io_uring, perf, keys, modules and kexec are denied', async () => {
+    // Control: the same probe on the host, as an unprivileged uid, without the filter.
+    const host = JSON.parse(
+      execFileSync(
+        '/usr/bin/setpriv',
+        ['--reuid=312345', '--regid=312345', '--clear-groups', '/usr/bin/python3', '-c', SYSCALL_PROBE],
+        { encoding: 'utf8' },
+      ),
+    ) as Record<string, string>;
+    expect(host['unshare']).toBe('ok');
+    expect(host['clone']).toBe('ok');
+    expect(Object.values(host).filter((e) => e !== 'Operation not permitted').length).toBeGreaterThan(15);
+    await sandbox.writeFile('probe.py', SYSCALL_PROBE);
+    const r = await sandbox.exec('python3 probe.py');
+    expect(r.stderr).toBe('');
+    const inside = JSON.parse(r.stdout) as Record<string, string>;
+    expect(Object.keys(inside).sort()).toEqual(Object.keys(host).sort());
+    for (const [name, result] of Object.entries(inside))
+      expect(result, name).toBe(name === 'clone3' ? 'Function not implemented' : 'Operation not permitted');
+    // The same from the shell: no user namespace (so no root inside one), no mounts.
+    const sh = await sandbox.exec(
+      'unshare -Ur id -u 2>&1; unshare -Urn true 2>&1; mkdir -p m && mount -t tmpfs none m 2>&1; unshare -p -f true 2>&1; echo end',
+    );
+    expect(sh.stdout).not.toMatch(/^0$/m);
+    expect(sh.stdout.match(/unshare failed: Operation not permitted/g)?.length).toBe(3);
+    expect(sh.stdout).toMatch(/mount: .*(must be superuser|Operation not permitted)/);
+    expect(sh.stdout).toMatch(/end\n$/);
   });
 
   it('runs as an unprivileged user that cannot write the system or gain root', async () => {
