@@ -32,8 +32,13 @@ export type GeneratedEtcFile = 'passwd' | 'group' | 'hosts' | 'nsswitch.conf';
 
 export interface BwrapLimits {
   uid: number;
+  /** RLIMIT_NPROC: counted per uid, and each sandbox has its own, so per sandbox. */
   maxProcs: number;
-  memoryBytes: number;
+  /**
+   * RLIMIT_AS, per process: only where no memory cgroup bounds the sandbox as a whole (it cannot
+   * stop several processes from adding up, and it breaks runtimes that reserve address space).
+   */
+  addressSpaceBytes?: number;
 }
 
 export type LaunchMode = 'privileged' | 'userns';
@@ -93,7 +98,12 @@ export function sandboxCommand(
   mode: LaunchMode,
   bwrap = '/usr/bin/bwrap',
 ): SandboxCommand {
-  const resourceLimits = [`--nproc=${limits.maxProcs}`, `--as=${limits.memoryBytes}`, '--core=0', '--'];
+  const resourceLimits = [
+    `--nproc=${limits.maxProcs}`,
+    ...(limits.addressSpaceBytes === undefined ? [] : [`--as=${limits.addressSpaceBytes}`]),
+    '--core=0',
+    '--',
+  ];
   const dropToSandboxUid = [
     '/usr/bin/setpriv',
     `--reuid=${limits.uid}`,

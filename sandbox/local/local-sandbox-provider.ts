@@ -17,9 +17,11 @@ import {
   SANDBOX_RUN_DIR,
   sandboxCommand,
 } from './bwrap-args.js';
+import { type CgroupSupport, detectCgroupSupport } from './cgroup-support.js';
 import { type EgressPolicy, startEgressProxy } from './egress-proxy.js';
 import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';
 import { LocalSandbox } from './local-sandbox.js';
+import { SandboxCgroup } from './sandbox-cgroup.js';
 import { type SeccompFilters, seccompFilters } from './seccomp-filters.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
@@ -37,8 +39,12 @@ export interface LocalSandboxProviderOptions {
    * setup): sandbox code shares the supervisor's uid, so nothing it does may hang the host.
    */
   requestTimeoutMs?: number;
+  /** Memory for the whole sandbox (a cgroup; where there is none, per process). */
   memoryMb?: number;
+  /** Processes and threads for the whole sandbox. */
   maxProcs?: number;
+  /** CPUs' worth of time for the whole sandbox (a cgroup CPU quota; 0: none). Default 2. */
+  cpus?: number;
   /**
    * Sandboxes started ahead of time. Starting bwrap and the supervisor costs tens of ms; a warm
    * one makes `create()` cost a rename. 0 disables.
@@ -93,6 +99,7 @@ interface Prepared {
   dir: string;
   uid: number;
   supervisor: SupervisorProcess;
+  cgroup: SandboxCgroup | null;
 }
 
 /**
@@ -112,6 +119,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   #bwrap = '/usr/bin/bwrap';
   #usrEtc: string[] = [];
   #seccomp: SeccompFilters | null = null;
+  #cgroups: CgroupSupport = { version: null, parents: {}, reason: 'not checked yet' };
 
   constructor(options: LocalSandboxProviderOptions) {
     this.#o = {
@@ -120,6 +128,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       requestTimeoutMs: 15_000,
       memoryMb: 2048,
       maxProcs: 256,
+      cpus: 2,
       warm: 1,
       ...options,
     };
@@ -129,6 +138,11 @@ export class LocalSandboxProvider implements SandboxProvider {
   check(): Promise<void> {
     this.#checked ??= this.#check();
     return this.#checked;
+  }
+
+  /** The cgroup hierarchy sandboxes get their groups in, or why none (known once check() has passed). */
+  get cgroups(): CgroupSupport {
+    return this.#cgroups;
   }
 
   /** How sandboxes are started here (known once check() has passed). */
@@ -163,6 +177,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (this.#mode === 'userns') await traversableToOthers(dirname(this.#o.baseDir));
     await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
     this.#seccomp = await seccompFilters(this.#o.baseDir);
+    this.#cgroups = await detectCgroupSupport();
     for (const [name, text] of Object.entries(ETC_FILES))
       await writeFile(this.#file(name), text(), { mode: 0o644 });
     await this.#replaceUsrEtc();
@@ -202,8 +217,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       if (owner?.host !== undefined && owner.host !== hostname()) continue;
       if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isProcessAlive(owner.pid)) continue;
       if (owner?.pid === process.pid) continue;
+      if (this.#cgroups.version) await SandboxCgroup.of(this.#cgroups, id).remove();
       await rm(dir, { recursive: true, force: true });
     }
+    if (this.#cgroups.version) await SandboxCgroup.sweep(this.#cgroups);
   }
 
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
@@ -241,6 +258,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     } catch (err) {
       await proxy.close();
       prepared.supervisor.kill();
+      void prepared.supervisor.exited.then(() => prepared.cgroup?.remove());
       throw new UnavailableError('the sandbox could not open its way to the network', { cause: err });
     }
     const url = `http://127.0.0.1:${EGRESS_PORT}`;
@@ -302,7 +320,7 @@ export class LocalSandboxProvider implements SandboxProvider {
           if (!prepared) return;
           prepared.supervisor.kill();
           await prepared.supervisor.exited;
-          await rm(prepared.dir, { recursive: true, force: true });
+          await this.#release(prepared, false);
         }),
       );
     }
@@ -353,14 +371,34 @@ export class LocalSandboxProvider implements SandboxProvider {
       await mkdir(sub, { recursive: true, mode: 0o755 });
       await lchown(sub, uid, uid);
     }
-    const command = sandboxCommand(
-      layout,
-      { uid, maxProcs: this.#o.maxProcs, memoryBytes: this.#o.memoryMb * 1024 * 1024 },
-      this.#mode,
-      this.#bwrap,
-    );
-    const supervisor = await SupervisorProcess.start(command);
-    return { id, dir, uid, supervisor };
+    const memoryBytes = this.#o.memoryMb * 1024 * 1024;
+    const cgroup = this.#cgroups.version
+      ? await SandboxCgroup.create(this.#cgroups, id, {
+          memoryBytes,
+          maxProcs: this.#o.maxProcs,
+          cpus: this.#o.cpus,
+        })
+      : null;
+    const limits = {
+      uid,
+      maxProcs: this.#o.maxProcs,
+      ...(cgroup?.dirs.memory ? {} : { addressSpaceBytes: memoryBytes }),
+    };
+    const command = sandboxCommand(layout, limits, this.#mode, this.#bwrap);
+    try {
+      const supervisor = await SupervisorProcess.start(cgroup ? cgroup.wrap(command) : command);
+      return { id, dir, uid, supervisor, cgroup };
+    } catch (err) {
+      await cgroup?.remove();
+      throw err;
+    }
+  }
+
+  /** What a closed sandbox leaves: nothing, or for a persistent one its workspace. */
+  async #release(prepared: Prepared, persistent: boolean): Promise<void> {
+    await prepared.cgroup?.remove().catch(() => {});
+    if (persistent) await rm(join(prepared.dir, 'sockets'), { recursive: true, force: true });
+    else await rm(prepared.dir, { recursive: true, force: true });
   }
 
   #adopt(
@@ -380,6 +418,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       requestTimeoutMs: this.#o.requestTimeoutMs,
       persistent,
       onClose: (id) => this.#live.delete(id),
+      release: () => this.#release(prepared, persistent),
     });
     this.#live.set(prepared.id, sandbox);
     // A sandbox whose supervisor dies on its own (killed from outside) is cleaned up too.

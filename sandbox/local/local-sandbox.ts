@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, rm, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BadInputError, DevbotError } from '../../src/core/errors.js';
 import type {
@@ -29,6 +29,11 @@ export interface LocalSandboxSettings {
   env?: Record<string, string>;
   /** Runs when the sandbox closes, after its processes are gone (the egress proxy). */
   cleanup?: () => Promise<void>;
+  /**
+   * Runs last on close: the provider removes what it made for the sandbox (its cgroup; its
+   * directory, or for a persistent one only what does not outlive a close).
+   */
+  release: () => Promise<void>;
 }
 
 /** Exit code reported when devbot killed the command at its time limit (as timeout(1) does). */
@@ -206,11 +211,7 @@ export class LocalSandbox implements Sandbox {
     await this.#s.supervisor.exited;
     await this.#s.cleanup?.().catch(() => {});
     this.#s.onClose(this.id);
-    if (this.#s.persistent) {
-      await rm(join(this.#s.dir, 'sockets'), { recursive: true, force: true });
-    } else {
-      await rm(this.#s.dir, { recursive: true, force: true });
-    }
+    await this.#s.release();
   }
 
   #assertOpen(): void {

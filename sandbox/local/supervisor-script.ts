@@ -113,6 +113,12 @@ def zygote_main(cmd_r, info_w, out_w, err_w):
         write_file('/proc/self/setgroups', 'deny')
         write_file('/proc/self/uid_map', '%d %d 1' % (INNER_ID, UID))
         write_file('/proc/self/gid_map', '%d %d 1' % (INNER_ID, GID))
+        # When the sandbox's memory cgroup is full, the kernel kills the command, not the
+        # supervisor (which would end the whole sandbox). Raising one's own score needs no privilege.
+        try:
+            write_file('/proc/self/oom_score_adj', '500')
+        except OSError:
+            pass  # only a preference: the memory limit holds either way
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         # From here on neither this helper nor the command may create namespaces. A helper that
         # cannot install the filter runs no command (the except below).

@@ -200,7 +200,8 @@ describe('local sandbox boundary', () => {
   it('limits memory', async () => {
     const r = await sandbox.exec('python3 -c "x = bytearray(1024 * 1024 * 1024)" 2>&1');
     expect(r.exitCode).not.toBe(0);
-    expect(r.stdout).toContain('MemoryError');
+    // The sandbox's memory cgroup kills it (137); without one, the per-process limit refuses it.
+    expect(r.exitCode === 137 || r.stdout.includes('MemoryError'), r.stdout).toBe(true);
   });
 
   it('ends an endless loop at the timeout', async () => {
