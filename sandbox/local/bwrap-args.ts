@@ -13,7 +13,11 @@
  */
 export interface BwrapLayout {
   workspace: string;
-  tmp: string;
+  /**
+   * Size of the sandbox's /tmp, a tmpfs of its own: bounded, private, gone with the sandbox
+   * (its pages count against the sandbox's memory cgroup too). See workspace-volume.ts.
+   */
+  tmpBytes: number;
   run: string;
   /** Files devbot writes for the sandbox's /etc instead of the host's (see ETC_ALLOWLIST). */
   etc: Record<GeneratedEtcFile, string>;
@@ -231,8 +235,11 @@ function filesystem(layout: BwrapLayout): string[] {
     '/proc',
     '--dev',
     '/dev',
-    '--bind',
-    layout.tmp,
+    '--perms',
+    '1777',
+    '--size',
+    String(layout.tmpBytes),
+    '--tmpfs',
     '/tmp',
     '--bind',
     layout.workspace,

@@ -25,6 +25,7 @@ import { SandboxCgroup } from './sandbox-cgroup.js';
 import { type SeccompFilters, seccompFilters } from './seccomp-filters.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
+import { workspaceVolume } from './workspace-volume.js';
 
 export interface LocalSandboxProviderOptions {
   /** Host directory holding one subdirectory per sandbox, e.g. `<dataDir>/sandboxes`. */
@@ -45,6 +46,10 @@ export interface LocalSandboxProviderOptions {
   maxProcs?: number;
   /** CPUs' worth of time for the whole sandbox (a cgroup CPU quota; 0: none). Default 2. */
   cpus?: number;
+  /** Size of /workspace (a loop-mounted volume, where the launch mode allows it). Default 4096. */
+  diskMb?: number;
+  /** Size of /tmp (a tmpfs; counts against memory too). Default 512. */
+  tmpMb?: number;
   /**
    * Sandboxes started ahead of time. Starting bwrap and the supervisor costs tens of ms; a warm
    * one makes `create()` cost a rename. 0 disables.
@@ -120,6 +125,8 @@ export class LocalSandboxProvider implements SandboxProvider {
   #usrEtc: string[] = [];
   #seccomp: SeccompFilters | null = null;
   #cgroups: CgroupSupport = { version: null, parents: {}, reason: 'not checked yet' };
+  /** Why /workspace has no quota here, or null when it has one (a volume). */
+  #noVolumes: string | null = 'not checked yet';
 
   constructor(options: LocalSandboxProviderOptions) {
     this.#o = {
@@ -129,6 +136,8 @@ export class LocalSandboxProvider implements SandboxProvider {
       memoryMb: 2048,
       maxProcs: 256,
       cpus: 2,
+      diskMb: 4096,
+      tmpMb: 512,
       warm: 1,
       ...options,
     };
@@ -143,6 +152,11 @@ export class LocalSandboxProvider implements SandboxProvider {
   /** The cgroup hierarchy sandboxes get their groups in, or why none (known once check() has passed). */
   get cgroups(): CgroupSupport {
     return this.#cgroups;
+  }
+
+  /** Why /workspace has no disk quota here, or null when it has (known once check() has passed). */
+  get workspaceQuotaMissing(): string | null {
+    return this.#noVolumes;
   }
 
   /** How sandboxes are started here (known once check() has passed). */
@@ -181,6 +195,10 @@ export class LocalSandboxProvider implements SandboxProvider {
     for (const [name, text] of Object.entries(ETC_FILES))
       await writeFile(this.#file(name), text(), { mode: 0o644 });
     await this.#replaceUsrEtc();
+    this.#noVolumes =
+      this.#mode === 'privileged'
+        ? await workspaceVolume.probe(this.#o.baseDir)
+        : 'mounting a volume needs CAP_SYS_ADMIN, which the userns launch mode does not have';
     await this.#removeOrphans();
   }
 
@@ -218,6 +236,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isProcessAlive(owner.pid)) continue;
       if (owner?.pid === process.pid) continue;
       if (this.#cgroups.version) await SandboxCgroup.of(this.#cgroups, id).remove();
+      await workspaceVolume.release(dir);
       await rm(dir, { recursive: true, force: true });
     }
     if (this.#cgroups.version) await SandboxCgroup.sweep(this.#cgroups);
@@ -286,7 +305,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     const raw = await readFile(join(dir, 'sandbox.json'), 'utf8').catch(() => null);
     if (raw === null) return null;
     const meta = JSON.parse(raw) as SandboxMeta;
-    const prepared = await this.#prepare(id, meta.uid);
+    const prepared = await this.#prepare(id, meta.uid, false);
     // Network comes back only while the operator's policy still allows it.
     if (!meta.network || !this.#network) return this.#adopt(prepared, meta.persistent, undefined);
     const egress = await this.#openEgress(prepared, this.#network);
@@ -300,6 +319,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   async destroy(id: string): Promise<void> {
     if (!ID_PATTERN.test(id)) return;
     await this.#live.get(id)?.close();
+    await workspaceVolume.release(join(this.#o.baseDir, id));
     await rm(join(this.#o.baseDir, id), { recursive: true, force: true });
   }
 
@@ -341,11 +361,11 @@ export class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
-  async #prepare(id: string, uid: number): Promise<Prepared> {
+  async #prepare(id: string, uid: number, fresh = true): Promise<Prepared> {
     const dir = join(this.#o.baseDir, id);
     const layout = {
       workspace: join(dir, 'workspace'),
-      tmp: join(dir, 'tmp'),
+      tmpBytes: this.#o.tmpMb * 1024 * 1024,
       run: join(dir, 'run'),
       etc: {
         passwd: this.#file('passwd'),
@@ -367,7 +387,10 @@ export class LocalSandboxProvider implements SandboxProvider {
     await writeFile(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname() }), {
       mode: 0o600,
     });
-    for (const sub of [layout.workspace, layout.tmp, layout.run]) {
+    // A new sandbox gets its volume here; a reattached one finds its image (or its plain
+    // directory, if it was made without a volume) and keeps it.
+    if (this.#noVolumes === null) await workspaceVolume.ensure(dir, uid, this.#o.diskMb);
+    for (const sub of [layout.workspace, layout.run]) {
       await mkdir(sub, { recursive: true, mode: 0o755 });
       await lchown(sub, uid, uid);
     }
@@ -390,15 +413,27 @@ export class LocalSandboxProvider implements SandboxProvider {
       return { id, dir, uid, supervisor, cgroup };
     } catch (err) {
       await cgroup?.remove();
+      // A new sandbox that never started leaves nothing; a reattached one keeps its workspace.
+      if (fresh) {
+        await workspaceVolume.release(dir).catch(() => {});
+        await rm(dir, { recursive: true, force: true });
+      }
       throw err;
     }
   }
 
-  /** What a closed sandbox leaves: nothing, or for a persistent one its workspace. */
+  /**
+   * What a closed sandbox leaves: nothing, or for a persistent one its workspace (its volume stays
+   * mounted, so the host sees the files where it always did; destroy() unmounts it).
+   */
   async #release(prepared: Prepared, persistent: boolean): Promise<void> {
     await prepared.cgroup?.remove().catch(() => {});
-    if (persistent) await rm(join(prepared.dir, 'sockets'), { recursive: true, force: true });
-    else await rm(prepared.dir, { recursive: true, force: true });
+    if (persistent) {
+      await rm(join(prepared.dir, 'sockets'), { recursive: true, force: true });
+      return;
+    }
+    await workspaceVolume.release(prepared.dir).catch(() => {});
+    await rm(prepared.dir, { recursive: true, force: true });
   }
 
   #adopt(

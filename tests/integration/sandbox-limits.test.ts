@@ -4,7 +4,9 @@
  * where the limit is a cgroup, the host reads the group's own figures as well. Tests that need a
  * cgroup are skipped on hosts where devbot finds none (the reason is in the skip's name).
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../sandbox/contract.js';
@@ -15,6 +17,8 @@ import { type LocalHarness, startLocalHarness } from '../helpers/sandbox-harness
 const MEMORY_MB = 256;
 const MAX_PROCS = 64;
 const CPUS = 0.5;
+const DISK_MB = 64;
+const TMP_MB = 32;
 const cgroups = await detectCgroupSupport();
 const noCgroup = cgroups.version ? '' : ` (skipped: ${cgroups.reason})`;
 
@@ -23,7 +27,13 @@ describe('local sandbox limits for the whole sandbox', () => {
   let sandbox: Sandbox;
 
   beforeAll(async () => {
-    harness = await startLocalHarness({ memoryMb: MEMORY_MB, maxProcs: MAX_PROCS, cpus: CPUS });
+    harness = await startLocalHarness({
+      memoryMb: MEMORY_MB,
+      maxProcs: MAX_PROCS,
+      cpus: CPUS,
+      diskMb: DISK_MB,
+      tmpMb: TMP_MB,
+    });
     sandbox = await harness.provider.create({ taskId: 'limits' });
   });
   afterAll(async () => {
@@ -125,6 +135,58 @@ print(time.process_time())"`;
     30_000,
   );
 
+  it(`writing past the ${DISK_MB} MB workspace fails with ENOSPC, and the host disk holds at most that`, async (ctx) => {
+    const missing = harness.provider.workspaceQuotaMissing;
+    if (missing !== null) return ctx.skip(`no workspace quota here: ${missing}`);
+    const r = await sandbox.exec(
+      'head -c 200M /dev/zero 2>&1 >big; echo "exit $?"; stat -c %s big; dd if=/dev/zero of=small bs=1M count=1 2>&1',
+    );
+    expect(r.stdout).toMatch(/No space left on device\nexit 1\n/);
+    expect(Number(r.stdout.split('\n')[2])).toBeLessThan(DISK_MB * 1024 * 1024);
+    // Full means full for every process of the sandbox, not only the one that filled it.
+    expect(r.stdout).toMatch(/dd: .*No space left on device/);
+    // The host: the image holds at most the quota, however much was attempted.
+    const image = await stat(join(harness.baseDir, sandbox.id, 'workspace.img'));
+    expect(image.blocks * 512).toBeLessThanOrEqual(DISK_MB * 1024 * 1024);
+    expect(image.size).toBe(DISK_MB * 1024 * 1024);
+    // Freeing space makes the workspace usable again; the host reads it as a plain directory.
+    await sandbox.exec('rm -f big small');
+    await sandbox.writeFile('after.txt', 'room again');
+    expect(readFileSync(join(harness.baseDir, sandbox.id, 'workspace', 'after.txt'), 'utf8')).toBe(
+      'room again',
+    );
+  });
+
+  it(`writing past the ${TMP_MB} MB /tmp fails with ENOSPC`, async () => {
+    const r = await sandbox.exec(
+      'head -c 100M /dev/zero 2>&1 >/tmp/big; echo "exit $?"; stat -c %s /tmp/big; rm -f /tmp/big',
+    );
+    expect(r.stdout).toMatch(/No space left on device\nexit 1\n/);
+    expect(Number(r.stdout.split('\n')[2])).toBeLessThanOrEqual(TMP_MB * 1024 * 1024);
+  });
+
+  it("keeps a persistent sandbox's volume across closing and reattaching, and unmounts it on destroy", async (ctx) => {
+    if (harness.provider.workspaceQuotaMissing !== null) return ctx.skip('no workspace volumes here');
+    const chat = await harness.provider.create({ taskId: 'limits-chat', persistent: true });
+    const mountPoint = join(harness.baseDir, chat.id, 'workspace');
+    await chat.writeFile('kept.txt', 'kept');
+    await chat.close();
+    // Closed, still mounted: the host sees the files where it always did.
+    expect(mounted(mountPoint)).toBe(true);
+    expect(readFileSync(join(mountPoint, 'kept.txt'), 'utf8')).toBe('kept');
+    const again = await harness.provider.connect(chat.id);
+    expect((await again!.exec('cat kept.txt')).stdout).toBe('kept');
+    await again!.close();
+    // After a reboot (unmounted), reattaching mounts the same image again.
+    execFileSync('umount', [mountPoint]);
+    expect(existsSync(join(mountPoint, 'kept.txt'))).toBe(false);
+    const afterReboot = await harness.provider.connect(chat.id);
+    expect((await afterReboot!.exec('cat kept.txt')).stdout).toBe('kept');
+    await harness.provider.destroy(chat.id);
+    expect(mounted(mountPoint)).toBe(false);
+    expect(existsSync(join(harness.baseDir, chat.id))).toBe(false);
+  });
+
   it.skipIf(!cgroups.version)(`removes the sandbox's cgroup when it closes${noCgroup}`, async () => {
     const extra = await harness.provider.create({ taskId: 'limits-close' });
     const dirs = Object.values(harness.provider.cgroups.parents).map((parent) => join(parent, extra.id));
@@ -134,3 +196,10 @@ print(time.process_time())"`;
     for (const dir of dirs) expect(() => readFileSync(join(dir, 'cgroup.procs'))).toThrow(/ENOENT/);
   });
 });
+
+/** Whether `path` is a mount point on this host. */
+function mounted(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === path);
+}
