@@ -14,10 +14,11 @@
 export interface BwrapLayout {
   workspace: string;
   /**
-   * Size of the sandbox's /tmp, a tmpfs of its own: bounded, private, gone with the sandbox
-   * (its pages count against the sandbox's memory cgroup too). See workspace-volume.ts.
+   * The sandbox's /tmp: a tmpfs of its own of `bytes` (bounded, private, gone with the sandbox;
+   * its pages count against the sandbox's memory cgroup too), or where bubblewrap has no --size,
+   * a host directory as before. See workspace-volume.ts.
    */
-  tmpBytes: number;
+  tmp: { bytes: number } | { dir: string };
   run: string;
   /** Files devbot writes for the sandbox's /etc instead of the host's (see ETC_ALLOWLIST). */
   etc: Record<GeneratedEtcFile, string>;
@@ -235,12 +236,9 @@ function filesystem(layout: BwrapLayout): string[] {
     '/proc',
     '--dev',
     '/dev',
-    '--perms',
-    '1777',
-    '--size',
-    String(layout.tmpBytes),
-    '--tmpfs',
-    '/tmp',
+    ...('bytes' in layout.tmp
+      ? ['--perms', '1777', '--size', String(layout.tmp.bytes), '--tmpfs', '/tmp']
+      : ['--bind', layout.tmp.dir, '/tmp']),
     '--bind',
     layout.workspace,
     SANDBOX_WORKDIR,

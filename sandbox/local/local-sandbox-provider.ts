@@ -17,12 +17,12 @@ import {
   SANDBOX_RUN_DIR,
   sandboxCommand,
 } from './bwrap-args.js';
-import { type CgroupSupport, detectCgroupSupport } from './cgroup-support.js';
+import type { CgroupSupport } from './cgroup-support.js';
 import { type EgressPolicy, startEgressProxy } from './egress-proxy.js';
 import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';
 import { LocalSandbox } from './local-sandbox.js';
+import { type LocalSandboxHardening, localSandboxHardening } from './local-sandbox-hardening.js';
 import { SandboxCgroup } from './sandbox-cgroup.js';
-import { type SeccompFilters, seccompFilters } from './seccomp-filters.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
 import { workspaceVolume } from './workspace-volume.js';
@@ -73,6 +73,7 @@ const UID_SPAN = 1_000_000;
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const REFILL_DELAY_MS = 250;
 const BWRAP_PATHS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
+const NO_CGROUPS: CgroupSupport = { version: null, parents: {}, reason: 'not checked yet' };
 /** What the sandbox's /etc gets from devbot instead of the host (see bwrap-args.ts). */
 const ETC_FILES: Record<GeneratedEtcFile, () => string> = {
   passwd: passwdFile,
@@ -123,10 +124,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   #mode: LaunchMode = 'privileged';
   #bwrap = '/usr/bin/bwrap';
   #usrEtc: string[] = [];
-  #seccomp: SeccompFilters | null = null;
-  #cgroups: CgroupSupport = { version: null, parents: {}, reason: 'not checked yet' };
-  /** Why /workspace has no quota here, or null when it has one (a volume). */
-  #noVolumes: string | null = 'not checked yet';
+  #hardening: LocalSandboxHardening | null = null;
 
   constructor(options: LocalSandboxProviderOptions) {
     this.#o = {
@@ -149,14 +147,12 @@ export class LocalSandboxProvider implements SandboxProvider {
     return this.#checked;
   }
 
-  /** The cgroup hierarchy sandboxes get their groups in, or why none (known once check() has passed). */
-  get cgroups(): CgroupSupport {
-    return this.#cgroups;
-  }
-
-  /** Why /workspace has no disk quota here, or null when it has (known once check() has passed). */
-  get workspaceQuotaMissing(): string | null {
-    return this.#noVolumes;
+  /**
+   * What confines this provider's sandboxes (seccomp, cgroup, disk quotas), each with its reason;
+   * null until check() has passed.
+   */
+  get hardening(): LocalSandboxHardening | null {
+    return this.#hardening;
   }
 
   /** How sandboxes are started here (known once check() has passed). */
@@ -190,15 +186,17 @@ export class LocalSandboxProvider implements SandboxProvider {
     await chmod(this.#o.baseDir, baseMode);
     if (this.#mode === 'userns') await traversableToOthers(dirname(this.#o.baseDir));
     await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
-    this.#seccomp = await seccompFilters(this.#o.baseDir);
-    this.#cgroups = await detectCgroupSupport();
+    const hardening = await localSandboxHardening({
+      baseDir: this.#o.baseDir,
+      bwrap,
+      launchMode: this.#mode,
+    });
+    // The filter is part of the boundary, not an extra: no filter, no local sandbox.
+    if (!hardening.seccomp.ok) throw new UnavailableError(hardening.seccomp.reason);
+    this.#hardening = hardening;
     for (const [name, text] of Object.entries(ETC_FILES))
       await writeFile(this.#file(name), text(), { mode: 0o644 });
     await this.#replaceUsrEtc();
-    this.#noVolumes =
-      this.#mode === 'privileged'
-        ? await workspaceVolume.probe(this.#o.baseDir)
-        : 'mounting a volume needs CAP_SYS_ADMIN, which the userns launch mode does not have';
     await this.#removeOrphans();
   }
 
@@ -226,6 +224,7 @@ export class LocalSandboxProvider implements SandboxProvider {
    * or containers sharing the directory are left alone.
    */
   async #removeOrphans(): Promise<void> {
+    const cgroups = this.#cgroupSupport();
     for (const id of await this.listIds()) {
       const dir = join(this.#o.baseDir, id);
       const owner = await readJson<{ pid?: number; host?: string }>(join(dir, 'owner.json'));
@@ -235,11 +234,11 @@ export class LocalSandboxProvider implements SandboxProvider {
       if (owner?.host !== undefined && owner.host !== hostname()) continue;
       if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isProcessAlive(owner.pid)) continue;
       if (owner?.pid === process.pid) continue;
-      if (this.#cgroups.version) await SandboxCgroup.of(this.#cgroups, id).remove();
+      if (cgroups.version) await SandboxCgroup.of(cgroups, id).remove();
       await workspaceVolume.release(dir);
       await rm(dir, { recursive: true, force: true });
     }
-    if (this.#cgroups.version) await SandboxCgroup.sweep(this.#cgroups);
+    if (cgroups.version) await SandboxCgroup.sweep(cgroups);
   }
 
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
@@ -361,11 +360,19 @@ export class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
+  /** The cgroup hierarchy found at check() (none before). */
+  #cgroupSupport(): CgroupSupport {
+    const cgroup = this.#hardening?.cgroup;
+    return cgroup ? { version: cgroup.version, parents: cgroup.parents, reason: cgroup.reason } : NO_CGROUPS;
+  }
+
   async #prepare(id: string, uid: number, fresh = true): Promise<Prepared> {
+    const hardening = this.#hardening;
+    if (!hardening?.seccomp.filters) throw new UnavailableError('the local sandbox provider was not checked');
     const dir = join(this.#o.baseDir, id);
     const layout = {
       workspace: join(dir, 'workspace'),
-      tmpBytes: this.#o.tmpMb * 1024 * 1024,
+      tmp: hardening.diskQuota.tmp.ok ? { bytes: this.#o.tmpMb * 1024 * 1024 } : { dir: join(dir, 'tmp') },
       run: join(dir, 'run'),
       etc: {
         passwd: this.#file('passwd'),
@@ -376,7 +383,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       usrEtc: this.#usrEtc,
       usrEtcReplacement: this.#file('usr_etc'),
       supervisor: this.#file('supervisor.py'),
-      seccomp: this.#seccomp!,
+      seccomp: hardening.seccomp.filters,
     };
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (this.#mode === 'userns') {
@@ -389,14 +396,15 @@ export class LocalSandboxProvider implements SandboxProvider {
     });
     // A new sandbox gets its volume here; a reattached one finds its image (or its plain
     // directory, if it was made without a volume) and keeps it.
-    if (this.#noVolumes === null) await workspaceVolume.ensure(dir, uid, this.#o.diskMb);
-    for (const sub of [layout.workspace, layout.run]) {
+    if (hardening.diskQuota.workspace.ok) await workspaceVolume.ensure(dir, uid, this.#o.diskMb);
+    for (const sub of [layout.workspace, layout.run, ...('dir' in layout.tmp ? [layout.tmp.dir] : [])]) {
       await mkdir(sub, { recursive: true, mode: 0o755 });
       await lchown(sub, uid, uid);
     }
     const memoryBytes = this.#o.memoryMb * 1024 * 1024;
-    const cgroup = this.#cgroups.version
-      ? await SandboxCgroup.create(this.#cgroups, id, {
+    const cgroups = this.#cgroupSupport();
+    const cgroup = cgroups.version
+      ? await SandboxCgroup.create(cgroups, id, {
           memoryBytes,
           maxProcs: this.#o.maxProcs,
           cpus: this.#o.cpus,

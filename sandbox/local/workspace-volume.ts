@@ -49,15 +49,17 @@ async function probe(scratchDir: string): Promise<string | null> {
   if (!(await stat('/dev/loop-control').catch(() => null)))
     return 'no loop devices (/dev/loop-control is missing)';
   const dir = join(scratchDir, `volume_probe_${process.pid}_${randomBytes(4).toString('hex')}`);
+  // A sandbox-like directory inside the probe's own, so the template image goes with it.
+  const sandboxDir = join(dir, 'sb');
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await ensure(dir, 0, 16);
-    await release(dir);
+    await mkdir(sandboxDir, { recursive: true, mode: 0o700 });
+    await ensure(sandboxDir, 0, 16);
+    await release(sandboxDir);
     return null;
   } catch (err) {
     return (err as Error).message;
   } finally {
-    await release(dir).catch(() => {});
+    await release(sandboxDir).catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -43,12 +43,15 @@ describe('local sandbox limits for the whole sandbox', () => {
 
   /** A file of this sandbox's cgroup for `controller`, as the host sees it. */
   const cgroupFile = (controller: 'memory' | 'pids' | 'cpu', file: string) =>
-    readFileSync(join(harness.provider.cgroups.parents[controller]!, sandbox.id, file), 'utf8').trim();
+    readFileSync(
+      join(harness.provider.hardening!.cgroup.parents[controller]!, sandbox.id, file),
+      'utf8',
+    ).trim();
 
   it.skipIf(!cgroups.version)(
     `four processes of 150 MB each in a ${MEMORY_MB} MB sandbox: killed, and together never above the limit${noCgroup}`,
     async () => {
-      expect(harness.provider.cgroups.version).toBe(cgroups.version);
+      expect(harness.provider.hardening?.cgroup.version).toBe(cgroups.version);
       // bytearray(n) zero-fills, so every page is really used.
       const hog = `python3 -c "import time; b = bytearray(150 * 1024 * 1024); print('held', flush=True); time.sleep(3); print('done', flush=True)"`;
       const r = await sandbox.exec(`for i in 1 2 3 4; do (${hog}; echo "exit $?") & done; wait`, {
@@ -136,8 +139,8 @@ print(time.process_time())"`;
   );
 
   it(`writing past the ${DISK_MB} MB workspace fails with ENOSPC, and the host disk holds at most that`, async (ctx) => {
-    const missing = harness.provider.workspaceQuotaMissing;
-    if (missing !== null) return ctx.skip(`no workspace quota here: ${missing}`);
+    const quota = harness.provider.hardening!.diskQuota.workspace;
+    if (!quota.ok) return ctx.skip(quota.reason);
     const r = await sandbox.exec(
       'head -c 200M /dev/zero 2>&1 >big; echo "exit $?"; stat -c %s big; dd if=/dev/zero of=small bs=1M count=1 2>&1',
     );
@@ -157,7 +160,9 @@ print(time.process_time())"`;
     );
   });
 
-  it(`writing past the ${TMP_MB} MB /tmp fails with ENOSPC`, async () => {
+  it(`writing past the ${TMP_MB} MB /tmp fails with ENOSPC`, async (ctx) => {
+    const quota = harness.provider.hardening!.diskQuota.tmp;
+    if (!quota.ok) return ctx.skip(quota.reason);
     const r = await sandbox.exec(
       'head -c 100M /dev/zero 2>&1 >/tmp/big; echo "exit $?"; stat -c %s /tmp/big; rm -f /tmp/big',
     );
@@ -166,7 +171,8 @@ print(time.process_time())"`;
   });
 
   it("keeps a persistent sandbox's volume across closing and reattaching, and unmounts it on destroy", async (ctx) => {
-    if (harness.provider.workspaceQuotaMissing !== null) return ctx.skip('no workspace volumes here');
+    const quota = harness.provider.hardening!.diskQuota.workspace;
+    if (!quota.ok) return ctx.skip(quota.reason);
     const chat = await harness.provider.create({ taskId: 'limits-chat', persistent: true });
     const mountPoint = join(harness.baseDir, chat.id, 'workspace');
     await chat.writeFile('kept.txt', 'kept');
@@ -189,7 +195,8 @@ print(time.process_time())"`;
 
   it.skipIf(!cgroups.version)(`removes the sandbox's cgroup when it closes${noCgroup}`, async () => {
     const extra = await harness.provider.create({ taskId: 'limits-close' });
-    const dirs = Object.values(harness.provider.cgroups.parents).map((parent) => join(parent, extra.id));
+    const parents = Object.values(harness.provider.hardening!.cgroup.parents);
+    const dirs = parents.map((parent) => join(parent, extra.id));
     await extra.execBackground('sleep 60');
     for (const dir of dirs) expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8')).not.toBe('');
     await extra.close();
