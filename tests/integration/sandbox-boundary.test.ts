@@ -181,7 +181,10 @@ describe('local sandbox boundary', () => {
     const meta = JSON.parse(await readFile(join(harness.baseDir, sandbox.id, 'sandbox.json'), 'utf8')) as {
       uid: number;
     };
-    const r = await sandbox.exec('bomb() { bomb | bomb & }; bomb; sleep 5', { timeoutMs: 2_000 });
+    // The bomb goes off in a subshell and the command's shell becomes the sleep (exec): once the
+    // bomb holds every process the sandbox may have, a shell that still had to fork would end
+    // early with "Cannot fork" instead of at the timeout.
+    const r = await sandbox.exec('(bomb() { bomb | bomb & }; bomb) & exec sleep 5', { timeoutMs: 2_000 });
     expect(r.timedOut).toBe(true);
     // Nothing of the bomb survives on the host: only the sandbox's own processes under its uid
     // (the supervisor and its helper, and bwrap when it runs unprivileged) are left.
