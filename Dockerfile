@@ -29,9 +29,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 
 FROM ${NODE_IMAGE} AS runtime
 # git: host-side workspaces (clone, commit, push). bubblewrap: the local sandbox. python3: commands
-# users commonly run in it. tini: PID 1 that forwards SIGTERM and reaps sandbox children.
+# users commonly run in it; python3-seccomp builds its seccomp filter; e2fsprogs makes its disk quota
+# image. tini: PID 1 that forwards SIGTERM and reaps sandbox children.
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends git bubblewrap python3 ca-certificates tini \
+  && apt-get install -y --no-install-recommends git bubblewrap python3 python3-seccomp e2fsprogs ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     DEVBOT_DATA_DIR=/var/lib/devbot \

@@ -105,6 +105,35 @@ export function runSandboxContract(
       await expect(sandbox.readFile('does/not/exist')).rejects.toThrow();
     });
 
+    it('runs ordinary development work: git, npm test, node worker threads, python threads', async () => {
+      await sandbox.writeFile(
+        'proj/package.json',
+        JSON.stringify({ name: 'proj', version: '1.0.0', scripts: { test: 'node test.js' } }),
+      );
+      await sandbox.writeFile(
+        'proj/test.js',
+        `const { Worker } = require('node:worker_threads');
+new Worker('require("node:worker_threads").parentPort.postMessage(6 * 7)', { eval: true }).on('message', (m) => {
+  console.log('answer', m);
+  process.exit(0);
+});
+`,
+      );
+      const r = await sandbox.exec(
+        [
+          'cd proj',
+          'git init -q && git add -A && git -c user.name=d -c user.email=d@example.com commit -qm init',
+          'git log --oneline | wc -l',
+          'npm test --silent',
+          `python3 -c "from concurrent.futures import ThreadPoolExecutor as P; print(sum(P(4).map(abs, range(5))))"`,
+        ].join(' && '),
+        { env: { npm_config_update_notifier: 'false' }, timeoutMs: slow * 6 },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout.replace(/^\s+/gm, '')).toBe('1\nanswer 42\n10\n');
+      expect(r.exitCode).toBe(0);
+    });
+
     it('runs background commands and kills them', async () => {
       const bg = await sandbox.execBackground('echo started; touch /tmp/bg-started; sleep 60');
       const r = await sandbox.exec('echo meanwhile');

@@ -13,17 +13,37 @@
  */
 export interface BwrapLayout {
   workspace: string;
-  tmp: string;
+  /**
+   * The sandbox's /tmp: a tmpfs of its own of `bytes` (bounded, private, gone with the sandbox;
+   * its pages count against the sandbox's memory cgroup too), or where bubblewrap has no --size,
+   * a host directory as before. See workspace-volume.ts.
+   */
+  tmp: { bytes: number } | { dir: string };
   run: string;
-  passwd: string;
-  group: string;
+  /** Files devbot writes for the sandbox's /etc instead of the host's (see ETC_ALLOWLIST). */
+  etc: Record<GeneratedEtcFile, string>;
+  /**
+   * Host config directories under /usr (`/usr/etc`, `/usr/local/etc`: npm's global npmrc, pip.conf,
+   * ...) that exist here, each replaced by `replacement`; they may hold registry tokens.
+   */
+  usrEtc: readonly string[];
+  usrEtcReplacement: string;
   supervisor: string;
+  /** seccomp-filters.ts: the sandbox's program (to bwrap on SECCOMP_FD), the commands' one. */
+  seccomp: { sandbox: string; commands: string };
 }
+
+export type GeneratedEtcFile = 'passwd' | 'group' | 'hosts' | 'nsswitch.conf';
 
 export interface BwrapLimits {
   uid: number;
+  /** RLIMIT_NPROC: counted per uid, and each sandbox has its own, so per sandbox. */
   maxProcs: number;
-  memoryBytes: number;
+  /**
+   * RLIMIT_AS, per process: only where no memory cgroup bounds the sandbox as a whole (it cannot
+   * stop several processes from adding up, and it breaks runtimes that reserve address space).
+   */
+  addressSpaceBytes?: number;
 }
 
 export type LaunchMode = 'privileged' | 'userns';
@@ -31,7 +51,12 @@ export type LaunchMode = 'privileged' | 'userns';
 export interface SandboxCommand {
   command: string;
   args: string[];
+  /** Files opened read-only for the child as fds 4, 5, ... (fd 3 is bwrap's --info-fd). */
+  files?: string[];
 }
+
+/** The fd bwrap reads the sandbox's seccomp program from. */
+export const SECCOMP_FD = 4;
 
 /** Where the sandbox's run dir (preview sockets) appears inside. */
 export const SANDBOX_RUN_DIR = '/run/devbot';
@@ -39,34 +64,38 @@ export const SANDBOX_WORKDIR = '/workspace';
 /** The uid/gid commands see inside their user namespace. */
 export const INNER_ID = 1000;
 
-/** /etc entries programs commonly need; everything else in the host's /etc stays invisible. */
+/**
+ * /etc entries programs commonly need; everything else in the host's /etc stays invisible. Left
+ * out on purpose, because they carry the host's own configuration rather than what programs need:
+ * `gitconfig` (credential helpers, URL rewrites, proxies), `profile` and `bash.bashrc` (where
+ * operators export proxies and tokens), `ca-certificates*` (only update-ca-certificates reads
+ * them), `ssl/private` (only its names would show, still too much). `hosts` and `nsswitch.conf`
+ * are devbot's own (GeneratedEtcFile): the host's may name internal machines or NSS modules
+ * (sssd, ldap, systemd) that have nothing to talk to inside.
+ */
 const ETC_ALLOWLIST = [
   'alternatives',
   'ld.so.cache',
   'ld.so.conf',
   'ld.so.conf.d',
   'localtime',
-  'nsswitch.conf',
   'mime.types',
-  'ssl',
-  'ca-certificates',
-  'ca-certificates.conf',
-  'hosts',
+  'ssl/certs',
+  'ssl/openssl.cnf',
   'protocols',
   'services',
   'inputrc',
-  'profile',
-  'bash.bashrc',
   'os-release',
   'debian_version',
   'magic',
   'magic.mime',
   'python3',
   'python3.11',
-  'gitconfig',
 ];
 
 export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
+/** Where the supervisor finds the program its helper installs before each command. */
+const COMMANDS_FILTER = '/opt/devbot/commands.bpf';
 
 export function sandboxCommand(
   layout: BwrapLayout,
@@ -74,7 +103,12 @@ export function sandboxCommand(
   mode: LaunchMode,
   bwrap = '/usr/bin/bwrap',
 ): SandboxCommand {
-  const resourceLimits = [`--nproc=${limits.maxProcs}`, `--as=${limits.memoryBytes}`, '--core=0', '--'];
+  const resourceLimits = [
+    `--nproc=${limits.maxProcs}`,
+    ...(limits.addressSpaceBytes === undefined ? [] : [`--as=${limits.addressSpaceBytes}`]),
+    '--core=0',
+    '--',
+  ];
   const dropToSandboxUid = [
     '/usr/bin/setpriv',
     `--reuid=${limits.uid}`,
@@ -85,7 +119,15 @@ export function sandboxCommand(
     '--no-new-privs',
     '--',
   ];
-  const supervisor = ['/usr/bin/python3', '-I', '-S', '/opt/devbot/supervisor.py', String(INNER_ID)];
+  const supervisor = [
+    '/usr/bin/python3',
+    '-I',
+    '-S',
+    '/opt/devbot/supervisor.py',
+    String(INNER_ID),
+    COMMANDS_FILTER,
+  ];
+  const files = [layout.seccomp.sandbox];
   if (mode === 'privileged')
     return {
       command: bwrap,
@@ -107,6 +149,7 @@ export function sandboxCommand(
         ...dropToSandboxUid,
         ...supervisor,
       ],
+      files,
     };
   return {
     command: '/usr/bin/prlimit',
@@ -124,6 +167,7 @@ export function sandboxCommand(
       '--',
       ...supervisor,
     ],
+    files,
   };
 }
 
@@ -142,6 +186,12 @@ const NAMESPACES = [
 /** Read-only system, the allow-listed /etc, private /tmp, the workspace; a clean environment. */
 function filesystem(layout: BwrapLayout): string[] {
   const etc = ETC_ALLOWLIST.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]);
+  const generated = Object.entries(layout.etc).flatMap(([name, source]) => [
+    '--ro-bind',
+    source,
+    `/etc/${name}`,
+  ]);
+  const usrEtc = layout.usrEtc.flatMap((dir) => ['--ro-bind', layout.usrEtcReplacement, dir]);
   return [
     '--ro-bind',
     '/usr',
@@ -175,20 +225,20 @@ function filesystem(layout: BwrapLayout): string[] {
     '0755',
     '--dir',
     '/opt/devbot',
+    ...usrEtc,
+    '--perms',
+    '0755',
+    '--dir',
+    '/etc/ssl',
     ...etc,
-    '--ro-bind',
-    layout.passwd,
-    '/etc/passwd',
-    '--ro-bind',
-    layout.group,
-    '/etc/group',
+    ...generated,
     '--proc',
     '/proc',
     '--dev',
     '/dev',
-    '--bind',
-    layout.tmp,
-    '/tmp',
+    ...('bytes' in layout.tmp
+      ? ['--perms', '1777', '--size', String(layout.tmp.bytes), '--tmpfs', '/tmp']
+      : ['--bind', layout.tmp.dir, '/tmp']),
     '--bind',
     layout.workspace,
     SANDBOX_WORKDIR,
@@ -198,6 +248,12 @@ function filesystem(layout: BwrapLayout): string[] {
     '--ro-bind',
     layout.supervisor,
     '/opt/devbot/supervisor.py',
+    '--ro-bind',
+    layout.seccomp.commands,
+    COMMANDS_FILTER,
+    // Applied last, to the supervisor: bwrap's own setup is done by then.
+    '--seccomp',
+    String(SECCOMP_FD),
     '--chdir',
     SANDBOX_WORKDIR,
     '--clearenv',
@@ -219,4 +275,14 @@ export function passwdFile(): string {
 
 export function groupFile(): string {
   return `root:x:0:\ndevbot:x:${INNER_ID}:\nnogroup:x:65534:\n`;
+}
+
+/** Only the sandbox's own names: the host's /etc/hosts may map internal machines. */
+export function hostsFile(): string {
+  return '127.0.0.1 localhost devbot\n::1 localhost ip6-localhost ip6-loopback\n';
+}
+
+/** Files only (and DNS, which has no way out anyway): no host NSS modules inside. */
+export function nsswitchFile(): string {
+  return 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n';
 }

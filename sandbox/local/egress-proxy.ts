@@ -5,15 +5,17 @@
  * It serves `CONNECT host:443` (HTTPS, end to end encrypted) and plain `GET http://host/...` on
  * port 80, only for hosts on the allowlist (a domain and its subdomains), and only to public
  * addresses: a name that resolves to a loopback, private, link-local or otherwise internal
- * address is refused, so an allowed name cannot be pointed at the host's Postgres, Redis or a
- * cloud metadata endpoint. Anything else gets a 403 that says why.
+ * address is refused (see is-internal-address.ts for IPv6 forms that carry IPv4), so an allowed
+ * name cannot be pointed at the host's Postgres, Redis or a cloud metadata endpoint. Anything else
+ * gets a 403 that says why.
  */
 import { lookup } from 'node:dns/promises';
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
-import { BlockList, connect, isIP, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { relay, stripHopByHop } from '../../src/http/relay.js';
+import { isInternalAddress } from './is-internal-address.js';
 
 export interface EgressPolicy {
   /** Domains the sandbox may reach, each with its subdomains (`github.com` allows `api.github.com`). */
@@ -24,6 +26,8 @@ export interface EgressPolicy {
   httpPorts?: readonly number[];
   /** Tests only: let allowed names resolve to loopback and private addresses. */
   allowPrivateAddresses?: boolean;
+  /** Resolves a name to every address it has (default: the system resolver); a test seam. */
+  lookup?: (host: string) => Promise<{ address: string }[]>;
   /** Called once per refused request, for the logs. */
   onDenied?: (host: string, reason: string) => void;
 }
@@ -31,39 +35,6 @@ export interface EgressPolicy {
 export interface EgressProxy {
   readonly socketPath: string;
   close(): Promise<void>;
-}
-
-const internal = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const)
-  internal.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const)
-  internal.addSubnet(net, bits, 'ipv6');
-
-export function isInternalAddress(address: string): boolean {
-  // An IPv4-mapped IPv6 address is judged by its IPv4 part.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  const candidate = mapped ?? address;
-  const family = isIP(candidate);
-  if (family === 0) return true;
-  return internal.check(candidate, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export function isAllowedHost(host: string, allowed: readonly string[]): boolean {
@@ -89,7 +60,7 @@ export async function startEgressProxy(socketPath: string, policy: EgressPolicy)
       return { refused: deny(host, 'not on the allowlist (DEVBOT_SANDBOX_ALLOWED_DOMAINS)') };
     let addresses: { address: string }[];
     try {
-      addresses = await lookup(host, { all: true });
+      addresses = await (policy.lookup ?? systemLookup)(host);
     } catch {
       return { refused: deny(host, 'the name does not resolve') };
     }
@@ -194,6 +165,10 @@ export async function startEgressProxy(socketPath: string, policy: EgressPolicy)
       await rm(socketPath, { force: true });
     },
   };
+}
+
+function systemLookup(host: string): Promise<{ address: string }[]> {
+  return lookup(host, { all: true });
 }
 
 function splitHostPort(authority: string): [string, string] {

@@ -7,12 +7,25 @@ import { BadInputError, UnavailableError } from '../../src/core/errors.js';
 import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
 import { isProcessAlive } from '../../src/utils/process-alive.js';
-import { groupFile, type LaunchMode, passwdFile, SANDBOX_RUN_DIR, sandboxCommand } from './bwrap-args.js';
+import {
+  type GeneratedEtcFile,
+  groupFile,
+  hostsFile,
+  type LaunchMode,
+  nsswitchFile,
+  passwdFile,
+  SANDBOX_RUN_DIR,
+  sandboxCommand,
+} from './bwrap-args.js';
+import type { CgroupSupport } from './cgroup-support.js';
 import { type EgressPolicy, startEgressProxy } from './egress-proxy.js';
 import { chooseLaunchMode, effectiveCapabilities } from './launch-mode.js';
 import { LocalSandbox } from './local-sandbox.js';
+import { type LocalSandboxHardening, localSandboxHardening } from './local-sandbox-hardening.js';
+import { SandboxCgroup } from './sandbox-cgroup.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
+import { workspaceVolume } from './workspace-volume.js';
 
 export interface LocalSandboxProviderOptions {
   /** Host directory holding one subdirectory per sandbox, e.g. `<dataDir>/sandboxes`. */
@@ -22,8 +35,21 @@ export interface LocalSandboxProviderOptions {
   timeoutMs?: number;
   /** Bytes of output kept per command. */
   outputLimit?: number;
+  /**
+   * Longest wait for a sandbox to answer a file read, write or listing (or a preview or network
+   * setup): sandbox code shares the supervisor's uid, so nothing it does may hang the host.
+   */
+  requestTimeoutMs?: number;
+  /** Memory for the whole sandbox (a cgroup; where there is none, per process). */
   memoryMb?: number;
+  /** Processes and threads for the whole sandbox. */
   maxProcs?: number;
+  /** CPUs' worth of time for the whole sandbox (a cgroup CPU quota; 0: none). Default 2. */
+  cpus?: number;
+  /** Size of /workspace (a loop-mounted volume, where the launch mode allows it). Default 4096. */
+  diskMb?: number;
+  /** Size of /tmp (a tmpfs; counts against memory too). Default 512. */
+  tmpMb?: number;
   /**
    * Sandboxes started ahead of time. Starting bwrap and the supervisor costs tens of ms; a warm
    * one makes `create()` cost a rename. 0 disables.
@@ -47,6 +73,16 @@ const UID_SPAN = 1_000_000;
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const REFILL_DELAY_MS = 250;
 const BWRAP_PATHS = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap'];
+const NO_CGROUPS: CgroupSupport = { version: null, parents: {}, reason: 'not checked yet' };
+/** What the sandbox's /etc gets from devbot instead of the host (see bwrap-args.ts). */
+const ETC_FILES: Record<GeneratedEtcFile, () => string> = {
+  passwd: passwdFile,
+  group: groupFile,
+  hosts: hostsFile,
+  'nsswitch.conf': nsswitchFile,
+};
+/** Where npm, pip and friends keep host-wide config under /usr. */
+const USR_ETC_DIRS = ['/usr/etc', '/usr/local/etc'];
 /** sockaddr_un.sun_path holds 108 bytes on Linux, the last one a NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -69,6 +105,7 @@ interface Prepared {
   dir: string;
   uid: number;
   supervisor: SupervisorProcess;
+  cgroup: SandboxCgroup | null;
 }
 
 /**
@@ -86,13 +123,19 @@ export class LocalSandboxProvider implements SandboxProvider {
   #closed = false;
   #mode: LaunchMode = 'privileged';
   #bwrap = '/usr/bin/bwrap';
+  #usrEtc: string[] = [];
+  #hardening: LocalSandboxHardening | null = null;
 
   constructor(options: LocalSandboxProviderOptions) {
     this.#o = {
       timeoutMs: 10 * 60_000,
       outputLimit: 1_000_000,
+      requestTimeoutMs: 15_000,
       memoryMb: 2048,
       maxProcs: 256,
+      cpus: 2,
+      diskMb: 4096,
+      tmpMb: 512,
       warm: 1,
       ...options,
     };
@@ -102,6 +145,14 @@ export class LocalSandboxProvider implements SandboxProvider {
   check(): Promise<void> {
     this.#checked ??= this.#check();
     return this.#checked;
+  }
+
+  /**
+   * What confines this provider's sandboxes (seccomp, cgroup, disk quotas), each with its reason;
+   * null until check() has passed.
+   */
+  get hardening(): LocalSandboxHardening | null {
+    return this.#hardening;
   }
 
   /** How sandboxes are started here (known once check() has passed). */
@@ -135,9 +186,36 @@ export class LocalSandboxProvider implements SandboxProvider {
     await chmod(this.#o.baseDir, baseMode);
     if (this.#mode === 'userns') await traversableToOthers(dirname(this.#o.baseDir));
     await writeFile(this.#file('supervisor.py'), SUPERVISOR_SCRIPT, { mode: 0o644 });
-    await writeFile(this.#file('passwd'), passwdFile(), { mode: 0o644 });
-    await writeFile(this.#file('group'), groupFile(), { mode: 0o644 });
+    const hardening = await localSandboxHardening({
+      baseDir: this.#o.baseDir,
+      bwrap,
+      launchMode: this.#mode,
+    });
+    // The filter is part of the boundary, not an extra: no filter, no local sandbox.
+    if (!hardening.seccomp.ok) throw new UnavailableError(hardening.seccomp.reason);
+    this.#hardening = hardening;
+    for (const [name, text] of Object.entries(ETC_FILES))
+      await writeFile(this.#file(name), text(), { mode: 0o644 });
+    await this.#replaceUsrEtc();
     await this.#removeOrphans();
+  }
+
+  /**
+   * npm reads its global npmrc from `<prefix>/etc` (`/usr/etc`, `/usr/local/etc`), pip and others
+   * keep theirs there too, and they may carry registry tokens: the sandbox sees devbot's own
+   * directory there instead, whose npmrc only points npm at the system CA bundle (as Debian's does),
+   * so npm behind a TLS-inspecting proxy keeps working.
+   */
+  async #replaceUsrEtc(): Promise<void> {
+    // Not a sandbox id (listIds() would take it for an orphan sandbox): note the underscore.
+    const dir = this.#file('usr_etc');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const bundle = '/etc/ssl/certs/ca-certificates.crt';
+    const npmrc = (await stat(bundle).catch(() => null)) ? `cafile=${bundle}\n` : '';
+    await writeFile(join(dir, 'npmrc'), npmrc, { mode: 0o644 });
+    this.#usrEtc = [];
+    for (const candidate of USR_ETC_DIRS)
+      if ((await stat(candidate).catch(() => null))?.isDirectory()) this.#usrEtc.push(candidate);
   }
 
   /**
@@ -146,6 +224,7 @@ export class LocalSandboxProvider implements SandboxProvider {
    * or containers sharing the directory are left alone.
    */
   async #removeOrphans(): Promise<void> {
+    const cgroups = this.#cgroupSupport();
     for (const id of await this.listIds()) {
       const dir = join(this.#o.baseDir, id);
       const owner = await readJson<{ pid?: number; host?: string }>(join(dir, 'owner.json'));
@@ -155,8 +234,11 @@ export class LocalSandboxProvider implements SandboxProvider {
       if (owner?.host !== undefined && owner.host !== hostname()) continue;
       if (typeof owner?.pid === 'number' && owner.pid !== process.pid && isProcessAlive(owner.pid)) continue;
       if (owner?.pid === process.pid) continue;
+      if (cgroups.version) await SandboxCgroup.of(cgroups, id).remove();
+      await workspaceVolume.release(dir);
       await rm(dir, { recursive: true, force: true });
     }
+    if (cgroups.version) await SandboxCgroup.sweep(cgroups);
   }
 
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
@@ -187,14 +269,14 @@ export class LocalSandboxProvider implements SandboxProvider {
   async #openEgress(prepared: Prepared, policy: EgressPolicy): Promise<Egress> {
     const proxy = await startEgressProxy(join(prepared.dir, 'run', 'egress.sock'), policy);
     try {
-      await prepared.supervisor.call({
-        op: 'egress',
-        port: EGRESS_PORT,
-        path: `${SANDBOX_RUN_DIR}/egress.sock`,
-      });
+      await prepared.supervisor.call(
+        { op: 'egress', port: EGRESS_PORT, path: `${SANDBOX_RUN_DIR}/egress.sock` },
+        this.#o.requestTimeoutMs,
+      );
     } catch (err) {
       await proxy.close();
       prepared.supervisor.kill();
+      void prepared.supervisor.exited.then(() => prepared.cgroup?.remove());
       throw new UnavailableError('the sandbox could not open its way to the network', { cause: err });
     }
     const url = `http://127.0.0.1:${EGRESS_PORT}`;
@@ -222,7 +304,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     const raw = await readFile(join(dir, 'sandbox.json'), 'utf8').catch(() => null);
     if (raw === null) return null;
     const meta = JSON.parse(raw) as SandboxMeta;
-    const prepared = await this.#prepare(id, meta.uid);
+    const prepared = await this.#prepare(id, meta.uid, false);
     // Network comes back only while the operator's policy still allows it.
     if (!meta.network || !this.#network) return this.#adopt(prepared, meta.persistent, undefined);
     const egress = await this.#openEgress(prepared, this.#network);
@@ -236,6 +318,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   async destroy(id: string): Promise<void> {
     if (!ID_PATTERN.test(id)) return;
     await this.#live.get(id)?.close();
+    await workspaceVolume.release(join(this.#o.baseDir, id));
     await rm(join(this.#o.baseDir, id), { recursive: true, force: true });
   }
 
@@ -256,7 +339,7 @@ export class LocalSandboxProvider implements SandboxProvider {
           if (!prepared) return;
           prepared.supervisor.kill();
           await prepared.supervisor.exited;
-          await rm(prepared.dir, { recursive: true, force: true });
+          await this.#release(prepared, false);
         }),
       );
     }
@@ -277,15 +360,30 @@ export class LocalSandboxProvider implements SandboxProvider {
     }
   }
 
-  async #prepare(id: string, uid: number): Promise<Prepared> {
+  /** The cgroup hierarchy found at check() (none before). */
+  #cgroupSupport(): CgroupSupport {
+    const cgroup = this.#hardening?.cgroup;
+    return cgroup ? { version: cgroup.version, parents: cgroup.parents, reason: cgroup.reason } : NO_CGROUPS;
+  }
+
+  async #prepare(id: string, uid: number, fresh = true): Promise<Prepared> {
+    const hardening = this.#hardening;
+    if (!hardening?.seccomp.filters) throw new UnavailableError('the local sandbox provider was not checked');
     const dir = join(this.#o.baseDir, id);
     const layout = {
       workspace: join(dir, 'workspace'),
-      tmp: join(dir, 'tmp'),
+      tmp: hardening.diskQuota.tmp.ok ? { bytes: this.#o.tmpMb * 1024 * 1024 } : { dir: join(dir, 'tmp') },
       run: join(dir, 'run'),
-      passwd: this.#file('passwd'),
-      group: this.#file('group'),
+      etc: {
+        passwd: this.#file('passwd'),
+        group: this.#file('group'),
+        hosts: this.#file('hosts'),
+        'nsswitch.conf': this.#file('nsswitch.conf'),
+      },
+      usrEtc: this.#usrEtc,
+      usrEtcReplacement: this.#file('usr_etc'),
       supervisor: this.#file('supervisor.py'),
+      seccomp: hardening.seccomp.filters,
     };
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (this.#mode === 'userns') {
@@ -296,18 +394,54 @@ export class LocalSandboxProvider implements SandboxProvider {
     await writeFile(join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname() }), {
       mode: 0o600,
     });
-    for (const sub of [layout.workspace, layout.tmp, layout.run]) {
+    // A new sandbox gets its volume here; a reattached one finds its image (or its plain
+    // directory, if it was made without a volume) and keeps it.
+    if (hardening.diskQuota.workspace.ok) await workspaceVolume.ensure(dir, uid, this.#o.diskMb);
+    for (const sub of [layout.workspace, layout.run, ...('dir' in layout.tmp ? [layout.tmp.dir] : [])]) {
       await mkdir(sub, { recursive: true, mode: 0o755 });
       await lchown(sub, uid, uid);
     }
-    const command = sandboxCommand(
-      layout,
-      { uid, maxProcs: this.#o.maxProcs, memoryBytes: this.#o.memoryMb * 1024 * 1024 },
-      this.#mode,
-      this.#bwrap,
-    );
-    const supervisor = await SupervisorProcess.start(command);
-    return { id, dir, uid, supervisor };
+    const memoryBytes = this.#o.memoryMb * 1024 * 1024;
+    const cgroups = this.#cgroupSupport();
+    const cgroup = cgroups.version
+      ? await SandboxCgroup.create(cgroups, id, {
+          memoryBytes,
+          maxProcs: this.#o.maxProcs,
+          cpus: this.#o.cpus,
+        })
+      : null;
+    const limits = {
+      uid,
+      maxProcs: this.#o.maxProcs,
+      ...(cgroup?.dirs.memory ? {} : { addressSpaceBytes: memoryBytes }),
+    };
+    const command = sandboxCommand(layout, limits, this.#mode, this.#bwrap);
+    try {
+      const supervisor = await SupervisorProcess.start(cgroup ? cgroup.wrap(command) : command);
+      return { id, dir, uid, supervisor, cgroup };
+    } catch (err) {
+      await cgroup?.remove();
+      // A new sandbox that never started leaves nothing; a reattached one keeps its workspace.
+      if (fresh) {
+        await workspaceVolume.release(dir).catch(() => {});
+        await rm(dir, { recursive: true, force: true });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * What a closed sandbox leaves: nothing, or for a persistent one its workspace (its volume stays
+   * mounted, so the host sees the files where it always did; destroy() unmounts it).
+   */
+  async #release(prepared: Prepared, persistent: boolean): Promise<void> {
+    await prepared.cgroup?.remove().catch(() => {});
+    if (persistent) {
+      await rm(join(prepared.dir, 'sockets'), { recursive: true, force: true });
+      return;
+    }
+    await workspaceVolume.release(prepared.dir).catch(() => {});
+    await rm(prepared.dir, { recursive: true, force: true });
   }
 
   #adopt(
@@ -324,8 +458,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       previews: this.#o.previews,
       defaultTimeoutMs: timeoutMs ?? this.#o.timeoutMs,
       outputLimit: this.#o.outputLimit,
+      requestTimeoutMs: this.#o.requestTimeoutMs,
       persistent,
       onClose: (id) => this.#live.delete(id),
+      release: () => this.#release(prepared, persistent),
     });
     this.#live.set(prepared.id, sandbox);
     // A sandbox whose supervisor dies on its own (killed from outside) is cleaned up too.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, rm, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BadInputError, DevbotError } from '../../src/core/errors.js';
 import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
@@ -19,6 +19,8 @@ export interface LocalSandboxSettings {
   supervisor: SupervisorProcess;
   previews: PreviewPublisher;
   defaultTimeoutMs: number;
+  /** Longest wait for the supervisor to answer a file operation or a preview/egress request. */
+  requestTimeoutMs: number;
   outputLimit: number;
   /** Keep the workspace on close (a chat's sandbox, reattached later with connect). */
   persistent: boolean;
@@ -27,6 +29,11 @@ export interface LocalSandboxSettings {
   env?: Record<string, string>;
   /** Runs when the sandbox closes, after its processes are gone (the egress proxy). */
   cleanup?: () => Promise<void>;
+  /**
+   * Runs last on close: the provider removes what it made for the sandbox (its cgroup; its
+   * directory, or for a persistent one only what does not outlive a close).
+   */
+  release: () => Promise<void>;
 }
 
 /** Exit code reported when devbot killed the command at its time limit (as timeout(1) does). */
@@ -157,18 +164,18 @@ export class LocalSandbox implements Sandbox {
 
   async readFile(path: string): Promise<string> {
     this.#assertOpen();
-    const msg = await this.#s.supervisor.call({ op: 'read', path: this.#path(path) });
+    const msg = await this.#call({ op: 'read', path: this.#path(path) });
     return typeof msg.data === 'string' ? msg.data : '';
   }
 
   async writeFile(path: string, content: string): Promise<void> {
     this.#assertOpen();
-    await this.#s.supervisor.call({ op: 'write', path: this.#path(path), data: content });
+    await this.#call({ op: 'write', path: this.#path(path), data: content });
   }
 
   async listFiles(path: string): Promise<FileEntry[]> {
     this.#assertOpen();
-    const msg = await this.#s.supervisor.call({ op: 'list', path: this.#path(path) });
+    const msg = await this.#call({ op: 'list', path: this.#path(path) });
     return Array.isArray(msg.entries) ? (msg.entries as FileEntry[]) : [];
   }
 
@@ -177,7 +184,7 @@ export class LocalSandbox implements Sandbox {
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new BadInputError(`port must be 1-65535, got ${port}`);
     const name = `p${port}-${randomBytes(6).toString('hex')}.sock`;
-    await this.#s.supervisor.call({ op: 'expose', port, path: posix.join(SANDBOX_RUN_DIR, name) });
+    await this.#call({ op: 'expose', port, path: posix.join(SANDBOX_RUN_DIR, name) });
     // The run dir is writable from inside, so sandbox code could swap the socket for a symlink to
     // a host socket. A hard link into a host-only dir pins the inode (link() never follows a
     // symlink and cannot cross mounts), and lstat proves it is a socket.
@@ -204,16 +211,16 @@ export class LocalSandbox implements Sandbox {
     await this.#s.supervisor.exited;
     await this.#s.cleanup?.().catch(() => {});
     this.#s.onClose(this.id);
-    if (this.#s.persistent) {
-      await rm(join(this.#s.dir, 'sockets'), { recursive: true, force: true });
-    } else {
-      await rm(this.#s.dir, { recursive: true, force: true });
-    }
+    await this.#s.release();
   }
 
   #assertOpen(): void {
     if (this.#closed || !this.#s.supervisor.alive)
       throw new DevbotError('sandbox_closed', `sandbox ${this.id} is closed`);
+  }
+
+  #call(request: Record<string, unknown>): Promise<SupervisorMessage> {
+    return this.#s.supervisor.call(request, this.#s.requestTimeoutMs);
   }
 
   #path(path: string): string {

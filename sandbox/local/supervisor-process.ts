@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { UnavailableError } from '../../src/core/errors.js';
+import { DevbotError, UnavailableError } from '../../src/core/errors.js';
 import type { SandboxCommand } from './bwrap-args.js';
 
 /** A message from the supervisor (see supervisor-script.ts). Untrusted: sandbox code shares its uid. */
@@ -49,7 +50,17 @@ export class SupervisorProcess {
 
   /** Starts the sandbox (bwrap) and resolves once the supervisor inside says it is ready. */
   static start(command: SandboxCommand, startTimeoutMs = 30_000): Promise<SupervisorProcess> {
-    const child = spawn(command.command, command.args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
+    const fds = (command.files ?? []).map((file) => openSync(file, 'r'));
+    let child: ChildProcess;
+    try {
+      child = spawn(command.command, command.args, {
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', ...fds],
+        env: {},
+      });
+    } finally {
+      // The child has its own copies (or failed to start): ours are not needed either way.
+      for (const fd of fds) closeSync(fd);
+    }
     const sup = new SupervisorProcess(child);
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -117,14 +128,29 @@ export class SupervisorProcess {
     this.#listeners.delete(id);
   }
 
-  /** One request, one answer (`ok` resolves, `err` rejects). */
-  call(request: Record<string, unknown>): Promise<SupervisorMessage> {
+  /**
+   * One request, one answer (`ok` resolves, `err` rejects). With `timeoutMs`, no answer in time
+   * rejects (and a late answer is dropped): what sandbox code can influence must not hang the host.
+   */
+  call(request: Record<string, unknown>, timeoutMs?: number): Promise<SupervisorMessage> {
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
       const id = this.send(request, (msg) => {
         this.release(id);
+        clearTimeout(timer);
         if (msg.ev === 'ok') resolve(msg);
         else reject(new Error(msg.message ?? 'sandbox request failed'));
       });
+      if (timeoutMs === undefined) return;
+      timer = setTimeout(() => {
+        this.release(id);
+        reject(
+          new DevbotError(
+            'sandbox_error',
+            `the sandbox did not answer ${String(request['op'])} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
     });
   }
 

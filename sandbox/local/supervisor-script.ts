@@ -15,7 +15,7 @@
  * Shipped as a TypeScript string so the build needs no extra asset copy step.
  */
 export const SUPERVISOR_SCRIPT = String.raw`
-import asyncio, codecs, ctypes, json, os, signal, sys
+import asyncio, codecs, ctypes, errno, json, os, signal, stat, sys
 
 libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWUSER = 0x10000000
@@ -27,6 +27,28 @@ libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 UID = os.getuid()
 GID = os.getgid()
 INNER_ID = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+# The seccomp program (compiled BPF, see seccomp-filters.ts) each command's helper installs on
+# itself before starting the command: no unshare, so no nested namespaces for sandbox code.
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+with open(sys.argv[2], 'rb') as f:
+    COMMAND_FILTER = f.read()
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+
+
+def confine_commands():
+    """Installs COMMAND_FILTER on this process and, through inheritance, on all it starts."""
+    program = ctypes.create_string_buffer(COMMAND_FILTER, len(COMMAND_FILTER))
+    prog = SockFprog(len(COMMAND_FILTER) // 8, ctypes.cast(program, ctypes.c_void_p))
+    ulong = ctypes.c_ulong
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, ulong(1), ulong(0), ulong(0), ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), 'no_new_privs failed')
+    if libc.prctl(PR_SET_SECCOMP, ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), ulong(0), ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), 'seccomp failed')
 WORKDIR = '/workspace'
 CHUNK = 65536
 FILE_LIMIT = 8 * 1024 * 1024
@@ -91,7 +113,16 @@ def zygote_main(cmd_r, info_w, out_w, err_w):
         write_file('/proc/self/setgroups', 'deny')
         write_file('/proc/self/uid_map', '%d %d 1' % (INNER_ID, UID))
         write_file('/proc/self/gid_map', '%d %d 1' % (INNER_ID, GID))
+        # When the sandbox's memory cgroup is full, the kernel kills the command, not the
+        # supervisor (which would end the whole sandbox). Raising one's own score needs no privilege.
+        try:
+            write_file('/proc/self/oom_score_adj', '500')
+        except OSError:
+            pass  # only a preference: the memory limit holds either way
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        # From here on neither this helper nor the command may create namespaces. A helper that
+        # cannot install the filter runs no command (the except below).
+        confine_commands()
         data = b''
         while True:
             chunk = os.read(cmd_r, 65536)
@@ -312,30 +343,87 @@ async def expose(req):
     send({'id': req['id'], 'ev': 'ok'})
 
 
-def file_op(req):
-    op = req['op']
-    path = resolve(req.get('path'))
-    if op == 'read':
-        with open(path, 'rb') as f:
-            data = f.read(FILE_LIMIT + 1)
-        if len(data) > FILE_LIMIT:
-            raise ValueError('%s is larger than %d bytes' % (req.get('path'), FILE_LIMIT))
-        return {'data': data.decode('utf-8', errors='replace')}
-    if op == 'write':
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'wb') as f:
-            f.write(req['data'].encode())
-        return {}
-    if op == 'list':
-        entries = []
-        with os.scandir(path) as it:
+# File operations never follow a symlink in the last component (sandbox code could point one at
+# this process's own /proc/self/fd/0 or /1, the host's channel), never block (a FIFO planted where
+# the host reads would hang the open), and work on regular files only (not FIFOs, devices or
+# sockets). Intermediate components may still be symlinks: they resolve inside this sandbox's
+# own view, which is all the supervisor can see anyway.
+FILE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def open_checked(path, flags, want_dir=False):
+    try:
+        fd = os.open(path, flags | FILE_FLAGS, 0o644)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError('%s is a symbolic link; devbot does not follow it' % path) from None
+        if e.errno == errno.ENXIO:
+            raise ValueError('%s is not a regular file' % path) from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISDIR(mode) if want_dir else stat.S_ISREG(mode)):
+        os.close(fd)
+        raise ValueError('%s is not a %s' % (path, 'directory' if want_dir else 'regular file'))
+    return fd
+
+
+def read_file(path, name):
+    fd = open_checked(path, os.O_RDONLY)
+    try:
+        chunks = []
+        size = 0
+        while size <= FILE_LIMIT:
+            data = os.read(fd, CHUNK)
+            if not data:
+                break
+            chunks.append(data)
+            size += len(data)
+    finally:
+        os.close(fd)
+    if size > FILE_LIMIT:
+        raise ValueError('%s is larger than %d bytes' % (name, FILE_LIMIT))
+    return {'data': b''.join(chunks).decode('utf-8', errors='replace')}
+
+
+def write_whole(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # Truncate only once fstat has proven it is a regular file (O_TRUNC would act first).
+    fd = open_checked(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    return {}
+
+
+def list_dir(path):
+    fd = open_checked(path, os.O_RDONLY | os.O_DIRECTORY, want_dir=True)
+    entries = []
+    try:
+        with os.scandir(fd) as it:
             for e in it:
                 is_dir = e.is_dir(follow_symlinks=False)
                 size = 0 if is_dir else e.stat(follow_symlinks=False).st_size
                 entries.append({'name': e.name, 'path': os.path.join(path, e.name),
                                 'type': 'dir' if is_dir else 'file', 'size': size})
-        entries.sort(key=lambda x: x['name'])
-        return {'entries': entries}
+    finally:
+        os.close(fd)
+    entries.sort(key=lambda x: x['name'])
+    return {'entries': entries}
+
+
+def file_op(req):
+    op = req['op']
+    path = resolve(req.get('path'))
+    if op == 'read':
+        return read_file(path, req.get('path'))
+    if op == 'write':
+        return write_whole(path, req['data'].encode())
+    if op == 'list':
+        return list_dir(path)
     raise ValueError('unknown op %s' % op)
 
 
@@ -351,7 +439,10 @@ async def handle(req):
         elif op == 'egress':
             await egress(req)
         else:
-            send({'id': req['id'], 'ev': 'ok', **file_op(req)})
+            # In a thread: should a file operation ever block after all, commands, kills and
+            # other requests keep being served (the host times the operation out).
+            result = await asyncio.to_thread(file_op, req)
+            send({'id': req['id'], 'ev': 'ok', **result})
     except Exception as e:
         send({'id': req.get('id'), 'ev': 'err', 'message': '%s: %s' % (type(e).__name__, e)})
 

@@ -16,6 +16,10 @@ import {
   effectiveCapabilities,
   type LaunchDecision,
 } from '../../sandbox/local/launch-mode.js';
+import {
+  type LocalSandboxHardening,
+  localSandboxHardening,
+} from '../../sandbox/local/local-sandbox-hardening.js';
 import { type Config, ConfigError, type Env, hasLlm, loadConfig } from '../config/config.js';
 import { configSecrets } from '../config/config-secrets.js';
 import { errorMessage } from '../core/errors.js';
@@ -52,6 +56,8 @@ export interface DoctorDeps {
   tryBwrap(bwrapPath: string, mode?: LaunchMode): Promise<string | null>;
   /** How this process may start local sandboxes (root, and with which capabilities). */
   sandboxLaunch(): LaunchDecision;
+  /** What confinement local sandboxes get here (seccomp, cgroups, disk quotas). */
+  sandboxHardening?(sandboxesDir: string, mode: LaunchMode): Promise<LocalSandboxHardening>;
   /** Asks the E2B API whether the key is accepted; `unreachable` when there is no network. */
   checkE2bKey(apiKey: string): Promise<E2bKeyState>;
   readFile(path: string): Promise<string>;
@@ -431,10 +437,35 @@ async function checkSandbox(config: Config, deps: DoctorDeps, probe: Probe): Pro
               fix: 'allow unprivileged user namespaces (in Docker: see docs/operations.md "Worker sandbox"), or set DEVBOT_SANDBOX=e2b',
             },
       );
+      if (problem === null && deps.sandboxHardening)
+        checks.push(...hardeningChecks(await deps.sandboxHardening(join(config.dataDir, 'sandboxes'), mode)));
     }
   }
   if (config.E2B_API_KEY) checks.push(await checkE2b(config.E2B_API_KEY, config.DEVBOT_SANDBOX, deps, probe));
   return checks;
+}
+
+/** seccomp is part of the boundary (fail without it); cgroups and quotas are limits (warn). */
+function hardeningChecks(h: LocalSandboxHardening): DoctorCheck[] {
+  const part = (name: string, ok: boolean, detail: string, fix: string, missing: CheckStatus): DoctorCheck =>
+    ok ? { name, status: 'ok', detail } : { name, status: missing, detail, fix };
+  return [
+    part('sandbox.seccomp', h.seccomp.ok, h.seccomp.reason, 'apt-get install python3-seccomp', 'fail'),
+    part(
+      'sandbox.cgroup',
+      h.cgroup.version !== null,
+      h.cgroup.version ? `cgroup ${h.cgroup.version}: ${h.cgroup.reason}` : h.cgroup.reason,
+      'give devbot a writable cgroup (v2 with memory and pids delegated, or v1) to limit whole sandboxes',
+      'warn',
+    ),
+    part(
+      'sandbox.disk_quota',
+      h.diskQuota.workspace.ok && h.diskQuota.tmp.ok,
+      `/workspace: ${h.diskQuota.workspace.reason}; /tmp: ${h.diskQuota.tmp.reason}`,
+      'run the worker with CAP_SYS_ADMIN and e2fsprogs installed for the /workspace quota',
+      'warn',
+    ),
+  ];
 }
 
 async function checkE2b(
@@ -555,6 +586,7 @@ export function defaultDoctorDeps(env: Env = process.env): DoctorDeps {
     sandboxLaunch() {
       return chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
     },
+    sandboxHardening: (baseDir, launchMode) => localSandboxHardening({ baseDir, launchMode }),
     tryBwrap(bwrapPath, mode = 'privileged') {
       // The same namespaces the local sandbox asks for, including a fresh /proc (the step Docker's
       // default profile breaks); in `userns` mode as an unprivileged uid, as sandboxes start there.

@@ -82,6 +82,13 @@ export const configSchema = z.object({
   DEVBOT_SANDBOX_OUTPUT_LIMIT: int(1_000_000, 1024),
   DEVBOT_SANDBOX_MEMORY_MB: int(2048, 64),
   DEVBOT_SANDBOX_MAX_PROCS: int(256, 8),
+  /** CPUs a local sandbox may use (a cgroup quota), its /workspace and /tmp sizes in MB. */
+  DEVBOT_SANDBOX_CPUS: z.coerce
+    .number({ error: 'must be a number' })
+    .min(0.1, 'must be at least 0.1')
+    .default(2),
+  DEVBOT_SANDBOX_DISK_MB: int(4096, 16),
+  DEVBOT_SANDBOX_TMP_MB: int(512, 16),
   /** `allowlist`: dev and shell sandboxes reach DEVBOT_SANDBOX_ALLOWED_DOMAINS through a proxy. */
   DEVBOT_SANDBOX_NETWORK: z.enum(['off', 'allowlist']).default('off'),
   DEVBOT_SANDBOX_ALLOWED_DOMAINS: z

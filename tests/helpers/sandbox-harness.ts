@@ -46,6 +46,9 @@ export async function startLocalHarness(
       return { status: res.status, body: await res.text() };
     },
     async close() {
+      // Persistent sandboxes outlive close() (their volumes stay mounted): destroy them all, or
+      // removing the directory would trip over their mounts.
+      for (const id of await provider.listIds()) await provider.destroy(id);
       await provider.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

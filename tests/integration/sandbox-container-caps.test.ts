@@ -1,9 +1,9 @@
 /**
  * The local sandbox in a container: root, but with every capability dropped except the few the
  * worker's compose service adds back (no CAP_SYS_ADMIN). The local sandbox suites (the provider
- * contract; the boundary: escapes, fork bomb, limits, previews; network through the egress proxy)
- * run again in a child process whose capability bounding set is cut down to those, so sandboxes
- * start in `userns` mode.
+ * contract; the boundary: escapes, seccomp, fork bomb, previews; network through the egress proxy;
+ * whole-sandbox limits) run again in a child process whose capability bounding set is cut down to
+ * those, so sandboxes start in `userns` mode.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -33,6 +33,7 @@ describe('local sandbox with container capabilities', () => {
           'tests/integration/sandbox-local.test.ts',
           'tests/integration/sandbox-boundary.test.ts',
           'tests/integration/sandbox-network.test.ts',
+          'tests/integration/sandbox-limits.test.ts',
         ],
         {
           encoding: 'utf8',

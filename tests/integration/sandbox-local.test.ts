@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSandboxContract } from '../../sandbox/contract.js';
+import { localSandboxHardening } from '../../sandbox/local/local-sandbox-hardening.js';
 import { LocalSandboxProvider } from '../../sandbox/local/local-sandbox-provider.js';
 import { startLocalHarness } from '../helpers/sandbox-harness.js';
 
@@ -34,6 +35,31 @@ describe('local provider housekeeping', () => {
       const expected = process.env['DEVBOT_TEST_EXPECT_LAUNCH_MODE'];
       if (expected) expect(h.provider.launchMode).toBe(expected);
       else expect(['privileged', 'userns']).toContain(h.provider.launchMode);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('says what confines its sandboxes here, each part with its reason (what devbot doctor shows)', async () => {
+    const h = await startLocalHarness();
+    try {
+      await h.provider.check();
+      const status = await localSandboxHardening({ baseDir: h.baseDir });
+      // The provider decided from the same probes.
+      expect(h.provider.hardening).toEqual(status);
+      expect(status.launchMode).toBe(h.provider.launchMode);
+      expect(status.seccomp).toMatchObject({ ok: true, reason: expect.stringMatching(/nested namespaces/) });
+      expect(['v1', 'v2', null]).toContain(status.cgroup.version);
+      if (status.cgroup.version)
+        expect(status.cgroup.controllers).toEqual(expect.arrayContaining(['memory', 'pids']));
+      expect(status.cgroup.reason).not.toBe('');
+      const { workspace, tmp } = status.diskQuota;
+      expect(workspace.mechanism).toBe(workspace.ok ? 'loop-mounted ext4 volume' : null);
+      expect(workspace.reason).not.toBe('');
+      if (status.launchMode === 'userns') expect(workspace.reason).toMatch(/needs CAP_SYS_ADMIN/);
+      expect(tmp).toMatchObject({ ok: true, mechanism: 'size-limited tmpfs' });
+      // The probes leave nothing behind but the seccomp cache.
+      expect((await readdir(h.baseDir)).filter((n) => /probe|template/.test(n))).toEqual([]);
     } finally {
       await h.close();
     }

@@ -67,6 +67,32 @@ describe('devbot doctor', () => {
     expect(formatDoctorReport(report)).toMatch(/ready\.?/);
   });
 
+  it('says what confines local sandboxes: no seccomp fails, no cgroup or quota warns', async () => {
+    const hardening = {
+      launchMode: 'privileged' as const,
+      seccomp: { ok: false, reason: 'python3-seccomp is not installed', filters: null },
+      cgroup: { version: null, controllers: [], parents: {}, reason: 'no writable cgroup here' },
+      diskQuota: {
+        workspace: { ok: false, reason: 'needs CAP_SYS_ADMIN', mechanism: null },
+        tmp: { ok: true, reason: 'a tmpfs of its own size', mechanism: 'size-limited tmpfs' as const },
+      },
+    };
+    const report = await runDoctor(
+      loadConfig(baseEnv),
+      healthyDeps({ sandboxHardening: async () => hardening as never }),
+    );
+    expect(report.ok).toBe(false);
+    expect(check(report, 'sandbox.seccomp')).toMatchObject({
+      status: 'fail',
+      fix: 'apt-get install python3-seccomp',
+    });
+    expect(check(report, 'sandbox.cgroup')).toMatchObject({
+      status: 'warn',
+      detail: 'no writable cgroup here',
+    });
+    expect(check(report, 'sandbox.disk_quota').status).toBe('warn');
+  });
+
   it('reports a missing token by name, with what to set', async () => {
     const report = await runDoctorFromEnv({ ...baseEnv, DEVBOT_SANDBOX: 'e2b' }, healthyDeps());
     expect(report.ok).toBe(false);

@@ -7,12 +7,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type EgressProxy,
-  isAllowedHost,
-  isInternalAddress,
-  startEgressProxy,
-} from '../../sandbox/local/egress-proxy.js';
+import { type EgressProxy, isAllowedHost, startEgressProxy } from '../../sandbox/local/egress-proxy.js';
+import { isInternalAddress } from '../../sandbox/local/is-internal-address.js';
 import { removeDir, tempDir } from '../helpers/test-env.js';
 
 let upstream: Server;
@@ -96,6 +92,39 @@ describe('egress policy', () => {
     for (const a of ['104.16.1.34', '140.82.112.3', '2606:4700::6810:122'])
       expect(isInternalAddress(a), a).toBe(false);
   });
+
+  it('judges IPv6 forms that carry an IPv4 address by it, or refuses them outright', () => {
+    // Decoded, then judged as IPv4: IPv4-mapped (either notation) and NAT64's well-known prefix.
+    for (const a of [
+      '::ffff:7f00:1',
+      '::FFFF:a9fe:a9fe',
+      '64:ff9b::7f00:1',
+      '64:ff9b::127.0.0.1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b::10.0.0.5',
+      '64:ff9b:0:0:0:0:c0a8:101',
+    ])
+      expect(isInternalAddress(a), a).toBe(true);
+    for (const a of ['::ffff:8.8.8.8', '64:ff9b::8.8.8.8', '64:ff9b::808:808'])
+      expect(isInternalAddress(a), a).toBe(false);
+    // Refused whatever they embed: local-use NAT64, 6to4, Teredo, IPv4-compatible, SIIT.
+    for (const a of [
+      '64:ff9b:1::7f00:1',
+      '64:ff9b:1:ffff::808:808',
+      '2002:7f00:1::1',
+      '2002:808:808::1',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+      '::127.0.0.1',
+      '::8.8.8.8',
+      '::7f00:1',
+      '::ffff:0:7f00:1',
+      'fe80::1%eth0',
+      'fec0::1',
+      '192.88.99.1',
+      'not-an-address',
+    ])
+      expect(isInternalAddress(a), a).toBe(true);
+  });
 });
 
 describe('egress proxy', () => {
@@ -148,5 +177,26 @@ describe('egress proxy', () => {
     expect(internal.status).toBe(403);
     expect(internal.body).toMatch(/resolves to an internal address/);
     expect(denied.some((d) => d.startsWith('example.org: not on the allowlist'))).toBe(true);
+  });
+
+  it('refuses an allowed name that resolves to NAT64, 6to4 or IPv4-compatible forms of internal addresses', async () => {
+    for (const address of ['64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe', '2002:a00:1::1', '::127.0.0.1']) {
+      const refusedHere: string[] = [];
+      const tricked = await startEgressProxy(join(dir, 'nat64.sock'), {
+        allowedDomains: ['allowed.example'],
+        connectPorts: [443],
+        // A DNS answer the sandbox's owner controls (DNS64, or a record of their own).
+        lookup: async () => [{ address }],
+        onDenied: (host, reason) => refusedHere.push(`${host}: ${reason}`),
+      });
+      try {
+        const r = await viaProxy(tricked.socketPath, { method: 'CONNECT', path: 'allowed.example:443' });
+        expect(r.status, address).toBe(403);
+        expect(r.body).toMatch(/resolves to an internal address/);
+        expect(refusedHere).toEqual(['allowed.example: it resolves to an internal address']);
+      } finally {
+        await tricked.close();
+      }
+    }
   });
 });

@@ -89,6 +89,9 @@ export function defaultSandboxProvider(ctx: SandboxFactoryContext): SandboxProvi
     outputLimit: config.DEVBOT_SANDBOX_OUTPUT_LIMIT,
     memoryMb: config.DEVBOT_SANDBOX_MEMORY_MB,
     maxProcs: config.DEVBOT_SANDBOX_MAX_PROCS,
+    cpus: config.DEVBOT_SANDBOX_CPUS,
+    diskMb: config.DEVBOT_SANDBOX_DISK_MB,
+    tmpMb: config.DEVBOT_SANDBOX_TMP_MB,
     ...(config.DEVBOT_SANDBOX_NETWORK === 'allowlist'
       ? {
           network: {
