@@ -32,7 +32,7 @@ const csv = z
 /** Each entry: variable name -> [schema, one line of documentation used in error messages]. */
 /** Package registries and source hosts: what `npm ci`, `pip install`, `go mod download` need. */
 export const DEFAULT_ALLOWED_DOMAINS =
-  'registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org,github.com,codeload.github.com,objects.githubusercontent.com,proxy.golang.org,sum.golang.org,crates.io,static.crates.io,index.crates.io';
+  'registry.npmjs.org,registry.yarnpkg.com,pypi.org,files.pythonhosted.org,codeload.github.com,objects.githubusercontent.com,proxy.golang.org,sum.golang.org,crates.io,static.crates.io,index.crates.io';
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),

@@ -43,6 +43,8 @@ export interface TaskProgress {
   /** What to tell the requester (the result's reply, else the summary). */
   reply: string | null;
   error: string | null;
+  /** The failure's code (`bad_input`, `forbidden`, `git`, `error`…): what a public surface may say. */
+  errorCode: string | null;
   durationMs: number | null;
   costUsd: number | null;
   lastSeq: number;
@@ -71,6 +73,7 @@ export function newProgress(task: Task): TaskProgress {
     summary: task.resultSummary,
     reply: replyText(task.result),
     error: task.error,
+    errorCode: null,
     durationMs: null,
     costUsd: null,
     lastSeq: 0,
@@ -173,6 +176,7 @@ export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
     case 'task.failed':
       finish(p, 'failed', event.at);
       p.error = event.data.error || p.error;
+      p.errorCode = event.data.code || null;
       return true;
     case 'task.cancelled':
       finish(p, 'cancelled', event.at);

@@ -17,7 +17,14 @@ import { readRequestJson } from './request-body.js';
 import { eventJson, taskJson } from './task-json.js';
 import type { Scope, TokenClaims } from './token-issuer.js';
 
-const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name');
+const repoName = z
+  .string()
+  .regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name')
+  // `.` and `..` would walk GitHub's API paths (and the mirror cache's directories).
+  .refine(
+    (v) => v.split('/').every((part) => part !== '.' && part !== '..'),
+    'owner and name cannot be . or ..',
+  );
 
 /** POST /tasks body. `source`, `origin` and `requester` are refused: devbot sets them. */
 export const createTaskBody = z

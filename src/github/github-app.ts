@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
-import type { Task, TaskIngress } from '../core/index.js';
+import { neutraliseLinks, type Task, type TaskIngress } from '../core/index.js';
 import type { RawRoute } from '../http/raw-route.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/redact.js';
@@ -46,6 +46,11 @@ export interface GithubAppOptions {
    * limits). On by default; off for servers without those limits (the tests' fake GitHub).
    */
   throttle?: boolean;
+  /**
+   * Hosts that links and images in what devbot posts may point at (GitHub's own, devbot's); every
+   * other one is neutralised before the text leaves (core's neutraliseLinks). Default: none.
+   */
+  linkHosts?: readonly string[];
   /**
    * At most this many 👀 reactions wait per installation (default 16). Reactions are cosmetic and
    * share the write throttle with progress comments and check runs, so in a burst of deliveries
@@ -197,6 +202,9 @@ export class GithubApp {
       throttle: { enabled: this.options.throttle !== false },
       log: this.options.logger.child({ component: 'octokit' }),
     } as ConstructorParameters<typeof ProbotOctokit>[0]);
+    // Every text devbot posts passes here, whichever code writes it (PR, comment, review, check).
+    const hosts = this.options.linkHosts ?? [];
+    octokit.hook.before('request', (options) => neutraliseRequest(options as Record<string, unknown>, hosts));
     this.#octokits.set(installationId, { octokit, token });
     return octokit;
   }
@@ -287,6 +295,21 @@ export class GithubApp {
     }
     log.info({ sender: t.sender, role }, 'github trigger refused: no write permission');
   }
+}
+
+/** Neutralises links and images in the text fields GitHub renders as Markdown. */
+function neutraliseRequest(options: Record<string, unknown>, hosts: readonly string[]): void {
+  if (typeof options['body'] === 'string') options['body'] = neutraliseLinks(options['body'], hosts);
+  const output = options['output'];
+  if (output && typeof output === 'object') {
+    const o = output as Record<string, unknown>;
+    for (const key of ['summary', 'text'])
+      if (typeof o[key] === 'string') o[key] = neutraliseLinks(o[key] as string, hosts);
+  }
+  const comments = options['comments'];
+  if (Array.isArray(comments))
+    for (const c of comments as Record<string, unknown>[])
+      if (typeof c?.['body'] === 'string') c['body'] = neutraliseLinks(c['body'] as string, hosts);
 }
 
 function originOf(t: GithubTrigger, deliveryId: string): Record<string, unknown> {

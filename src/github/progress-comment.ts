@@ -33,7 +33,8 @@ export function renderSteps(state: TaskProgress): string {
 export function renderProgressComment(state: TaskProgress): string {
   const out = [progressMarker(state.taskId), HEADLINE[state.status], ''];
   if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
-  if (state.error && state.status !== 'succeeded') out.push(`> ${state.error.split('\n').join('\n> ')}`, '');
+  const error = publicError(state);
+  if (error && state.status !== 'succeeded') out.push(`> ${error.split('\n').join('\n> ')}`, '');
   const steps = renderSteps(state);
   if (steps) out.push('<details><summary>Steps</summary>', '', steps, '', '</details>', '');
   const links: string[] = [];
@@ -49,11 +50,25 @@ export function renderProgressComment(state: TaskProgress): string {
   return out.join('\n');
 }
 
+/**
+ * Errors devbot wrote for the requester (bad input, a refusal, a limit, a cancel) are shown; any
+ * other failure can quote internal URLs, git's stderr or host paths, so a public page gets a
+ * generic reason and the details stay in the task's events, for its owner.
+ */
+const PUBLIC_ERROR_CODES = ['bad_input', 'forbidden', 'limit_exceeded', 'cancelled', 'unavailable'];
+
+export function publicError(state: Pick<TaskProgress, 'error' | 'errorCode' | 'taskId'>): string | null {
+  if (!state.error) return null;
+  if (state.errorCode === null || PUBLIC_ERROR_CODES.includes(state.errorCode)) return state.error;
+  return `devbot hit an internal error (${state.errorCode}); the operator can read the details in task ${state.taskId}'s events.`;
+}
+
 /** The check run's output summary (no marker, no details block). */
 export function renderCheckSummary(state: TaskProgress): string {
   const out: string[] = [];
   if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
-  if (state.error && state.status !== 'succeeded') out.push(state.error, '');
+  const error = publicError(state);
+  if (error && state.status !== 'succeeded') out.push(error, '');
   const steps = renderSteps(state);
   if (steps) out.push(steps);
   return out.join('\n').slice(0, 60_000) || 'Working…';

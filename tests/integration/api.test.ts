@@ -81,6 +81,11 @@ describe('the /tasks API: bad input and access', () => {
     expect(badKind.body.message).toMatch(/kind/);
     expect((await devbot.api.createTask({ prompt: 'x', surprise: 1 })).status).toBe(400);
     expect((await devbot.api.createTask({ prompt: 'x', repo: 'not a repo' })).status).toBe(400);
+    // `.` and `..` as owner or name would walk API paths and the mirror cache (issue 13, finding 22).
+    for (const repo of ['../x', 'acme/..', './.', 'acme/.'])
+      expect((await devbot.api.createTask({ prompt: 'x', repo })).body.message).toMatch(
+        /cannot be \. or \.\./,
+      );
     expect(
       (await devbot.api.createTask({ kind: 'shell', command: 'x', preview: { port: 70000 } })).status,
     ).toBe(400);

@@ -43,6 +43,25 @@ export function readPrivateKey(
   throw new UnavailableError('GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH: set the App private key');
 }
 
+/**
+ * GitHub's own web and content hosts for its API URL (api.github.com -> github.com; a GitHub
+ * Enterprise Server's /api/v3 host stays itself), plus devbot's own URLs.
+ */
+export function trustedLinkHosts(apiUrl: string, ownUrls: readonly (string | undefined)[]): string[] {
+  const hosts = new Set<string>();
+  const add = (url: string | undefined) => {
+    if (!url) return;
+    try {
+      hosts.add(new URL(url).hostname.toLowerCase());
+    } catch {}
+  };
+  add(apiUrl);
+  for (const h of [...hosts]) if (h.startsWith('api.')) hosts.add(h.slice(4));
+  if (hosts.has('github.com')) hosts.add('githubusercontent.com');
+  for (const url of ownUrls) add(url);
+  return [...hosts];
+}
+
 export function createGithubModule(runtime: Runtime, options: GithubModuleOptions = {}): GithubModule | null {
   const { config } = runtime;
   if (!config.GITHUB_APP_ID || !config.GITHUB_WEBHOOK_SECRET) return null;
@@ -60,6 +79,7 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     ingress: runtime.ingress,
     logger,
     secrets: runtime.secrets,
+    linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL]),
     ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
   });
