@@ -344,6 +344,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       );
     }
     await Promise.allSettled(closing);
+    // Persistent sandboxes keep their volume mounted between tasks; when this process stops, no
+    // mount outlives it (connect() mounts the image again), so the data directory stays removable.
+    const ids = await this.listIds();
+    await Promise.allSettled(ids.map((id) => workspaceVolume.release(join(this.#o.baseDir, id))));
   }
 
   /** Ids of sandbox directories on disk (persistent ones survive restarts). */
