@@ -369,17 +369,18 @@ export async function run(): Promise<Record<string, unknown>> {
     const timed = <T>(fn: () => Promise<T>) => clock.time('githubApi', fn);
     const host: RepoHost = {
       name: github.name,
-      commitAuthor: github.commitAuthor,
       open: (ref) =>
         timed(async () => {
           const repo = await github.open(ref);
           const wrapped: HostedRepo = {
             fullName: repo.fullName,
+            commitAuthor: repo.commitAuthor,
             defaultBranch: repo.defaultBranch,
             cloneUrl: repo.cloneUrl,
             pushToken: () => timed(() => repo.pushToken()),
-            pullRequest: (n) => timed(() => repo.pullRequest(n)),
-            ensurePullRequest: (input) => timed(() => repo.ensurePullRequest(input)),
+            pullRequest: (n) => timed(() => (repo.pullRequest as NonNullable<HostedRepo['pullRequest']>)(n)),
+            ensurePullRequest: (input) =>
+              timed(() => (repo.ensurePullRequest as NonNullable<HostedRepo['ensurePullRequest']>)(input)),
             replyInThread: (pr, id, body) => timed(() => repo.replyInThread(pr, id, body)),
             permissionOf: (login) => timed(() => repo.permissionOf(login)),
           };

@@ -2,13 +2,15 @@
  * Builds every adapter module in one fixed order, each from what the ones before it provide, and
  * the one handler table from them. The only place that knows every adapter.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
+import { LocalRepoHost } from '../git/local-repo-host.js';
 import { RepoWorkspaces } from '../git/repo-workspaces.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
 import { RepoAuthorizer } from '../worker/repo-authorizer.js';
+import { RepoHosts } from '../worker/repo-hosts.js';
 import { buildHandlerTable, type HandlerTable } from './handler-table.js';
 import { type AgentsModule, type AgentsModuleOptions, createAgentsModule } from './modules/agents-module.js';
 import { createGithubModule, type GithubModule, type GithubModuleOptions } from './modules/github-module.js';
@@ -46,6 +48,8 @@ export interface AppModules {
   telegram: TelegramModule | null;
   /** Who may make devbot change which repository (front doors refuse early; the handler enforces). */
   authorizer: RepoAuthorizer;
+  /** The repository hosts (null when none is configured): front doors check names with it. */
+  hosts: RepoHosts | null;
   /** In start order; stopped in reverse. */
   all: DevbotModule[];
   handlers: HandlerTable;
@@ -60,10 +64,9 @@ export async function buildModules(
   const sandbox = createSandboxModule(runtime, previews, options.sandbox);
   const memory = await createMemoryModule(runtime, options.memory);
   const github = createGithubModule(runtime, options.github);
-  const authorizer = new RepoAuthorizer({
-    access: new SqlSubjectAccess(runtime.sql),
-    host: github?.host ?? null,
-  });
+  const local = config.DEVBOT_REPOS_DIR ? new LocalRepoHost(resolve(config.DEVBOT_REPOS_DIR)) : null;
+  const hosts = github || local ? new RepoHosts({ github: github?.host ?? null, local }) : null;
+  const authorizer = new RepoAuthorizer({ access: new SqlSubjectAccess(runtime.sql), host: hosts });
   const agents = createAgentsModule(
     runtime,
     { memory: memory.memory, shellSessions: sandbox.chatShell, verbatimShell: sandbox.shell.handle },
@@ -78,9 +81,9 @@ export async function buildModules(
     options.telegram,
   );
 
-  const repoTask = github
+  const repoTask = hosts
     ? createRepoTaskHandler({
-        host: github.host,
+        host: hosts,
         authorizer,
         workspaces: new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger }),
         sandboxes: runtime.sandboxes,
@@ -103,5 +106,5 @@ export async function buildModules(
     agents,
     ...(telegram ? [telegram] : []),
   ];
-  return { sandbox, memory, github, agents, telegram, authorizer, all, handlers };
+  return { sandbox, memory, github, agents, telegram, authorizer, hosts, all, handlers };
 }

@@ -169,7 +169,11 @@ async function startGateway(
     bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
     apiEnabled: serveApi,
     extraRoutes: serveApi ? modules.all.flatMap((m) => m.apiRoutes ?? []) : [],
-    authorize: (subject, repo) => modules.authorizer.assertMayChange(subject, repo),
+    authorize: async (subject, repo) => {
+      const [owner = '', name = ''] = repo.split('/');
+      await modules.hosts?.check({ owner, name });
+      await modules.authorizer.assertMayChange(subject, repo);
+    },
     handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
   });
   const stream = new TaskStreamServer({ store: infra.store, bus: infra.bus, tokens: infra.tokens, logger });

@@ -48,6 +48,8 @@ export const configSchema = z.object({
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
   DEVBOT_DATA_DIR: z.string().min(1).default('./.devbot'),
+  /** A directory of git repositories: `local/<name>` is `<DEVBOT_REPOS_DIR>/<name>`. Unset: none. */
+  DEVBOT_REPOS_DIR: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')

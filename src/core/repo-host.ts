@@ -47,14 +47,19 @@ export interface PermissionVerdict {
 export interface HostedRepo {
   /** `owner/name`. */
   readonly fullName: string;
+  /** Who commits: the App's bot, or devbot on a local repository. */
+  readonly commitAuthor: CommitIdentity;
+  /** Where a person sees a branch devbot pushed, when the host has no pull requests (local). */
+  branchHint?(branch: string, base: string): string;
   readonly defaultBranch: string;
   /** Clone URL without credentials. */
   readonly cloneUrl: string;
   /** A short-lived credential for fetch and push (registered as a secret by the host). */
   pushToken(): Promise<string | undefined>;
-  pullRequest(number: number): Promise<PullRequestInfo>;
-  /** The open PR for `head`, or a new one: never two PRs for one branch. */
-  ensurePullRequest(input: OpenPullRequest): Promise<PullRequestRef>;
+  /** Absent on hosts without pull requests (local repositories: devbot's work is a branch). */
+  pullRequest?(number: number): Promise<PullRequestInfo>;
+  /** The open PR for `head`, or a new one: never two PRs for one branch. Absent: no PRs. */
+  ensurePullRequest?(input: OpenPullRequest): Promise<PullRequestRef>;
   /** Answers in a review comment's thread. */
   replyInThread(prNumber: number, commentId: number, body: string): Promise<void>;
   /** Whether a host user may make devbot change this repository. */
@@ -63,7 +68,7 @@ export interface HostedRepo {
 
 export interface RepoHost {
   readonly name: string;
-  /** Who commits: the App's bot, or the token's user. */
-  readonly commitAuthor: CommitIdentity;
   open(ref: RepoRef): Promise<HostedRepo>;
+  /** Checks a repository name without remote calls (before a task is accepted); throws BadInputError. */
+  check?(ref: RepoRef): Promise<void>;
 }

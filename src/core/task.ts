@@ -83,6 +83,8 @@ export interface TaskInput {
   issueTitle?: string;
   /** followup: the pull request to push to. */
   prNumber?: number;
+  /** followup on a host without pull requests (local repositories): devbot's branch to add to. */
+  branch?: string;
   /** Extra untrusted context (issue body, comments). */
   context?: ContextItem[] | string;
 }

@@ -1,6 +1,7 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import {
+  BadInputError,
   ForbiddenError,
   missingHandlerReason,
   TASK_SOURCES,
@@ -105,6 +106,7 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
         await deps.authorize?.(claims.subject, body.repo);
       } catch (err) {
         if (err instanceof ForbiddenError) throw new ApiError(403, 'forbidden', err.message);
+        if (err instanceof BadInputError) throw new ApiError(400, 'invalid_repo', err.message);
         throw err;
       }
     }

@@ -48,6 +48,7 @@ export class GithubRepoHost implements RepoHost {
     const app = this.app;
     return {
       fullName: data.full_name,
+      commitAuthor: this.commitAuthor,
       defaultBranch: data.default_branch,
       cloneUrl: data.clone_url,
       pushToken: () => app.installationToken(installationId),

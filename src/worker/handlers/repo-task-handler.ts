@@ -86,9 +86,18 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     let branch: string;
     let baseBranch: string;
     let prBase = hosted.defaultBranch;
-    if (kind === 'followup') {
+    const pullRequestOf = hosted.pullRequest?.bind(hosted);
+    if (kind === 'followup' && !pullRequestOf) {
+      // A host without pull requests (local repositories): the follow-up names devbot's branch.
+      const given = task.input.branch;
+      if (!given) throw new BadInputError('a follow-up on a local repository needs input.branch (devbot/…)');
+      if (!given.startsWith('devbot/'))
+        throw new ForbiddenError(`devbot pushes only to its own branches (devbot/…), not ${given}`);
+      branch = given;
+      baseBranch = given;
+    } else if (kind === 'followup' && pullRequestOf) {
       if (!prNumber) throw new BadInputError('a follow-up needs the pull request it follows up on');
-      const pr = await hosted.pullRequest(prNumber);
+      const pr = await pullRequestOf(prNumber);
       if (!pr.sameRepo)
         throw new BadInputError(
           'devbot only follows up on pull requests from branches of the same repository',
@@ -229,7 +238,7 @@ async function commitPushAndOpen(
   });
   const sha = await f.ws.commit({
     message: subject,
-    author: deps.host.commitAuthor,
+    author: f.hosted.commitAuthor,
     trailers: coAuthorTrailers(task),
   });
   if (!sha) throw new Error('nothing was committed although the diff had changes');
@@ -241,6 +250,17 @@ async function commitPushAndOpen(
   await ctx.emit('git', { action: 'pushed', sha, branch });
   await ctx.patch({ branch });
 
+  if (!f.hosted.ensurePullRequest) {
+    // No pull requests here: the branch is the deliverable, with how to look at it.
+    const hint = f.hosted.branchHint?.(branch, f.prBase);
+    return {
+      ...agentFacts(f.result),
+      summary: hint ? `${f.result.summary}\n\nSee it: ${hint}` : f.result.summary,
+      branch,
+      commit: sha,
+      changed: f.changed,
+    };
+  }
   const text = pullRequestText({
     title: f.result.prTitle ?? subject,
     body: f.result.prBody ?? f.result.summary,
