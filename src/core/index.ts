@@ -7,6 +7,7 @@ export * from './format-duration.js';
 export * from './memory.js';
 export * from './missing-handler.js';
 export * from './neutralise-links.js';
+export * from './notice-log.js';
 export * from './ports.js';
 export * from './preview-publisher.js';
 export * from './repo-config.js';

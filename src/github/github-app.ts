@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
-import { neutraliseLinks, type Task, type TaskIngress } from '../core/index.js';
+import { type NoticeLog, neutraliseLinks, type Task, type TaskIngress } from '../core/index.js';
 import type { RawRoute } from '../http/raw-route.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/redact.js';
@@ -47,6 +47,10 @@ export interface GithubAppOptions {
    */
   throttle?: boolean;
   /**
+   * Refusals already posted: one per user, issue and day, across restarts. Default: in memory.
+   */
+  notices?: NoticeLog;
+  /**
    * Hosts that links and images in what devbot posts may point at (GitHub's own, devbot's); every
    * other one is neutralised before the text leaves (core's neutraliseLinks). Default: none.
    */
@@ -68,13 +72,23 @@ export interface RepoAccess {
   octokit: ProbotOctokit;
 }
 
-/** Keys of denials already answered: a redelivered request gets no second reply. */
-const MAX_REMEMBERED_DENIALS = 5_000;
+/** A NoticeLog in this process's memory (tests, or a GitHub App used without a store). */
+function memoryNotices(limit = 5_000): NoticeLog {
+  const seen = new Set<string>();
+  return {
+    async claim(key) {
+      if (seen.has(key)) return false;
+      if (seen.size >= limit) seen.clear();
+      seen.add(key);
+      return true;
+    },
+  };
+}
 
 export class GithubApp {
   readonly probot: Probot;
   readonly #gate: PermissionGate;
-  readonly #denied = new Set<string>();
+  readonly #notices: NoticeLog;
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
   /** Reactions waiting or in flight, per installation. */
@@ -90,6 +104,7 @@ export class GithubApp {
       log: options.logger.child({ component: 'probot' }),
     });
     this.#gate = new PermissionGate(options.permissionTtlMs);
+    this.#notices = options.notices ?? memoryNotices();
   }
 
   get appSlug(): string {
@@ -277,9 +292,10 @@ export class GithubApp {
   }
 
   async #replyDenied(octokit: ProbotOctokit, t: GithubTrigger, role: string, log: Logger): Promise<void> {
-    if (this.#denied.has(t.idempotencyKey)) return;
-    if (this.#denied.size >= MAX_REMEMBERED_DENIALS) this.#denied.clear();
-    this.#denied.add(t.idempotencyKey);
+    // One refusal per user, issue and day: an outsider cannot make devbot post one per comment.
+    const day = new Date().toISOString().slice(0, 10);
+    const key = `github-denial:${t.owner}/${t.repo}#${t.issueNumber}:${t.sender.toLowerCase()}:${day}`;
+    if (!(await this.#notices.claim(key).catch(() => false))) return;
     const body =
       `${DEVBOT_MARKER}denied -->\nThanks @${t.sender}! devbot only starts work for people with write ` +
       `access to this repository (you have ${role}). A maintainer can ask on your behalf.`;

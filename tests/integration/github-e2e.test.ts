@@ -300,6 +300,28 @@ describe('GitHub end to end', () => {
     expect(replies[0]!.body).toContain('write access');
   });
 
+  it('an outsider commenting again and again gets one refusal per issue and day, even across a restart', async () => {
+    const issue = gh.createIssue(OWNER, REPO, { title: 'Spam', body: 'x', user: 'rita' });
+    for (let i = 0; i < 3; i++) {
+      const comment = gh.addComment(OWNER, REPO, issue.number, `/devbot do it ${i}`, 'rita');
+      expect((await deliver(hookUrl, SECRET, issueCommentCreated(gh, OWNER, REPO, comment))).status).toBe(
+        200,
+      );
+    }
+    // The record is in the database, so a second process (a restart) does not answer again either.
+    const { createGithubModule } = await import('../../src/app/modules/github-module.js');
+    const again = createGithubModule(devbot.app.runtime, { throttle: false });
+    const comment = gh.addComment(OWNER, REPO, issue.number, '/devbot please', 'rita');
+    const result = await again?.app.handleGithubEvent({
+      id: 'd-restart',
+      name: 'issue_comment',
+      payload: issueCommentCreated(gh, OWNER, REPO, comment).payload,
+    } as never);
+    expect(result?.task).toBeNull();
+    const replies = gh.comments(OWNER, REPO, issue.number).filter((c) => c.user.login === 'devbot[bot]');
+    expect(replies).toHaveLength(1);
+  });
+
   it('a bad or missing signature is refused and nothing is enqueued', async () => {
     const issue = gh.createIssue(OWNER, REPO, { title: 'Forged', user: 'alice', labels: ['devbot'] });
     const delivery = issueLabeled(gh, OWNER, REPO, issue.number, 'devbot', 'alice');

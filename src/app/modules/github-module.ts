@@ -9,6 +9,7 @@ import { UnavailableError } from '../../core/index.js';
 import { GithubApp } from '../../github/github-app.js';
 import { GithubRepoHost } from '../../github/github-repo-host.js';
 import { GithubReporter } from '../../github/github-reporter.js';
+import { SqlNoticeLog } from '../../store/sql-notice-log.js';
 import type { DevbotModule, Runtime } from '../runtime.js';
 
 export interface GithubModuleOptions {
@@ -80,6 +81,7 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     logger,
     secrets: runtime.secrets,
     linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL]),
+    notices: new SqlNoticeLog(runtime.sql),
     ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
   });
