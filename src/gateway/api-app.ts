@@ -36,6 +36,10 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
     await next();
+    // A body left unread (refused before or while reading it): close the connection after the
+    // answer instead of letting Node read the rest of it, however large.
+    const request = c.env?.incoming;
+    if (request && !request.complete) c.header('connection', 'close');
     deps.metrics.httpDuration.observe(
       { method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) },
       (performance.now() - started) / 1000,
