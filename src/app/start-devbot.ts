@@ -167,6 +167,7 @@ async function startGateway(
     logger,
     rateLimitPerMinute: config.DEVBOT_RATE_LIMIT,
     bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
+    metricsToken: config.DEVBOT_METRICS_TOKEN,
     apiEnabled: serveApi,
     extraRoutes: serveApi ? modules.all.flatMap((m) => m.apiRoutes ?? []) : [],
   });

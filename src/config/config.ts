@@ -60,6 +60,11 @@ export const configSchema = z.object({
     .string()
     .min(32, 'must be at least 32 characters (try: openssl rand -hex 32)')
     .optional(),
+  /** Bearer token /metrics asks for; unset, /metrics is open (keep it on an internal network). */
+  DEVBOT_METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (try: openssl rand -hex 32)')
+    .optional(),
   /** Redis key prefix for the queue and live events; keep the braces so Redis Cluster uses one slot. */
   DEVBOT_QUEUE_PREFIX: z
     .string()

@@ -19,6 +19,8 @@ export interface ApiDeps {
   logger: Logger;
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
+  /** DEVBOT_METRICS_TOKEN: when set, /metrics wants it as a bearer token. */
+  metricsToken?: string | undefined;
   /** false on worker and bot processes: only health and metrics are served. */
   apiEnabled?: boolean;
   /** Extra authenticated routes mounted under the API (e.g. /memories). */
