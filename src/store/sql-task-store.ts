@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  CreateTaskResult,
-  NewTask,
-  NewTaskEvent,
-  Task,
-  TaskEvent,
-  TaskListFilter,
-  TaskPatch,
-  TaskStore,
-  TerminalEventData,
-  TerminalStatus,
+import {
+  BadInputError,
+  type CreateTaskResult,
+  type NewTask,
+  type NewTaskEvent,
+  type Task,
+  type TaskEvent,
+  type TaskListFilter,
+  type TaskPatch,
+  type TaskStore,
+  type TerminalEventData,
+  type TerminalStatus,
 } from '../core/index.js';
 import type { SqlClient } from '../core/sql-client.js';
 import { Batcher } from '../utils/batcher.js';
 import { migrate } from './migrate.js';
+import { storeWriteError } from './store-write-error.js';
 
 interface TaskRow {
   id: string;
@@ -116,6 +118,31 @@ function patchSql(patch: TaskPatch, firstParam: number): { sets: string[]; param
   return { sets, params };
 }
 
+/** A new task as the insert's parameters: JSON already serialized (which can fail per row). */
+interface TaskInsertRow {
+  source: string;
+  origin: string;
+  requester: string;
+  repo: string | null;
+  kind: string;
+  prompt: string;
+  input: string;
+  idempotencyKey: string | null;
+}
+
+function insertRow(input: NewTask): TaskInsertRow {
+  return {
+    source: input.source,
+    origin: JSON.stringify(input.origin ?? {}),
+    requester: input.requester,
+    repo: input.repo ?? null,
+    kind: input.kind,
+    prompt: input.prompt,
+    input: JSON.stringify(input.input ?? {}),
+    idempotencyKey: input.idempotencyKey ?? null,
+  };
+}
+
 const TERMINAL_SQL = "('succeeded', 'failed', 'cancelled')";
 
 const CREATE_TASKS_SQL = `WITH input AS (
@@ -149,8 +176,48 @@ export class SqlTaskStore implements TaskStore {
     return this.#creates.submit(input);
   }
 
+  /**
+   * One bad row (a value PostgreSQL refuses) fails the whole statement, and with it every other
+   * request that happened to share the batch. So a batch that fails over its data is retried row
+   * by row: the good rows are created and only the bad one fails, with a BadInputError.
+   */
   async #createMany(inputs: NewTask[]): Promise<(CreateTaskResult | Error)[]> {
-    const ids = inputs.map(() => randomUUID());
+    const results: (CreateTaskResult | Error | undefined)[] = inputs.map(() => undefined);
+    const rows: { at: number; row: TaskInsertRow }[] = [];
+    for (const [at, input] of inputs.entries()) {
+      try {
+        rows.push({ at, row: insertRow(input) });
+      } catch (err) {
+        results[at] = storeWriteError(err, 'the task');
+      }
+    }
+    if (rows.length > 0) {
+      let inserted: (CreateTaskResult | Error)[];
+      try {
+        inserted = await this.#insertTasks(rows.map((r) => r.row));
+      } catch (raw) {
+        const err = storeWriteError(raw, 'the task');
+        // A lost connection fails every row alike; only a data problem is worth splitting.
+        if (!(err instanceof BadInputError) || rows.length === 1) inserted = rows.map(() => err);
+        else {
+          inserted = [];
+          for (const { row } of rows) {
+            inserted.push(
+              await this.#insertTasks([row]).then(
+                ([result]) => result ?? new Error('the insert returned no result'),
+                (e: unknown) => storeWriteError(e, 'the task'),
+              ),
+            );
+          }
+        }
+      }
+      for (const [i, { at }] of rows.entries()) results[at] = inserted[i];
+    }
+    return results.map((r) => r ?? new Error('the task was not written'));
+  }
+
+  async #insertTasks(rows: TaskInsertRow[]): Promise<(CreateTaskResult | Error)[]> {
+    const ids = rows.map(() => randomUUID());
     // One round trip and one commit for the whole batch: insert the tasks and their first events
     // together; a duplicate idempotency key inserts nothing and its task is read back below. The
     // rows travel as arrays, so the statement text is the same for any batch size and PostgreSQL
@@ -159,21 +226,21 @@ export class SqlTaskStore implements TaskStore {
       CREATE_TASKS_SQL,
       [
         ids,
-        inputs.map((i) => i.source),
-        inputs.map((i) => JSON.stringify(i.origin ?? {})),
-        inputs.map((i) => i.requester),
-        inputs.map((i) => i.repo ?? null),
-        inputs.map((i) => i.kind),
-        inputs.map((i) => i.prompt),
-        inputs.map((i) => JSON.stringify(i.input ?? {})),
-        inputs.map((i) => i.idempotencyKey ?? null),
+        rows.map((r) => r.source),
+        rows.map((r) => r.origin),
+        rows.map((r) => r.requester),
+        rows.map((r) => r.repo),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.prompt),
+        rows.map((r) => r.input),
+        rows.map((r) => r.idempotencyKey),
       ],
       { name: 'devbot_create_tasks' },
     );
     const inserted = new Map(res.rows.map((row) => [row.id, toTask(row)]));
-    const missingKeys = inputs
-      .filter((input, i) => !inserted.has(ids[i]!) && input.idempotencyKey)
-      .map((input) => input.idempotencyKey as string);
+    const missingKeys = rows
+      .filter((row, i) => !inserted.has(ids[i]!) && row.idempotencyKey)
+      .map((row) => row.idempotencyKey as string);
     const existing = new Map<string, Task>();
     if (missingKeys.length > 0) {
       const found = await this.sql.query<TaskRow>(
@@ -182,10 +249,10 @@ export class SqlTaskStore implements TaskStore {
       );
       for (const row of found.rows) existing.set(row.idempotency_key as string, toTask(row));
     }
-    return inputs.map((input, i) => {
+    return rows.map((row, i) => {
       const task = inserted.get(ids[i]!);
       if (task) return { task, created: true };
-      const prior = input.idempotencyKey ? existing.get(input.idempotencyKey) : undefined;
+      const prior = row.idempotencyKey ? existing.get(row.idempotencyKey) : undefined;
       if (prior) return { task: prior, created: false };
       return new Error('task insert returned nothing and no task has that idempotency key');
     });
