@@ -12,10 +12,11 @@ import {
   type TerminalEventData,
   type TerminalStatus,
 } from '../core/index.js';
-import type { SqlClient } from '../core/sql-client.js';
+import type { SqlClient, SqlResult } from '../core/sql-client.js';
 import { Batcher } from '../utils/batcher.js';
 import { migrate } from './migrate.js';
 import { storeWriteError } from './store-write-error.js';
+import { REPLACEMENT, toStorableJson } from './to-storable-json.js';
 
 interface TaskRow {
   id: string;
@@ -106,13 +107,25 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, { column: string; json?: boolean }>
   usage: { column: 'usage', json: true },
 };
 
+/**
+ * What a task's patch, its events and its end write is what its commands printed and what its
+ * agents said: stored NUL-free (U+FFFD instead, see toStorableJson), so a byte PostgreSQL refuses
+ * never loses an event or fails a finished task. New tasks are not rewritten: the API refuses bad
+ * text up front and the store fails only that task (see #createMany).
+ */
+function storable(value: unknown, json: boolean | undefined): unknown {
+  if (value === null) return null;
+  if (json) return toStorableJson(value);
+  return typeof value === 'string' ? value.replaceAll('\u0000', REPLACEMENT) : value;
+}
+
 function patchSql(patch: TaskPatch, firstParam: number): { sets: string[]; params: unknown[] } {
   const sets: string[] = [];
   const params: unknown[] = [];
   for (const [key, value] of Object.entries(patch)) {
     const spec = PATCH_COLUMNS[key as keyof TaskPatch];
     if (!spec || value === undefined) continue;
-    params.push(spec.json && value !== null ? JSON.stringify(value) : value);
+    params.push(storable(value, spec.json));
     sets.push(`${spec.column} = $${firstParam + params.length - 1}`);
   }
   return { sets, params };
@@ -302,13 +315,32 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async patchTask(id: string, patch: TaskPatch): Promise<Task | null> {
-    const { sets, params } = patchSql(patch, 2);
-    if (sets.length === 0) return this.getTask(id);
-    const res = await this.sql.query<TaskRow>(
-      `UPDATE tasks SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
-      [id, ...params],
+    const changes = Object.entries(patch).some(
+      ([k, v]) => Object.hasOwn(PATCH_COLUMNS, k) && v !== undefined,
     );
+    if (!changes) return this.getTask(id);
+    const res = await this.#write<TaskRow>('the task change', () => {
+      const { sets, params } = patchSql(patch, 2);
+      return [
+        `UPDATE tasks SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
+        [id, ...params],
+      ];
+    });
     return res.rows[0] ? toTask(res.rows[0]) : null;
+  }
+
+  /**
+   * A write whose statement and parameters are built inside (serializing can fail too): a value
+   * the database refuses comes out as a BadInputError (see storeWriteError), so a task is never
+   * retried over something it printed.
+   */
+  async #write<T>(what: string, build: () => [string, unknown[]]): Promise<SqlResult<T>> {
+    try {
+      const [text, params] = build();
+      return await this.sql.query<T>(text, params);
+    } catch (err) {
+      throw storeWriteError(err, what);
+    }
   }
 
   async markRunning(id: string): Promise<Task | null> {
@@ -336,23 +368,27 @@ export class SqlTaskStore implements TaskStore {
     patch: TaskPatch,
     eventData: TerminalEventData[S],
   ): Promise<{ task: Task; event: TaskEvent } | null> {
-    const { sets, params } = patchSql(patch, 4);
     // The status change and the terminal event commit together, and only once: a task that is
     // already terminal is left alone, so its end is reported exactly once.
-    const res = await this.sql.query<TaskRow & { ev_seq: number; ev_at: Date | string }>(
-      `WITH t AS (
-         UPDATE tasks SET status = $2, finished_at = now(), updated_at = now(), event_seq = event_seq + 1
-           ${sets.length ? `, ${sets.join(', ')}` : ''}
-         WHERE id = $1 AND status NOT IN ${TERMINAL_SQL}
-         RETURNING *
-       ), e AS (
-         INSERT INTO task_events (task_id, seq, type, data)
-         SELECT id, event_seq, 'task.' || status, $3 FROM t
-         RETURNING seq, at
-       )
-       SELECT t.*, e.seq AS ev_seq, e.at AS ev_at FROM t, e`,
-      [id, status, JSON.stringify(eventData), ...params],
-    );
+    const res = await this.#write<
+      TaskRow & { ev_seq: number; ev_at: Date | string; ev_data: EventRow['data'] }
+    >("the task's end", () => {
+      const { sets, params } = patchSql(patch, 4);
+      return [
+        `WITH t AS (
+             UPDATE tasks SET status = $2, finished_at = now(), updated_at = now(), event_seq = event_seq + 1
+               ${sets.length ? `, ${sets.join(', ')}` : ''}
+             WHERE id = $1 AND status NOT IN ${TERMINAL_SQL}
+             RETURNING *
+           ), e AS (
+             INSERT INTO task_events (task_id, seq, type, data)
+             SELECT id, event_seq, 'task.' || status, $3 FROM t
+             RETURNING seq, at, data
+           )
+           SELECT t.*, e.seq AS ev_seq, e.at AS ev_at, e.data AS ev_data FROM t, e`,
+        [id, status, toStorableJson(eventData), ...params],
+      ];
+    });
     const row = res.rows[0];
     if (!row) return null;
     const task = toTask(row);
@@ -363,7 +399,8 @@ export class SqlTaskStore implements TaskStore {
         seq: row.ev_seq,
         at: toDate(row.ev_at),
         type: `task.${status}`,
-        data: eventData,
+        // As stored (and as the stream and the API will show it).
+        data: row.ev_data,
       } as TaskEvent,
     };
   }
@@ -371,17 +408,19 @@ export class SqlTaskStore implements TaskStore {
   async appendEvent(taskId: string, event: NewTaskEvent, patch?: TaskPatch): Promise<TaskEvent> {
     // The task row's counter hands out seq numbers: the row lock serializes writers, so seqs
     // have no gaps and no duplicates even with several writers. A patch rides on the same UPDATE.
-    const { sets, params } = patch ? patchSql(patch, 4) : { sets: [], params: [] };
-    const res = await this.sql.query<EventRow>(
-      `WITH s AS (
-         UPDATE tasks SET event_seq = event_seq + 1, updated_at = now()${sets.map((x) => `, ${x}`).join('')}
-         WHERE id = $1 RETURNING event_seq
-       )
-       INSERT INTO task_events (task_id, seq, type, data)
-       SELECT $1, event_seq, $2, $3 FROM s
-       RETURNING *`,
-      [taskId, event.type, JSON.stringify(event.data ?? {}), ...params],
-    );
+    const res = await this.#write<EventRow>(`a ${event.type} event`, () => {
+      const { sets, params } = patch ? patchSql(patch, 4) : { sets: [], params: [] };
+      return [
+        `WITH s AS (
+           UPDATE tasks SET event_seq = event_seq + 1, updated_at = now()${sets.map((x) => `, ${x}`).join('')}
+           WHERE id = $1 RETURNING event_seq
+         )
+         INSERT INTO task_events (task_id, seq, type, data)
+         SELECT $1, event_seq, $2, $3 FROM s
+         RETURNING *`,
+        [taskId, event.type, toStorableJson(event.data ?? {}), ...params],
+      ];
+    });
     const row = res.rows[0];
     if (!row) throw new Error(`cannot append an event: task ${taskId} does not exist`);
     return toEvent(row);

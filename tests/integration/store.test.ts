@@ -194,6 +194,42 @@ describe.each(backends)('task store on %s', (_name, open) => {
     }
   });
 
+  it('stores events, results and errors holding NUL or invalid UTF-16 with U+FFFD in their place', async () => {
+    const { task } = await store.createTask(plainTask(99));
+    const nasty = 'a\u0000b\ud800c\udfffd';
+    const kept = 'literal \\u0000 and \\ud800, emoji 😀, \\\\';
+    const event = await store.appendEvent(
+      task.id,
+      { type: 'output', data: { stream: 'stdout', text: nasty, [`key\u0000`]: kept } as never },
+      { error: `err ${nasty}` },
+    );
+    const expected = { stream: 'stdout', text: 'a\ufffdb\ufffdc\ufffdd', 'key\ufffd': kept };
+    expect(event.data).toEqual(expected);
+    expect((await store.listEvents(task.id, 1))[0]?.data).toEqual(expected);
+    await store.patchTask(task.id, { resultSummary: nasty });
+    const finished = await store.finishTask(
+      task.id,
+      'failed',
+      { result: { summary: nasty, output: nasty }, error: nasty },
+      { error: nasty, code: 'error' },
+    );
+    expect(finished?.event.data).toEqual({ error: 'a\ufffdb\ufffdc\ufffdd', code: 'error' });
+    const stored = await store.getTask(task.id);
+    expect(stored).toMatchObject({
+      status: 'failed',
+      // Text columns: NUL replaced here, lone surrogates by the UTF-8 encoding of the driver.
+      error: 'a\ufffdb\ufffdc\ufffdd',
+      resultSummary: 'a\ufffdb\ufffdc\ufffdd',
+      result: { summary: 'a\ufffdb\ufffdc\ufffdd', output: 'a\ufffdb\ufffdc\ufffdd' },
+    });
+  });
+
+  it('refuses an event it cannot encode with a BadInputError (no retry can help)', async () => {
+    const { task } = await store.createTask(plainTask(98));
+    const data = { stream: 'stdout', text: 'x', deep: deep(20_000) } as never;
+    await expect(store.appendEvent(task.id, { type: 'output', data })).rejects.toBeInstanceOf(BadInputError);
+  });
+
   it('appends an event and changes the task in the same write when given a patch', async () => {
     const { task } = await store.createTask({ source: 'api', requester: 'p', kind: 'dev', prompt: 'x' });
     const event = await store.appendEvent(
