@@ -171,7 +171,13 @@ async function startGateway(
     apiEnabled: serveApi,
     extraRoutes: serveApi ? modules.all.flatMap((m) => m.apiRoutes ?? []) : [],
   });
-  const stream = new TaskStreamServer({ store: infra.store, bus: infra.bus, tokens: infra.tokens, logger });
+  const stream = new TaskStreamServer({
+    store: infra.store,
+    bus: infra.bus,
+    tokens: infra.tokens,
+    logger,
+    maxPerSubject: config.DEVBOT_STREAMS_PER_USER,
+  });
   const gateway = new GatewayServer({
     api,
     stream,

@@ -71,6 +71,8 @@ export const configSchema = z.object({
     .regex(/^\{[\w-]+\}$/, 'must look like {devbot}: a name in braces (a Redis Cluster hash tag)')
     .default('{devbot}'),
   DEVBOT_RATE_LIMIT: int(120, 1),
+  /** Task streams (WebSocket) one user may hold open at once on a gateway process. */
+  DEVBOT_STREAMS_PER_USER: int(20, 1),
   DEVBOT_BODY_LIMIT: int(1_048_576, 1024),
   DEVBOT_CONCURRENCY: int(2, 1),
   DEVBOT_TASK_ATTEMPTS: int(3, 1),
