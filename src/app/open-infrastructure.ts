@@ -3,7 +3,7 @@
  * directory, the store (PostgreSQL or embedded PGlite) with its migrations, Redis (a private one
  * when none answers), the queue, the live event bus and the ingress.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
@@ -53,6 +53,9 @@ export async function openInfrastructure(
 ): Promise<Infrastructure> {
   const { config, logger } = o;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // mkdir's mode only applies to a directory it creates: one made earlier (by hand, by an older
+  // devbot) is made private too. It holds the database, the JWT secret, sandboxes and repositories.
+  chmodSync(config.dataDir, 0o700);
   const jwtSecret = resolveJwtSecret(config);
   o.secrets.add(jwtSecret);
   const tokens = new TokenIssuer(jwtSecret);

@@ -167,6 +167,7 @@ async function startGateway(
     logger,
     rateLimitPerMinute: config.DEVBOT_RATE_LIMIT,
     bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
+    metricsToken: config.DEVBOT_METRICS_TOKEN,
     apiEnabled: serveApi,
     extraRoutes: serveApi ? modules.all.flatMap((m) => m.apiRoutes ?? []) : [],
     authorize: async (subject, repo) => {
@@ -176,7 +177,13 @@ async function startGateway(
     },
     handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
   });
-  const stream = new TaskStreamServer({ store: infra.store, bus: infra.bus, tokens: infra.tokens, logger });
+  const stream = new TaskStreamServer({
+    store: infra.store,
+    bus: infra.bus,
+    tokens: infra.tokens,
+    logger,
+    maxPerSubject: config.DEVBOT_STREAMS_PER_USER,
+  });
   const gateway = new GatewayServer({
     api,
     stream,

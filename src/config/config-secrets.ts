@@ -13,6 +13,7 @@ export function configSecrets(config: Config): string[] {
     config.OPENAI_API_KEY,
     config.E2B_API_KEY,
     config.DEVBOT_JWT_SECRET,
+    config.DEVBOT_METRICS_TOKEN,
     urlPassword(config.DATABASE_URL),
     urlPassword(config.redisUrl),
   ];

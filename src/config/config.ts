@@ -62,12 +62,19 @@ export const configSchema = z.object({
     .string()
     .min(32, 'must be at least 32 characters (try: openssl rand -hex 32)')
     .optional(),
+  /** Bearer token /metrics asks for; unset, /metrics is open (keep it on an internal network). */
+  DEVBOT_METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (try: openssl rand -hex 32)')
+    .optional(),
   /** Redis key prefix for the queue and live events; keep the braces so Redis Cluster uses one slot. */
   DEVBOT_QUEUE_PREFIX: z
     .string()
     .regex(/^\{[\w-]+\}$/, 'must look like {devbot}: a name in braces (a Redis Cluster hash tag)')
     .default('{devbot}'),
   DEVBOT_RATE_LIMIT: int(120, 1),
+  /** Task streams (WebSocket) one user may hold open at once on a gateway process. */
+  DEVBOT_STREAMS_PER_USER: int(20, 1),
   DEVBOT_BODY_LIMIT: int(1_048_576, 1024),
   DEVBOT_CONCURRENCY: int(2, 1),
   DEVBOT_TASK_ATTEMPTS: int(3, 1),

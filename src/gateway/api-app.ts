@@ -19,6 +19,8 @@ export interface ApiDeps {
   logger: Logger;
   rateLimitPerMinute: number;
   bodyLimitBytes: number;
+  /** DEVBOT_METRICS_TOKEN: when set, /metrics wants it as a bearer token. */
+  metricsToken?: string | undefined;
   /** false on worker and bot processes: only health and metrics are served. */
   apiEnabled?: boolean;
   /** Whether this deployment has a handler for a kind (a kind it cannot run is refused with 422). */
@@ -40,6 +42,10 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
     await next();
+    // A body left unread (refused before or while reading it): close the connection after the
+    // answer instead of letting Node read the rest of it, however large.
+    const request = c.env?.incoming;
+    if (request && !request.complete) c.header('connection', 'close');
     deps.metrics.httpDuration.observe(
       { method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) },
       (performance.now() - started) / 1000,

@@ -13,12 +13,27 @@ export async function readRequestJson(c: Context<ApiEnv>, limit: number): Promis
   throw new ApiError(400, 'invalid_body', 'the body must be JSON');
 }
 
-/** The same for a web Request (the app used without Node's server, as in app.request()). */
+/**
+ * The same for a web Request (the app used without Node's server, as in app.request()): the same
+ * cap, checked on the declared length first and then while reading, never after.
+ */
 async function readWebJsonBody(req: Request, limit: number): Promise<ReadBodyResult> {
-  const text = await req.text();
-  if (Buffer.byteLength(text) > limit) return { ok: false, reason: 'too_large' };
+  if (Number(req.headers.get('content-length')) > limit) return { ok: false, reason: 'too_large' };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body?.getReader();
+  for (;;) {
+    const next = await reader?.read();
+    if (!next || next.done) break;
+    size += next.value.byteLength;
+    if (size > limit) {
+      await reader?.cancel().catch(() => {});
+      return { ok: false, reason: 'too_large' };
+    }
+    chunks.push(next.value);
+  }
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
   } catch {
     return { ok: false, reason: 'invalid_json' };
   }

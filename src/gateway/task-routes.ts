@@ -14,8 +14,10 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { ApiEnv } from './api-env.js';
 import { ApiError } from './api-error.js';
+import { jsonInputIssue } from './json-input-issue.js';
 import { readRequestJson } from './request-body.js';
 import { eventJson, taskJson } from './task-json.js';
+import { textProblem } from './text-problem.js';
 import type { Scope, TokenClaims } from './token-issuer.js';
 
 const repoName = z
@@ -27,22 +29,37 @@ const repoName = z
     'owner and name cannot be . or ..',
   );
 
+/** Limits on a task's free-form `input`: what one request may make the database parse. */
+export const INPUT_LIMITS = { maxDepth: 8, maxBytes: 64 * 1024 };
+
+/** Text PostgreSQL can store (no NUL, no lone surrogate): a bad one is refused here, by name. */
+const text = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = textProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const taskInput = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const issue = jsonInputIssue(value, INPUT_LIMITS);
+  if (issue) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+});
+
 /** POST /tasks body. `source`, `origin` and `requester` are refused: devbot sets them. */
 export const createTaskBody = z
   .object({
     kind: z.enum(['auto', 'shell', 'dev', 'question', 'followup']).default('auto'),
-    prompt: z.string().trim().min(1).max(100_000).optional(),
-    command: z.string().trim().min(1).max(100_000).optional(),
+    prompt: text().trim().min(1).max(100_000).optional(),
+    command: text().trim().min(1).max(100_000).optional(),
     preview: z
       .object({ port: z.number().int().min(1).max(65535) })
       .strict()
       .optional(),
     repo: repoName.optional(),
-    input: z.record(z.string(), z.unknown()).optional(),
+    input: taskInput.optional(),
     source: z.enum(TASK_SOURCES).optional(),
     origin: z.record(z.string(), z.unknown()).optional(),
     requester: z.string().min(1).max(200).optional(),
-    idempotencyKey: z.string().min(1).max(200).optional(),
+    idempotencyKey: text().min(1).max(200).optional(),
   })
   .strict()
   .refine((b) => b.prompt !== undefined || b.command !== undefined, {

@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type EventBus, isTerminalEvent, type TaskEvent, type TaskStore } from '../core/index.js';
+import { type EventBus, isTerminal, isTerminalEvent, type TaskEvent, type TaskStore } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
+import { SubjectSlots } from './subject-slots.js';
 import { eventJson } from './task-json.js';
 import { InvalidTokenError, type TokenIssuer } from './token-issuer.js';
 
@@ -13,6 +14,8 @@ export interface TaskStreamDeps {
   logger: Logger;
   /** How often to re-read the store when no live event arrived (covers a lost Redis stream). */
   pollMs?: number;
+  /** Streams one subject may hold open at once (DEVBOT_STREAMS_PER_USER); more are refused, 429. */
+  maxPerSubject?: number;
 }
 
 const PATH = /^\/tasks\/([0-9a-fA-F-]{36})\/stream$/;
@@ -20,12 +23,16 @@ const PATH = /^\/tasks\/([0-9a-fA-F-]{36})\/stream$/;
 /**
  * WS /tasks/:id/stream?after=SEQ — replays stored events after SEQ, then live ones, in seq order
  * with no gaps or repeats, and closes when the task ends. Resuming with the last seq seen
- * continues exactly where the client left off.
+ * continues exactly where the client left off; resuming a task that already ended closes at once.
+ * Each subject holds at most `maxPerSubject` streams at once.
  */
 export class TaskStreamServer {
   readonly #wss = new WebSocketServer({ noServer: true });
+  readonly #slots: SubjectSlots;
 
-  constructor(private readonly deps: TaskStreamDeps) {}
+  constructor(private readonly deps: TaskStreamDeps) {
+    this.#slots = new SubjectSlots(deps.maxPerSubject ?? 20);
+  }
 
   matches(req: IncomingMessage): boolean {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -58,14 +65,30 @@ export class TaskStreamServer {
       const why = err instanceof InvalidTokenError ? err.message : 'the token is not valid';
       return rejectUpgrade(socket, 401, 'unauthorized', why);
     }
+    // A slot is taken before anything else is looked up, so a burst of upgrades cannot all pass
+    // the count; it is given back when the connection closes, or at once when refused.
+    const release = this.#slots.take(subject);
+    if (!release)
+      return rejectUpgrade(
+        socket,
+        429,
+        'too_many_streams',
+        `at most ${this.#slots.max} streams may be open at once per user; close one first`,
+      );
+    socket.once('close', release);
+    const refuse = (status: number, code: string, message: string) => {
+      release();
+      rejectUpgrade(socket, status, code, message);
+    };
     const afterRaw = url.searchParams.get('after') ?? '0';
-    if (!/^\d{1,9}$/.test(afterRaw))
-      return rejectUpgrade(socket, 400, 'invalid_query', 'after must be a seq number');
-    const task = await this.deps.store.getTask(taskId);
-    if (!task) return rejectUpgrade(socket, 404, 'not_found', `no task ${taskId}`);
-    if (!privileged && task.requester !== subject) {
-      return rejectUpgrade(socket, 403, 'forbidden', 'this task belongs to someone else');
-    }
+    if (!/^\d{1,9}$/.test(afterRaw)) return refuse(400, 'invalid_query', 'after must be a seq number');
+    const task = await this.deps.store.getTask(taskId).catch((err: unknown) => {
+      release();
+      throw err;
+    });
+    if (!task) return refuse(404, 'not_found', `no task ${taskId}`);
+    if (!privileged && task.requester !== subject)
+      return refuse(403, 'forbidden', 'this task belongs to someone else');
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       void this.#stream(ws, taskId, Number(afterRaw)).catch((err) => {
         this.deps.logger.warn({ err, taskId }, 'task stream failed');
@@ -93,13 +116,28 @@ export class TaskStreamServer {
     const catchUp = async (): Promise<void> => {
       for (const event of await this.deps.store.listEvents(taskId, sent)) send(event);
     };
+    /**
+     * Replays what is stored; a task that had already ended with nothing left to send (a resume
+     * with `after` at or past its end) closes now instead of waiting for an event that will not
+     * come. The status is read first: a task ends with its terminal event in the same write, so
+     * the replay after it includes that event whenever there is one to send.
+     */
+    const catchUpOrEnd = async (): Promise<void> => {
+      const task = await this.deps.store.getTask(taskId);
+      await catchUp();
+      if (!ended && task && isTerminal(task.status)) {
+        ended = true;
+        ws.close(1000, 'task ended');
+        controller.abort();
+      }
+    };
 
     // Start tailing first, then replay: anything published in between is in the stream too.
     const live = this.deps.bus.tail(taskId, after, controller.signal)[Symbol.asyncIterator]();
-    await catchUp();
+    await catchUpOrEnd();
     if (ended) return;
     const poll = setInterval(() => {
-      void catchUp().catch(() => {});
+      void catchUpOrEnd().catch(() => {});
     }, this.deps.pollMs ?? 3000);
     try {
       while (!controller.signal.aborted) {
@@ -125,7 +163,13 @@ export class TaskStreamServer {
 function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: code, message });
   const reason =
-    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
+    {
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      429: 'Too Many Requests',
+    }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

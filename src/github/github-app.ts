@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import { type NoticeLog, neutraliseLinks, type Task, type TaskIngress } from '../core/index.js';
 import type { RawRoute } from '../http/raw-route.js';
+import { BodyTooLargeError, readBody } from '../http/read-body.js';
+import { refuseRequest } from '../http/refuse-request.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/redact.js';
 import {
@@ -18,6 +20,7 @@ import {
 } from './github-trigger.js';
 import { PermissionGate } from './permission-gate.js';
 import { buildTaskPrompt } from './task-prompt.js';
+import { GITHUB_WEBHOOK_BODY_LIMIT, webhookRefusal } from './webhook-refusal.js';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -61,6 +64,8 @@ export interface GithubAppOptions {
    * the extra ones are skipped instead of queueing minutes of writes ahead of the reports.
    */
   reactionBacklog?: number;
+  /** Largest webhook body read, in bytes (default GitHub's own cap, 25 MB). */
+  webhookBodyLimit?: number;
 }
 
 export type GithubEventResult =
@@ -118,11 +123,29 @@ export class GithubApp {
     });
   };
 
-  /** The webhook route, mounted before any body parser (the signature needs the raw body). */
+  /**
+   * The webhook route, mounted before any body parser (the signature needs the raw body). A request
+   * GitHub would not send is refused from its headers alone; the body is read up to the cap, and
+   * only then handed to Probot, which checks the signature over it.
+   */
   route(): RawRoute {
+    const limit = this.options.webhookBodyLimit ?? GITHUB_WEBHOOK_BODY_LIMIT;
     return {
       prefix: GITHUB_WEBHOOK_PATH,
       handle: async (req: IncomingMessage, res: ServerResponse) => {
+        const refusal = webhookRefusal(req, GITHUB_WEBHOOK_PATH, limit);
+        if (refusal) return refuseRequest(res, refusal.status, refusal.error, refusal.message);
+        let body: Buffer;
+        try {
+          body = await readBody(req, limit);
+        } catch (err) {
+          if (err instanceof BodyTooLargeError)
+            return refuseRequest(res, 413, 'payload_too_large', err.message);
+          throw err;
+        }
+        // octokit/webhooks takes a string `body` already on the request as the raw payload (the way
+        // frameworks with their own body reading use it) instead of reading the stream again.
+        Object.assign(req, { body: body.toString('utf8') });
         this.#middleware ??= createNodeMiddleware(this.appFn, {
           probot: this.probot,
           webhooksPath: GITHUB_WEBHOOK_PATH,

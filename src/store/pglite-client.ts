@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { SqlClient } from '../core/sql-client.js';
+import { restrictToOwner } from './restrict-to-owner.js';
 
 export interface PgliteClientOptions {
   /** Directory for the database files; omit for an in-memory database (tests). */
@@ -10,14 +11,19 @@ export interface PgliteClientOptions {
 
 /**
  * Embedded PostgreSQL (WASM) with pgvector. PGlite is a single connection: it queues queries
- * itself, and transactions hold it exclusively.
+ * itself, and transactions hold it exclusively. The data directory is the whole database, tokens
+ * and chat history included: it is kept private to devbot's user (directories 0700, files 0600),
+ * before opening (a directory made by an older devbot), after (PGlite writes a new cluster with
+ * mode 0666) and at close.
  */
 export async function createPgliteClient(options: PgliteClientOptions = {}): Promise<SqlClient> {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const db = await PGlite.create({
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    extensions: { vector },
-  });
+  const { dataDir } = options;
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    restrictToOwner(dataDir);
+  }
+  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
+  if (dataDir) restrictToOwner(dataDir);
   let closed = false;
   return {
     dialect: 'pglite',
@@ -42,6 +48,7 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
       if (closed) return;
       closed = true;
       await db.close();
+      if (dataDir) restrictToOwner(dataDir);
     },
   };
 }

@@ -1,19 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  CreateTaskResult,
-  NewTask,
-  NewTaskEvent,
-  Task,
-  TaskEvent,
-  TaskListFilter,
-  TaskPatch,
-  TaskStore,
-  TerminalEventData,
-  TerminalStatus,
+import {
+  BadInputError,
+  type CreateTaskResult,
+  type NewTask,
+  type NewTaskEvent,
+  type Task,
+  type TaskEvent,
+  type TaskListFilter,
+  type TaskPatch,
+  type TaskStore,
+  type TerminalEventData,
+  type TerminalStatus,
 } from '../core/index.js';
-import type { SqlClient } from '../core/sql-client.js';
+import type { SqlClient, SqlResult } from '../core/sql-client.js';
 import { Batcher } from '../utils/batcher.js';
 import { migrate } from './migrate.js';
+import { storeWriteError } from './store-write-error.js';
+import { REPLACEMENT, toStorableJson } from './to-storable-json.js';
 
 interface TaskRow {
   id: string;
@@ -104,16 +107,53 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, { column: string; json?: boolean }>
   usage: { column: 'usage', json: true },
 };
 
+/**
+ * What a task's patch, its events and its end write is what its commands printed and what its
+ * agents said: stored NUL-free (U+FFFD instead, see toStorableJson), so a byte PostgreSQL refuses
+ * never loses an event or fails a finished task. New tasks are not rewritten: the API refuses bad
+ * text up front and the store fails only that task (see #createMany).
+ */
+function storable(value: unknown, json: boolean | undefined): unknown {
+  if (value === null) return null;
+  if (json) return toStorableJson(value);
+  return typeof value === 'string' ? value.replaceAll('\u0000', REPLACEMENT) : value;
+}
+
 function patchSql(patch: TaskPatch, firstParam: number): { sets: string[]; params: unknown[] } {
   const sets: string[] = [];
   const params: unknown[] = [];
   for (const [key, value] of Object.entries(patch)) {
     const spec = PATCH_COLUMNS[key as keyof TaskPatch];
     if (!spec || value === undefined) continue;
-    params.push(spec.json && value !== null ? JSON.stringify(value) : value);
+    params.push(storable(value, spec.json));
     sets.push(`${spec.column} = $${firstParam + params.length - 1}`);
   }
   return { sets, params };
+}
+
+/** A new task as the insert's parameters: JSON already serialized (which can fail per row). */
+interface TaskInsertRow {
+  source: string;
+  origin: string;
+  requester: string;
+  repo: string | null;
+  kind: string;
+  prompt: string;
+  input: string;
+  idempotencyKey: string | null;
+}
+
+function insertRow(input: NewTask): TaskInsertRow {
+  return {
+    source: input.source,
+    origin: JSON.stringify(input.origin ?? {}),
+    requester: input.requester,
+    repo: input.repo ?? null,
+    kind: input.kind,
+    prompt: input.prompt,
+    input: JSON.stringify(input.input ?? {}),
+    idempotencyKey: input.idempotencyKey ?? null,
+  };
 }
 
 const TERMINAL_SQL = "('succeeded', 'failed', 'cancelled')";
@@ -149,8 +189,48 @@ export class SqlTaskStore implements TaskStore {
     return this.#creates.submit(input);
   }
 
+  /**
+   * One bad row (a value PostgreSQL refuses) fails the whole statement, and with it every other
+   * request that happened to share the batch. So a batch that fails over its data is retried row
+   * by row: the good rows are created and only the bad one fails, with a BadInputError.
+   */
   async #createMany(inputs: NewTask[]): Promise<(CreateTaskResult | Error)[]> {
-    const ids = inputs.map(() => randomUUID());
+    const results: (CreateTaskResult | Error | undefined)[] = inputs.map(() => undefined);
+    const rows: { at: number; row: TaskInsertRow }[] = [];
+    for (const [at, input] of inputs.entries()) {
+      try {
+        rows.push({ at, row: insertRow(input) });
+      } catch (err) {
+        results[at] = storeWriteError(err, 'the task');
+      }
+    }
+    if (rows.length > 0) {
+      let inserted: (CreateTaskResult | Error)[];
+      try {
+        inserted = await this.#insertTasks(rows.map((r) => r.row));
+      } catch (raw) {
+        const err = storeWriteError(raw, 'the task');
+        // A lost connection fails every row alike; only a data problem is worth splitting.
+        if (!(err instanceof BadInputError) || rows.length === 1) inserted = rows.map(() => err);
+        else {
+          inserted = [];
+          for (const { row } of rows) {
+            inserted.push(
+              await this.#insertTasks([row]).then(
+                ([result]) => result ?? new Error('the insert returned no result'),
+                (e: unknown) => storeWriteError(e, 'the task'),
+              ),
+            );
+          }
+        }
+      }
+      for (const [i, { at }] of rows.entries()) results[at] = inserted[i];
+    }
+    return results.map((r) => r ?? new Error('the task was not written'));
+  }
+
+  async #insertTasks(rows: TaskInsertRow[]): Promise<(CreateTaskResult | Error)[]> {
+    const ids = rows.map(() => randomUUID());
     // One round trip and one commit for the whole batch: insert the tasks and their first events
     // together; a duplicate idempotency key inserts nothing and its task is read back below. The
     // rows travel as arrays, so the statement text is the same for any batch size and PostgreSQL
@@ -159,21 +239,21 @@ export class SqlTaskStore implements TaskStore {
       CREATE_TASKS_SQL,
       [
         ids,
-        inputs.map((i) => i.source),
-        inputs.map((i) => JSON.stringify(i.origin ?? {})),
-        inputs.map((i) => i.requester),
-        inputs.map((i) => i.repo ?? null),
-        inputs.map((i) => i.kind),
-        inputs.map((i) => i.prompt),
-        inputs.map((i) => JSON.stringify(i.input ?? {})),
-        inputs.map((i) => i.idempotencyKey ?? null),
+        rows.map((r) => r.source),
+        rows.map((r) => r.origin),
+        rows.map((r) => r.requester),
+        rows.map((r) => r.repo),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.prompt),
+        rows.map((r) => r.input),
+        rows.map((r) => r.idempotencyKey),
       ],
       { name: 'devbot_create_tasks' },
     );
     const inserted = new Map(res.rows.map((row) => [row.id, toTask(row)]));
-    const missingKeys = inputs
-      .filter((input, i) => !inserted.has(ids[i]!) && input.idempotencyKey)
-      .map((input) => input.idempotencyKey as string);
+    const missingKeys = rows
+      .filter((row, i) => !inserted.has(ids[i]!) && row.idempotencyKey)
+      .map((row) => row.idempotencyKey as string);
     const existing = new Map<string, Task>();
     if (missingKeys.length > 0) {
       const found = await this.sql.query<TaskRow>(
@@ -182,10 +262,10 @@ export class SqlTaskStore implements TaskStore {
       );
       for (const row of found.rows) existing.set(row.idempotency_key as string, toTask(row));
     }
-    return inputs.map((input, i) => {
+    return rows.map((row, i) => {
       const task = inserted.get(ids[i]!);
       if (task) return { task, created: true };
-      const prior = input.idempotencyKey ? existing.get(input.idempotencyKey) : undefined;
+      const prior = row.idempotencyKey ? existing.get(row.idempotencyKey) : undefined;
       if (prior) return { task: prior, created: false };
       return new Error('task insert returned nothing and no task has that idempotency key');
     });
@@ -235,13 +315,32 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async patchTask(id: string, patch: TaskPatch): Promise<Task | null> {
-    const { sets, params } = patchSql(patch, 2);
-    if (sets.length === 0) return this.getTask(id);
-    const res = await this.sql.query<TaskRow>(
-      `UPDATE tasks SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
-      [id, ...params],
+    const changes = Object.entries(patch).some(
+      ([k, v]) => Object.hasOwn(PATCH_COLUMNS, k) && v !== undefined,
     );
+    if (!changes) return this.getTask(id);
+    const res = await this.#write<TaskRow>('the task change', () => {
+      const { sets, params } = patchSql(patch, 2);
+      return [
+        `UPDATE tasks SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
+        [id, ...params],
+      ];
+    });
     return res.rows[0] ? toTask(res.rows[0]) : null;
+  }
+
+  /**
+   * A write whose statement and parameters are built inside (serializing can fail too): a value
+   * the database refuses comes out as a BadInputError (see storeWriteError), so a task is never
+   * retried over something it printed.
+   */
+  async #write<T>(what: string, build: () => [string, unknown[]]): Promise<SqlResult<T>> {
+    try {
+      const [text, params] = build();
+      return await this.sql.query<T>(text, params);
+    } catch (err) {
+      throw storeWriteError(err, what);
+    }
   }
 
   async markRunning(id: string): Promise<Task | null> {
@@ -269,23 +368,27 @@ export class SqlTaskStore implements TaskStore {
     patch: TaskPatch,
     eventData: TerminalEventData[S],
   ): Promise<{ task: Task; event: TaskEvent } | null> {
-    const { sets, params } = patchSql(patch, 4);
     // The status change and the terminal event commit together, and only once: a task that is
     // already terminal is left alone, so its end is reported exactly once.
-    const res = await this.sql.query<TaskRow & { ev_seq: number; ev_at: Date | string }>(
-      `WITH t AS (
-         UPDATE tasks SET status = $2, finished_at = now(), updated_at = now(), event_seq = event_seq + 1
-           ${sets.length ? `, ${sets.join(', ')}` : ''}
-         WHERE id = $1 AND status NOT IN ${TERMINAL_SQL}
-         RETURNING *
-       ), e AS (
-         INSERT INTO task_events (task_id, seq, type, data)
-         SELECT id, event_seq, 'task.' || status, $3 FROM t
-         RETURNING seq, at
-       )
-       SELECT t.*, e.seq AS ev_seq, e.at AS ev_at FROM t, e`,
-      [id, status, JSON.stringify(eventData), ...params],
-    );
+    const res = await this.#write<
+      TaskRow & { ev_seq: number; ev_at: Date | string; ev_data: EventRow['data'] }
+    >("the task's end", () => {
+      const { sets, params } = patchSql(patch, 4);
+      return [
+        `WITH t AS (
+             UPDATE tasks SET status = $2, finished_at = now(), updated_at = now(), event_seq = event_seq + 1
+               ${sets.length ? `, ${sets.join(', ')}` : ''}
+             WHERE id = $1 AND status NOT IN ${TERMINAL_SQL}
+             RETURNING *
+           ), e AS (
+             INSERT INTO task_events (task_id, seq, type, data)
+             SELECT id, event_seq, 'task.' || status, $3 FROM t
+             RETURNING seq, at, data
+           )
+           SELECT t.*, e.seq AS ev_seq, e.at AS ev_at, e.data AS ev_data FROM t, e`,
+        [id, status, toStorableJson(eventData), ...params],
+      ];
+    });
     const row = res.rows[0];
     if (!row) return null;
     const task = toTask(row);
@@ -296,7 +399,8 @@ export class SqlTaskStore implements TaskStore {
         seq: row.ev_seq,
         at: toDate(row.ev_at),
         type: `task.${status}`,
-        data: eventData,
+        // As stored (and as the stream and the API will show it).
+        data: row.ev_data,
       } as TaskEvent,
     };
   }
@@ -304,17 +408,19 @@ export class SqlTaskStore implements TaskStore {
   async appendEvent(taskId: string, event: NewTaskEvent, patch?: TaskPatch): Promise<TaskEvent> {
     // The task row's counter hands out seq numbers: the row lock serializes writers, so seqs
     // have no gaps and no duplicates even with several writers. A patch rides on the same UPDATE.
-    const { sets, params } = patch ? patchSql(patch, 4) : { sets: [], params: [] };
-    const res = await this.sql.query<EventRow>(
-      `WITH s AS (
-         UPDATE tasks SET event_seq = event_seq + 1, updated_at = now()${sets.map((x) => `, ${x}`).join('')}
-         WHERE id = $1 RETURNING event_seq
-       )
-       INSERT INTO task_events (task_id, seq, type, data)
-       SELECT $1, event_seq, $2, $3 FROM s
-       RETURNING *`,
-      [taskId, event.type, JSON.stringify(event.data ?? {}), ...params],
-    );
+    const res = await this.#write<EventRow>(`a ${event.type} event`, () => {
+      const { sets, params } = patch ? patchSql(patch, 4) : { sets: [], params: [] };
+      return [
+        `WITH s AS (
+           UPDATE tasks SET event_seq = event_seq + 1, updated_at = now()${sets.map((x) => `, ${x}`).join('')}
+           WHERE id = $1 RETURNING event_seq
+         )
+         INSERT INTO task_events (task_id, seq, type, data)
+         SELECT $1, event_seq, $2, $3 FROM s
+         RETURNING *`,
+        [taskId, event.type, toStorableJson(event.data ?? {}), ...params],
+      ];
+    });
     const row = res.rows[0];
     if (!row) throw new Error(`cannot append an event: task ${taskId} does not exist`);
     return toEvent(row);

@@ -12,6 +12,7 @@ import type { Update } from 'grammy/types';
 import { errorMessage } from '../core/index.js';
 import type { RawRoute } from '../http/raw-route.js';
 import { BodyTooLargeError, readBody } from '../http/read-body.js';
+import { refuseRequest } from '../http/refuse-request.js';
 import type { Logger } from '../observability/logger.js';
 import { BOT_COMMANDS } from './parse-command.js';
 import { WakeableSleeps } from './wakeable-sleeps.js';
@@ -94,25 +95,27 @@ export class TelegramTransport {
     this.#chains.set(key, next);
   }
 
-  /** The gateway route for webhook mode: a wrong or missing secret is 401 and nothing else. */
+  /**
+   * The gateway route for webhook mode: a wrong or missing secret is 401 and nothing else, answered
+   * before any of the body is read; a body over the cap is 413. Refusals close the connection, so
+   * the rest of a large body is never read.
+   */
   webhookRoute(prefix: string): RawRoute {
     const secret = this.#o.webhook?.secret;
     return {
       prefix,
       handle: async (req, res) => {
-        if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'method not allowed' });
-        if (!secret || !secretMatches(req.headers['x-telegram-bot-api-secret-token'], secret)) {
-          req.resume();
-          return sendJson(res, 401, { ok: false, error: 'unauthorized' });
-        }
+        if (req.method !== 'POST')
+          return refuseRequest(res, 405, 'method_not_allowed', 'Telegram posts updates');
+        if (!secret || !secretMatches(req.headers['x-telegram-bot-api-secret-token'], secret))
+          return refuseRequest(res, 401, 'unauthorized', 'a wrong or missing secret token');
         let update: Update;
         try {
           update = JSON.parse((await readBody(req, WEBHOOK_BODY_LIMIT)).toString('utf8')) as Update;
         } catch (err) {
-          return sendJson(res, err instanceof BodyTooLargeError ? 413 : 400, {
-            ok: false,
-            error: 'bad update',
-          });
+          if (err instanceof BodyTooLargeError)
+            return refuseRequest(res, 413, 'payload_too_large', err.message);
+          return sendJson(res, 400, { ok: false, error: 'bad update' });
         }
         if (typeof update?.update_id !== 'number')
           return sendJson(res, 400, { ok: false, error: 'bad update' });

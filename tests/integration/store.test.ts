@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskEventMap, TaskInput, TaskOrigin } from '../../src/core/index.js';
+import {
+  BadInputError,
+  type NewTask,
+  type TaskEventMap,
+  type TaskInput,
+  type TaskOrigin,
+} from '../../src/core/index.js';
 import type { SqlClient } from '../../src/core/sql-client.js';
 import { createPgClient } from '../../src/store/pg-client.js';
 import { SqlTaskStore } from '../../src/store/sql-task-store.js';
@@ -29,6 +35,24 @@ const backends: [string, () => Promise<{ sql: SqlClient; cleanup: () => Promise<
     },
   ],
 ];
+
+/** A good task of someone's own (each in its own name, as concurrent users would send them). */
+function plainTask(n: number): NewTask {
+  return {
+    source: 'api',
+    requester: `user-${n}`,
+    kind: 'question',
+    prompt: `job ${n}`,
+    input: { n } as TaskInput,
+  };
+}
+
+/** `levels` arrays inside each other, built without recursion. */
+function deep(levels: number): TaskInput {
+  let value: unknown = 0;
+  for (let i = 0; i < levels; i++) value = [value];
+  return { value } as TaskInput;
+}
 
 describe.each(backends)('task store on %s', (_name, open) => {
   let store: SqlTaskStore;
@@ -146,6 +170,64 @@ describe.each(backends)('task store on %s', (_name, open) => {
     expect(results[2]!.created).toBe(true);
     expect(results[2]!.task.id).not.toBe(keyed[0]!.task.id);
     expect((await store.listEvents(keyed[0]!.task.id)).map((e) => e.type)).toEqual(['task.created']);
+  });
+
+  it.each<[string, (n: number) => NewTask]>([
+    ['a NUL in the prompt', (n) => ({ ...plainTask(n), prompt: 'before\u0000after' })],
+    ['a NUL in an input key', (n) => ({ ...plainTask(n), input: { 'k\u0000': 1 } as TaskInput })],
+    ['a lone surrogate in the input', (n) => ({ ...plainTask(n), input: { text: 'x\ud800y' } as TaskInput })],
+    ['input nested past what JSON.stringify can encode', (n) => ({ ...plainTask(n), input: deep(20_000) })],
+  ])('one bad row (%s) fails alone; the other 29 of its batch are created', async (_what, bad) => {
+    // Created concurrently, they share a batch (the first flushes alone, the rest together).
+    const submitted = Array.from({ length: 30 }, (_, i) =>
+      store.createTask(i === 15 ? bad(i) : plainTask(i)),
+    );
+    const settled = await Promise.allSettled(submitted);
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [[i, r.reason]] : []));
+    expect(failed.map(([i]) => i)).toEqual([15]);
+    expect(failed[0]?.[1]).toBeInstanceOf(BadInputError);
+    expect(String(failed[0]?.[1])).toMatch(/the task cannot be stored/);
+    for (const [i, r] of settled.entries()) {
+      if (r.status !== 'fulfilled') continue;
+      expect(r.value.created).toBe(true);
+      expect((await store.getTask(r.value.task.id))?.prompt).toBe(`job ${i}`);
+    }
+  });
+
+  it('stores events, results and errors holding NUL or invalid UTF-16 with U+FFFD in their place', async () => {
+    const { task } = await store.createTask(plainTask(99));
+    const nasty = 'a\u0000b\ud800c\udfffd';
+    const kept = 'literal \\u0000 and \\ud800, emoji 😀, \\\\';
+    const event = await store.appendEvent(
+      task.id,
+      { type: 'output', data: { stream: 'stdout', text: nasty, [`key\u0000`]: kept } as never },
+      { error: `err ${nasty}` },
+    );
+    const expected = { stream: 'stdout', text: 'a\ufffdb\ufffdc\ufffdd', 'key\ufffd': kept };
+    expect(event.data).toEqual(expected);
+    expect((await store.listEvents(task.id, 1))[0]?.data).toEqual(expected);
+    await store.patchTask(task.id, { resultSummary: nasty });
+    const finished = await store.finishTask(
+      task.id,
+      'failed',
+      { result: { summary: nasty, output: nasty }, error: nasty },
+      { error: nasty, code: 'error' },
+    );
+    expect(finished?.event.data).toEqual({ error: 'a\ufffdb\ufffdc\ufffdd', code: 'error' });
+    const stored = await store.getTask(task.id);
+    expect(stored).toMatchObject({
+      status: 'failed',
+      // Text columns: NUL replaced here, lone surrogates by the UTF-8 encoding of the driver.
+      error: 'a\ufffdb\ufffdc\ufffdd',
+      resultSummary: 'a\ufffdb\ufffdc\ufffdd',
+      result: { summary: 'a\ufffdb\ufffdc\ufffdd', output: 'a\ufffdb\ufffdc\ufffdd' },
+    });
+  });
+
+  it('refuses an event it cannot encode with a BadInputError (no retry can help)', async () => {
+    const { task } = await store.createTask(plainTask(98));
+    const data = { stream: 'stdout', text: 'x', deep: deep(20_000) } as never;
+    await expect(store.appendEvent(task.id, { type: 'output', data })).rejects.toBeInstanceOf(BadInputError);
   });
 
   it('appends an event and changes the task in the same write when given a patch', async () => {
