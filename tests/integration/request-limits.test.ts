@@ -20,7 +20,7 @@ const HUGE = 256 * MB;
 /** What may sit in socket buffers between the client and a server that stopped reading. */
 const IN_FLIGHT = 16 * MB;
 /** "A few MB": a request refused from its headers must cost about nothing. */
-const FEW_MB = 12 * MB;
+const FEW_MB = 24 * MB;
 /**
  * The connection ends this soon after a refusal (it ended after the 5 s keep-alive timeout, or
  * after the whole upload, when refusals left it open).
