@@ -30,6 +30,7 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git bubblewrap python3 ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
+# HOST=0.0.0.0: devbot listens on loopback unless told otherwise, which in a container is unreachable.
 ENV NODE_ENV=production \
     DEVBOT_DATA_DIR=/var/lib/devbot \
     HOST=0.0.0.0 \
