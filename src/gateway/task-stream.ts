@@ -4,7 +4,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type EventBus, isTerminalEvent, type TaskEvent, type TaskStore } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import { eventJson } from './task-json.js';
-import { InvalidTokenError, type TokenIssuer } from './token-issuer.js';
+import { InvalidTokenError, NOT_VALID, type TokenIssuer } from './token-issuer.js';
 
 export interface TaskStreamDeps {
   store: TaskStore;
@@ -55,7 +55,7 @@ export class TaskStreamServer {
         return rejectUpgrade(socket, 403, 'forbidden', 'the token lacks the tasks:read scope');
       }
     } catch (err) {
-      const why = err instanceof InvalidTokenError ? err.message : 'the token is not valid';
+      const why = err instanceof InvalidTokenError ? err.message : NOT_VALID;
       return rejectUpgrade(socket, 401, 'unauthorized', why);
     }
     const afterRaw = url.searchParams.get('after') ?? '0';
