@@ -6,7 +6,7 @@
  * is on, readable logs on request, a clean stop on SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,52 @@ describe('devbot help and usage', () => {
       expect(res.stderr, what).not.toMatch(STACK);
     }
   }, 120_000);
+});
+
+describe('bin/devbot.js', () => {
+  /** A copy of the launcher next to a src/main.ts and a dist/src/main.js that say which ran. */
+  function layout(options: { checkout: boolean; tsx: boolean; build: boolean }): string {
+    const root = dir('devbot-launcher-');
+    mkdirSync(join(root, 'bin'));
+    writeFileSync(join(root, 'bin', 'devbot.js'), readFileSync(join(REPO_ROOT, 'bin', 'devbot.js')));
+    writeFileSync(join(root, 'package.json'), '{"type":"module"}');
+    mkdirSync(join(root, 'src'));
+    // Type annotations: only tsx can run this file.
+    writeFileSync(join(root, 'src', 'main.ts'), "const ran: string = 'sources';\nconsole.log(ran);\n");
+    if (options.checkout) writeFileSync(join(root, 'tsconfig.json'), '{}');
+    if (options.build) {
+      mkdirSync(join(root, 'dist', 'src'), { recursive: true });
+      writeFileSync(join(root, 'dist', 'src', 'main.js'), "console.log('build');\n");
+    }
+    if (options.tsx) symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+    return join(root, 'bin', 'devbot.js');
+  }
+
+  it('runs the sources in a checkout even when a build exists, and the build when installed', async () => {
+    // A checkout with an old build lying around: the sources win, so an edit is never ignored.
+    const checkout = await runCli([], {
+      bin: layout({ checkout: true, tsx: true, build: true }),
+      cwd: empty,
+    });
+    expect(checkout).toMatchObject({ code: 0, stdout: 'sources\n', stderr: '' });
+    // An installed package (no tsconfig.json): the build.
+    const installed = await runCli([], {
+      bin: layout({ checkout: false, tsx: true, build: true }),
+      cwd: empty,
+    });
+    expect(installed).toMatchObject({ code: 0, stdout: 'build\n', stderr: '' });
+    // A checkout installed without dev dependencies: the build it has, and a note why.
+    const noTsx = await runCli([], { bin: layout({ checkout: true, tsx: false, build: true }), cwd: empty });
+    expect(noTsx).toMatchObject({ code: 0, stdout: 'build\n' });
+    expect(noTsx.stderr).toMatch(/running the build in dist\/ because tsx is not installed/);
+    // Nothing it can run: one line saying what to do.
+    const nothing = await runCli([], {
+      bin: layout({ checkout: true, tsx: false, build: false }),
+      cwd: empty,
+    });
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/^devbot: cannot run: .*run `npm install`/);
+  }, 60_000);
 });
 
 describe('devbot token', () => {
