@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { EnvFileError, loadEnvironment, parseEnvFile } from '../../src/config/env-file.js';
 import { removeDir, tempDir } from '../helpers/test-env.js';
 
@@ -67,6 +67,15 @@ describe('parseEnvFile', () => {
     expect(failure('A=1\nB="never closed\nC=3\n').message).toMatch(/line 2: .*quote that never closes/);
     expect(failure("A='one line only\n'\n").line).toBe(1);
     expect(failure('A="x" trailing\n').message).toMatch(/line 1: unexpected text after the closing quote/);
+  });
+});
+
+describe('.env.example', () => {
+  it('is a valid env file that devbot accepts as it is (cp .env.example .env)', () => {
+    const example = readFileSync(join(import.meta.dirname, '../../.env.example'), 'utf8');
+    const vars = parseEnvFile(example, '.env.example');
+    expect(vars['HOST']).toBe('127.0.0.1');
+    expect(loadConfig(vars).HOST).toBe('127.0.0.1');
   });
 });
 
