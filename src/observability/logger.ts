@@ -98,8 +98,12 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   return pino(options);
 }
 
-/** Time and level, then the message; pid, hostname and the constant service name are noise there. */
+/**
+ * Time and level, the message, then the other fields on the same line. pid, hostname and the
+ * constant service name are noise to a person; the startup summary's fields repeat its message.
+ */
 const PRETTY = {
   translateTime: 'SYS:HH:MM:ss.l',
-  ignore: 'pid,hostname,service',
+  ignore: 'pid,hostname,service,summary',
+  singleLine: true,
 } as const;
