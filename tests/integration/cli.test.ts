@@ -321,6 +321,16 @@ describe('devbot start, migrate and doctor', () => {
     expect(lines.some((l) => /\bINFO\b.*devbot started/.test(l))).toBe(true);
   }, 120_000);
 
+  it('memory list and search read the same data directory', async () => {
+    const list = await runCli(['memory', 'list'], { cwd: empty, env: env() });
+    expect(list).toMatchObject({ code: 0, stdout: 'no memories\n', stderr: '' });
+    const search = await runCli(['memory', 'search', 'how', 'to', 'test', '--json'], {
+      cwd: empty,
+      env: env(),
+    });
+    expect(search).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  }, 60_000);
+
   it('doctor --role gateway skips what only a worker needs', async () => {
     const res = await runCli(['doctor', '--json', '--role', 'gateway'], {
       cwd: empty,
