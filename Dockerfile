@@ -15,12 +15,9 @@ FROM deps AS build
 # The whole context (.dockerignore keeps out tests, docs, secrets and local state), so a source
 # folder that is added or happens to be empty needs no change here.
 COPY . .
+# The same build as `npm run build` and `npm pack`: dist/ with every asset the compiled code reads
+# (SQL migrations, prompt files) copied next to it (scripts/build.mjs).
 RUN npm run build
-# tsc copies no assets: SQL migrations, prompt files and templates are read relative to the
-# compiled module, so they go next to it in dist/.
-RUN for d in src agents sandbox; do \
-      if [ -d "$d" ]; then find "$d" -type f ! -name '*.ts' -exec cp --parents {} dist/ \; ; fi; \
-    done
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
@@ -34,6 +31,7 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git bubblewrap python3 python3-seccomp e2fsprogs ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
+# HOST=0.0.0.0: devbot listens on loopback unless told otherwise, which in a container is unreachable.
 ENV NODE_ENV=production \
     DEVBOT_DATA_DIR=/var/lib/devbot \
     HOST=0.0.0.0 \
@@ -46,6 +44,7 @@ RUN groupadd --system --gid 10001 devbot \
 COPY --from=prod-deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
+# bin/devbot.js runs dist/ here: the image has no tsconfig.json, so it is not a source checkout.
 COPY --chown=root:root bin ./bin
 USER devbot
 VOLUME ["/var/lib/devbot"]

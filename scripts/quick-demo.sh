@@ -20,10 +20,10 @@ COMMAND='echo "Hello from devbot" > index.html && python3 -m http.server 8000'
 command -v bwrap >/dev/null || { echo "bubblewrap is missing: apt-get install bubblewrap" >&2; exit 1; }
 
 echo "==> starting devbot on ${BASE} (data: ${DEVBOT_DATA_DIR})"
-node --import tsx src/main.ts start >"${DEVBOT_DATA_DIR}/devbot.log" 2>&1 &
+node bin/devbot.js start >"${DEVBOT_DATA_DIR}/devbot.log" 2>&1 &
 DEVBOT_PID=$!
 cleanup() {
-  # SIGTERM lets devbot close its sandboxes; node runs tsx in-process, so this is the whole tree.
+  # SIGTERM lets devbot close its sandboxes; bin/devbot.js runs tsx in-process, so this is the whole tree.
   kill -TERM "${DEVBOT_PID}" 2>/dev/null || true
   wait "${DEVBOT_PID}" 2>/dev/null || true
   if [ -z "${KEEP_DATA:-}" ]; then rm -rf "${DEVBOT_DATA_DIR}"; fi
@@ -40,7 +40,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-TOKEN="$(npx tsx src/main.ts token --user demo | tail -n 1)"
+TOKEN="$(node bin/devbot.js token --user demo | tail -n 1)"
 
 echo "==> POST /tasks: ${COMMAND}"
 BODY="$(node -e 'process.stdout.write(JSON.stringify({kind:"shell",command:process.argv[1],preview:{port:8000}}))' "${COMMAND}")"

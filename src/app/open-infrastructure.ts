@@ -4,7 +4,6 @@
  * when none answers), the queue, the live event bus and the ingress.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
@@ -17,8 +16,7 @@ import { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { ensureRedis } from '../queue/ensure-redis.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { RedisEventBus } from '../queue/redis-event-bus.js';
-import { createPgClient } from '../store/pg-client.js';
-import { createPgliteClient } from '../store/pglite-client.js';
+import { openSqlClient } from '../store/open-sql-client.js';
 import { SqlTaskStore } from '../store/sql-task-store.js';
 import { DefaultTaskIngress } from '../worker/task-ingress.js';
 import type { ShutdownStack } from './shutdown-stack.js';
@@ -62,12 +60,7 @@ export async function openInfrastructure(
 
   const sql =
     o.sql ??
-    (config.DATABASE_URL
-      ? await createPgClient({
-          connectionString: config.DATABASE_URL,
-          ...(o.pgSchema ? { schema: o.pgSchema } : {}),
-        })
-      : await createPgliteClient({ dataDir: join(config.dataDir, 'pglite') }));
+    (await openSqlClient({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, schema: o.pgSchema }));
   if (!o.sql) stack.push(() => sql.close());
   const store = new SqlTaskStore(sql);
   await store.migrate();

@@ -29,6 +29,7 @@ import {
 import { type Infrastructure, openInfrastructure } from './open-infrastructure.js';
 import type { Runtime } from './runtime.js';
 import { ShutdownStack } from './shutdown-stack.js';
+import { startupSummary } from './startup-summary.js';
 
 export interface StartOptions extends ModuleOptions {
   config: Config;
@@ -66,6 +67,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       level: config.LOG_LEVEL,
       lokiUrl: config.LOKI_URL,
       secrets: () => secrets.values(),
+      format: config.LOG_FORMAT,
       base: { role },
     });
   const metrics = new Metrics({ defaultMetrics: true });
@@ -142,6 +144,14 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       },
       'devbot started',
     );
+    const summary = startupSummary(config, {
+      role,
+      store: infra.sql.dialect,
+      redis: infra.redis,
+      url: boundUrl,
+      publicUrl: publicUrl(),
+    });
+    logger.info({ summary: summary.parts }, summary.text);
     return { runtime, url: boundUrl, queue: infra.queue, worker, modules, stop: () => stack.stopAll() };
   } catch (err) {
     await stack.stopAll();

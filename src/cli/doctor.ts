@@ -22,6 +22,7 @@ import {
 } from '../../sandbox/local/local-sandbox-hardening.js';
 import { type Config, ConfigError, type Env, hasLlm, loadConfig } from '../config/config.js';
 import { configSecrets } from '../config/config-secrets.js';
+import type { Role } from '../config/role.js';
 import { errorMessage } from '../core/errors.js';
 import { redactSecrets } from '../observability/redact.js';
 
@@ -39,6 +40,8 @@ export interface DoctorCheck {
 export interface DoctorReport {
   /** false when any check failed (warnings do not fail). */
   ok: boolean;
+  /** The role checked for: a check that role does not need is skipped. */
+  role: Role;
   integrations: Record<'telegram' | 'github' | 'llm' | 'loki' | 'postgres' | 'redis' | 'sandbox', string>;
   checks: DoctorCheck[];
 }
@@ -60,13 +63,46 @@ export interface DoctorDeps {
   sandboxHardening?(sandboxesDir: string, mode: LaunchMode): Promise<LocalSandboxHardening>;
   /** Asks the E2B API whether the key is accepted; `unreachable` when there is no network. */
   checkE2bKey(apiKey: string): Promise<E2bKeyState>;
+  /**
+   * GET `url` (an OpenAI-compatible `/models`) with the key as a bearer token: the HTTP status and,
+   * when it answered with a model list, the model ids. Rejects when nothing answers.
+   */
+  probeLlm(url: string, apiKey: string | undefined): Promise<LlmProbe>;
   readFile(path: string): Promise<string>;
+}
+
+export interface LlmProbe {
+  status: number;
+  models?: string[];
 }
 
 export interface DoctorOptions {
   /** Per-probe time limit. */
   timeoutMs?: number;
+  /** Check only what this role needs (default: all). */
+  role?: Role;
 }
+
+type Need = 'github' | 'llm' | 'sandbox' | 'git';
+
+/**
+ * What each role needs beyond the store, Redis, Telegram's settings and the gateway's secret.
+ * The worker runs tasks (sandbox, git, the LLM's router and crew, GitHub pushes); the gateway
+ * takes GitHub's webhooks; the bot only talks to Telegram and the store.
+ */
+const ROLE_NEEDS: Record<Role, readonly Need[]> = {
+  all: ['github', 'llm', 'sandbox', 'git'],
+  worker: ['github', 'llm', 'sandbox', 'git'],
+  gateway: ['github'],
+  bot: [],
+};
+
+const WHY_SKIPPED: Record<Need, string> = {
+  github: 'webhooks arrive at the gateway and pushes happen in the worker',
+  llm: 'the router and the crew run in the worker',
+  sandbox: 'tasks run in the worker',
+  git: 'repositories are checked out by the worker',
+};
 
 const STATUS_MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
 
@@ -77,20 +113,32 @@ export async function runDoctor(
   options: DoctorOptions = {},
 ): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? 5000;
+  const role = options.role ?? 'all';
   const probe = <T>(what: string, p: Promise<T>) => withTimeout(what, p, timeoutMs);
+  const needed = (need: Need, check: () => Promise<DoctorCheck[]>): Promise<DoctorCheck[]> =>
+    ROLE_NEEDS[role].includes(need)
+      ? check()
+      : Promise.resolve([
+          { name: need, status: 'skip', detail: `not needed by --role ${role} (${WHY_SKIPPED[need]})` },
+        ]);
   const groups = await Promise.all([
     Promise.resolve(checkTelegram(config)),
-    checkGithub(config, deps),
-    Promise.resolve(checkLlm(config)),
+    needed('github', () => checkGithub(config, deps)),
+    needed('llm', () => checkLlm(config, deps, probe)),
     Promise.resolve(checkGateway(config)),
     checkPostgres(config, deps, probe),
     checkRedis(config, deps, probe),
-    checkSandbox(config, deps, probe),
-    checkGit(deps),
+    needed('sandbox', () => checkSandbox(config, deps, probe)),
+    needed('git', () => checkGit(deps)),
   ]);
   const secrets = configSecrets(config);
   const checks = groups.flat().map((c) => redactCheck(c, secrets));
-  return { ok: checks.every((c) => c.status !== 'fail'), integrations: integrations(config), checks };
+  return {
+    ok: checks.every((c) => c.status !== 'fail'),
+    role,
+    integrations: integrations(config),
+    checks,
+  };
 }
 
 /**
@@ -110,6 +158,7 @@ export async function runDoctorFromEnv(
     const secrets = Object.values(env).filter((v): v is string => typeof v === 'string' && v.length >= 8);
     return {
       ok: false,
+      role: options.role ?? 'all',
       integrations: integrationsFromEnv(env),
       checks: err.issues.map((issue) =>
         redactCheck(
@@ -122,23 +171,30 @@ export async function runDoctorFromEnv(
   return runDoctor(config, deps, options);
 }
 
+export interface DoctorCommandOptions {
+  json?: boolean;
+  role?: Role;
+}
+
 /**
- * The `devbot doctor [--json]` command: prints the report and returns the exit code (1 when
- * something must be fixed). main.ts calls it with process.env.
+ * The `devbot doctor [--json] [--role R]` command: prints the report and returns the exit code (1
+ * when something must be fixed). The CLI calls it with the environment (.env under process.env).
  */
 export async function doctorCommand(
-  args: readonly string[],
+  options: DoctorCommandOptions,
   env: Env,
   io: { write(text: string): void; deps?: DoctorDeps } = { write: (t) => process.stdout.write(t) },
 ): Promise<number> {
-  const report = await runDoctorFromEnv(env, io.deps ?? defaultDoctorDeps(env));
-  io.write(args.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+  const report = await runDoctorFromEnv(env, io.deps ?? defaultDoctorDeps(env), {
+    ...(options.role ? { role: options.role } : {}),
+  });
+  io.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
   return report.ok ? 0 : 1;
 }
 
 /** Plain text for a terminal: one line per check, the fix indented under it, a verdict at the end. */
 export function formatDoctorReport(report: DoctorReport): string {
-  const lines = ['devbot doctor', ''];
+  const lines = [report.role === 'all' ? 'devbot doctor' : `devbot doctor (--role ${report.role})`, ''];
   lines.push('integrations:');
   for (const [name, state] of Object.entries(report.integrations)) lines.push(`  ${name.padEnd(9)} ${state}`);
   lines.push('', 'checks:');
@@ -294,7 +350,7 @@ async function checkPrivateKey(config: Config, deps: DoctorDeps): Promise<Doctor
   }
 }
 
-function checkLlm(config: Config): DoctorCheck[] {
+async function checkLlm(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
   if (!hasLlm(config))
     return [
       {
@@ -304,23 +360,65 @@ function checkLlm(config: Config): DoctorCheck[] {
         fix: 'set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (Ollama, vLLM, OpenRouter...)',
       },
     ];
+  const checks: DoctorCheck[] = [];
   const key = config.OPENAI_API_KEY;
   if (!config.OPENAI_BASE_URL && key && !key.startsWith('sk-'))
-    return [
-      {
-        name: 'llm.api_key',
-        status: 'warn',
-        detail: "OPENAI_API_KEY does not start with 'sk-' as OpenAI keys do",
-        fix: 'check the key, or set OPENAI_BASE_URL if it belongs to another OpenAI-compatible server',
-      },
-    ];
-  return [
-    {
+    checks.push({
+      name: 'llm.api_key',
+      status: 'warn',
+      detail: "OPENAI_API_KEY does not start with 'sk-' as OpenAI keys do",
+      fix: 'check the key, or set OPENAI_BASE_URL if it belongs to another OpenAI-compatible server',
+    });
+  // The same base URL the openai SDK uses; /models is the cheapest call every compatible server has.
+  const url = `${withoutCredentials(config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1').replace(/\/+$/, '')}/models`;
+  let answer: LlmProbe;
+  try {
+    answer = await probe('the LLM endpoint', deps.probeLlm(url, key));
+  } catch (err) {
+    checks.push({
       name: 'llm',
-      status: 'ok',
-      detail: `${config.OPENAI_BASE_URL ? hostOf(config.OPENAI_BASE_URL) : 'api.openai.com'}, model ${config.DEVBOT_MODEL}`,
-    },
-  ];
+      status: 'fail',
+      detail: `nothing answers at ${url}: ${errorMessage(err)}`,
+      fix: config.OPENAI_BASE_URL
+        ? 'start the LLM server or fix OPENAI_BASE_URL (most servers want the URL ending in /v1)'
+        : 'check the network to api.openai.com, or set OPENAI_BASE_URL to another server',
+    });
+    return checks;
+  }
+  if (answer.status === 401 || answer.status === 403)
+    checks.push({
+      name: 'llm',
+      status: 'fail',
+      detail: `${url} refused the key (HTTP ${answer.status})`,
+      fix: 'set OPENAI_API_KEY to a key this server accepts',
+    });
+  else if (answer.status < 200 || answer.status >= 300)
+    checks.push({
+      name: 'llm',
+      status: 'fail',
+      detail: `${url} answered HTTP ${answer.status}`,
+      fix: 'check OPENAI_BASE_URL: it should be the OpenAI-compatible API root (most servers end it in /v1)',
+    });
+  else {
+    checks.push({ name: 'llm', status: 'ok', detail: `${url} answers; model ${config.DEVBOT_MODEL}` });
+    const models = answer.models ?? [];
+    const wanted = [
+      config.DEVBOT_MODEL,
+      config.DEVBOT_MODEL_ROUTER,
+      config.DEVBOT_MODEL_PLANNER,
+      config.DEVBOT_MODEL_CODER,
+      config.DEVBOT_MODEL_SYNTHESIZER,
+    ].filter((m): m is string => Boolean(m));
+    const missing = [...new Set(wanted)].filter((m) => !models.includes(m));
+    if (models.length > 0 && missing.length > 0)
+      checks.push({
+        name: 'llm.model',
+        status: 'warn',
+        detail: `the server does not list ${missing.join(', ')}`,
+        fix: `set DEVBOT_MODEL (and DEVBOT_MODEL_<ROLE>) to models it serves, e.g. ${models.slice(0, 3).join(', ')}`,
+      });
+  }
+  return checks;
 }
 
 function checkGateway(config: Config): DoctorCheck[] {
@@ -505,6 +603,18 @@ async function checkGit(deps: DoctorDeps): Promise<DoctorCheck[]> {
 
 // --- helpers ------------------------------------------------------------------------------------
 
+/** A URL without user:password, for messages. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** host:port of a URL, never its credentials. */
 function hostOf(url: string): string {
   try {
@@ -631,6 +741,20 @@ export function defaultDoctorDeps(env: Env = process.env): DoctorDeps {
       } catch {
         return 'unreachable';
       }
+    },
+    async probeLlm(url, apiKey) {
+      const res = await fetch(url, {
+        headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { status: res.status };
+      }
+      // OpenAI's shape: { data: [{ id }] }; anything else still counts as an answer.
+      const body = (await res.json().catch(() => null)) as { data?: { id?: unknown }[] } | null;
+      const models = (body?.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
+      return { status: res.status, models };
     },
     readFile: (path) => readFile(path, 'utf8'),
   };

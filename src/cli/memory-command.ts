@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Config } from '../config/config.js';
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../config/config.js';
 import { BadInputError } from '../core/errors.js';
 import {
   isMemoryKind,
@@ -9,10 +9,8 @@ import {
   type MemoryPort,
   type RecalledMemory,
 } from '../core/memory.js';
-import { openMemory } from '../memory/open-memory.js';
-import { migrate } from '../store/migrate.js';
-import { createPgClient } from '../store/pg-client.js';
-import { createPgliteClient } from '../store/pglite-client.js';
+import type { CliContext } from './cli-context.js';
+import { usageError } from './usage-error.js';
 
 export const MEMORY_USAGE = `usage: devbot memory <list|search|forget> [options]
 
@@ -43,6 +41,25 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryCommandArgs {
   const [action, ...rest] = positionals;
   if (action !== 'list' && action !== 'search' && action !== 'forget')
     throw new BadInputError(`unknown memory command "${action ?? ''}"\n\n${MEMORY_USAGE}`);
+  return memoryArgs(action, values, rest);
+}
+
+/** The options of `devbot memory <action>`, as a parser hands them over (all strings). */
+export interface MemoryOptionValues {
+  repo?: string | undefined;
+  kind?: string | undefined;
+  id?: string | undefined;
+  task?: string | undefined;
+  limit?: string | undefined;
+  json?: boolean | undefined;
+}
+
+/** Checks one memory command's options and query words; throws BadInputError saying what is wrong. */
+export function memoryArgs(
+  action: MemoryCommandArgs['action'],
+  values: MemoryOptionValues,
+  words: readonly string[],
+): MemoryCommandArgs {
   const args: MemoryCommandArgs = { action, json: values.json === true };
   if (values.kind !== undefined) {
     if (!isMemoryKind(values.kind))
@@ -59,7 +76,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryCommandArgs {
   if (values.id !== undefined) args.id = values.id;
   if (values.task !== undefined) args.taskId = values.task;
   if (action === 'search') {
-    const text = rest.join(' ').trim();
+    const text = words.join(' ').trim();
     if (!text) throw new BadInputError(`search needs a query\n\n${MEMORY_USAGE}`);
     args.query = text;
   }
@@ -90,10 +107,22 @@ export async function memoryCli(
   config: Config,
   write: (line: string) => void,
 ): Promise<number> {
-  const args = parseMemoryArgs(argv);
-  const sql = config.DATABASE_URL
-    ? await createPgClient({ connectionString: config.DATABASE_URL, max: 2 })
-    : await createPgliteClient({ dataDir: join(config.dataDir, 'pglite') });
+  return runMemoryCli(parseMemoryArgs(argv), config, write);
+}
+
+/** Runs parsed `devbot memory` arguments against the configured database. */
+export async function runMemoryCli(
+  args: MemoryCommandArgs,
+  config: Config,
+  write: (line: string) => void,
+): Promise<number> {
+  // Loaded when a memory command runs, so `devbot --help` does not load the database drivers.
+  const [{ openSqlClient }, { migrate }, { openMemory }] = await Promise.all([
+    import('../store/open-sql-client.js'),
+    import('../store/migrate.js'),
+    import('../memory/open-memory.js'),
+  ]);
+  const sql = await openSqlClient({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, max: 2 });
   try {
     await migrate(sql);
     const { service } = await openMemory({ sql, config });
@@ -101,6 +130,60 @@ export async function memoryCli(
   } finally {
     await sql.close();
   }
+}
+
+/**
+ * `devbot memory list|search|forget` on the command line: commander parses (and prints each
+ * subcommand's help); the checks are the same as parseMemoryArgs's, and a failed one is a usage
+ * error (exit 2).
+ */
+export function registerMemoryCommand(program: Command, ctx: CliContext): void {
+  const memory = program
+    .command('memory')
+    .description('look into what devbot remembers (with the embedded PGlite, stop devbot first)');
+  const run =
+    (action: MemoryCommandArgs['action']) =>
+    async (...params: unknown[]): Promise<void> => {
+      // commander passes the declared arguments, then the options, then the command.
+      const command = params.at(-1) as Command;
+      const values = params.at(-2) as MemoryOptionValues;
+      const words = action === 'search' ? (params[0] as string[]) : [];
+      let args: MemoryCommandArgs;
+      try {
+        args = memoryArgs(action, values, words);
+      } catch (err) {
+        if (err instanceof BadInputError) usageError(command, err.message.split('\n')[0] ?? err.message);
+        throw err;
+      }
+      const config = loadConfig(ctx.env(), ctx.cwd);
+      ctx.exitCode = await runMemoryCli(args, config, (line) => ctx.out(`${line}\n`));
+    };
+  const filters = (command: Command) =>
+    command
+      .option('--repo <repo>', 'only this repository (owner/name)')
+      .option('--kind <kind>', 'only this kind of memory')
+      .option('--limit <n>', 'at most this many (1-1000)')
+      .option('--json', 'one JSON object per line');
+  filters(memory.command('list').description('the newest memories')).action(run('list'));
+  filters(
+    memory
+      .command('search')
+      .description('the memories most similar to QUERY')
+      .argument('<query...>', 'what to look for'),
+  ).action(run('search'));
+  memory
+    .command('forget')
+    .description("delete memories: one (--id), a repository's (--repo [--kind]) or a task's (--task)")
+    .option('--id <id>', 'the memory with this id')
+    .option('--repo <repo>', "this repository's memories")
+    .option('--kind <kind>', 'with --repo: only this kind')
+    .option('--task <taskId>', 'what this task taught devbot')
+    .option('--json', 'print {"forgotten": N}')
+    .action(async (values: MemoryOptionValues, command: Command) => {
+      if (!values.id && !values.repo && !values.task)
+        usageError(command, 'forget needs --id, --repo or --task');
+      await run('forget')(values, command);
+    });
 }
 
 /** Runs one `devbot memory` command; returns the process exit code. */

@@ -5,12 +5,15 @@
  * outright (`owner/name`, `owner/*`, `*`).
  */
 import { join } from 'node:path';
-import type { Config } from '../config/config.js';
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../config/config.js';
 import { BadInputError, isGrantPattern, type SubjectAccess } from '../core/index.js';
 import { migrate } from '../store/migrate.js';
 import { createPgClient } from '../store/pg-client.js';
 import { createPgliteClient } from '../store/pglite-client.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
+import type { CliContext } from './cli-context.js';
+import { usageError } from './usage-error.js';
 
 export const USERS_USAGE = `usage: devbot users <command>
 
@@ -104,4 +107,45 @@ export async function usersCli(
   } finally {
     await sql.close();
   }
+}
+
+/** `devbot users link|unlink|grant|revoke|list`, on commander. */
+export function registerUsersCommand(program: Command, ctx: CliContext): void {
+  const users = program
+    .command('users')
+    .description('who may make devbot change which repository (with the embedded PGlite, stop devbot first)');
+  const run =
+    (action: string) =>
+    async (...params: unknown[]): Promise<void> => {
+      // commander passes the declared arguments, then the options, then the command.
+      const command = params.at(-1) as Command;
+      const words = params.slice(0, -2).filter((p): p is string => typeof p === 'string');
+      const config = loadConfig(ctx.env(), ctx.cwd);
+      try {
+        ctx.exitCode = await usersCli([action, ...words], config, (line) => ctx.out(`${line}\n`));
+      } catch (err) {
+        if (err instanceof BadInputError) usageError(command, err.message.split('\n')[0] ?? err.message);
+        throw err;
+      }
+    };
+  users
+    .command('link')
+    .description("SUBJECT acts as GitHub LOGIN: LOGIN's write access is checked per repository")
+    .argument('<subject>', 'tg:<telegram user id>, or an API token subject')
+    .argument('<login>', 'a GitHub login')
+    .action(run('link'));
+  users.command('unlink').description('remove the link').argument('<subject>').action(run('unlink'));
+  users
+    .command('grant')
+    .description('let SUBJECT make devbot change PATTERN')
+    .argument('<subject>')
+    .argument('<pattern>', 'owner/name, owner/* or *')
+    .action(run('grant'));
+  users
+    .command('revoke')
+    .description('remove a grant')
+    .argument('<subject>')
+    .argument('<pattern>')
+    .action(run('revoke'));
+  users.command('list').description('every subject with its link and grants').action(run('list'));
 }

@@ -37,9 +37,17 @@ export const DEFAULT_ALLOWED_DOMAINS =
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** pretty: readable lines (pino-pretty); json: one JSON object a line. Unset: pretty on a terminal. */
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   LOKI_URL: z.url().optional(),
-  PORT: int(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce
+    .number({ error: 'must be a port number (0-65535)' })
+    .int('must be a port number (0-65535)')
+    .min(0, 'must be a port number (0-65535)')
+    .max(65_535, 'must be a port number (0-65535)')
+    .default(3000),
+  /** Loopback unless told otherwise: a zero-config devbot is not reachable from the network. */
+  HOST: z.string().min(1).default('127.0.0.1'),
   /** Public base URL of the gateway, used in preview links and Telegram/GitHub messages. */
   DEVBOT_PUBLIC_URL: z.url().optional(),
   /** Where the gateway reaches this worker process (split roles: local previews), when split. */

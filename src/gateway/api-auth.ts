@@ -2,7 +2,13 @@ import { createMiddleware } from 'hono/factory';
 import { RateLimiter } from '../utils/rate-limiter.js';
 import type { ApiEnv } from './api-env.js';
 import { ApiError } from './api-error.js';
-import { InvalidTokenError, type Scope, type TokenClaims, type TokenIssuer } from './token-issuer.js';
+import {
+  InvalidTokenError,
+  NOT_VALID,
+  type Scope,
+  type TokenClaims,
+  type TokenIssuer,
+} from './token-issuer.js';
 
 /**
  * Bearer-token authentication for the API: a missing or bad token is 401, a missing scope 403, and
@@ -28,7 +34,7 @@ export function createAuth(deps: { tokens: TokenIssuer; rateLimitPerMinute: numb
       try {
         claims = await deps.tokens.verify(match[1]);
       } catch (err) {
-        const why = err instanceof InvalidTokenError ? err.message : 'the token is not valid';
+        const why = err instanceof InvalidTokenError ? err.message : NOT_VALID;
         throw new ApiError(401, 'unauthorized', why, { 'www-authenticate': 'Bearer error="invalid_token"' });
       }
       if (!claims.scopes.includes(scope) && !claims.scopes.includes('admin')) {

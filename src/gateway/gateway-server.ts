@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { UnavailableError } from '../core/errors.js';
 import type { RawRoute } from '../http/raw-route.js';
 import type { Logger } from '../observability/logger.js';
 import type { ApiEnv } from './api-app.js';
@@ -70,9 +71,10 @@ export class GatewayServer {
   async listen(port: number, host: string): Promise<AddressInfo> {
     if (!this.#listening) {
       await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
+        const fail = (err: Error) => reject(listenError(err, host, port));
+        this.server.once('error', fail);
         this.server.listen(port, host, () => {
-          this.server.off('error', reject);
+          this.server.off('error', fail);
           resolve();
         });
       });
@@ -91,4 +93,18 @@ export class GatewayServer {
       setTimeout(() => this.server.closeAllConnections(), 2000).unref();
     });
   }
+}
+
+/** The reasons a listen fails that an operator can fix, said as what to change. */
+function listenError(err: Error, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const fix: Record<string, string> = {
+    EADDRINUSE: `${where} is already in use (another devbot?): stop what listens there or set PORT to a free port`,
+    EACCES: `no permission to listen on ${where} (ports below 1024 need root): set PORT to 1024 or above`,
+    EADDRNOTAVAIL: `HOST=${host} is not an address of this machine: set HOST to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`,
+    ENOTFOUND: `HOST=${host} does not resolve: set HOST to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`,
+  };
+  const message = code ? fix[code] : undefined;
+  return message ? new UnavailableError(`cannot listen: ${message}`, { cause: err }) : err;
 }

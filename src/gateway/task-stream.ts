@@ -5,7 +5,7 @@ import { type EventBus, isTerminal, isTerminalEvent, type TaskEvent, type TaskSt
 import type { Logger } from '../observability/logger.js';
 import { SubjectSlots } from './subject-slots.js';
 import { eventJson } from './task-json.js';
-import { InvalidTokenError, type TokenIssuer } from './token-issuer.js';
+import { InvalidTokenError, NOT_VALID, type TokenIssuer } from './token-issuer.js';
 
 export interface TaskStreamDeps {
   store: TaskStore;
@@ -62,7 +62,7 @@ export class TaskStreamServer {
         return rejectUpgrade(socket, 403, 'forbidden', 'the token lacks the tasks:read scope');
       }
     } catch (err) {
-      const why = err instanceof InvalidTokenError ? err.message : 'the token is not valid';
+      const why = err instanceof InvalidTokenError ? err.message : NOT_VALID;
       return rejectUpgrade(socket, 401, 'unauthorized', why);
     }
     // A slot is taken before anything else is looked up, so a burst of upgrades cannot all pass

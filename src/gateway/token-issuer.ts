@@ -18,6 +18,13 @@ export class InvalidTokenError extends Error {
   }
 }
 
+/**
+ * The usual cause of a bad signature is a token from another devbot: `devbot token` run against
+ * another data directory (each generates its own secret) or with another DEVBOT_JWT_SECRET.
+ */
+export const NOT_VALID =
+  'the token is not valid: tokens signed for another devbot (another DEVBOT_DATA_DIR or DEVBOT_JWT_SECRET) do not work here; create one with `devbot token` using the DEVBOT_DATA_DIR or DEVBOT_JWT_SECRET of the devbot you are calling';
+
 const ISSUER = 'devbot';
 const AUDIENCE = 'devbot-api';
 
@@ -72,7 +79,7 @@ export class TokenIssuer {
       return { subject: payload.sub, scopes, ...(payload.exp ? { expiresAt: payload.exp * 1000 } : {}) };
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
-      const reason = err instanceof errors.JWTExpired ? 'the token has expired' : 'the token is not valid';
+      const reason = err instanceof errors.JWTExpired ? 'the token has expired' : NOT_VALID;
       throw new InvalidTokenError(reason, { cause: err });
     }
   }

@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 import { redactSecrets } from './redact.js';
 
 export type { Logger } from 'pino';
@@ -28,8 +29,13 @@ export const REDACT_PATHS = [
   'config.E2B_API_KEY',
 ];
 
+/** `pretty`: one readable line per entry (people); `json`: one JSON object per line (machines). */
+export type LogFormat = 'pretty' | 'json';
+
 export interface LoggerSettings {
   level?: string;
+  /** Default: pretty when stdout is a terminal and no destination is given, JSON otherwise. */
+  format?: LogFormat | undefined;
   lokiUrl?: string | undefined;
   /** Secret values (tokens, keys) masked in every message, wherever they appear. */
   secrets?: () => readonly string[];
@@ -49,11 +55,30 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
       streamWrite: (line) => redactSecrets(line, secrets()),
     },
   };
+  const format = settings.format ?? (!settings.destination && process.stdout.isTTY ? 'pretty' : 'json');
+  if (format === 'pretty' && !settings.lokiUrl)
+    // In-process and synchronous: a line is on the terminal before the next statement runs, and
+    // the secret masking above (streamWrite) has already run on the JSON it formats.
+    return pino(
+      options,
+      pretty({
+        ...PRETTY,
+        colorize: !settings.destination && Boolean(process.stdout.isTTY),
+        sync: true,
+        destination: settings.destination ?? 1,
+      }),
+    );
   if (settings.destination) return pino(options, settings.destination);
   if (settings.lokiUrl) {
     const transport = pino.transport({
       targets: [
-        { target: 'pino/file', options: { destination: 1 }, level: options.level as string },
+        format === 'pretty'
+          ? {
+              target: 'pino-pretty',
+              options: { ...PRETTY, colorize: Boolean(process.stdout.isTTY), destination: 1 },
+              level: options.level as string,
+            }
+          : { target: 'pino/file', options: { destination: 1 }, level: options.level as string },
         {
           target: 'pino-loki',
           // pino-loki 3 takes the interval inside `batching` (a top-level `interval` is ignored);
@@ -72,3 +97,13 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   }
   return pino(options);
 }
+
+/**
+ * Time and level, the message, then the other fields on the same line. pid, hostname and the
+ * constant service name are noise to a person; the startup summary's fields repeat its message.
+ */
+const PRETTY = {
+  translateTime: 'SYS:HH:MM:ss.l',
+  ignore: 'pid,hostname,service,summary',
+  singleLine: true,
+} as const;

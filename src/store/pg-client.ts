@@ -6,6 +6,8 @@ export interface PgClientOptions {
   /** Use (and create) this schema instead of `public`; tests isolate themselves with it. */
   schema?: string;
   max?: number;
+  /** A connection attempt that takes longer fails instead of hanging (pg waits forever by default). */
+  connectTimeoutMs?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -15,7 +17,10 @@ export async function createPgClient(options: PgClientOptions): Promise<SqlClien
   const { schema } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name: ${schema}`);
   if (schema) {
-    const admin = new pg.Client({ connectionString: options.connectionString });
+    const admin = new pg.Client({
+      connectionString: options.connectionString,
+      ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
+    });
     await admin.connect();
     try {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -26,6 +31,7 @@ export async function createPgClient(options: PgClientOptions): Promise<SqlClien
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
+    ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
     ...(schema ? { options: `-c search_path=${schema},public` } : {}),
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.

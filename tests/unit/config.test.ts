@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configSchema, loadConfig } from '../../src/config/config.js';
-import { resolveJwtSecret } from '../../src/config/jwt-secret.js';
+import { findJwtSecret, resolveJwtSecret } from '../../src/config/jwt-secret.js';
 import { removeDir, tempDir } from '../helpers/test-env.js';
 
 describe('config', () => {
@@ -10,7 +10,8 @@ describe('config', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config).toMatchObject({
       PORT: 3000,
-      HOST: '0.0.0.0',
+      // Zero configuration listens on loopback only; HOST=0.0.0.0 opens it to the network.
+      HOST: '127.0.0.1',
       DEVBOT_SANDBOX: 'local',
       redisUrl: 'redis://127.0.0.1:6379',
       redisDefaulted: true,
@@ -34,7 +35,9 @@ describe('config', () => {
       }
       throw new Error('expected a ConfigError');
     };
-    expect(bad({ PORT: 'abc' })).toMatch(/PORT: must be a whole number/);
+    expect(bad({ PORT: 'abc' })).toMatch(/PORT: must be a port number \(0-65535\)/);
+    expect(bad({ PORT: '99999' })).toMatch(/PORT: must be a port number \(0-65535\)/);
+    expect(bad({ LOG_FORMAT: 'yaml' })).toMatch(/LOG_FORMAT/);
     expect(bad({ DEVBOT_CONCURRENCY: '0' })).toMatch(/DEVBOT_CONCURRENCY: must be at least 1/);
     expect(bad({ DATABASE_URL: 'mysql://x' })).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL/);
     expect(bad({ DEVBOT_JWT_SECRET: 'short' })).toMatch(/DEVBOT_JWT_SECRET: .*openssl rand -hex 32/);
@@ -77,6 +80,34 @@ describe('config', () => {
       expect(second).toBe(first);
       expect(statSync(join(dir, 'jwt-secret')).mode & 0o777).toBe(0o600);
       expect(resolveJwtSecret({ dataDir: dir, DEVBOT_JWT_SECRET: 'x'.repeat(40) })).toBe('x'.repeat(40));
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('finds the secret for `devbot token` without generating one', () => {
+    const dir = tempDir();
+    try {
+      const missing = join(dir, 'not-started');
+      expect(findJwtSecret({ dataDir: missing, DEVBOT_JWT_SECRET: undefined })).toEqual({
+        secret: null,
+        file: join(missing, 'jwt-secret'),
+        dataDirExists: false,
+      });
+      expect(findJwtSecret({ dataDir: dir, DEVBOT_JWT_SECRET: undefined })).toMatchObject({
+        secret: null,
+        dataDirExists: true,
+      });
+      const generated = resolveJwtSecret({ dataDir: dir, DEVBOT_JWT_SECRET: undefined });
+      expect(findJwtSecret({ dataDir: dir, DEVBOT_JWT_SECRET: undefined })).toMatchObject({
+        secret: generated,
+        from: 'file',
+      });
+      expect(findJwtSecret({ dataDir: missing, DEVBOT_JWT_SECRET: 'y'.repeat(40) })).toMatchObject({
+        secret: 'y'.repeat(40),
+        from: 'DEVBOT_JWT_SECRET',
+      });
+      expect(readdirSync(dir)).toEqual(['jwt-secret']);
     } finally {
       removeDir(dir);
     }

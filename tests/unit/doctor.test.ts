@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,6 +28,7 @@ function healthyDeps(overrides: Partial<DoctorDeps> = {}): DoctorDeps {
     tryBwrap: async () => null,
     sandboxLaunch: () => ({ mode: 'privileged' }),
     checkE2bKey: async () => 'valid',
+    probeLlm: async () => ({ status: 200, models: ['gpt-4o-mini'] }),
     readFile: async () => {
       throw new Error('ENOENT: no such file');
     },
@@ -325,7 +327,7 @@ describe('devbot doctor', () => {
     const write = (t: string) => {
       out += t;
     };
-    expect(await doctorCommand([], baseEnv, { write, deps: healthyDeps() })).toBe(0);
+    expect(await doctorCommand({}, baseEnv, { write, deps: healthyDeps() })).toBe(0);
     expect(out).toContain('[ok  ] redis');
     out = '';
     const down = healthyDeps({
@@ -333,13 +335,113 @@ describe('devbot doctor', () => {
         throw new Error('connect ECONNREFUSED');
       },
     });
-    expect(await doctorCommand([], baseEnv, { write, deps: down })).toBe(1);
+    expect(await doctorCommand({}, baseEnv, { write, deps: down })).toBe(1);
     expect(out).toMatch(/\[FAIL\] redis\s+cannot reach Redis at redis\.internal:6379: connect ECONNREFUSED/);
     expect(out).toMatch(/fix: start Redis or fix REDIS_URL/);
     out = '';
-    expect(await doctorCommand(['--json'], baseEnv, { write, deps: down })).toBe(1);
+    expect(await doctorCommand({ json: true }, baseEnv, { write, deps: down })).toBe(1);
     const json = JSON.parse(out) as DoctorReport;
     expect(json.checks.find((c) => c.name === 'redis')?.status).toBe('fail');
+  });
+
+  it('--role skips what that role does not need: a gateway has no sandbox, git or LLM to check', async () => {
+    const broken = healthyDeps({
+      findExecutable: async () => null,
+      probeLlm: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+    });
+    const gateway = await runDoctor(loadConfig(baseEnv), broken, { role: 'gateway' });
+    expect(gateway.ok).toBe(true);
+    expect(gateway.role).toBe('gateway');
+    for (const name of ['sandbox', 'git', 'llm'])
+      expect(check(gateway, name)).toMatchObject({
+        status: 'skip',
+        detail: expect.stringMatching(/^not needed by --role gateway \(/),
+      });
+    expect(check(gateway, 'redis').status).toBe('ok');
+    expect(formatDoctorReport(gateway)).toMatch(/^devbot doctor \(--role gateway\)/);
+
+    const worker = await runDoctor(loadConfig(baseEnv), broken, { role: 'worker' });
+    expect(worker.ok).toBe(false);
+    expect(check(worker, 'sandbox.bwrap').status).toBe('fail');
+    expect(check(worker, 'git').status).toBe('fail');
+    expect(check(worker, 'llm').status).toBe('fail');
+
+    const github = { GITHUB_APP_ID: '1', GITHUB_WEBHOOK_SECRET: 'whsec', GITHUB_PRIVATE_KEY: 'not a key' };
+    const bot = await runDoctor(loadConfig({ ...baseEnv, ...github }), broken, { role: 'bot' });
+    expect(check(bot, 'github').status).toBe('skip');
+    expect(check(bot, 'telegram.token').status).toBe('ok');
+
+    // The default is every role at once.
+    expect((await runDoctor(loadConfig(baseEnv), broken)).ok).toBe(false);
+  });
+
+  it('fails a dead LLM endpoint, naming the URL (the real probe, a closed port)', async () => {
+    const port = await closedPort();
+    const env = { ...baseEnv, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` };
+    const report = await runDoctor(loadConfig(env), healthyDeps({ probeLlm: defaultDoctorDeps().probeLlm }));
+    expect(report.ok).toBe(false);
+    expect(check(report, 'llm')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(`nothing answers at http://127.0.0.1:${port}/v1/models`),
+      fix: expect.stringMatching(/OPENAI_BASE_URL/),
+    });
+  });
+
+  it('asks the LLM server for its models with the key: accepted, refused, wrong path, unknown model', async () => {
+    const server = createHttpServer((req, res) => {
+      if (req.url !== '/v1/models') {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      if (req.headers.authorization !== `Bearer ${OPENAI_KEY}`) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"bad key"}');
+        return;
+      }
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini' }, { id: 'qwen2.5-coder' }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const deps = healthyDeps({ probeLlm: defaultDoctorDeps().probeLlm });
+    const run = (env: Env) => runDoctor(loadConfig({ ...baseEnv, ...env }), deps);
+    try {
+      const base = `http://127.0.0.1:${port}/v1`;
+      const ok = await run({ OPENAI_BASE_URL: base });
+      expect(check(ok, 'llm')).toMatchObject({
+        status: 'ok',
+        detail: `${base}/models answers; model gpt-4o-mini`,
+      });
+      expect(ok.checks.find((c) => c.name === 'llm.model')).toBeUndefined();
+
+      const unknown = await run({ OPENAI_BASE_URL: base, DEVBOT_MODEL_CODER: 'gpt-9' });
+      expect(check(unknown, 'llm.model')).toMatchObject({
+        status: 'warn',
+        detail: 'the server does not list gpt-9',
+      });
+      expect(unknown.ok).toBe(true);
+
+      const refused = await run({
+        OPENAI_BASE_URL: base,
+        OPENAI_API_KEY: 'sk-wrong-0123456789abcdefghijklmnop',
+      });
+      expect(check(refused, 'llm')).toMatchObject({
+        status: 'fail',
+        detail: `${base}/models refused the key (HTTP 401)`,
+      });
+      expect(JSON.stringify(refused)).not.toContain('sk-wrong');
+
+      const wrongPath = await run({ OPENAI_BASE_URL: `http://127.0.0.1:${port}` });
+      expect(check(wrongPath, 'llm')).toMatchObject({
+        status: 'fail',
+        detail: `http://127.0.0.1:${port}/models answered HTTP 404`,
+        fix: expect.stringMatching(/\/v1/),
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('warns when no LLM is configured', async () => {

@@ -82,6 +82,8 @@ describe('docker-compose.yml', () => {
       expect(env['DATABASE_URL']).toMatch(/^postgres:\/\//);
       expect(env['REDIS_URL']).toMatch(/^redis:\/\//);
       expect(env['PORT']).toBe('3000');
+      // devbot listens on loopback unless told otherwise; in a container that reaches no one.
+      expect(env['HOST'], `${role}: HOST`).toBe('0.0.0.0');
     }
   });
 

@@ -14,6 +14,10 @@ describe('TokenIssuer', () => {
   it('rejects a token signed with another secret, a tampered one and garbage', async () => {
     const other = await new TokenIssuer('o'.repeat(40)).sign('alice');
     await expect(issuer.verify(other)).rejects.toThrow(InvalidTokenError);
+    // The usual reason, said in the answer: a token made for another devbot's data directory.
+    await expect(issuer.verify(other)).rejects.toThrow(
+      /not valid: tokens signed for another devbot \(another DEVBOT_DATA_DIR or DEVBOT_JWT_SECRET\) do not work here/,
+    );
     const good = await issuer.sign('alice');
     const [h, , sig] = good.split('.');
     const forgedPayload = Buffer.from(

@@ -1,0 +1,68 @@
+import { type Command, Option } from 'commander';
+import type { DevbotApp } from '../app/start-devbot.js';
+import { loadConfig } from '../config/config.js';
+import { ROLES, type Role } from '../config/role.js';
+import type { CliContext } from './cli-context.js';
+
+/** `devbot start [--role all|gateway|worker|bot]`: runs until SIGTERM or SIGINT. */
+export function registerStartCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('start')
+    .description('run devbot (the API, the worker and the Telegram bot in one process, or one role)')
+    .addOption(new Option('--role <role>', 'which part of devbot to run').choices(ROLES).default('all'))
+    .addHelpText(
+      'after',
+      `
+Roles split one deployment across processes: gateway serves the API and webhooks, worker runs
+tasks (scale it out), bot polls Telegram; all runs everything. SIGTERM or SIGINT stops cleanly.`,
+    )
+    .action(async (options: { role: Role }) => {
+      await runStart(options.role, ctx);
+    });
+}
+
+async function runStart(role: Role, ctx: CliContext): Promise<void> {
+  const config = loadConfig(ctx.env(), ctx.cwd);
+  // Signals are handled from the start: a SIGTERM that arrives while devbot is still starting
+  // (docker stop, a supervisor giving up) stops it cleanly once it is up, instead of killing it
+  // with its private redis-server and PGlite files half-written.
+  let app: DevbotApp | undefined;
+  let stopRequested = false;
+  let stopped: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const stop = () => {
+    if (!app) return;
+    const log = app.runtime.logger;
+    void app.stop().then(stopped, (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      ctx.exitCode = 1;
+      stopped();
+    });
+  };
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      app?.runtime.logger.warn('second signal: exiting now');
+      process.exit(1);
+    }
+    app?.runtime.logger.info({ signal }, 'shutting down');
+    stopRequested = true;
+    stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    // Loaded here, not at the top: `devbot --help` should not load every adapter first.
+    const { startDevbot } = await import('../app/start-devbot.js');
+    app = await startDevbot({ config, role });
+    ctx.out(`devbot (${role}) is listening on ${app.url}\n`);
+    if (stopRequested) stop();
+    await done;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
