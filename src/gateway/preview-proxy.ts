@@ -16,6 +16,18 @@ import type { PreviewEntry, PreviewRegistry } from './preview-registry.js';
 export const PREVIEW_PREFIX = '/preview/';
 
 /**
+ * A preview served on the gateway's origin must not set cookies there, nor widen a service
+ * worker's scope to the whole origin: both would let the sandbox's app act on the gateway.
+ */
+export function previewResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out = { ...headers };
+  delete out['set-cookie'];
+  delete out['service-worker-allowed'];
+  delete out['clear-site-data'];
+  return out;
+}
+
+/**
  * Set on a request the gateway forwards to a worker: the worker answers from its own registry
  * and never forwards again (no loops). A client setting it only turns the forwarding off.
  */
@@ -105,8 +117,12 @@ export function createPreviewProxyRoute(
         path: target.path,
         headers: forwardHeaders(req, token),
       });
-      relay(req, res, upstream, (r) =>
-        sendJson(r, 502, 'bad_gateway', 'the app in the sandbox did not answer'),
+      relay(
+        req,
+        res,
+        upstream,
+        (r) => sendJson(r, 502, 'bad_gateway', 'the app in the sandbox did not answer'),
+        previewResponseHeaders,
       );
     },
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -153,8 +169,12 @@ function forwardToWorker(
   path: string,
 ): void {
   const upstream = workerRequest(req, worker, token, path, false);
-  relay(req, res, upstream, (r) =>
-    sendJson(r, 502, 'bad_gateway', 'the worker serving this preview did not answer'),
+  relay(
+    req,
+    res,
+    upstream,
+    (r) => sendJson(r, 502, 'bad_gateway', 'the worker serving this preview did not answer'),
+    previewResponseHeaders,
   );
 }
 
@@ -201,6 +221,7 @@ function workerRequest(
 ): ClientRequest {
   const headers: IncomingHttpHeaders = upgrade ? { ...req.headers } : stripHopByHop(req.headers);
   delete headers.authorization;
+  delete headers.cookie;
   headers[FORWARDED_MARK] = '1';
   return request(`${worker.url}${PREVIEW_PREFIX}${token}${path}`, { method: req.method, headers });
 }
@@ -217,7 +238,9 @@ function statusOnly(status: number, text: string): string {
 
 function forwardHeaders(req: IncomingMessage, token: string, upgrade = false): IncomingHttpHeaders {
   const headers = upgrade ? { ...req.headers } : stripHopByHop(req.headers);
+  // The gateway's credentials (the API token, the dashboard's cookies) never reach the sandbox.
   delete headers.authorization;
+  delete headers.cookie;
   headers['x-forwarded-prefix'] = `${PREVIEW_PREFIX}${token}`;
   headers['x-forwarded-host'] = req.headers.host ?? '';
   headers['x-forwarded-proto'] = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';

@@ -38,9 +38,11 @@ export function relay(
   res: ServerResponse,
   upstream: ClientRequest,
   unreachable: (res: ServerResponse) => void,
+  /** Changes the response headers on their way down (the preview proxy drops cookies). */
+  responseHeaders: (headers: IncomingMessage['headers']) => IncomingMessage['headers'] = (h) => h,
 ): void {
   upstream.on('response', (up) => {
-    res.writeHead(up.statusCode ?? 502, stripHopByHop(up.headers));
+    res.writeHead(up.statusCode ?? 502, responseHeaders(stripHopByHop(up.headers)));
     up.pipe(res);
     up.on('error', () => res.destroy());
   });

@@ -14,7 +14,7 @@ describe('preview proxy', () => {
   let gateway: Server;
   let gatewayUrl: string;
   let now = 1_000_000;
-  const seen: { url: string; authorization?: string; prefix?: string }[] = [];
+  const seen: { url: string; authorization?: string; cookie?: string; prefix?: string }[] = [];
   let registry: PreviewRegistry;
   let url: string;
 
@@ -25,8 +25,19 @@ describe('preview proxy', () => {
       seen.push({
         url: req.url ?? '',
         ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}),
         ...(req.headers['x-forwarded-prefix'] ? { prefix: String(req.headers['x-forwarded-prefix']) } : {}),
       });
+      if (req.url === '/cookies') {
+        // An app that tries to plant a cookie and a service worker on the gateway's origin.
+        res.writeHead(200, {
+          'set-cookie': 'devbot_session=stolen; Path=/',
+          'service-worker-allowed': '/',
+          'content-type': 'text/plain',
+        });
+        res.end('ok');
+        return;
+      }
       if (req.url === '/slow') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('first;');
@@ -76,6 +87,14 @@ describe('preview proxy', () => {
     const last = seen.at(-1)!;
     expect(last.authorization).toBeUndefined();
     expect(last.prefix).toMatch(/^\/preview\/[A-Za-z0-9_-]{22}$/);
+  });
+
+  it("keeps the gateway's cookies out of the sandbox, and the sandbox's cookies and service-worker scope off the gateway", async () => {
+    const res = await fetch(`${url}cookies`, { headers: { cookie: 'devbot_session=the-users-session' } });
+    expect(await res.text()).toBe('ok');
+    expect(seen.at(-1)?.cookie).toBeUndefined();
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(res.headers.get('service-worker-allowed')).toBeNull();
   });
 
   it('redirects the bare token to the trailing-slash URL', async () => {
