@@ -65,7 +65,9 @@ export async function openInfrastructure(
   const store = new SqlTaskStore(sql);
   await store.migrate();
 
-  const redis = await ensureRedis(config.redisUrl, config.dataDir, logger);
+  const redis = await ensureRedis(config.redisUrl, config.dataDir, logger, {
+    startPrivate: config.redisDefaulted,
+  });
   stack.push(() => redis.stop());
   const connection = createRedis(redis.url, { name: 'devbot' });
   stack.push(async () => {

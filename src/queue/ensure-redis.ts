@@ -13,16 +13,38 @@ export interface EnsuredRedis {
   stop(): Promise<void>;
 }
 
+export interface EnsureRedisOptions {
+  /**
+   * Start a private redis-server when `url` does not answer. Only for the default URL (REDIS_URL
+   * unset): a Redis someone named must be the one used, or a gateway would queue into a Redis no
+   * worker reads. Default true.
+   */
+  startPrivate?: boolean;
+}
+
 /**
- * Uses the Redis at `url` if it answers. Otherwise, when `redis-server` is on the PATH, starts a
- * private one under the data directory (append-only, so queued jobs survive a restart) and stops
- * it on exit. Otherwise fails with how to get Redis.
+ * Uses the Redis at `url` if it answers. Otherwise, when allowed and `redis-server` is on the
+ * PATH, starts a private one under the data directory (append-only, so queued jobs survive a
+ * restart) and stops it on exit. Otherwise fails with how to get Redis.
  */
-export async function ensureRedis(url: string, dataDir: string, logger: Logger): Promise<EnsuredRedis> {
+export async function ensureRedis(
+  url: string,
+  dataDir: string,
+  logger: Logger,
+  options: EnsureRedisOptions = {},
+): Promise<EnsuredRedis> {
+  const startPrivate = options.startPrivate ?? true;
   try {
-    await pingRedis(url);
+    // A named Redis gets a little longer to answer: there is no fallback for it.
+    await pingRedis(url, startPrivate ? 1000 : 5000);
     return { url, private: false, stop: async () => {} };
   } catch (err) {
+    if (!startPrivate)
+      throw new UnavailableError(
+        `Redis does not answer at ${redactUrl(url)} (REDIS_URL): start it or fix REDIS_URL. devbot starts ` +
+          'a private Redis only when REDIS_URL is unset, so that every process of a deployment uses the same one',
+        { cause: err },
+      );
     if (!hasRedisServer()) {
       throw new UnavailableError(
         `Redis does not answer at ${redactUrl(url)} and redis-server is not installed: ` +

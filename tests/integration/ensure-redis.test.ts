@@ -23,6 +23,17 @@ describe('ensureRedis', () => {
     await redis.stop();
   });
 
+  it('never starts a private Redis in place of one that was named (REDIS_URL): it says what to fix', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const err = await ensureRedis(NOBODY, dir, logger, { startPrivate: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(String((err as Error).message)).toMatch(
+      /does not answer at redis:\/\/127\.0\.0\.1:9 \(REDIS_URL\)/,
+    );
+    expect(existsSync(join(dir, 'redis'))).toBe(false);
+  });
+
   it('starts a private redis-server under the data directory when nothing answers, and stops it', async () => {
     const dir = tempDir();
     dirs.push(dir);
