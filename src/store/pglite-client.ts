@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { SqlClient } from '../core/sql-client.js';
+import { lockPgliteDir } from './pglite-lock.js';
 import { restrictToOwner } from './restrict-to-owner.js';
 
 export interface PgliteClientOptions {
@@ -18,11 +19,16 @@ export interface PgliteClientOptions {
  */
 export async function createPgliteClient(options: PgliteClientOptions = {}): Promise<SqlClient> {
   const { dataDir } = options;
+  let unlock = () => {};
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     restrictToOwner(dataDir);
+    unlock = lockPgliteDir(dataDir);
   }
-  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
+  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } }).catch((err) => {
+    unlock();
+    throw err;
+  });
   if (dataDir) restrictToOwner(dataDir);
   let closed = false;
   return {
@@ -49,6 +55,7 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
       closed = true;
       await db.close();
       if (dataDir) restrictToOwner(dataDir);
+      unlock();
     },
   };
 }

@@ -92,7 +92,14 @@ describe('task streams', () => {
 
   beforeAll(async () => {
     devbot = await startTestDevbot({
-      env: { DEVBOT_CONCURRENCY: '60', DEVBOT_STREAMS_PER_USER: '20' },
+      // 60 tasks held open at once: a busy machine can starve the 2 s test lock of its renewal, and a
+      // job BullMQ takes for stalled runs twice. Stall recovery has its own test (durability).
+      env: {
+        DEVBOT_CONCURRENCY: '60',
+        DEVBOT_STREAMS_PER_USER: '20',
+        DEVBOT_LOCK_DURATION_MS: '30000',
+        DEVBOT_STALLED_INTERVAL_MS: '30000',
+      },
       handlers: { question: driven.handler },
     });
     for (const user of ['ann', 'ben', 'cat', 'dan', 'eve']) tokens[user] = (await devbot.client(user)).token;
