@@ -93,7 +93,10 @@ describe('MVP: a shell task serves a page at a preview URL', () => {
   it('ends a fork bomb at the time limit and stays healthy', async () => {
     const res = await devbot.api.createTask({
       kind: 'shell',
-      command: 'bomb() { bomb | bomb & }; bomb; sleep 100',
+      // The bomb goes off in a subshell and the command's own shell becomes the sleep (exec): once
+      // the bomb holds every process the sandbox's cgroup allows, a shell that still had to fork
+      // would fail with "Cannot fork" before the time limit (contained either way).
+      command: '(bomb() { bomb | bomb & }; bomb) & exec sleep 100',
     });
     const task = await devbot.api.waitForEnd(res.body.id as string, 30_000);
     expect(task.status).toBe('failed');
