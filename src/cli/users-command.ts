@@ -4,14 +4,9 @@
  * GitHub login (that login's write access is checked on every task); a grant names repositories
  * outright (`owner/name`, `owner/*`, `*`).
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config/config.js';
 import { BadInputError, isGrantPattern, type SubjectAccess } from '../core/index.js';
-import { migrate } from '../store/migrate.js';
-import { createPgClient } from '../store/pg-client.js';
-import { createPgliteClient } from '../store/pglite-client.js';
-import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import type { CliContext } from './cli-context.js';
 import { usageError } from './usage-error.js';
 
@@ -98,9 +93,13 @@ export async function usersCli(
   config: Config,
   write: (line: string) => void,
 ): Promise<number> {
-  const sql = config.DATABASE_URL
-    ? await createPgClient({ connectionString: config.DATABASE_URL, max: 1 })
-    : await createPgliteClient({ dataDir: join(config.dataDir, 'pglite') });
+  // Loaded when the command runs, so `devbot --help` does not load the database drivers.
+  const [{ openSqlClient }, { migrate }, { SqlSubjectAccess }] = await Promise.all([
+    import('../store/open-sql-client.js'),
+    import('../store/migrate.js'),
+    import('../store/sql-subject-access.js'),
+  ]);
+  const sql = await openSqlClient({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, max: 1 });
   try {
     await migrate(sql);
     return await runUsersCommand(argv, new SqlSubjectAccess(sql), write);

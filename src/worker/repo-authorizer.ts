@@ -3,7 +3,13 @@
  * in by. A GitHub user (`gh:<login>`) is checked directly; a Telegram user or API subject is checked
  * through the GitHub login an operator linked it to, or passes on a grant of the repository.
  */
-import { ForbiddenError, grantMatches, type RepoHost, type SubjectAccess } from '../core/index.js';
+import {
+  ForbiddenError,
+  grantMatches,
+  type HostedRepo,
+  type RepoHost,
+  type SubjectAccess,
+} from '../core/index.js';
 
 export interface RepoAuthorizerDeps {
   access: SubjectAccess;
@@ -14,8 +20,15 @@ export interface RepoAuthorizerDeps {
 export class RepoAuthorizer {
   constructor(private readonly deps: RepoAuthorizerDeps) {}
 
-  /** Resolves when `subject` may make devbot change `repo` (`owner/name`); else ForbiddenError. */
-  async assertMayChange(subject: string, repo: string, installationId?: number): Promise<void> {
+  /**
+   * Resolves when `subject` may make devbot change `repo` (`owner/name`); else ForbiddenError.
+   * A caller that opened the repository already passes it, so the host is not asked for it again.
+   */
+  async assertMayChange(
+    subject: string,
+    repo: string,
+    opened?: { installationId?: number | undefined; hosted?: HostedRepo },
+  ): Promise<void> {
     const githubLogin = subject.startsWith('gh:') ? subject.slice(3) : null;
     const record = githubLogin ? null : await this.deps.access.get(subject);
     if (record?.grants.some((pattern) => grantMatches(pattern, repo))) return;
@@ -28,11 +41,10 @@ export class RepoAuthorizer {
           `an operator can grant it instead: devbot users grant ${subject} ${repo}`,
       );
     const [owner = '', name = ''] = repo.split('/');
-    const hosted = await host.open({
-      owner,
-      name,
-      ...(installationId !== undefined ? { installationId } : {}),
-    });
+    const installationId = opened?.installationId;
+    const hosted =
+      opened?.hosted ??
+      (await host.open({ owner, name, ...(installationId !== undefined ? { installationId } : {}) }));
     const verdict = await hosted.permissionOf(login);
     if (!verdict.allowed)
       throw new ForbiddenError(

@@ -70,14 +70,18 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     const { task } = ctx;
     const target = targetOf(task);
     const { owner, repo } = target;
-    const authorize = () =>
-      deps.authorizer.assertMayChange(task.requester, `${owner}/${repo}`, target.installationId);
-    await authorize();
     const hosted = await deps.host.open({
       owner,
       name: repo,
       ...(target.installationId !== undefined ? { installationId: target.installationId } : {}),
     });
+    // Checked before any work, and again right before the push (on the repository opened here).
+    const authorize = () =>
+      deps.authorizer.assertMayChange(task.requester, `${owner}/${repo}`, {
+        installationId: target.installationId,
+        hosted,
+      });
+    await authorize();
     const kind: RepoInfo['kind'] = task.kind === 'followup' ? 'followup' : 'dev';
     const prNumber = task.input.prNumber;
     const issueNumber = kind === 'dev' ? task.input.issueNumber : undefined;
