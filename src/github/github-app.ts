@@ -92,7 +92,8 @@ function memoryNotices(limit = 5_000): NoticeLog {
 
 export class GithubApp {
   readonly probot: Probot;
-  readonly #gate: PermissionGate;
+  /** Users' permission answers, cached: shared by the webhook gate and the repository host. */
+  readonly permissions: PermissionGate;
   readonly #notices: NoticeLog;
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
@@ -108,7 +109,7 @@ export class GithubApp {
       baseUrl: options.baseUrl,
       log: options.logger.child({ component: 'probot' }),
     });
-    this.#gate = new PermissionGate(options.permissionTtlMs);
+    this.permissions = new PermissionGate(options.permissionTtlMs);
     this.#notices = options.notices ?? memoryNotices();
   }
 
@@ -176,7 +177,7 @@ export class GithubApp {
     }
     const t = decision.trigger;
     const octokit = await this.installationOctokit(t.installationId);
-    const verdict = await this.#gate.check(octokit, t.owner, t.repo, t.sender);
+    const verdict = await this.permissions.check(octokit, t.owner, t.repo, t.sender);
     if (!verdict.allowed) {
       await this.#replyDenied(octokit, t, verdict.role, log);
       return { task: null, created: false, reason: `@${t.sender} has ${verdict.role} permission, not write` };

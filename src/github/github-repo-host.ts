@@ -13,20 +13,16 @@ import type {
   RepoRef,
 } from '../core/index.js';
 import type { GithubApp } from './github-app.js';
-import { PermissionGate } from './permission-gate.js';
 import { ensurePullRequest } from './pull-requests.js';
 
 export interface GithubRepoHostOptions {
   /** Commit e-mail of the bot; default `<slug>[bot]@users.noreply.github.com`. */
   botEmail?: string;
-  /** How long a permission answer is reused (ms). */
-  permissionTtlMs?: number;
 }
 
 export class GithubRepoHost implements RepoHost {
   readonly name = 'github';
   readonly commitAuthor: { name: string; email: string };
-  readonly #gate: PermissionGate;
 
   constructor(
     private readonly app: GithubApp,
@@ -36,7 +32,6 @@ export class GithubRepoHost implements RepoHost {
       name: `${app.appSlug}[bot]`,
       email: options.botEmail ?? `${app.appSlug}[bot]@users.noreply.github.com`,
     };
-    this.#gate = new PermissionGate(options.permissionTtlMs);
   }
 
   async open(ref: RepoRef): Promise<HostedRepo> {
@@ -44,7 +39,8 @@ export class GithubRepoHost implements RepoHost {
     const access = await this.app.repoAccess(owner, repo, ref.installationId);
     const { octokit, installationId } = access;
     const { data } = await octokit.rest.repos.get({ owner, repo });
-    const gate = this.#gate;
+    // The App's own cache: the webhook gate asked GitHub about this user moments ago.
+    const gate = this.app.permissions;
     const app = this.app;
     return {
       fullName: data.full_name,

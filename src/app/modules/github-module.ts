@@ -85,9 +85,7 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
   });
-  const host = new GithubRepoHost(app, {
-    ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
-  });
+  const host = new GithubRepoHost(app);
   const reporter = new GithubReporter({
     octokit: (id) => app.installationOctokit(id),
     store: runtime.store,
