@@ -8,7 +8,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
 import type { SqlClient } from '../core/index.js';
+import { LocalTokenAdmin } from '../gateway/token-admin.js';
 import { TokenIssuer } from '../gateway/token-issuer.js';
+import { TokenRevocations } from '../gateway/token-revocations.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SecretRegistry } from '../observability/redact.js';
@@ -17,6 +19,7 @@ import { ensureRedis } from '../queue/ensure-redis.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { RedisEventBus } from '../queue/redis-event-bus.js';
 import { openSqlClient } from '../store/open-sql-client.js';
+import { SqlApiTokenLog } from '../store/sql-api-tokens.js';
 import { SqlTaskStore } from '../store/sql-task-store.js';
 import { DefaultTaskIngress } from '../worker/task-ingress.js';
 import type { ShutdownStack } from './shutdown-stack.js';
@@ -30,12 +33,16 @@ export interface InfrastructureOptions {
   sql?: SqlClient | undefined;
   /** PostgreSQL schema to use (tests isolate themselves with it). */
   pgSchema?: string | undefined;
+  /** How often token revocations made elsewhere are read (default 5 s). */
+  tokenRevocationPollMs?: number | undefined;
 }
 
 export interface Infrastructure {
   sql: SqlClient;
   store: SqlTaskStore;
   tokens: TokenIssuer;
+  /** Issues, lists and revokes API tokens (the /tokens routes). */
+  tokenAdmin: LocalTokenAdmin;
   /** Where Redis answers, and whether devbot started it. */
   redis: { url: string; private: boolean };
   /** The shared connection for plain commands. */
@@ -56,7 +63,6 @@ export async function openInfrastructure(
   chmodSync(config.dataDir, 0o700);
   const jwtSecret = resolveJwtSecret(config);
   o.secrets.add(jwtSecret);
-  const tokens = new TokenIssuer(jwtSecret);
 
   const sql =
     o.sql ??
@@ -64,6 +70,17 @@ export async function openInfrastructure(
   if (!o.sql) stack.push(() => sql.close());
   const store = new SqlTaskStore(sql);
   await store.migrate();
+
+  const tokenLog = new SqlApiTokenLog(sql);
+  const revocations = new TokenRevocations(tokenLog, { pollMs: o.tokenRevocationPollMs ?? 5000, logger });
+  await revocations.start();
+  stack.push(async () => revocations.stop());
+  const tokens = new TokenIssuer(jwtSecret, { revoked: revocations });
+  const tokenAdmin = new LocalTokenAdmin({
+    issuer: tokens,
+    log: tokenLog,
+    onRevoked: (id) => revocations.add(id),
+  });
 
   const redis = await ensureRedis(config.redisUrl, config.dataDir, logger, {
     startPrivate: config.redisDefaulted,
@@ -99,6 +116,7 @@ export async function openInfrastructure(
     sql,
     store,
     tokens,
+    tokenAdmin,
     redis: { url: redis.url, private: redis.private },
     connection,
     queue,

@@ -11,6 +11,7 @@ import type { SqlClient } from '../core/sql-client.js';
 import { createApiApp } from '../gateway/api-app.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { TaskStreamServer } from '../gateway/task-stream.js';
+import { createTokenRoutes } from '../gateway/token-routes.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { SecretRegistry } from '../observability/redact.js';
@@ -44,6 +45,8 @@ export interface StartOptions extends ModuleOptions {
   /** How often the reconciler runs; 0 turns the periodic run off (tests that control timing). */
   reconcileIntervalMs?: number;
   shutdownGraceMs?: number;
+  /** How often token revocations made by other processes are read (default 5 s). */
+  tokenRevocationPollMs?: number;
 }
 
 export interface DevbotApp {
@@ -75,7 +78,15 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
 
   try {
     const infra = await openInfrastructure(
-      { config, logger, metrics, secrets, sql: options.sql, pgSchema: options.pgSchema },
+      {
+        config,
+        logger,
+        metrics,
+        secrets,
+        sql: options.sql,
+        pgSchema: options.pgSchema,
+        tokenRevocationPollMs: options.tokenRevocationPollMs,
+      },
       stack,
     );
     let boundUrl = `http://127.0.0.1:${config.PORT}`;
@@ -179,7 +190,15 @@ async function startGateway(
     bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
     metricsToken: config.DEVBOT_METRICS_TOKEN,
     apiEnabled: serveApi,
-    extraRoutes: serveApi ? modules.all.flatMap((m) => m.apiRoutes ?? []) : [],
+    extraRoutes: serveApi
+      ? [
+          {
+            path: '/tokens',
+            app: createTokenRoutes({ admin: infra.tokenAdmin, bodyLimitBytes: config.DEVBOT_BODY_LIMIT }),
+          },
+          ...modules.all.flatMap((m) => m.apiRoutes ?? []),
+        ]
+      : [],
     authorize: async (subject, repo) => {
       const [owner = '', name = ''] = repo.split('/');
       await modules.hosts?.check({ owner, name });
