@@ -39,9 +39,53 @@ const text = () =>
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/**
+ * The `input` keys devbot's handlers read, with the type each must have when an API caller sets
+ * it. `chatSandbox` is not among them: only the Telegram front door puts a task in a chat's
+ * sandbox. Other keys are kept with the task (bounded below) and read by nothing.
+ */
+const DOCUMENTED_INPUT = {
+  command: text().min(1).max(100_000),
+  preview: z
+    .object({ port: z.number().int().min(1).max(65535) })
+    .strict()
+    .nullable(),
+  instruction: text().max(100_000),
+  issueNumber: z.number().int().positive(),
+  issueTitle: text().max(1000),
+  prNumber: z.number().int().positive(),
+  branch: z
+    .string()
+    .regex(/^devbot\/[\w./-]{1,200}$/, 'must be a branch devbot made (devbot/…)')
+    .refine((b) => !b.split('/').includes('..'), 'must not contain ..'),
+  context: z.union([
+    text().max(100_000),
+    z.array(z.object({ author: text().max(200).optional(), body: text().max(100_000) }).strict()).max(200),
+  ]),
+} as const;
+const RESERVED_INPUT = new Set(['chatSandbox']);
+
 const taskInput = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   const issue = jsonInputIssue(value, INPUT_LIMITS);
-  if (issue) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  if (issue) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (RESERVED_INPUT.has(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: "is set by devbot's chat front door, not by API callers",
+        path: [key],
+      });
+      continue;
+    }
+    const schema = DOCUMENTED_INPUT[key as keyof typeof DOCUMENTED_INPUT];
+    const parsed = schema?.safeParse(v);
+    if (parsed && !parsed.success)
+      for (const i of parsed.error.issues)
+        ctx.addIssue({ code: 'custom', message: i.message, path: [key, ...i.path] });
+  }
 });
 
 /** POST /tasks body. `source`, `origin` and `requester` are refused: devbot sets them. */
