@@ -7,6 +7,7 @@ import { BadInputError, UnavailableError } from '../../src/core/errors.js';
 import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
 import { isProcessAlive } from '../../src/utils/process-alive.js';
+import { appArmorProblem, readAppArmorState, sandboxProfile, underAppArmor } from './apparmor.js';
 import {
   type GeneratedEtcFile,
   groupFile,
@@ -60,6 +61,11 @@ export interface LocalSandboxProviderOptions {
    * sandboxes are refused (DEVBOT_SANDBOX_NETWORK=off).
    */
   network?: EgressPolicy;
+  /**
+   * An AppArmor profile every sandbox starts under (`<profile>-net` when `network` is set, as the
+   * egress bridge then listens inside); it must be loaded. Unset: none (DEVBOT_APPARMOR_PROFILE).
+   */
+  appArmorProfile?: string | undefined;
 }
 
 /** The proxy port commands see inside a sandbox with network access. */
@@ -115,8 +121,11 @@ interface Prepared {
  */
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local';
-  readonly #o: Required<Omit<LocalSandboxProviderOptions, 'network'>>;
+  readonly #o: Required<Omit<LocalSandboxProviderOptions, 'network' | 'appArmorProfile'>>;
+  /** The profile sandboxes start under and aa-exec's path, once #check found both. */
+  #appArmor: { profile: string; aaExec: string } | null = null;
   readonly #network: EgressPolicy | null;
+  readonly #appArmorProfile: string | undefined;
   readonly #live = new Map<string, LocalSandbox>();
   readonly #pool: Promise<Prepared | null>[] = [];
   #checked: Promise<void> | null = null;
@@ -140,6 +149,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       ...options,
     };
     this.#network = options.network ?? null;
+    this.#appArmorProfile = options.appArmorProfile;
   }
 
   check(): Promise<void> {
@@ -177,6 +187,13 @@ export class LocalSandboxProvider implements SandboxProvider {
       throw new UnavailableError(
         `the sandbox directory ${this.#o.baseDir} is too deep for Unix socket paths (${Buffer.byteLength(longest)} of ${MAX_SOCKET_PATH} bytes): set DEVBOT_DATA_DIR to a shorter path`,
       );
+    if (this.#appArmorProfile) {
+      const profile = sandboxProfile(this.#appArmorProfile, this.#network !== null);
+      const aaExec = await firstExisting(['/usr/sbin/aa-exec', '/usr/bin/aa-exec', '/sbin/aa-exec']);
+      const problem = appArmorProblem(await readAppArmorState(), [profile], aaExec);
+      if (problem || !aaExec) throw new UnavailableError(problem ?? 'aa-exec is missing');
+      this.#appArmor = { profile, aaExec };
+    }
     const decision = chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
     if ('unavailable' in decision) throw new UnavailableError(decision.unavailable);
     this.#mode = decision.mode;
@@ -419,7 +436,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       maxProcs: this.#o.maxProcs,
       ...(cgroup?.dirs.memory ? {} : { addressSpaceBytes: memoryBytes }),
     };
-    const command = sandboxCommand(layout, limits, this.#mode, this.#bwrap);
+    const bare = sandboxCommand(layout, limits, this.#mode, this.#bwrap);
+    const command = this.#appArmor
+      ? underAppArmor(bare, this.#appArmor.profile, this.#appArmor.aaExec)
+      : bare;
     try {
       const supervisor = await SupervisorProcess.start(cgroup ? cgroup.wrap(command) : command);
       return { id, dir, uid, supervisor, cgroup };

@@ -106,6 +106,14 @@ export const configSchema = z.object({
     .default(2),
   DEVBOT_SANDBOX_DISK_MB: int(4096, 16),
   DEVBOT_SANDBOX_TMP_MB: int(512, 16),
+  /**
+   * An AppArmor profile local sandboxes start under (infra/apparmor/devbot-sandbox, loaded by the
+   * operator); unset: none. The `-net` variant is used when DEVBOT_SANDBOX_NETWORK=allowlist.
+   */
+  DEVBOT_APPARMOR_PROFILE: z
+    .string()
+    .regex(/^[\w.-]{1,100}$/, 'must be an AppArmor profile name (letters, digits, . _ -)')
+    .optional(),
   /** `allowlist`: dev and shell sandboxes reach DEVBOT_SANDBOX_ALLOWED_DOMAINS through a proxy. */
   DEVBOT_SANDBOX_NETWORK: z.enum(['off', 'allowlist']).default('off'),
   DEVBOT_SANDBOX_ALLOWED_DOMAINS: z

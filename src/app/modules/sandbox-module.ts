@@ -92,6 +92,7 @@ export function defaultSandboxProvider(ctx: SandboxFactoryContext): SandboxProvi
     cpus: config.DEVBOT_SANDBOX_CPUS,
     diskMb: config.DEVBOT_SANDBOX_DISK_MB,
     tmpMb: config.DEVBOT_SANDBOX_TMP_MB,
+    appArmorProfile: config.DEVBOT_APPARMOR_PROFILE,
     ...(config.DEVBOT_SANDBOX_NETWORK === 'allowlist'
       ? {
           network: {
