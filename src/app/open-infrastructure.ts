@@ -18,6 +18,7 @@ import { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { ensureRedis } from '../queue/ensure-redis.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { RedisEventBus } from '../queue/redis-event-bus.js';
+import { deploymentIdentity, derivedQueuePrefix } from '../store/deployment-identity.js';
 import { openSqlClient } from '../store/open-sql-client.js';
 import { SqlApiTokenLog } from '../store/sql-api-tokens.js';
 import { SqlTaskStore } from '../store/sql-task-store.js';
@@ -43,6 +44,9 @@ export interface Infrastructure {
   tokens: TokenIssuer;
   /** Issues, lists and revokes API tokens (the /tokens routes). */
   tokenAdmin: LocalTokenAdmin;
+  /** This deployment's id (stored in its database) and its queue prefix (set, or derived from it). */
+  deployment: string;
+  prefix: string;
   /** Where Redis answers, and whether devbot started it. */
   redis: { url: string; private: boolean };
   /** The shared connection for plain commands. */
@@ -71,6 +75,9 @@ export async function openInfrastructure(
   const store = new SqlTaskStore(sql);
   await store.migrate();
 
+  const deployment = await deploymentIdentity(sql);
+  const prefix = config.DEVBOT_QUEUE_PREFIX ?? derivedQueuePrefix(deployment);
+
   const tokenLog = new SqlApiTokenLog(sql);
   const revocations = new TokenRevocations(tokenLog, { pollMs: o.tokenRevocationPollMs ?? 5000, logger });
   await revocations.start();
@@ -93,10 +100,10 @@ export async function openInfrastructure(
     await Promise.race([connection.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
     connection.disconnect();
   });
-  const prefix = config.DEVBOT_QUEUE_PREFIX;
   const queue = new BullTaskQueue({
     connection,
     prefix,
+    deployment,
     attempts: config.DEVBOT_TASK_ATTEMPTS,
     backoffMs: config.DEVBOT_RETRY_BACKOFF_MS,
   });
@@ -118,6 +125,8 @@ export async function openInfrastructure(
     tokens,
     tokenAdmin,
     redis: { url: redis.url, private: redis.private },
+    deployment,
+    prefix,
     connection,
     queue,
     bus,

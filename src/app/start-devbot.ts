@@ -93,7 +93,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     let internalUrl = boundUrl;
     const publicUrl = () => config.DEVBOT_PUBLIC_URL?.replace(/\/$/, '') ?? boundUrl;
     const registry = createPreviewRegistry(config, publicUrl);
-    const directory = previewDirectory(config, infra.connection);
+    const directory = previewDirectory(infra.prefix, infra.connection);
     const sandboxes = (options.sandboxes ?? defaultSandboxProvider)({
       config,
       logger,
@@ -159,6 +159,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       role,
       store: infra.sql.dialect,
       redis: infra.redis,
+      prefix: infra.prefix,
       url: boundUrl,
       publicUrl: publicUrl(),
     });
@@ -239,7 +240,8 @@ async function startWorker(
   stack.push(async () => workerConnection.disconnect());
   const worker = new TaskWorker({
     connection: workerConnection,
-    prefix: config.DEVBOT_QUEUE_PREFIX,
+    prefix: infra.prefix,
+    deployment: infra.deployment,
     concurrency: config.DEVBOT_CONCURRENCY,
     attempts: config.DEVBOT_TASK_ATTEMPTS,
     taskTimeoutMs: config.DEVBOT_TASK_TIMEOUT_MS,

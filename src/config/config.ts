@@ -75,11 +75,14 @@ export const configSchema = z.object({
     .string()
     .min(16, 'must be at least 16 characters (try: openssl rand -hex 32)')
     .optional(),
-  /** Redis key prefix for the queue and live events; keep the braces so Redis Cluster uses one slot. */
+  /**
+   * Redis key prefix for the queue and live events; keep the braces so Redis Cluster uses one slot.
+   * Unset: `{devbot-<deployment id>}`, from the id stored in the database at the first start.
+   */
   DEVBOT_QUEUE_PREFIX: z
     .string()
     .regex(/^\{[\w-]+\}$/, 'must look like {devbot}: a name in braces (a Redis Cluster hash tag)')
-    .default('{devbot}'),
+    .optional(),
   DEVBOT_RATE_LIMIT: int(120, 1),
   /** Task streams (WebSocket) one user may hold open at once on a gateway process. */
   DEVBOT_STREAMS_PER_USER: int(20, 1),

@@ -9,6 +9,8 @@ export interface JobData {
   taskId: string;
   kind: Task['kind'];
   enqueuedAt: number;
+  /** The deployment that enqueued it (absent on jobs from before deployments had ids). */
+  deployment?: string;
 }
 
 export interface BullTaskQueueOptions {
@@ -16,6 +18,8 @@ export interface BullTaskQueueOptions {
   prefix: string;
   attempts: number;
   backoffMs?: number;
+  /** This deployment's id, carried by every job. */
+  deployment?: string;
 }
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -44,7 +48,12 @@ export class BullTaskQueue implements TaskQueue {
     await this.queue.addBulk(
       tasks.map((task) => ({
         name: task.kind,
-        data: { taskId: task.id, kind: task.kind, enqueuedAt: Date.now() },
+        data: {
+          taskId: task.id,
+          kind: task.kind,
+          enqueuedAt: Date.now(),
+          ...(this.options.deployment ? { deployment: this.options.deployment } : {}),
+        },
         opts: { jobId: task.id },
       })),
     );

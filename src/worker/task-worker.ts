@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CancelledError,
@@ -28,6 +28,8 @@ import { type JobData, QUEUE_NAME } from '../queue/bullmq-task-queue.js';
 export interface TaskWorkerOptions {
   connection: Redis;
   prefix: string;
+  /** This deployment's id: a job another deployment enqueued on a shared prefix is put back. */
+  deployment?: string;
   concurrency: number;
   attempts: number;
   taskTimeoutMs: number;
@@ -70,7 +72,7 @@ export class TaskWorker {
     this.#unsubscribeCancel = await this.options.bus.onCancel((taskId) => {
       this.#running.get(taskId)?.abort(new CancelledError());
     });
-    this.#worker = new Worker<JobData>(QUEUE_NAME, (job) => this.#process(job), {
+    this.#worker = new Worker<JobData>(QUEUE_NAME, (job, token) => this.#process(job, token), {
       connection: this.options.connection,
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
@@ -103,9 +105,26 @@ export class TaskWorker {
     return this.#stopping;
   }
 
-  async #process(job: Job<JobData>): Promise<void> {
+  /** Deployments whose jobs were seen here (each is warned about once). */
+  readonly #foreign = new Set<string>();
+
+  async #process(job: Job<JobData>, token?: string): Promise<void> {
     const { taskId } = job.data;
     const { store, logger } = this.options;
+    const theirs = job.data.deployment;
+    if (theirs && this.options.deployment && theirs !== this.options.deployment) {
+      // Another deployment's task on a shared queue prefix: not ours to run or to fail. Back to
+      // the queue untouched (a little later, so its own workers get to it first).
+      if (!this.#foreign.has(theirs)) {
+        this.#foreign.add(theirs);
+        logger.warn(
+          { deployment: theirs, prefix: this.options.prefix },
+          `another devbot deployment (${theirs}) uses the queue prefix ${this.options.prefix} on this Redis: its jobs are left to it, but both slow down; give each deployment its own DEVBOT_QUEUE_PREFIX (or unset it: the default is per deployment)`,
+        );
+      }
+      await job.moveToDelayed(Date.now() + 2000, token);
+      throw new DelayedError();
+    }
     const existing = await store.getTask(taskId);
     if (!existing) throw new UnrecoverableError(`task ${taskId} does not exist`);
     if (existing.status === 'succeeded' || existing.status === 'failed' || existing.status === 'cancelled') {

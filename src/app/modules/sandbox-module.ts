@@ -56,8 +56,9 @@ export function createPreviewRegistry(config: Config, publicUrl: () => string): 
   return new PreviewRegistry({ publicUrl, ttlSeconds: config.DEVBOT_PREVIEW_TTL + 60 });
 }
 
-export function previewDirectory(config: Config, redis: Redis): PreviewDirectory {
-  return new PreviewDirectory({ redis, prefix: config.DEVBOT_QUEUE_PREFIX });
+/** Preview routes shared between processes, under the deployment's queue prefix. */
+export function previewDirectory(prefix: string, redis: Redis): PreviewDirectory {
+  return new PreviewDirectory({ redis, prefix });
 }
 
 /** A worker without the gateway in its process shares its previews' tokens through Redis. */
