@@ -30,9 +30,12 @@ export interface RunRecord {
   pipelineMs: number;
   /** Time waiting for the model. */
   modelMs: number;
-  /** Scoring: the sandbox with hidden/ laid over the crew's tree, setup and check. */
+  /** Scoring: the task's `setup` and `check` commands (in a fresh sandbox). */
   checkMs: number;
-  /** What the harness itself added: wall minus pipeline minus check. */
+  /**
+   * What the harness itself added: wall minus pipeline minus check (making the repository,
+   * submitting, exporting the branch, the scoring sandbox, writing the artifacts).
+   */
   harnessMs: number;
   tokensIn: number;
   tokensOut: number;
@@ -46,6 +49,12 @@ export interface RunRecord {
   preview: { ok: boolean; detail: string } | null;
   /** Folder of this run's events, diff and check output, relative to the report's folder. */
   artifacts: string;
+  /**
+   * Milliseconds per step of the run: repository, submit, task (devbot's, waited for),
+   * artifacts, export (the branch's tree with hidden/), score (sandbox, setup, check); and
+   * noticed: from the task's end to the harness seeing it.
+   */
+  phases: Record<string, number>;
 }
 
 export interface TaskRecord {
@@ -271,7 +280,10 @@ export interface TaskDiff {
   /** Share of runs passing, or null when the task is not in that report / was broken there. */
   a: number | null;
   b: number | null;
-  /** 'fixed' (failed every run in A, passed in B at least once the other way round is 'broken'), 'better', 'worse', 'same', 'added', 'removed'. */
+  /**
+   * fixed: no run passed in A, some did in B; regressed: the other way round; better / worse: the
+   * share of passing runs changed otherwise; only-a / only-b: the task ran in one report only.
+   */
   change: 'fixed' | 'regressed' | 'better' | 'worse' | 'same' | 'only-a' | 'only-b';
 }
 

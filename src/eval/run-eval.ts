@@ -75,9 +75,19 @@ export interface EvalOutcome {
 
 const GIT_IDENTITY = ['-c', 'user.name=devbot eval', '-c', 'user.email=eval@devbot.invalid'];
 
+/**
+ * Bookkeeping that need not hold up a run's score (writing its events and diff, closing a scoring
+ * sandbox): it runs beside the next steps and is awaited before the report is made.
+ */
+type Later = (work: Promise<unknown>) => void;
+
 /** Runs the suite; broken tasks stop it before any crew runs (nothing is spent on a bad suite). */
 export async function runEval(o: RunEvalOptions): Promise<EvalOutcome> {
   const startedAt = new Date();
+  const pending: Promise<unknown>[] = [];
+  const later: Later = (work) => {
+    pending.push(work.catch(() => {}));
+  };
   await mkdir(o.reportDir, { recursive: true });
   const records = new Map<string, TaskRecord>();
   for (const task of o.tasks)
@@ -93,7 +103,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalOutcome> {
   // 1. Broken tasks: `check` must fail on repo/ + hidden/ before the crew does anything.
   await pool(o.tasks, o.concurrency, async (task) => {
     const record = records.get(task.id) as TaskRecord;
-    record.precheck = await precheck(o, task);
+    record.precheck = await precheck(o, task, later);
     if (record.precheck.exitCode === 0) record.status = 'broken';
   });
   const broken = o.tasks.filter((t) => records.get(t.id)?.status === 'broken').map((t) => t.id);
@@ -103,16 +113,35 @@ export async function runEval(o: RunEvalOptions): Promise<EvalOutcome> {
   // 2. The runs, task-major so the first results come early.
   if (broken.length === 0) {
     const jobs = o.tasks.flatMap((task) => Array.from({ length: o.runs }, (_, i) => ({ task, run: i + 1 })));
+    // A run's repository is made while the run before it works (it waits for nothing else).
+    const repos = new Map<number, Promise<void>>();
+    const repository = (index: number): Promise<void> => {
+      const job = jobs[index];
+      if (!job) return Promise.resolve();
+      let made = repos.get(index);
+      if (!made) {
+        made = createRepository(job.task.repoDir, join(o.pipeline.reposDir, repoName(job.task, job.run)));
+        made.catch(() => {}); // awaited (and reported) by its own run
+        repos.set(index, made);
+      }
+      return made;
+    };
     let finished = 0;
+    let nextIndex = 0;
     await pool(jobs, o.concurrency, async ({ task, run }) => {
+      const index = nextIndex++;
       o.progress(`start  ${task.id} run ${run}/${o.runs}`);
-      const record = await runOnce(o, task, run);
+      const record = await runOnce(o, task, run, later, {
+        ready: () => repository(index),
+        submitted: () => void repository(index + o.concurrency),
+      });
       (records.get(task.id) as TaskRecord).runs.push(record);
       finished += 1;
       o.progress(`[${finished}/${jobs.length}] ${progressLine(task.id, record, o.runs)}`);
     });
   }
 
+  await Promise.all(pending);
   const tasks = o.tasks.map((t) => {
     const r = records.get(t.id) as TaskRecord;
     r.runs.sort((a, b) => a.run - b.run);
@@ -147,7 +176,7 @@ function progressLine(id: string, r: RunRecord, runs: number): string {
 }
 
 /** Runs `check` (after `setup`) on repo/ + hidden/: exit 0 means the task is broken. */
-async function precheck(o: RunEvalOptions, task: EvalTask): Promise<TaskRecord['precheck']> {
+async function precheck(o: RunEvalOptions, task: EvalTask, later: Later): Promise<TaskRecord['precheck']> {
   const started = performance.now();
   const tree = await mkdtemp(join(tmpdir(), 'devbot-eval-precheck-'));
   try {
@@ -159,6 +188,7 @@ async function precheck(o: RunEvalOptions, task: EvalTask): Promise<TaskRecord['
       tree,
       `eval-${task.id}-precheck`,
       timeoutOf(task),
+      later,
     );
     const dir = join(o.reportDir, 'runs', task.id);
     await mkdir(dir, { recursive: true });
@@ -178,11 +208,21 @@ async function precheck(o: RunEvalOptions, task: EvalTask): Promise<TaskRecord['
 const timeoutOf = (task: EvalTask) => task.timeoutSeconds * 1000;
 
 /** One run of one task: the repository, devbot's dev task, the score. */
-async function runOnce(o: RunEvalOptions, task: EvalTask, run: number): Promise<RunRecord> {
+/** `local/<name>` of a run: each run its own repository (and so its own memories in devbot). */
+function repoName(task: EvalTask, run: number): string {
+  return run === 1 ? task.id : `${task.id}.run${run}`;
+}
+
+async function runOnce(
+  o: RunEvalOptions,
+  task: EvalTask,
+  run: number,
+  later: Later,
+  repo: { ready(): Promise<void>; submitted(): void },
+): Promise<RunRecord> {
   const started = performance.now();
   const deadline = Date.now() + timeoutOf(task);
-  // Each run gets its own repository (and with it its own memories: devbot scopes them per repo).
-  const name = run === 1 ? task.id : `${task.id}.run${run}`;
+  const name = repoName(task, run);
   const artifactsRel = join('runs', task.id, `run-${run}`);
   const artifacts = join(o.reportDir, artifactsRel);
   await mkdir(artifacts, { recursive: true });
@@ -208,21 +248,39 @@ async function runOnce(o: RunEvalOptions, task: EvalTask, run: number): Promise<
     checkExitCode: null,
     preview: null,
     artifacts: artifactsRel,
+    phases: {},
   };
   const repoPath = join(o.pipeline.reposDir, name);
+  // Where the wall time goes, step by step (the harness's own steps and devbot's task).
+  let lapStarted = started;
+  const lap = (phase: string) => {
+    const now = performance.now();
+    record.phases[phase] = (record.phases[phase] ?? 0) + Math.round(now - lapStarted);
+    lapStarted = now;
+  };
   try {
-    await createRepository(task.repoDir, repoPath);
+    await repo.ready();
+    lap('repository');
     const id = await o.pipeline.submitDev({
       repo: `local/${name}`,
       prompt: task.prompt,
       idempotencyKey: `eval:${o.reportDir}:${task.id}:${run}`,
     });
     record.taskId = id;
+    lap('submit');
+    repo.submitted();
     const { task: done, timedOut } = await waitForEnd(o.pipeline, id, deadline);
-    const events = await o.pipeline.listEvents(id);
-    await writeFile(
-      join(artifacts, 'events.jsonl'),
-      events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''),
+    lap('task');
+    if (done?.finishedAt) record.phases['noticed'] = Math.max(0, Date.now() - done.finishedAt.getTime());
+    later(
+      o.pipeline
+        .listEvents(id)
+        .then((events) =>
+          writeFile(
+            join(artifacts, 'events.jsonl'),
+            events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''),
+          ),
+        ),
     );
     if (done) {
       record.taskStatus = done.status;
@@ -236,7 +294,7 @@ async function runOnce(o: RunEvalOptions, task: EvalTask, run: number): Promise<
       record.toolCalls = done.usage.toolCalls ?? 0;
       record.llmRequests = done.usage.llmRequests ?? 0;
       record.pipelineMs = done.finishedAt ? done.finishedAt.getTime() - done.createdAt.getTime() : 0;
-      await writeFile(join(artifacts, 'task.json'), `${JSON.stringify(done, null, 2)}\n`);
+      later(writeFile(join(artifacts, 'task.json'), `${JSON.stringify(done, null, 2)}\n`));
     }
     if (timedOut) {
       record.outcome = 'fail';
@@ -246,12 +304,17 @@ async function runOnce(o: RunEvalOptions, task: EvalTask, run: number): Promise<
       record.reason = `devbot's task ${done?.status ?? 'vanished'}: ${done?.error ?? 'no error recorded'}`;
     } else {
       const ref = done.branch ?? (await defaultBranch(repoPath));
-      await writeFile(join(artifacts, 'diff.patch'), await gitOut(repoPath, ['diff', `main...${ref}`]));
-      const checkStarted = performance.now();
+      later(
+        gitOut(repoPath, ['diff', `main...${ref}`]).then((diff) =>
+          writeFile(join(artifacts, 'diff.patch'), diff),
+        ),
+      );
+      lap('artifacts');
       const tree = await mkdtemp(join(tmpdir(), 'devbot-eval-score-'));
       try {
         await exportTree(repoPath, ref, tree);
         if (task.hiddenDir) await cp(task.hiddenDir, tree, { recursive: true, force: true });
+        lap('export');
         const remaining = Math.max(deadline - Date.now(), o.minCheckMs ?? 60_000);
         const scored = await scoreTree(
           o.pipeline.sandboxes,
@@ -259,9 +322,12 @@ async function runOnce(o: RunEvalOptions, task: EvalTask, run: number): Promise<
           tree,
           `eval-${task.id}-r${run}-check`,
           remaining,
+          later,
         );
+        lap('score');
         record.checkExitCode = scored.exitCode;
-        await writeFile(join(artifacts, 'check.log'), scored.log);
+        record.checkMs = scored.ms;
+        later(writeFile(join(artifacts, 'check.log'), scored.log));
         if (scored.setupFailed) {
           record.outcome = 'error';
           record.reason = `setup failed, the run could not be scored: ${scored.reason}`;
@@ -272,8 +338,7 @@ async function runOnce(o: RunEvalOptions, task: EvalTask, run: number): Promise<
           record.reason = scored.reason;
         }
       } finally {
-        record.checkMs = Math.round(performance.now() - checkStarted);
-        await rm(tree, { recursive: true, force: true });
+        later(rm(tree, { recursive: true, force: true }));
       }
       if (task.preview) record.preview = await checkPreview(task.preview, done);
     }
@@ -283,7 +348,7 @@ async function runOnce(o: RunEvalOptions, task: EvalTask, run: number): Promise<
   } finally {
     record.wallMs = Math.round(performance.now() - started);
     record.harnessMs = Math.max(0, record.wallMs - record.pipelineMs - record.checkMs);
-    await writeFile(join(artifacts, 'run.json'), `${JSON.stringify(record, null, 2)}\n`).catch(() => {});
+    later(writeFile(join(artifacts, 'run.json'), `${JSON.stringify(record, null, 2)}\n`));
   }
   return record;
 }
@@ -343,6 +408,8 @@ function exportTree(repo: string, ref: string, dir: string): Promise<void> {
 
 interface Scored {
   exitCode: number | null;
+  /** Time in `setup` and `check` themselves (not the sandbox's creation). */
+  ms: number;
   setupFailed: boolean;
   reason: string | null;
   log: string;
@@ -355,10 +422,12 @@ async function scoreTree(
   tree: string,
   sandboxId: string,
   timeoutMs: number,
+  later: Later,
 ): Promise<Scored> {
   const until = Date.now() + timeoutMs;
   let sandbox: Sandbox | null = null;
   const log: string[] = [];
+  let ms = 0;
   try {
     sandbox = await sandboxes.create({
       taskId: sandboxId,
@@ -367,10 +436,12 @@ async function scoreTree(
       timeoutMs: timeoutMs + 30_000,
     });
     const run = async (label: string, command: string) => {
+      const started = performance.now();
       const r = await (sandbox as Sandbox).exec(command, {
         cwd: (sandbox as Sandbox).workdir,
         timeoutMs: Math.max(1000, until - Date.now()),
       });
+      ms += performance.now() - started;
       log.push(
         `$ ${command}   # ${label}: exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}, ${r.durationMs} ms`,
         r.stdout,
@@ -383,6 +454,7 @@ async function scoreTree(
       if (s.exitCode !== 0)
         return {
           exitCode: null,
+          ms: Math.round(ms),
           setupFailed: true,
           reason: `\`${task.setup}\` exited ${s.exitCode}${s.timedOut ? ' (timed out)' : ''}: ${tail(s.stderr || s.stdout)}`,
           log: log.join('\n'),
@@ -391,6 +463,7 @@ async function scoreTree(
     const c = await run('check', task.check);
     return {
       exitCode: c.exitCode,
+      ms: Math.round(ms),
       setupFailed: false,
       reason:
         c.exitCode === 0
@@ -399,7 +472,8 @@ async function scoreTree(
       log: log.join('\n'),
     };
   } finally {
-    await sandbox?.close().catch(() => {});
+    // Its score is known: the sandbox is torn down beside the next steps.
+    if (sandbox) later(sandbox.close());
   }
 }
 
