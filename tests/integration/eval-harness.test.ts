@@ -49,7 +49,8 @@ beforeAll(async () => {
       concurrency: 1,
       network: false,
       timeoutMs: 120_000,
-      extra: {},
+      // The shared devbot's budget: 3 tool calls (a run here needs 2).
+      extra: { DEVBOT_BUDGET_TOOL_CALLS: '3' },
     }),
   );
   await mkdir(join(work, 'shared-repos'), { recursive: true });
@@ -221,11 +222,18 @@ describe('devbot eval', () => {
     expect(bad.errors()).toMatch(/junk\.json: not a devbot eval report \(format/);
   }, 120_000);
 
-  it('--runs 3 reports pass@1 as the mean over runs with its spread, and pass@3', async () => {
-    llm.load([...crewTurns('+'), ...crewTurns('-'), ...crewTurns('+')]);
+  it('--runs 3 reports pass@1 as the mean over runs with its spread, and pass@3; over budget is a fail', async () => {
+    // Run 2 reads file after file: the fourth tool call is over the budget of 3.
+    const reads: ScriptedTurn[] = ['add.sh', 'README.md', 'tests/test_zero.sh', 'add.sh'].map((path) => ({
+      match: { role: 'coder' },
+      toolCalls: [{ name: 'read_file', arguments: { path } }],
+    }));
+    llm.load([...crewTurns('+'), crewTurns('+')[0] as ScriptedTurn, ...reads, ...crewTurns('+')]);
     const { report, text } = await evalRun({ task: ['add'], runs: 3 });
     expect(llm.errors).toEqual([]);
     expect(report.tasks[0]?.runs.map((r) => r.outcome)).toEqual(['pass', 'fail', 'pass']);
+    expect(report.tasks[0]?.runs[1]).toMatchObject({ taskStatus: 'failed', toolCalls: 3 });
+    expect(report.tasks[0]?.runs[1]?.reason).toMatch(/failed: budget exceeded: 3 of 3 tool calls used/);
     expect(report.totals.pass1.perRun).toEqual([1, 0, 1]);
     expect(report.totals.pass1.mean).toBeCloseTo(2 / 3);
     expect(report.totals).toMatchObject({ passN: 1, runsPerTask: 3 });
