@@ -193,8 +193,9 @@ export async function runEvalCommand(
   ctx.out(
     `devbot eval: ${tasks.length} task${tasks.length === 1 ? '' : 's'} × ${options.runs} run${options.runs === 1 ? '' : 's'}, model ${model}, concurrency ${options.concurrency}\nreport: ${reportDir}\n`,
   );
-  const app = seams.app ?? (await startDevbot({ reconcileIntervalMs: 0, ...seams.start, config, logger }));
+  let app: DevbotApp | undefined;
   try {
+    app = seams.app ?? (await startDevbot({ reconcileIntervalMs: 0, ...seams.start, config, logger }));
     await new SqlSubjectAccess(app.runtime.sql).grant(EVAL_SUBJECT, 'local/*');
     const pipeline = pipelineOf(app);
     const { report: result, broken } = await runEval({
@@ -222,7 +223,7 @@ export async function runEvalCommand(
       ctx.exitCode = 1;
     }
   } finally {
-    if (!seams.app) await app.stop();
+    if (!seams.app) await app?.stop();
     await new Promise<void>((r) => logFile.end(r));
     await rm(work, { recursive: true, force: true });
   }
