@@ -8,7 +8,10 @@ import { usageError } from './usage-error.js';
 
 const USER = /^[\w.@:-]{1,100}$/;
 
-/** `devbot token --user NAME [--ttl S] [--admin]`: prints an API token signed like the running devbot's. */
+/**
+ * `devbot token --user NAME [--ttl S] [--admin] [--link]`: prints an API token signed like the
+ * running devbot's, or with --link the dashboard's sign-in link carrying it.
+ */
 export function registerTokenCommand(program: Command, ctx: CliContext): void {
   program
     .command('token')
@@ -16,32 +19,41 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
     .requiredOption('--user <name>', 'who the token is for (letters, digits, . _ @ : -)')
     .option('--ttl <seconds>', 'expire after this many seconds (default: never)', wholeSeconds)
     .option('--admin', "may see and cancel everyone's tasks and read memories")
+    .option('--link', 'print a sign-in link for the dashboard (<DEVBOT_PUBLIC_URL>/ui/?token=...) instead')
     .addHelpText(
       'after',
       `
 The secret is DEVBOT_JWT_SECRET, or the one devbot generated into its data directory
 (DEVBOT_DATA_DIR, default ./.devbot): run this where devbot runs, or point DEVBOT_DATA_DIR at it.`,
     )
-    .action(async (options: { user: string; ttl?: number; admin?: boolean }, command: Command) => {
-      if (!USER.test(options.user)) usageError(command, '--user must be 1-100 letters, digits or . _ @ : -');
-      const config = loadConfig(ctx.env(), ctx.cwd);
-      const found = findJwtSecret(config);
-      if (found.secret === null)
-        throw new UnavailableError(
-          found.dataDirExists
-            ? `no API secret in ${found.file}: the devbot using the data directory ${config.dataDir} has never started (it generates the secret at its first start); start it first, or set DEVBOT_DATA_DIR to the data directory of the devbot that runs (or DEVBOT_JWT_SECRET to its secret)`
-            : `no devbot data directory at ${config.dataDir}, so there is no secret to sign with (a new one would make a token the running devbot rejects); run this where devbot runs, or set DEVBOT_DATA_DIR to its data directory (or DEVBOT_JWT_SECRET to its secret)`,
-        );
-      const scopes: Scope[] = options.admin
-        ? ['tasks:read', 'tasks:write', 'admin']
-        : ['tasks:read', 'tasks:write'];
-      const { TokenIssuer } = await import('../gateway/token-issuer.js');
-      const token = await new TokenIssuer(found.secret).sign(options.user, {
-        scopes,
-        ...(options.ttl ? { ttlSeconds: options.ttl } : {}),
-      });
-      ctx.out(`${token}\n`);
-    });
+    .action(
+      async (options: { user: string; ttl?: number; admin?: boolean; link?: boolean }, command: Command) => {
+        if (!USER.test(options.user))
+          usageError(command, '--user must be 1-100 letters, digits or . _ @ : -');
+        const config = loadConfig(ctx.env(), ctx.cwd);
+        const found = findJwtSecret(config);
+        if (found.secret === null)
+          throw new UnavailableError(
+            found.dataDirExists
+              ? `no API secret in ${found.file}: the devbot using the data directory ${config.dataDir} has never started (it generates the secret at its first start); start it first, or set DEVBOT_DATA_DIR to the data directory of the devbot that runs (or DEVBOT_JWT_SECRET to its secret)`
+              : `no devbot data directory at ${config.dataDir}, so there is no secret to sign with (a new one would make a token the running devbot rejects); run this where devbot runs, or set DEVBOT_DATA_DIR to its data directory (or DEVBOT_JWT_SECRET to its secret)`,
+          );
+        const scopes: Scope[] = options.admin
+          ? ['tasks:read', 'tasks:write', 'admin']
+          : ['tasks:read', 'tasks:write'];
+        const { TokenIssuer } = await import('../gateway/token-issuer.js');
+        const token = await new TokenIssuer(found.secret).sign(options.user, {
+          scopes,
+          ...(options.ttl ? { ttlSeconds: options.ttl } : {}),
+        });
+        if (!options.link) {
+          ctx.out(`${token}\n`);
+          return;
+        }
+        const base = (config.DEVBOT_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, '');
+        ctx.out(`${base}/ui/?token=${token}\n`);
+      },
+    );
 }
 
 function wholeSeconds(value: string): number {

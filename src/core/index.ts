@@ -13,6 +13,7 @@ export * from './preview-publisher.js';
 export * from './repo-config.js';
 export * from './repo-host.js';
 export * from './sandbox.js';
+export * from './share-links.js';
 export * from './shell-session.js';
 export * from './sql-client.js';
 export * from './subject-access.js';

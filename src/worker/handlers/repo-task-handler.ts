@@ -163,6 +163,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
       }
       assertChangeAllowed(await ws.stagedChanges(), config);
+      await ctx.emit('diff', readableDiff(diff, changed.length));
       return await commitPushAndOpen(deps, ctx, {
         ws,
         hosted,
@@ -332,4 +333,15 @@ async function replyInThread(
   } catch (err) {
     logger.warn({ err, taskId: task.id }, 'could not reply in the review thread');
   }
+}
+
+/** Most of a diff that a page can show: binary patches become one line each, and the whole is capped. */
+export const DIFF_EVENT_CAP = 256 * 1024;
+function readableDiff(diff: string, files: number): { text: string; files: number; truncated?: boolean } {
+  const text = diff.replace(
+    /^GIT binary patch\n[\s\S]*?(?=^diff --git |(?![\s\S]))/gm,
+    'Binary file changed\n',
+  );
+  if (text.length <= DIFF_EVENT_CAP) return { text, files };
+  return { text: text.slice(0, DIFF_EVENT_CAP), files, truncated: true };
 }
