@@ -127,7 +127,7 @@ function checksSection(task: Task): string {
 /** A unified diff as files and hunks, each line classed add / del / hunk / context (no syntax colours). */
 export function diffSection(diff: { text: string; files: number; truncated?: boolean }): string {
   const files: { name: string; lines: string[] }[] = [];
-  for (const line of diff.text.split('\n')) {
+  for (const line of diff.text.replace(/\n$/, '').split('\n')) {
     const header = /^diff --git a\/(.*) b\/(.*)$/.exec(line);
     if (header) {
       files.push({ name: header[2] ?? header[1] ?? '', lines: [] });
@@ -152,9 +152,10 @@ export function diffSection(diff: { text: string; files: number; truncated?: boo
               : l.startsWith('-')
                 ? 'del'
                 : 'ctx';
-          return `<span class="${cls}">${esc(l)}</span>`;
+          // Block spans, one per line: no newline between them (it would show as an empty line).
+          return `<span class="${cls}">${esc(l) || ' '}</span>`;
         })
-        .join('\n');
+        .join('');
       return `<details open class="file"><summary class="file-name">${esc(f.name)}</summary><pre class="diff">${lines}</pre></details>`;
     })
     .join('');
