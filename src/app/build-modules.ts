@@ -9,6 +9,7 @@ import { LocalRepoHost } from '../git/local-repo-host.js';
 import { RepoWorkspaces } from '../git/repo-workspaces.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
+import { PreviewRevival } from '../worker/preview-revival.js';
 import { RepoAuthorizer } from '../worker/repo-authorizer.js';
 import { RepoHosts } from '../worker/repo-hosts.js';
 import { buildHandlerTable, type HandlerTable } from './handler-table.js';
@@ -61,7 +62,12 @@ export async function buildModules(
   options: ModuleOptions = {},
 ): Promise<AppModules> {
   const { config } = runtime;
-  const sandbox = createSandboxModule(runtime, previews, options.sandbox);
+  let revival: PreviewRevival | null = null;
+  const sandbox = createSandboxModule(
+    runtime,
+    { ...previews, revive: async (token) => (revival ? revival.revive(token) : { state: 'unknown' }) },
+    options.sandbox,
+  );
   const memory = await createMemoryModule(runtime, options.memory);
   const github = createGithubModule(runtime, options.github);
   const local = config.DEVBOT_REPOS_DIR ? new LocalRepoHost(resolve(config.DEVBOT_REPOS_DIR)) : null;
@@ -81,11 +87,22 @@ export async function buildModules(
     options.telegram,
   );
 
+  const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger });
+  revival = new PreviewRevival({
+    records: sandbox.previewRecords,
+    host: hosts,
+    workspaces: hosts ? workspaces : null,
+    sandboxes: runtime.sandboxes,
+    leases: sandbox.previews,
+    alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
+    logger: runtime.logger.child({ component: 'preview-revival' }),
+  });
   const repoTask = hosts
     ? createRepoTaskHandler({
         host: hosts,
         authorizer,
-        workspaces: new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger }),
+        workspaces,
+        previewRecords: sandbox.previewRecords,
         sandboxes: runtime.sandboxes,
         runAgent: agents.runAgent,
         previews: sandbox.previews,

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { Config, Role } from '../config/config.js';
 import { configSecrets } from '../config/config-secrets.js';
+import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { isTerminal, type SandboxProvider } from '../core/index.js';
 import type { SqlClient } from '../core/sql-client.js';
 import { createApiApp } from '../gateway/api-app.js';
@@ -17,6 +18,7 @@ import { Metrics } from '../observability/metrics.js';
 import { SecretRegistry } from '../observability/redact.js';
 import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { createRedis } from '../queue/redis-connection.js';
+import { SqlShareLinks } from '../store/sql-share-links.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
 import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
@@ -116,6 +118,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       ingress: infra.ingress,
       publicUrl,
       internalUrl: () => internalUrl,
+      shareLinks: new SqlShareLinks(infra.sql, resolveJwtSecret(config), publicUrl),
       redis: infra.connection,
       sandboxes,
     };
@@ -206,6 +209,8 @@ async function startGateway(
       await modules.authorizer.assertMayChange(subject, repo);
     },
     handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
+    shareLinks: runtime.shareLinks,
+    publicUrl: runtime.publicUrl,
   });
   const stream = new TaskStreamServer({
     store: infra.store,
@@ -213,6 +218,7 @@ async function startGateway(
     tokens: infra.tokens,
     logger,
     maxPerSubject: config.DEVBOT_STREAMS_PER_USER,
+    shareLinks: runtime.shareLinks,
   });
   const gateway = new GatewayServer({
     api,

@@ -15,11 +15,13 @@ interface TokenOptions {
   admin?: boolean;
   list?: boolean;
   revoke?: string;
+  link?: boolean;
 }
 
 /**
  * `devbot token --user NAME [--ttl D] [--admin]` prints an API token signed like the running
- * devbot's and records its id; `--list` shows the tokens issued, `--revoke ID` revokes one.
+ * devbot's and records its id (with --link, the dashboard's sign-in link carrying it); `--list`
+ * shows the tokens issued, `--revoke ID` revokes one.
  */
 export function registerTokenCommand(program: Command, ctx: CliContext): void {
   program
@@ -32,6 +34,7 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       duration,
     )
     .option('--admin', "may see and cancel everyone's tasks, read memories and manage tokens")
+    .option('--link', 'print a sign-in link for the dashboard (<DEVBOT_PUBLIC_URL>/ui/?token=...) instead')
     .option('--list', 'list the tokens issued that have not expired (ids, never the tokens)')
     .option('--revoke <id>', 'revoke the token with this id (devbot refuses it within seconds)')
     .addHelpText(
@@ -48,8 +51,8 @@ holds the embedded database), so they can be listed and revoked.`,
         usageError(command, 'give one of --user NAME, --list or --revoke ID');
       if (options.user !== undefined && !USER.test(options.user))
         usageError(command, '--user must be 1-100 letters, digits or . _ @ : -');
-      if (options.user === undefined && (options.ttl !== undefined || options.admin))
-        usageError(command, '--ttl and --admin go with --user');
+      if (options.user === undefined && (options.ttl !== undefined || options.admin || options.link))
+        usageError(command, '--ttl, --admin and --link go with --user');
       const config = loadConfig(ctx.env(), ctx.cwd);
       const found = findJwtSecret(config);
       if (found.secret === null)
@@ -61,6 +64,8 @@ holds the embedded database), so they can be listed and revoked.`,
       const secret = found.secret;
       const { TokenIssuer } = await import('../gateway/token-issuer.js');
       const issuer = new TokenIssuer(secret);
+      const base = (config.DEVBOT_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, '');
+      const print = (token: string) => ctx.out(options.link ? `${base}/ui/?token=${token}\n` : `${token}\n`);
 
       await withTokenAdmin(config, issuer, async (admin, where) => {
         if (options.user !== undefined) {
@@ -68,14 +73,14 @@ holds the embedded database), so they can be listed and revoked.`,
           if (!admin) {
             // No database here (a bare DEVBOT_JWT_SECRET): the token works, but nothing lists it.
             const issued = await issuer.issue(options.user, { scopes: scopes(options.admin), ttlSeconds });
-            ctx.out(`${issued.token}\n`);
+            print(issued.token);
             ctx.err(
               `token ${issued.id} for ${options.user}, ${expiry(issued.expiresAt)}; not recorded (${where}), so --list does not show it; devbot token --revoke ${issued.id} where devbot's database is revokes it\n`,
             );
             return;
           }
           const issued = await admin.issue(options.user, { admin: options.admin === true, ttlSeconds });
-          ctx.out(`${issued.token}\n`);
+          print(issued.token);
           ctx.err(
             `token ${issued.id} for ${options.user}, ${expiry(issued.expiresAt)}; revoke it with: devbot token --revoke ${issued.id}\n`,
           );

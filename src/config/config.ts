@@ -98,6 +98,8 @@ export const configSchema = z.object({
   // Sandbox
   DEVBOT_SANDBOX: z.enum(['local', 'e2b']).default('local'),
   DEVBOT_PREVIEW_TTL: int(30 * 60, 1),
+  /** Previews running at once per worker; the least recently used stops first (and comes back when opened). */
+  DEVBOT_PREVIEW_MAX: int(8, 1),
   DEVBOT_SANDBOX_TIMEOUT_MS: int(10 * 60_000, 1000),
   DEVBOT_SANDBOX_OUTPUT_LIMIT: int(1_000_000, 1024),
   DEVBOT_SANDBOX_MEMORY_MB: int(2048, 64),

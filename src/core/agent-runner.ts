@@ -41,7 +41,7 @@ export interface AgentResult {
   /** What to say to the requester (chat reply, review-thread answer). Default: the summary. */
   reply?: string;
   /** A preview the agent exposed (it emitted `preview_ready`); the handler keeps its sandbox. */
-  preview?: { url: string; port: number };
+  preview?: { url: string; port: number; command?: string };
   /** The crew's working notes, kept on the task's result. */
   plan?: string[];
   checks?: TaskCheck[];

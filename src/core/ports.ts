@@ -19,6 +19,10 @@ export interface TaskListFilter {
   status?: TaskStatus;
   source?: TaskSource;
   requester?: string;
+  /** Tasks of one repository (`owner/name`). */
+  repo?: string;
+  /** Tasks after this one in the list's order (a page's cursor: the id of the last task shown). */
+  before?: string;
   /** Telegram tasks of one chat (by `origin.chatId`, in SQL). */
   chatId?: number;
   /** Only tasks still queued or running. */

@@ -47,6 +47,8 @@ export interface TaskEventMap {
   };
   git: GitEventData;
   pr_opened: { url: string; number: number; reused: boolean };
+  /** The change a repo task committed, as a unified diff (binary patches left out, capped). */
+  diff: { text: string; files: number; truncated?: boolean };
 }
 
 export type GitEventData =

@@ -184,6 +184,7 @@ export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
       return true;
     case 'tool_result':
     case 'llm':
+    case 'diff':
       // Too fine-grained for a status line.
       return false;
   }

@@ -4,6 +4,7 @@ import {
   BadInputError,
   ForbiddenError,
   missingHandlerReason,
+  type ShareLinks,
   TASK_SOURCES,
   TASK_STATUSES,
   type TaskIngress,
@@ -116,6 +117,9 @@ export const createTaskBody = z
 const listQuery = z.object({
   status: z.enum(TASK_STATUSES).optional(),
   source: z.enum(TASK_SOURCES).optional(),
+  repo: repoName.optional(),
+  /** The `next` of the page before: the id of its last task. */
+  before: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
@@ -129,6 +133,8 @@ export interface TaskRoutesDeps {
   authorize?: ((subject: string, repo: string) => Promise<void>) | undefined;
   /** Whether this deployment has a handler for a kind. */
   handles?: ((kind: TaskKind) => boolean) | undefined;
+  /** Share links of task pages: `shareUrl` for the owner, revocation for admins. */
+  shareLinks?: ShareLinks | undefined;
 }
 
 /** POST /tasks, GET /tasks, GET /tasks/:id and POST /tasks/:id/cancel. */
@@ -199,13 +205,18 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
       throw new ApiError(400, 'invalid_query', parsed.error.issues.map((i) => i.message).join('; '));
     const claims = c.get('claims');
     const admin = claims.scopes.includes('admin');
+    const limit = parsed.data.limit ?? 50;
     const tasks = await deps.store.listTasks({
       ...(parsed.data.status ? { status: parsed.data.status } : {}),
       ...(parsed.data.source ? { source: parsed.data.source } : {}),
-      ...(parsed.data.limit ? { limit: parsed.data.limit } : {}),
+      ...(parsed.data.repo ? { repo: parsed.data.repo } : {}),
+      ...(parsed.data.before ? { before: parsed.data.before } : {}),
+      limit,
       ...(admin ? {} : { requester: claims.subject }),
     });
-    return c.json({ tasks: tasks.map(taskJson) });
+    // A full page may have more after it: `next` is the cursor for `?before=`.
+    const next = tasks.length === limit ? (tasks.at(-1)?.id ?? null) : null;
+    return c.json({ tasks: tasks.map(taskJson), next });
   });
 
   const loadOwnTask = async (id: string, claims: TokenClaims) => {
@@ -220,7 +231,16 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   app.get('/tasks/:id', auth('tasks:read'), async (c) => {
     const task = await loadOwnTask(c.req.param('id'), c.get('claims'));
     const events = await deps.store.listEvents(task.id);
-    return c.json({ ...taskJson(task), events: events.map(eventJson) });
+    const shareUrl = deps.shareLinks ? await deps.shareLinks.urlFor(task.id) : undefined;
+    return c.json({ ...taskJson(task), ...(shareUrl ? { shareUrl } : {}), events: events.map(eventJson) });
+  });
+
+  // Revokes a task's share links (admins only); the owner's next GET gets a new one.
+  app.delete('/tasks/:id/share', auth('admin'), async (c) => {
+    if (!deps.shareLinks) throw new ApiError(404, 'not_found', 'share links are not enabled');
+    const task = await loadOwnTask(c.req.param('id'), c.get('claims'));
+    const revoked = await deps.shareLinks.revoke(task.id);
+    return c.json({ revoked });
   });
 
   app.post('/tasks/:id/cancel', auth('tasks:write'), async (c) => {

@@ -292,6 +292,16 @@ export class SqlTaskStore implements TaskStore {
       params.push(filter.requester);
       where.push(`requester = $${params.length}`);
     }
+    if (filter.repo) {
+      params.push(filter.repo);
+      where.push(`repo = $${params.length}`);
+    }
+    if (filter.before) {
+      // The cursor task's own timestamp, read in SQL: a JS Date would drop its microseconds.
+      params.push(isUuid(filter.before) ? filter.before : '00000000-0000-0000-0000-000000000000');
+      const at = `(SELECT created_at FROM tasks WHERE id = $${params.length})`;
+      where.push(`(created_at, id) < (${at}, $${params.length}::uuid)`);
+    }
     if (filter.chatId !== undefined) {
       // A chat's tasks, found by the index on (origin->>'chatId') of telegram tasks.
       params.push(String(filter.chatId));
@@ -301,7 +311,7 @@ export class SqlTaskStore implements TaskStore {
     params.push(Math.min(Math.max(filter.limit ?? 50, 1), 500));
     const res = await this.sql.query<TaskRow>(
       `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC LIMIT $${params.length}`,
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
     return res.rows.map(toTask);

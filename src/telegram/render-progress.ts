@@ -110,7 +110,7 @@ export function renderStatus(p: TaskProgress, now: Date = new Date()): RenderedM
 }
 
 /** The final message: outcome, summary, output (or the output as a document), PR/preview buttons. */
-export function renderResult(p: TaskProgress): RenderedResult {
+export function renderResult(p: TaskProgress, taskUrl?: string): RenderedResult {
   const lines = [
     `${STATUS_ICON[p.status]} <b>${STATUS_WORD[p.status]}</b> · ${KIND_LABEL[p.kind]} · ${elapsed(p, new Date())}`,
   ];
@@ -136,7 +136,9 @@ export function renderResult(p: TaskProgress): RenderedResult {
   const buttons: InlineButton[] = [];
   if (p.prUrl) buttons.push({ text: '🔀 Pull request', url: p.prUrl });
   if (p.previewUrl) buttons.push({ text: '🌐 Preview', url: p.previewUrl });
-  if (buttons.length > 0) result.buttons = [buttons];
+  const rows = buttons.length > 0 ? [buttons] : [];
+  if (taskUrl) rows.push([{ text: '📋 Open task', url: taskUrl }]);
+  if (rows.length > 0) result.buttons = rows;
   lines.push(`<code>${escapeHtml(p.taskId)}</code>`);
   result.html = ensureFits(lines.join('\n'));
   return result;

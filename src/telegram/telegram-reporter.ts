@@ -28,6 +28,8 @@ export interface TelegramReporterOptions {
   logger: Logger;
   /** Re-render running tasks this often so the elapsed time moves during quiet phases. Default 10 s. */
   tickMs?: number;
+  /** The task's page (its share link), for the result message's "Open task" button. */
+  taskUrl?: ((taskId: string) => Promise<string>) | undefined;
 }
 
 interface Tracked {
@@ -151,7 +153,11 @@ export class TelegramReporter implements TaskReporter {
       const statusId = await tracked.statusMessage;
       if (statusId !== null)
         void this.options.outbox.edit(tracked.chatId, statusId, renderStatus(tracked.progress));
-      const result = renderResult(tracked.progress);
+      const taskUrl = await this.options.taskUrl?.(task.id).catch((err: unknown) => {
+        this.#log.warn({ err, taskId: task.id }, 'no share link for the result message');
+        return undefined;
+      });
+      const result = renderResult(tracked.progress, taskUrl);
       const message: OutgoingMessage = { html: result.html, ...this.#replyTo(tracked) };
       if (result.buttons) message.buttons = result.buttons;
       const resultId = await this.options.outbox.send(tracked.chatId, message);

@@ -104,7 +104,9 @@ export function createAgentsModule(
       checks: result.checks,
       tests: result.tests,
       rounds: result.rounds,
-      ...(preview?.url ? { preview: { url: preview.url, port: preview.port } } : {}),
+      ...(preview?.url
+        ? { preview: { url: preview.url, port: preview.port, command: preview.command } }
+        : {}),
     };
   };
 

@@ -87,6 +87,8 @@ export function createTelegramModule(
     store: runtime.store,
     logger,
     ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+    // Telegram refuses buttons to addresses it cannot reach: the task page only with a public URL.
+    ...(runtime.config.DEVBOT_PUBLIC_URL ? { taskUrl: (id: string) => runtime.shareLinks.urlFor(id) } : {}),
   });
   const webhookPath = webhook
     ? new URL(webhook.url).pathname.replace(/\/+$/, '') || DEFAULT_WEBHOOK_PATH

@@ -15,6 +15,8 @@ import {
   ForbiddenError,
   githubOrigin,
   type HostedRepo,
+  type PreviewRecords,
+  previewToken,
   REPO_CONFIG_FILE,
   type RepoHost,
   type RepoInfo,
@@ -43,6 +45,8 @@ export interface RepoTaskHandlerDeps {
   runAgent: RunAgent;
   /** Keeps a sandbox serving a preview alive for the preview TTL. */
   previews: PreviewLeases;
+  /** Where a preview's origin is recorded, so its link can bring it back after it ends. */
+  previewRecords?: PreviewRecords;
   logger: Logger;
   /** Open PRs as drafts (GITHUB_PR_DRAFT). */
   draft: boolean;
@@ -163,6 +167,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
       }
       assertChangeAllowed(await ws.stagedChanges(), config);
+      await ctx.emit('diff', readableDiff(diff, changed.length));
       return await commitPushAndOpen(deps, ctx, {
         ws,
         hosted,
@@ -252,6 +257,7 @@ async function commitPushAndOpen(
   stopIfAborted(ctx);
   await f.ws.push(branch, f.token);
   await ctx.emit('git', { action: 'pushed', sha, branch });
+  await recordPreview(deps, ctx, f, sha);
   await ctx.patch({ branch });
 
   if (!f.hosted.ensurePullRequest) {
@@ -332,4 +338,38 @@ async function replyInThread(
   } catch (err) {
     logger.warn({ err, taskId: task.id }, 'could not reply in the review thread');
   }
+}
+
+/** Most of a diff that a page can show: binary patches become one line each, and the whole is capped. */
+export const DIFF_EVENT_CAP = 256 * 1024;
+function readableDiff(diff: string, files: number): { text: string; files: number; truncated?: boolean } {
+  const text = diff.replace(
+    /^GIT binary patch\n[\s\S]*?(?=^diff --git |(?![\s\S]))/gm,
+    'Binary file changed\n',
+  );
+  if (text.length <= DIFF_EVENT_CAP) return { text, files };
+  return { text: text.slice(0, DIFF_EVENT_CAP), files, truncated: true };
+}
+
+/** Records what served the task's preview (the pushed commit), so its link can revive it later. */
+async function recordPreview(
+  deps: RepoTaskHandlerDeps,
+  ctx: TaskContext,
+  f: Finish,
+  sha: string,
+): Promise<void> {
+  const preview = f.result.preview;
+  const token = preview ? previewToken(preview.url) : null;
+  if (!preview || !token || !deps.previewRecords) return;
+  await deps.previewRecords
+    .record({
+      token,
+      taskId: ctx.task.id,
+      repo: f.info.fullName,
+      branch: f.info.branch,
+      commit: sha,
+      command: preview.command ?? null,
+      port: preview.port,
+    })
+    .catch((err) => deps.logger.warn({ err, taskId: ctx.task.id }, 'recording the preview failed'));
 }
