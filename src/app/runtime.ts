@@ -6,7 +6,14 @@
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Config, Role } from '../config/config.js';
-import type { EventBus, SandboxProvider, TaskIngress, TaskReporter, TaskStore } from '../core/index.js';
+import type {
+  EventBus,
+  SandboxProvider,
+  TaskApprovals,
+  TaskIngress,
+  TaskReporter,
+  TaskStore,
+} from '../core/index.js';
 import type { SqlClient } from '../core/sql-client.js';
 import type { ApiEnv } from '../gateway/api-app.js';
 import type { RawRoute } from '../http/raw-route.js';
@@ -25,6 +32,8 @@ export interface Runtime {
   store: TaskStore;
   bus: EventBus;
   ingress: TaskIngress;
+  /** Decisions on waiting tasks (approve, revise) and messages to running ones (steer). */
+  approvals: TaskApprovals;
   /** Base URL where the gateway is reachable (DEVBOT_PUBLIC_URL or the bound address). */
   publicUrl(): string;
   /** Where the gateway reaches this process's HTTP server (DEVBOT_INTERNAL_URL or derived). */

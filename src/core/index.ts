@@ -1,4 +1,5 @@
 export * from './agent-runner.js';
+export * from './approval.js';
 export * from './branch-name.js';
 export * from './change-guard.js';
 export * from './chat-state.js';
