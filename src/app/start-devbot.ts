@@ -173,6 +173,7 @@ async function startGateway(
     store: infra.store,
     queue: infra.queue,
     ingress: infra.ingress,
+    approvals: infra.approvals,
     tokens: infra.tokens,
     metrics,
     logger,

@@ -21,6 +21,8 @@ export interface TaskListFilter {
   requester?: string;
   /** Telegram tasks of one chat (by `origin.chatId`, in SQL). */
   chatId?: number;
+  /** GitHub tasks of one issue or PR conversation (by repo and `origin.issueNumber`). */
+  githubIssue?: { repo: string; issueNumber: number };
   /** Only tasks not ended yet (queued, running or waiting for a person). */
   unfinished?: boolean;
   limit?: number;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import type { TaskIngress, TaskKind, TaskQueue, TaskStore } from '../core/index.js';
+import type { TaskApprovals, TaskIngress, TaskKind, TaskQueue, TaskStore } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAuth } from './api-auth.js';
@@ -14,6 +14,8 @@ export interface ApiDeps {
   store: TaskStore;
   queue: TaskQueue;
   ingress: TaskIngress;
+  /** Decisions on waiting tasks (POST /tasks/:id/approve and /revise). */
+  approvals?: TaskApprovals;
   tokens: TokenIssuer;
   metrics: Metrics;
   logger: Logger;

@@ -297,6 +297,12 @@ export class SqlTaskStore implements TaskStore {
       params.push(String(filter.chatId));
       where.push(`source = 'telegram' AND origin->>'chatId' = $${params.length}`);
     }
+    if (filter.githubIssue) {
+      params.push(filter.githubIssue.repo, String(filter.githubIssue.issueNumber));
+      where.push(
+        `source = 'github' AND repo = $${params.length - 1} AND origin->>'issueNumber' = $${params.length}`,
+      );
+    }
     if (filter.unfinished) where.push(`status IN ('queued', 'running', 'waiting')`);
     params.push(Math.min(Math.max(filter.limit ?? 50, 1), 500));
     const res = await this.sql.query<TaskRow>(

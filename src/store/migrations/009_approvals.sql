@@ -20,3 +20,8 @@ CREATE TABLE IF NOT EXISTS task_approvals (
 
 -- The expiry sweep finds what still waits, oldest deadline first.
 CREATE INDEX IF NOT EXISTS task_approvals_open_idx ON task_approvals (expires_at) WHERE decided_at IS NULL;
+
+-- `/devbot go|revise` and steering comments find the task at work on an issue.
+CREATE INDEX IF NOT EXISTS tasks_github_issue_active_idx
+  ON tasks (repo, (origin->>'issueNumber'))
+  WHERE source = 'github' AND status IN ('queued', 'running', 'waiting');
