@@ -30,6 +30,8 @@ export interface TaskControlsDeps {
   admins: ReadonlySet<number>;
   /** Starts a task from a user's message (the "Start a new task" button). */
   startTask(message: Message, text: string): Promise<void>;
+  /** A message's text as the bot reads it (its mention of the bot removed). */
+  textOf(message: Message): string;
   logger: Logger;
 }
 
@@ -178,7 +180,7 @@ export class TaskControls {
   ): Promise<void> {
     const question = query.message as Message;
     const original = question.reply_to_message;
-    const text = original?.text ?? '';
+    const text = original ? this.deps.textOf(original) : '';
     if (!original || original.from?.id !== query.from.id || text.trim() === '')
       return toast('This question is not about a message of yours.');
     const key = `${question.chat.id}:${question.message_id}`;

@@ -137,6 +137,7 @@ export class TelegramBot {
               idempotencyKey: `tg:message:${message.chat.id}:${message.message_id}`,
             });
           },
+          textOf: (message) => addressedToBot(message, this.identity).text,
           logger: this.#log,
         })
       : null;

@@ -87,6 +87,11 @@ export class TaskWorker {
     this.options.metrics.workerUp.set(1);
   }
 
+  /** Tasks this worker is running now (a task waiting for a person is not one of them). */
+  get activeCount(): number {
+    return this.#running.size;
+  }
+
   /** Lets running tasks finish for the grace period, then hands them back. Safe to call twice. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
