@@ -6,17 +6,11 @@
  */
 import type { Task, TaskInput } from './task.js';
 import type { TaskEvent } from './task-event.js';
+import type { TaskPlan } from './task-plan.js';
 
 /** `.devbot.yml approval:` and DEVBOT_APPROVAL. */
 export const APPROVAL_MODES = ['none', 'plan'] as const;
 export type ApprovalMode = (typeof APPROVAL_MODES)[number];
-
-/** The crew's plan, as stored while a person looks at it and handed back once approved. */
-export interface TaskPlan {
-  steps: string[];
-  files?: string[];
-  verify?: string;
-}
 
 /** What the repo task handler tells the agent about approval. */
 export interface ApprovalInfo {
@@ -67,16 +61,6 @@ export interface TaskApprovals {
 
 /** The longest steering message or revision kept (the rest is cut). */
 export const MAX_STEER_CHARS = 4000;
-
-export function planText(plan: TaskPlan): string {
-  return [
-    ...plan.steps.map((s, i) => `${i + 1}. ${s}`),
-    plan.files && plan.files.length > 0 ? `Files: ${plan.files.join(', ')}` : '',
-    plan.verify ? `Verify: ${plan.verify}` : '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-}
 
 /** Where waiting tasks' requests live; each change of status and its event are one write. */
 export interface ApprovalStore {

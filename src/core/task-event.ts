@@ -3,8 +3,9 @@
  * from these events, and each event type has exactly one payload type: TaskEventMap below.
  * `seq` is per task, starts at 1 and has no gaps.
  */
-import type { TaskPlan } from './approval.js';
+
 import type { TaskKind } from './task.js';
+import type { TaskPlan } from './task-plan.js';
 
 /** Payload of each event type. Optional fields are optional on the wire too (older rows). */
 export interface TaskEventMap {

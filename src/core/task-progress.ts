@@ -3,10 +3,11 @@
  * it (the Telegram status message, the GitHub sticky comment and check run). Pure data: a reporter
  * keeps one per task and rebuilds it from the stored events after a restart.
  */
-import type { TaskPlan } from './approval.js';
+
 import { formatDuration } from './format-duration.js';
 import type { Task, TaskKind, TaskStatus } from './task.js';
 import type { TaskEvent } from './task-event.js';
+import type { TaskPlan } from './task-plan.js';
 import { replyText } from './task-result.js';
 
 /** Steps kept (the newest); surfaces show fewer. */

@@ -1,5 +1,5 @@
 /** The task model: every ingress (Telegram, GitHub, HTTP) turns a request into one of these. */
-import type { TaskPlan } from './approval.js';
+import type { TaskPlan } from './task-plan.js';
 import type { TaskResult } from './task-result.js';
 
 export const TASK_SOURCES = ['telegram', 'github', 'api'] as const;
