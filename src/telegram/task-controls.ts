@@ -111,7 +111,7 @@ export class TaskControls {
    * A reply in the chat: to the plan (or the Revise prompt) of a waiting task, it revises the plan;
    * to the status message of a running task, it goes to the crew. Returns whether it was handled.
    */
-  async handleReply(message: Message, text: string): Promise<boolean> {
+  async handleReply(message: Message, text: string, claimed: Promise<boolean>): Promise<boolean> {
     const replyTo = message.reply_to_message?.message_id;
     const from = message.from;
     if (replyTo === undefined || !from || text.trim() === '' || text.startsWith('/')) return false;
@@ -121,6 +121,8 @@ export class TaskControls {
       return o.planMessageId === replyTo || o.reviseMessageId === replyTo;
     });
     const reply = (html: string) => this.#reply(message, html);
+    // A redelivered update (claimed before a restart) was handled the first time.
+    if ((plan || tasks.length > 0) && !(await claimed)) return Boolean(plan) || isStatusReply(tasks, replyTo);
     if (plan) {
       if (!this.#mayDecide(plan, from.id)) {
         await reply('⛔ Only the person who asked for this task (or an admin) can change its plan.');
@@ -145,7 +147,7 @@ export class TaskControls {
    * A plain message while one of the sender's tasks runs in this chat: ask whether it is for that
    * task or a new one. Returns whether the question was asked.
    */
-  async offerSteer(message: Message, text: string): Promise<boolean> {
+  async offerSteer(message: Message, text: string, claimed: Promise<boolean>): Promise<boolean> {
     const from = message.from;
     if (!from || text.trim() === '') return false;
     const tasks = await this.deps.store.listTasks({
@@ -156,6 +158,7 @@ export class TaskControls {
     });
     const running = tasks.find((t) => STEERABLE.has(t.kind));
     if (!running) return false;
+    if (!(await claimed)) return true;
     await this.deps.outbox.send(message.chat.id, {
       html: `A task of yours is running: <i>${escapeHtml(truncateText(running.prompt, 200))}</i>\nIs this message for it, or a new task?`,
       replyTo: message.message_id,
@@ -220,6 +223,10 @@ export class TaskControls {
         : {}),
     });
   }
+}
+
+function isStatusReply(tasks: readonly Task[], replyTo: number): boolean {
+  return tasks.some((t) => (t.origin as TelegramOrigin).statusMessageId === replyTo);
 }
 
 function describe(task: Task): string {

@@ -261,14 +261,10 @@ export class TelegramBot {
     if (!command || command.type === 'ignore') return null;
     if (this.#controls && command.type === 'task' && command.kind === 'auto') {
       // A reply revising a plan or steering a running task; a plain message while a task runs asks.
-      if (message.reply_to_message && (await this.#controls.handleReply(message, text))) {
-        await claim;
-        return null;
-      }
-      if (!message.reply_to_message && (await this.#controls.offerSteer(message, text))) {
-        await claim;
-        return null;
-      }
+      const handled = message.reply_to_message
+        ? await this.#controls.handleReply(message, text, claim)
+        : await this.#controls.offerSteer(message, text, claim);
+      if (handled) return null;
     }
     if (command.type === 'task' || command.type === 'shell') {
       const kind: TaskKind = command.type === 'shell' ? 'shell' : command.kind;
