@@ -1,8 +1,16 @@
 /** The pure parts of approvals (issue 18): GitHub commands, the progress fold, what surfaces render. */
 import { describe, expect, it } from 'vitest';
-import { applyEvent, newProgress, type Task, type TaskEvent } from '../../src/core/index.js';
+import {
+  type ApprovalOutcome,
+  applyEvent,
+  newProgress,
+  type Task,
+  type TaskApprovals,
+  type TaskEvent,
+} from '../../src/core/index.js';
+import type { GithubTrigger } from '../../src/github/github-trigger.js';
 import { renderProgressComment } from '../../src/github/progress-comment.js';
-import { hasAutoLabel, parseIssueCommand } from '../../src/github/task-commands.js';
+import { handleTaskCommand, hasAutoLabel, parseIssueCommand } from '../../src/github/task-commands.js';
 import { planCallback, renderPlan } from '../../src/telegram/render-progress.js';
 
 const TASK_ID = '0b6f8a2e-1c1e-4c1a-9f55-2f7d7b0b9c11';
@@ -119,5 +127,70 @@ describe('a waiting task on every surface', () => {
     expect(body).toContain('2. Test it');
     expect(body).toContain('`/devbot go`');
     expect(body).toContain('`/devbot revise <what>`');
+  });
+});
+
+describe('a /devbot comment on an issue with a task at work', () => {
+  const trigger = (instruction: string): GithubTrigger => ({
+    kind: 'dev',
+    owner: 'acme',
+    repo: 'app',
+    installationId: 1,
+    issueNumber: 7,
+    issueTitle: 't',
+    issueBody: '',
+    commentId: 99,
+    sender: 'bob',
+    instruction,
+    idempotencyKey: 'gh:comment:99',
+    reactTo: null,
+  });
+  /** A TaskApprovals that records what it was asked (the port, not our implementation). */
+  function recorder(task: Task | null) {
+    const calls: string[] = [];
+    const ok = async (): Promise<ApprovalOutcome> => ({ ok: true, task: task as Task });
+    const approvals: TaskApprovals = {
+      pending: async () => null,
+      approve: async (id, by) => (calls.push(`approve ${id} ${by}`), ok()),
+      revise: async (id, by, text) => (calls.push(`revise ${id} ${by} ${text}`), ok()),
+      steer: async (id, by, text) => (calls.push(`steer ${id} ${by} ${text}`), ok()),
+    };
+    return { calls, deps: { approvals, activeTask: async () => task } };
+  }
+
+  it('go approves, revise and words on a waiting task revise, words on a running task steer', async () => {
+    const waiting = { ...task(), status: 'waiting' as const };
+    let r = recorder(waiting);
+    expect(await handleTaskCommand(trigger('go'), r.deps)).toEqual({ acted: waiting });
+    expect(await handleTaskCommand(trigger('revise keep it small'), r.deps)).toEqual({ acted: waiting });
+    expect(await handleTaskCommand(trigger('use tabs'), r.deps)).toEqual({ acted: waiting });
+    expect(r.calls).toEqual([
+      `approve ${TASK_ID} gh:bob`,
+      `revise ${TASK_ID} gh:bob keep it small`,
+      `revise ${TASK_ID} gh:bob use tabs`,
+    ]);
+    expect(await handleTaskCommand(trigger('revise'), r.deps)).toEqual({
+      refused: expect.stringContaining('say what should change'),
+    });
+    const running = task();
+    r = recorder(running);
+    expect(await handleTaskCommand(trigger('also the footer'), r.deps)).toEqual({ acted: running });
+    expect(r.calls).toEqual([`steer ${TASK_ID} gh:bob also the footer`]);
+  });
+
+  it('with no task at work: go is refused, anything else starts a task; reviews are never commands', async () => {
+    const r = recorder(null);
+    expect(await handleTaskCommand(trigger('go'), r.deps)).toEqual({
+      refused: expect.stringContaining('no plan waiting'),
+    });
+    expect(await handleTaskCommand(trigger('add a footer'), r.deps)).toBeNull();
+    const busy = recorder(task());
+    expect(
+      await handleTaskCommand(
+        (({ commentId: _c, ...rest }) => ({ ...rest, reviewId: 5 }))(trigger('go')),
+        busy.deps,
+      ),
+    ).toBeNull();
+    expect(busy.calls).toEqual([]);
   });
 });
