@@ -85,6 +85,9 @@ export interface ApprovalStore {
   ): Promise<{ task: Task; event: TaskEvent } | null>;
   /** Waiting tasks whose request expired at `now`. */
   expired(now: Date): Promise<string[]>;
-  /** Marks an expired request decided (after the task was cancelled). */
-  closeExpired(taskId: string): Promise<void>;
+  /**
+   * Closes an expired request so no decision can apply any more; false when a person decided
+   * first (then the task goes on and must not be cancelled).
+   */
+  closeExpired(taskId: string, now: Date): Promise<boolean>;
 }

@@ -152,10 +152,14 @@ export class SqlApprovalStore implements ApprovalStore {
     return res.rows.map((r) => r.task_id);
   }
 
-  async closeExpired(taskId: string): Promise<void> {
-    await this.sql.query(
-      `UPDATE task_approvals SET decided_at = now(), decision = 'expired' WHERE task_id = $1 AND decided_at IS NULL`,
-      [taskId],
+  async closeExpired(taskId: string, now: Date): Promise<boolean> {
+    const res = await this.sql.query(
+      `UPDATE task_approvals SET decided_at = now(), decision = 'expired'
+       WHERE task_id = $1 AND decided_at IS NULL AND expires_at <= $2
+         AND EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND status = 'waiting')
+       RETURNING task_id`,
+      [taskId, now.toISOString()],
     );
+    return res.rows.length > 0;
   }
 }

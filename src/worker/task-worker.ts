@@ -275,6 +275,8 @@ export class TaskWorker {
     const wait =
       hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(approvals.timeoutMs / 1000)} s`;
     for (const taskId of await approvals.store.expired(now)) {
+      // Closed first: a decision that came in meanwhile wins, and the task goes on.
+      if (!(await approvals.store.closeExpired(taskId, now))) continue;
       const reason = `no one approved the plan within ${wait}; the task was cancelled`;
       const finished = await this.options.store.finishTask(
         taskId,
@@ -282,7 +284,6 @@ export class TaskWorker {
         { error: reason },
         { by: 'devbot', reason },
       );
-      await approvals.store.closeExpired(taskId);
       if (!finished) continue;
       this.options.metrics.approvalsTotal.inc({ decision: 'expired' });
       this.options.metrics.tasksTotal.inc({
