@@ -110,6 +110,7 @@ export async function buildModules(
         draft: config.GITHUB_PR_DRAFT,
         sandboxTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
         network: config.DEVBOT_SANDBOX_NETWORK === 'allowlist',
+        approval: config.DEVBOT_APPROVAL,
       })
     : null;
   const handlers = buildHandlerTable(

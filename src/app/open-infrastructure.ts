@@ -21,7 +21,9 @@ import { RedisEventBus } from '../queue/redis-event-bus.js';
 import { deploymentIdentity, derivedQueuePrefix } from '../store/deployment-identity.js';
 import { openSqlClient } from '../store/open-sql-client.js';
 import { SqlApiTokenLog } from '../store/sql-api-tokens.js';
+import { SqlApprovalStore } from '../store/sql-approval-store.js';
 import { SqlTaskStore } from '../store/sql-task-store.js';
+import { DefaultTaskApprovals } from '../worker/task-approvals.js';
 import { DefaultTaskIngress } from '../worker/task-ingress.js';
 import type { ShutdownStack } from './shutdown-stack.js';
 
@@ -54,6 +56,10 @@ export interface Infrastructure {
   queue: BullTaskQueue;
   bus: RedisEventBus;
   ingress: DefaultTaskIngress;
+  /** Waiting tasks' requests (the worker stores and expires them). */
+  approvalStore: SqlApprovalStore;
+  /** Decisions on waiting tasks and messages to running ones (every front door). */
+  approvals: DefaultTaskApprovals;
 }
 
 export async function openInfrastructure(
@@ -119,11 +125,22 @@ export async function openInfrastructure(
     // The API limits every request itself; a chat user is limited at the ingress.
     rateLimit: { perMinute: config.DEVBOT_RATE_LIMIT, sources: ['telegram'] },
   });
+  const approvalStore = new SqlApprovalStore(sql);
+  const approvals = new DefaultTaskApprovals({
+    store,
+    approvals: approvalStore,
+    queue,
+    bus,
+    metrics: o.metrics,
+    logger,
+  });
   return {
     sql,
     store,
     tokens,
     tokenAdmin,
+    approvalStore,
+    approvals,
     redis: { url: redis.url, private: redis.private },
     deployment,
     prefix,

@@ -10,6 +10,7 @@ import type {
   EventBus,
   SandboxProvider,
   ShareLinks,
+  TaskApprovals,
   TaskIngress,
   TaskReporter,
   TaskStore,
@@ -32,6 +33,8 @@ export interface Runtime {
   store: TaskStore;
   bus: EventBus;
   ingress: TaskIngress;
+  /** Decisions on waiting tasks (approve, revise) and messages to running ones (steer). */
+  approvals: TaskApprovals;
   /** Base URL where the gateway is reachable (DEVBOT_PUBLIC_URL or the bound address). */
   publicUrl(): string;
   /** Where the gateway reaches this process's HTTP server (DEVBOT_INTERNAL_URL or derived). */

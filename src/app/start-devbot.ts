@@ -116,6 +116,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       store: infra.store,
       bus: infra.bus,
       ingress: infra.ingress,
+      approvals: infra.approvals,
       publicUrl,
       internalUrl: () => internalUrl,
       shareLinks: new SqlShareLinks(infra.sql, resolveJwtSecret(config), publicUrl),
@@ -187,6 +188,7 @@ async function startGateway(
     store: infra.store,
     queue: infra.queue,
     ingress: infra.ingress,
+    approvals: infra.approvals,
     tokens: infra.tokens,
     metrics,
     logger,
@@ -261,6 +263,7 @@ async function startWorker(
     logger,
     metrics,
     secrets: runtime.secrets,
+    approvals: { store: infra.approvalStore, timeoutMs: config.DEVBOT_APPROVAL_TIMEOUT * 1000 },
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
   });
   const housekeeping = async () => {
@@ -270,11 +273,23 @@ async function startWorker(
       return !task || isTerminal(task.status);
     });
     if (reaped?.length) logger.info({ sandboxes: reaped }, 'reaped sandboxes of ended tasks');
+    await expireApprovals();
+  };
+  const expireApprovals = async () => {
+    const expired = await worker.expireApprovals();
+    if (expired.length > 0) logger.info({ taskIds: expired }, 'cancelled tasks whose approval expired');
   };
   // Before taking jobs: lost tasks are re-enqueued and sandboxes of ended tasks are reaped.
   await housekeeping();
   await worker.start();
   stack.push(() => worker.stop());
+  // Approvals expire on time, whatever the reconcile interval (a tenth of the timeout, 1 s to 1 min).
+  const sweepMs = Math.min(60_000, Math.max(1000, (config.DEVBOT_APPROVAL_TIMEOUT * 1000) / 10));
+  const sweep = setInterval(() => {
+    void expireApprovals().catch((err) => logger.warn({ err }, 'approval expiry failed'));
+  }, sweepMs);
+  sweep.unref();
+  stack.push(async () => clearInterval(sweep));
   const interval = options.reconcileIntervalMs ?? 60_000;
   if (interval > 0) {
     const timer = setInterval(() => {

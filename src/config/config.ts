@@ -92,6 +92,10 @@ export const configSchema = z.object({
   /** First retry delay; later retries double it. */
   DEVBOT_RETRY_BACKOFF_MS: int(2000, 0),
   DEVBOT_TASK_TIMEOUT_MS: int(30 * 60_000, 1000),
+  /** `plan`: dev tasks stop after planning until a person approves (a repository may override it). */
+  DEVBOT_APPROVAL: z.enum(['none', 'plan']).default('none'),
+  /** Seconds a task waits for a person before it is cancelled (24 h). */
+  DEVBOT_APPROVAL_TIMEOUT: int(24 * 3600, 1),
   /** BullMQ lock/stall detection; short in tests so a killed worker's job comes back quickly. */
   DEVBOT_STALLED_INTERVAL_MS: int(30_000, 500),
   DEVBOT_LOCK_DURATION_MS: int(30_000, 500),
@@ -155,6 +159,8 @@ export const configSchema = z.object({
     .regex(/^\d+:[\w-]+$/, 'must look like 123456:ABC-DEF... (from @BotFather)')
     .optional(),
   TELEGRAM_ALLOWED_USER_IDS: csv,
+  /** Allowed users who may also approve, revise or cancel other people's tasks. */
+  TELEGRAM_ADMIN_USER_IDS: csv,
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
   TELEGRAM_WEBHOOK_SECRET: z
     .string()

@@ -3,6 +3,7 @@
  * agent crew, or a scripted agent in tests. The agent changes files in `sandbox.workdir` and
  * nothing else: it never commits, pushes or talks to the repository host (it has no token).
  */
+import type { ApprovalInfo } from './approval.js';
 import type { TaskContext } from './ports.js';
 import type { RepoConfig } from './repo-config.js';
 import type { Sandbox } from './sandbox.js';
@@ -26,6 +27,8 @@ export interface RepoInfo {
   config: RepoConfig;
   issueNumber?: number;
   prNumber?: number;
+  /** Plan approval: whether to stop after planning, or the plan already approved. */
+  approval?: ApprovalInfo;
 }
 
 /** What the agent returns after working in the sandbox. */

@@ -1,5 +1,6 @@
 export * from './agent-runner.js';
 export * from './api-tokens.js';
+export * from './approval.js';
 export * from './branch-name.js';
 export * from './change-guard.js';
 export * from './chat-state.js';
@@ -21,6 +22,7 @@ export * from './sql-client.js';
 export * from './subject-access.js';
 export * from './task.js';
 export * from './task-event.js';
+export * from './task-plan.js';
 export * from './task-progress.js';
 export * from './task-result.js';
 export * from './untrusted.js';

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import type { ShareLinks, TaskIngress, TaskKind, TaskQueue, TaskStore } from '../core/index.js';
+import type {
+  ShareLinks,
+  TaskApprovals,
+  TaskIngress,
+  TaskKind,
+  TaskQueue,
+  TaskStore,
+} from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAuth } from './api-auth.js';
@@ -15,6 +22,8 @@ export interface ApiDeps {
   store: TaskStore;
   queue: TaskQueue;
   ingress: TaskIngress;
+  /** Decisions on waiting tasks (POST /tasks/:id/approve and /revise). */
+  approvals?: TaskApprovals;
   tokens: TokenIssuer;
   metrics: Metrics;
   logger: Logger;

@@ -1,12 +1,15 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import {
+  type ApprovalOutcome,
   BadInputError,
   ForbiddenError,
+  MAX_STEER_CHARS,
   missingHandlerReason,
   type ShareLinks,
   TASK_SOURCES,
   TASK_STATUSES,
+  type TaskApprovals,
   type TaskIngress,
   type TaskInput,
   type TaskKind,
@@ -135,9 +138,11 @@ export interface TaskRoutesDeps {
   handles?: ((kind: TaskKind) => boolean) | undefined;
   /** Share links of task pages: `shareUrl` for the owner, revocation for admins. */
   shareLinks?: ShareLinks | undefined;
+  /** Decisions on waiting tasks (approve, revise). */
+  approvals?: TaskApprovals | undefined;
 }
 
-/** POST /tasks, GET /tasks, GET /tasks/:id and POST /tasks/:id/cancel. */
+/** POST /tasks, GET /tasks, GET /tasks/:id, POST /tasks/:id/cancel, /approve and /revise. */
 export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   const { auth } = deps;
   app.post('/tasks', auth('tasks:write'), async (c) => {
@@ -246,7 +251,7 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   app.post('/tasks/:id/cancel', auth('tasks:write'), async (c) => {
     const claims = c.get('claims');
     const task = await loadOwnTask(c.req.param('id'), claims);
-    if (task.status !== 'queued' && task.status !== 'running') {
+    if (task.status !== 'queued' && task.status !== 'running' && task.status !== 'waiting') {
       throw new ApiError(409, 'already_finished', `the task already ended (${task.status})`);
     }
     const after = await deps.ingress.cancel(task.id, claims.subject);
@@ -255,4 +260,33 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
     }
     return c.json(taskJson(after ?? task), 202);
   });
+
+  // A waiting task's plan: approved as it is, or planned again with a change. Same rule as cancel:
+  // the requester or an admin.
+  const decide = async (outcome: ApprovalOutcome) => {
+    if (outcome.ok) return outcome.task;
+    if (outcome.reason === 'empty') throw new ApiError(400, 'invalid_body', outcome.message);
+    throw new ApiError(409, 'not_waiting', outcome.message);
+  };
+  const approvals = () => {
+    if (!deps.approvals) throw new ApiError(503, 'unavailable', 'approvals are not served here');
+    return deps.approvals;
+  };
+  app.post('/tasks/:id/approve', auth('tasks:write'), async (c) => {
+    const claims = c.get('claims');
+    const task = await loadOwnTask(c.req.param('id'), claims);
+    const after = await decide(await approvals().approve(task.id, claims.subject));
+    return c.json(taskJson(after), 202);
+  });
+  app.post('/tasks/:id/revise', auth('tasks:write'), async (c) => {
+    const claims = c.get('claims');
+    const task = await loadOwnTask(c.req.param('id'), claims);
+    const parsed = reviseBody.safeParse(await readRequestJson(c, deps.bodyLimitBytes));
+    if (!parsed.success)
+      throw new ApiError(400, 'invalid_body', 'give {"text": "what should change in the plan"}');
+    const after = await decide(await approvals().revise(task.id, claims.subject, parsed.data.text));
+    return c.json(taskJson(after), 202);
+  });
 }
+
+const reviseBody = z.object({ text: z.string().trim().min(1).max(MAX_STEER_CHARS) }).strict();

@@ -211,6 +211,8 @@ function titleOf(status: ProgressStatus): string {
       return 'devbot failed';
     case 'cancelled':
       return 'devbot was cancelled';
+    case 'waiting':
+      return 'devbot waits for approval of its plan';
     default:
       return 'devbot is working';
   }
@@ -226,6 +228,7 @@ function conclusionOf(status: ProgressStatus): 'success' | 'failure' | 'cancelle
 function visible(s: TaskProgress): string {
   return JSON.stringify([
     s.status,
+    s.planRound,
     s.steps.length,
     s.steps.at(-1),
     s.prUrl,

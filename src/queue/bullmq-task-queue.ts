@@ -69,10 +69,25 @@ export class BullTaskQueue implements TaskQueue {
     return LIVE_STATES.has(state);
   }
 
-  /** Re-adds a task whose job is gone or finished (the reconciler's path). */
+  /**
+   * Re-adds a task whose job is gone or finished (the reconciler's path, and a waiting task's
+   * continuation). A job of it still active is finishing (a task that just went waiting): wait for
+   * it briefly, since BullMQ ignores a job id it still holds.
+   */
   async requeue(task: Pick<Task, 'id' | 'kind'>): Promise<void> {
-    const job = await this.queue.getJob(task.id);
-    if (job) await job.remove().catch(() => {});
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const job = await this.queue.getJob(task.id);
+      if (!job) break;
+      const state = await job.getState();
+      if (state === 'active' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') return;
+      await job.remove().catch(() => {});
+      break;
+    }
     await this.enqueue(task);
   }
 

@@ -80,6 +80,7 @@ export function createAgentsModule(
       ctx,
       sandbox,
       repoConfig: info.config,
+      ...(info.approval ? { approval: info.approval } : {}),
       llm,
       limits,
       redact,

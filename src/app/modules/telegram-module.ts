@@ -68,6 +68,8 @@ export function createTelegramModule(
     token,
     apiRoot: config.TELEGRAM_API_ROOT,
     allowedUserIds: config.TELEGRAM_ALLOWED_USER_IDS,
+    adminUserIds: config.TELEGRAM_ADMIN_USER_IDS,
+    approvals: runtime.approvals,
     ingress: runtime.ingress,
     store: runtime.store,
     bindings: new SqlChatBindings(runtime.sql),

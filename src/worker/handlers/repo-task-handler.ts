@@ -8,6 +8,8 @@
 import { rm } from 'node:fs/promises';
 import {
   type AgentResult,
+  type ApprovalInfo,
+  type ApprovalMode,
   assertChangeAllowed,
   BadInputError,
   branchName,
@@ -53,6 +55,8 @@ export interface RepoTaskHandlerDeps {
   sandboxTimeoutMs?: number;
   /** Give the task's sandbox network access through the provider's policy (DEVBOT_SANDBOX_NETWORK). */
   network?: boolean;
+  /** The deployment's plan approval (DEVBOT_APPROVAL); a repository's `.devbot.yml` overrides it. */
+  approval?: ApprovalMode;
 }
 
 /** `.devbot.yml` larger than this is refused (it is a few lines of settings). */
@@ -159,6 +163,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         config,
         ...(issueNumber !== undefined ? { issueNumber } : {}),
         ...(prNumber !== undefined ? { prNumber } : {}),
+        approval: approvalFor(task, kind, config.approval ?? deps.approval ?? 'none'),
       };
       const { result, diff } = await runInSandbox(deps, ctx, ws, info);
       const changed = await ws.applyPatch(diff);
@@ -295,6 +300,19 @@ async function commitPushAndOpen(
     commit: sha,
     changed: f.changed,
     pr: { number: pr.number, url: pr.url },
+  };
+}
+
+/**
+ * Plan approval applies to new work (dev), not to follow-ups on devbot's own PR, and not when the
+ * front door said to skip it (GitHub's `devbot-auto`). A plan approved earlier is handed back.
+ */
+function approvalFor(task: Task, kind: RepoInfo['kind'], mode: ApprovalMode): ApprovalInfo {
+  const effective: ApprovalMode = kind === 'dev' && !task.input.skipApproval ? mode : 'none';
+  return {
+    mode: effective,
+    ...(task.input.approvedPlan ? { approvedPlan: task.input.approvedPlan } : {}),
+    ...(task.input.revisions?.length ? { revisions: task.input.revisions } : {}),
   };
 }
 
