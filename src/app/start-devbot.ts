@@ -229,6 +229,7 @@ async function startGateway(
       .flatMap((m) => m.routes ?? [])
       .filter((r) => (r.roles ?? ['all', 'gateway']).includes(role)),
     logger,
+    previewUrlTemplate: config.DEVBOT_PREVIEW_URL,
   });
   const address = await gateway.listen(config.PORT, config.HOST);
   stack.push(() => gateway.close());

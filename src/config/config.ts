@@ -102,6 +102,17 @@ export const configSchema = z.object({
   // Sandbox
   DEVBOT_SANDBOX: z.enum(['local', 'e2b']).default('local'),
   DEVBOT_PREVIEW_TTL: int(30 * 60, 1),
+  /**
+   * Previews on origins of their own: a URL whose host starts with `{token}.` (a wildcard DNS name
+   * pointing at the gateway). Unset: under the gateway's origin at /preview/<token>/, sandboxed by CSP.
+   */
+  DEVBOT_PREVIEW_URL: z
+    .string()
+    .regex(
+      /^https?:\/\/\{token\}\.[a-z0-9.-]+(:\d{1,5})?\/?$/i,
+      'must look like https://{token}.preview.example.com (a wildcard host pointing at the gateway)',
+    )
+    .optional(),
   /** Previews running at once per worker; the least recently used stops first (and comes back when opened). */
   DEVBOT_PREVIEW_MAX: int(8, 1),
   DEVBOT_SANDBOX_TIMEOUT_MS: int(10 * 60_000, 1000),

@@ -7,6 +7,7 @@ import { UnavailableError } from '../core/errors.js';
 import type { RawRoute } from '../http/raw-route.js';
 import type { Logger } from '../observability/logger.js';
 import type { ApiEnv } from './api-app.js';
+import { previewHostMatcher, routePreviewHost } from './preview-host.js';
 import type { TaskStreamServer } from './task-stream.js';
 
 export interface GatewayServerOptions {
@@ -14,6 +15,8 @@ export interface GatewayServerOptions {
   stream: TaskStreamServer;
   rawRoutes: RawRoute[];
   logger: Logger;
+  /** DEVBOT_PREVIEW_URL: requests on a preview host go to the preview route, whatever their path. */
+  previewUrlTemplate?: string | undefined;
 }
 
 /**
@@ -26,6 +29,7 @@ export class GatewayServer {
 
   constructor(private readonly options: GatewayServerOptions) {
     const api = getRequestListener(options.api.fetch);
+    this.#previewHost = options.previewUrlTemplate ? previewHostMatcher(options.previewUrlTemplate) : null;
     this.server = createServer((req, res) => this.#dispatch(req, res, api));
     this.server.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
     // Slow or idle clients must not hold sockets forever.
@@ -34,7 +38,10 @@ export class GatewayServer {
     this.server.keepAliveTimeout = 5_000;
   }
 
+  readonly #previewHost: ((host: string | undefined) => string | null) | null;
+
   #route(req: IncomingMessage): RawRoute | undefined {
+    if (this.#previewHost) routePreviewHost(req, this.#previewHost);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     return this.options.rawRoutes.find((r) => path === r.prefix || path.startsWith(r.prefix));
   }
@@ -56,7 +63,8 @@ export class GatewayServer {
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
-    if (this.options.stream.matches(req)) {
+    const onPreviewHost = this.#previewHost !== null && this.#previewHost(req.headers.host) !== null;
+    if (!onPreviewHost && this.options.stream.matches(req)) {
       this.options.stream.upgrade(req, socket, head);
       return;
     }

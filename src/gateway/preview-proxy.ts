@@ -11,20 +11,37 @@ import type { Role } from '../config/role.js';
 import type { RawRoute } from '../http/raw-route.js';
 import { relay, stripHopByHop } from '../http/relay.js';
 import type { RemotePreview } from './preview-directory.js';
+import { isHostRouted, PREVIEW_PREFIX } from './preview-host.js';
 import { type PreviewMiss, sendPreviewPage } from './preview-pages.js';
 import type { PreviewEntry, PreviewRegistry } from './preview-registry.js';
 
-export const PREVIEW_PREFIX = '/preview/';
+export { PREVIEW_PREFIX };
+
+/**
+ * The CSP every preview page gets: `sandbox` without `allow-same-origin` gives the page an opaque
+ * origin, so its scripts (the repository's code, untrusted) cannot read the gateway's cookies or
+ * storage, call the API with the dashboard's session (a request from an opaque origin is
+ * cross-site: the SameSite=Strict cookie stays home), or register a service worker on the
+ * gateway's origin. Apps that need their own storage get it from a preview origin of their own.
+ */
+export const PREVIEW_SANDBOX_CSP =
+  'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-pointer-lock';
 
 /**
  * A preview served on the gateway's origin must not set cookies there, nor widen a service
- * worker's scope to the whole origin: both would let the sandbox's app act on the gateway.
+ * worker's scope to the whole origin: both would let the sandbox's app act on the gateway. Its
+ * own CSP is kept and ours added (a browser enforces both).
  */
 export function previewResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out = { ...headers };
   delete out['set-cookie'];
   delete out['service-worker-allowed'];
   delete out['clear-site-data'];
+  const theirs = out['content-security-policy'];
+  out['content-security-policy'] = [
+    ...(theirs === undefined ? [] : Array.isArray(theirs) ? theirs : [theirs]),
+    PREVIEW_SANDBOX_CSP,
+  ] as unknown as string;
   return out;
 }
 
@@ -250,7 +267,9 @@ function forwardHeaders(req: IncomingMessage, token: string, upgrade = false): I
   // The gateway's credentials (the API token, the dashboard's cookies) never reach the sandbox.
   delete headers.authorization;
   delete headers.cookie;
-  headers['x-forwarded-prefix'] = `${PREVIEW_PREFIX}${token}`;
+  // On its own origin the app is at the root; under the gateway's, below /preview/<token>.
+  if (isHostRouted(req)) delete headers['x-forwarded-prefix'];
+  else headers['x-forwarded-prefix'] = `${PREVIEW_PREFIX}${token}`;
   headers['x-forwarded-host'] = req.headers.host ?? '';
   headers['x-forwarded-proto'] = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   return headers;

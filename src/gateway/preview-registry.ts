@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { PreviewPublisher, PreviewTarget } from '../core/preview-publisher.js';
+import { previewUrlFor } from './preview-host.js';
 
 export interface PreviewEntry extends PreviewTarget {
   token: string;
@@ -15,6 +16,11 @@ export interface PreviewRegistryOptions {
   now?: () => number;
   /** Told the number of live previews whenever it changes (metrics.previewsActive). */
   onSizeChange?: (size: number) => void;
+  /**
+   * DEVBOT_PREVIEW_URL (`https://{token}.preview.example.com`): each preview on its own origin.
+   * Tokens are then lowercase hex, as host names are case-insensitive.
+   */
+  previewUrlTemplate?: string | undefined;
 }
 
 /**
@@ -37,9 +43,11 @@ export class PreviewRegistry implements PreviewPublisher {
 
   /** Like publish, with the token and expiry (to share them with a separate gateway). */
   publishEntry(target: PreviewTarget): PreviewEntry {
-    const token = randomBytes(16).toString('base64url');
-    const base = this.#o.publicUrl().replace(/\/+$/, '');
-    const url = `${base}/preview/${token}/`;
+    const template = this.#o.previewUrlTemplate;
+    const token = randomBytes(16).toString(template ? 'hex' : 'base64url');
+    const url = template
+      ? previewUrlFor(template, token)
+      : `${this.#o.publicUrl().replace(/\/+$/, '')}/preview/${token}/`;
     const entry = { ...target, token, url, expiresAt: this.#now() + this.#o.ttlSeconds * 1000 };
     this.#entries.set(token, entry);
     this.#changed();

@@ -151,9 +151,18 @@ describe('a /devbot comment on an issue with a task at work', () => {
     const ok = async (): Promise<ApprovalOutcome> => ({ ok: true, task: task as Task });
     const approvals: TaskApprovals = {
       pending: async () => null,
-      approve: async (id, by) => (calls.push(`approve ${id} ${by}`), ok()),
-      revise: async (id, by, text) => (calls.push(`revise ${id} ${by} ${text}`), ok()),
-      steer: async (id, by, text) => (calls.push(`steer ${id} ${by} ${text}`), ok()),
+      approve: async (id, by) => {
+        calls.push(`approve ${id} ${by}`);
+        return ok();
+      },
+      revise: async (id, by, text) => {
+        calls.push(`revise ${id} ${by} ${text}`);
+        return ok();
+      },
+      steer: async (id, by, text) => {
+        calls.push(`steer ${id} ${by} ${text}`);
+        return ok();
+      },
     };
     return { calls, deps: { approvals, activeTask: async () => task } };
   }

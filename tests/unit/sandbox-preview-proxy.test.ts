@@ -95,6 +95,9 @@ describe('preview proxy', () => {
     expect(seen.at(-1)?.cookie).toBeUndefined();
     expect(res.headers.get('set-cookie')).toBeNull();
     expect(res.headers.get('service-worker-allowed')).toBeNull();
+    // The page runs with an opaque origin: its scripts cannot use the gateway's session.
+    expect(res.headers.get('content-security-policy')).toMatch(/^sandbox allow-scripts /);
+    expect(res.headers.get('content-security-policy')).not.toMatch(/allow-same-origin/);
   });
 
   it('redirects the bare token to the trailing-slash URL', async () => {

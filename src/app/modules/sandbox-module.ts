@@ -57,7 +57,11 @@ export interface SandboxModule extends DevbotModule {
 export function createPreviewRegistry(config: Config, publicUrl: () => string): PreviewRegistry {
   // Slightly longer than the preview sandbox lives, so the link never outlives it by accident:
   // closing the sandbox unpublishes it first.
-  return new PreviewRegistry({ publicUrl, ttlSeconds: config.DEVBOT_PREVIEW_TTL + 60 });
+  return new PreviewRegistry({
+    publicUrl,
+    ttlSeconds: config.DEVBOT_PREVIEW_TTL + 60,
+    previewUrlTemplate: config.DEVBOT_PREVIEW_URL,
+  });
 }
 
 /** Preview routes shared between processes, under the deployment's queue prefix. */
