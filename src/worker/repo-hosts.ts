@@ -31,7 +31,7 @@ export class RepoHosts implements RepoHost {
     }
     if (!this.hosts.github)
       throw new BadInputError(
-        `${ref.owner}/${ref.name} is on GitHub, and no GitHub App is configured (GITHUB_APP_ID, GITHUB_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET)`,
+        `${ref.owner}/${ref.name} is on GitHub, and GitHub is not configured: set GITHUB_TOKEN and GITHUB_WEBHOOK_SECRET (token mode), or a GitHub App (GITHUB_APP_ID, GITHUB_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET, or /setup)`,
       );
     return this.hosts.github.open(ref);
   }
