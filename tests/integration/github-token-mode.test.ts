@@ -12,7 +12,7 @@ import type { RunAgent } from '../../src/core/agent-runner.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
-import { taskEnded } from '../helpers/test-env.js';
+import { taskEnded, waitFor } from '../helpers/test-env.js';
 
 const OWNER = 'acme';
 const REPO = 'app';
@@ -153,7 +153,11 @@ describe('GitHub with a personal access token', () => {
     expect(pulls[0]!.user.login).toBe('octo');
     expect(pulls[0]!.body).toContain(`Closes #${issue.number}`);
 
-    await mod.reporter.idle(done.id);
+    // The reporter hears of the end just after the task row says it: wait for the final status.
+    await waitFor(
+      () => gh.repo(OWNER, REPO).statuses.some((s) => s.state === 'success'),
+      'the success status',
+    );
     // No check run (a token cannot make one): a commit status on the head instead.
     expect(gh.repo(OWNER, REPO).checkRuns).toHaveLength(0);
     const statuses = gh.repo(OWNER, REPO).statuses.filter((s) => s.sha === sha);
