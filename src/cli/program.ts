@@ -13,6 +13,7 @@ import { registerGithubCommand } from './github-command.js';
 import { registerMemoryCommand } from './memory-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { packageVersion } from './package-version.js';
+import { registerSetupCommand } from './setup-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTokenCommand } from './token-command.js';
 import { registerUsersCommand } from './users-command.js';
@@ -45,5 +46,6 @@ wins; DEVBOT_ENV_FILE names another file). .env.example lists every variable.`,
   registerMemoryCommand(program, ctx);
   registerUsersCommand(program, ctx);
   registerGithubCommand(program, ctx);
+  registerSetupCommand(program, ctx);
   return program;
 }

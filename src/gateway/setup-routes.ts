@@ -35,6 +35,8 @@ export interface SetupRoutesDeps {
   manifest(input: { name?: string }): unknown;
   /** Redeems the code, stores the App and starts using it; BadInputError for a code GitHub refuses. */
   complete(code: string): Promise<{ name: string; installUrl: string }>;
+  /** Something to fix first, shown above the button (e.g. a public URL GitHub cannot reach). */
+  warning?(): string | null;
   /** Whether a bearer token is a valid admin API token. */
   isAdmin(token: string): Promise<boolean>;
   logger: Logger;
@@ -146,7 +148,8 @@ export function createSetupRoutes(deps: SetupRoutesDeps): RawRoute {
     const path = org ? `/organizations/${encodeURIComponent(org)}/settings/apps/new` : '/settings/apps/new';
     const action = `${base}${path}?state=${encodeURIComponent(state)}`;
     const token = url.searchParams.get('token');
-    const body = `<p>devbot has no GitHub credentials yet. This creates a GitHub App for it on
+    const warning = deps.warning?.();
+    const body = `${warning ? `<p class="error">${escapeHtml(warning)}</p>` : ''}<p>devbot has no GitHub credentials yet. This creates a GitHub App for it on
 ${escapeHtml(new URL(base).host)}${org ? ` in the organization <b>${escapeHtml(org)}</b>` : ' for your account'}, with the
 events and permissions of devbot's <code>app.yml</code>. GitHub asks you to confirm, then sends you back here.</p>
 <form method="post" action="${escapeHtml(action)}">

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { runCli } from '../../src/cli/run-cli.js';
 import { resolveJwtSecret } from '../../src/config/jwt-secret.js';
 import type { RunAgent } from '../../src/core/agent-runner.js';
 import type { SqlClient } from '../../src/core/sql-client.js';
@@ -129,6 +130,19 @@ describe('GitHub App in one click', () => {
     expect((await fetch(`${devbot.app.url}/setup?token=not-a-token`, { headers: proxied })).status).toBe(403);
     await setupForm('', { ...proxied, authorization: `Bearer ${admin}` });
     await setupForm(`?token=${admin}`, proxied);
+
+    // `devbot setup github` prints a link with a short-lived admin token that opens it from elsewhere.
+    const out: string[] = [];
+    const code = await runCli(['setup', 'github', '--org', 'acme-corp', '--ttl', '5'], {
+      env: { DEVBOT_DATA_DIR: dataDir, DEVBOT_PUBLIC_URL: devbot.app.url, GITHUB_URL: gh.webUrl },
+      cwd: dataDir,
+      io: { out: (t) => void out.push(t), err: (t) => void out.push(t) },
+    });
+    expect(code).toBe(0);
+    const link = /from anywhere: +(\S+)/.exec(out.join(''))?.[1];
+    expect(link).toMatch(new RegExp(`^${devbot.app.url}/setup\\?org=acme-corp&token=`));
+    const viaLink = await setupForm(link!.slice(`${devbot.app.url}/setup`.length), proxied);
+    expect(viaLink.action).toContain('/organizations/acme-corp/settings/apps/new');
   });
 
   it('a bad state or a replayed code stores nothing and says so', async () => {

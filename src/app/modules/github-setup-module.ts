@@ -94,6 +94,10 @@ export function createGithubSetupModule(runtime: Runtime, deps: GithubSetupDeps)
       );
     },
     complete,
+    warning: () =>
+      config.DEVBOT_PUBLIC_URL
+        ? null
+        : `DEVBOT_PUBLIC_URL is not set, so the App's webhook would point at ${runtime.publicUrl()}, which GitHub cannot reach from the internet. Set DEVBOT_PUBLIC_URL and restart first, unless GitHub runs on this network.`,
     isAdmin: async (token) => {
       if (!deps.tokens) return false;
       return (await deps.tokens.verify(token)).scopes.includes('admin');
