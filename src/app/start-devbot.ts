@@ -150,6 +150,9 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       redis: infra.redis,
       url: boundUrl,
       publicUrl: publicUrl(),
+      ...(modules.github && !config.GITHUB_APP_ID && !config.GITHUB_TOKEN
+        ? { storedGithubApp: modules.github.app.appSlug }
+        : {}),
     });
     logger.info({ summary: summary.parts }, summary.text);
     return { runtime, url: boundUrl, queue: infra.queue, worker, modules, stop: () => stack.stopAll() };

@@ -13,6 +13,7 @@ import type {
   RepoRef,
 } from '../core/index.js';
 import type { GithubApp } from './github-app.js';
+import { DEVBOT_MARKER } from './github-trigger.js';
 import { ensurePullRequest } from './pull-requests.js';
 import type { RestClient } from './rest-client.js';
 
@@ -62,7 +63,9 @@ export class GithubRepoHost implements RepoHost {
           repo,
           pull_number: prNumber,
           comment_id: commentId,
-          body,
+          // Marked as devbot's: in token mode its author is a person's account, so the marker is
+          // what keeps a reply that quotes `/devbot` from starting another follow-up.
+          body: `${DEVBOT_MARKER}reply -->\n${body}`,
         });
       },
       permissionOf: (login: string): Promise<PermissionVerdict> => gate.check(octokit, owner, repo, login),
