@@ -7,6 +7,7 @@ import {
   BadInputError,
   type ExecResult,
   type Sandbox,
+  type SteerMessage,
   type Task,
   type TaskContext,
 } from '../../src/core/index.js';
@@ -30,6 +31,8 @@ export interface CoderOptions {
   emit?: TaskContext['emit'];
   /** Tools beyond the workspace's (e.g. memory's `remember`/`recall`); they may not reuse a name. */
   extraTools?: readonly Tool[] | undefined;
+  /** Messages from the requester while the task runs (steering), read before each model turn. */
+  inbox?: (() => Promise<SteerMessage[]>) | undefined;
 }
 
 export class Coder {
@@ -103,6 +106,7 @@ export class Coder {
       tools: this.#tools,
       maxSteps: this.#options.maxSteps,
       ...(this.#options.emit ? { emit: this.#options.emit } : {}),
+      ...(this.#options.inbox ? { inbox: this.#options.inbox } : {}),
     });
     return answer;
   }

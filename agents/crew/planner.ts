@@ -3,7 +3,7 @@
  * The plan is advisory; if the model's answer is not the JSON asked for, its text becomes the plan.
  */
 import { z } from 'zod';
-import type { Task } from '../../src/core/index.js';
+import { type Task, untrustedFence } from '../../src/core/index.js';
 import type { RepoConfig } from '../../src/core/repo-config.js';
 import { describeTask } from '../describe-task.js';
 import type { LlmSession } from '../llm/llm-session.js';
@@ -23,6 +23,8 @@ export interface PlannerInput {
   repoConfig: RepoConfig;
   /** Memories from earlier tasks on this repository (the memory module's recall). */
   recall?: ((query: string) => Promise<string[]>) | undefined;
+  /** Changes to an earlier plan the requester asked for (plan approval's Revise), oldest first. */
+  revisions?: readonly string[] | undefined;
 }
 
 const planSchema = z.object({
@@ -54,6 +56,7 @@ export async function plan(input: PlannerInput): Promise<Plan> {
       ? `Memories from earlier tasks on this repository:\n${memories.map((m) => `- ${m}`).join('\n')}`
       : '',
     `The task:\n${describeTask(input.task)}`,
+    revisionsSection(input.revisions ?? []),
   ].filter(Boolean);
   const reply = await input.session.chat('planner', {
     messages: [
@@ -66,6 +69,16 @@ export async function plan(input: PlannerInput): Promise<Plan> {
     },
   });
   return parsePlan(reply.content ?? '');
+}
+
+/** The requester's revisions, fenced: they are people's words, like the task itself. */
+function revisionsSection(revisions: readonly string[]): string {
+  if (revisions.length === 0) return '';
+  const fence = untrustedFence();
+  return [
+    'The requester reviewed an earlier plan and asked for these changes (newest last); plan again with them:',
+    ...revisions.map((r, i) => fence(`the requester's revision ${i + 1}`, r)),
+  ].join('\n');
 }
 
 export function parsePlan(text: string): Plan {

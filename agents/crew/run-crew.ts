@@ -4,7 +4,9 @@
  * repo pipeline) copies the changes back, commits, pushes and opens the PR from the result.
  */
 import {
+  type ApprovalInfo,
   BadInputError,
+  PlanApprovalNeeded,
   type RepoConfig,
   type Sandbox,
   type Task,
@@ -17,7 +19,7 @@ import { createTaskSession, type UsageSink } from '../llm/task-session.js';
 import type { Tool } from '../llm/tool.js';
 import { Coder } from './coder.js';
 import { describeFailure, detectChecks, type ExecutorReport, runChecks } from './executor.js';
-import { plan } from './planner.js';
+import { type Plan, plan } from './planner.js';
 import { detectPreview, type PreviewOutcome, startPreview } from './preview.js';
 import { buildRepoMap, readOptional } from './repo-map.js';
 import { type CrewResult, synthesize } from './synthesizer.js';
@@ -47,6 +49,11 @@ export interface CrewOptions {
   preview?: boolean;
   /** Use this session instead of creating one (tests, or a caller that shares the budget). */
   session?: LlmSession;
+  /**
+   * Plan approval: with mode `plan` the crew stops after planning (PlanApprovalNeeded); with an
+   * approved plan it works from that plan without planning again; revisions go to the planner.
+   */
+  approval?: ApprovalInfo;
 }
 
 export interface CrewOutcome {
@@ -73,9 +80,26 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
   const { repoConfig } = options;
   const agentsMd = await readOptional(sandbox, `${sandbox.workdir}/AGENTS.md`);
   const repoMap = await buildRepoMap(sandbox);
-  const thePlan = await plan({ session, task, repoMap, agentsMd, repoConfig, recall: options.recall });
-  session.budget.note('planned');
-  await emit('log', { message: `Plan: ${thePlan.steps.map((s, i) => `${i + 1}. ${s}`).join(' ')}` });
+  const approval = options.approval;
+  let thePlan: Plan;
+  if (approval?.approvedPlan) {
+    const approved = approval.approvedPlan;
+    thePlan = { steps: approved.steps, files: approved.files ?? [], verify: approved.verify ?? '' };
+    await emit('log', { message: 'Working from the approved plan' });
+  } else {
+    thePlan = await plan({
+      session,
+      task,
+      repoMap,
+      agentsMd,
+      repoConfig,
+      recall: options.recall,
+      revisions: approval?.revisions,
+    });
+    session.budget.note('planned');
+    await emit('log', { message: `Plan: ${thePlan.steps.map((s, i) => `${i + 1}. ${s}`).join(' ')}` });
+    if (approval?.mode === 'plan') throw new PlanApprovalNeeded(thePlan);
+  }
 
   // The operator's policy; a repository's `.devbot.yml` may turn it off, never on.
   const network = Boolean(options.network) && repoConfig.network !== false;
@@ -90,6 +114,7 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
     maxSteps: options.coderMaxSteps ?? 40,
     emit,
     extraTools: options.coderTools,
+    inbox: ctx.takeMessages?.bind(ctx),
   });
   const checks = await detectChecks(sandbox, repoConfig, { network });
   const maxRounds = repoConfig.max_rounds ?? options.maxRounds ?? 3;

@@ -3,7 +3,12 @@
  * answers in plain text. Bounded by `maxSteps` and by the task budget (each tool call counts).
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { LimitExceededError, type TaskContext } from '../../src/core/index.js';
+import {
+  LimitExceededError,
+  type SteerMessage,
+  type TaskContext,
+  untrustedFence,
+} from '../../src/core/index.js';
 import type { LlmRole } from './llm-client.js';
 import type { LlmSession } from './llm-session.js';
 import { invokeTool, type Tool, toOpenAiTool } from './tool.js';
@@ -19,6 +24,8 @@ export interface ToolLoopOptions {
   tools: readonly Tool[];
   maxSteps: number;
   emit?: TaskContext['emit'];
+  /** Messages from the requester that arrived since the last turn (steering); added before the next. */
+  inbox?: () => Promise<SteerMessage[]>;
 }
 
 export interface ToolLoopResult {
@@ -33,6 +40,8 @@ export async function runToolLoop(options: ToolLoopOptions): Promise<ToolLoopRes
   const specs = tools.map(toOpenAiTool);
   let toolCalls = 0;
   for (let step = 1; step <= options.maxSteps; step++) {
+    const notes = (await options.inbox?.()) ?? [];
+    if (notes.length > 0) messages.push({ role: 'user', content: steeringMessage(notes) });
     const reply = await session.chat(role, { messages, tools: specs });
     const calls = (reply.tool_calls ?? []).filter((c) => c.type === 'function');
     messages.push({
@@ -56,6 +65,18 @@ export async function runToolLoop(options: ToolLoopOptions): Promise<ToolLoopRes
   throw new LimitExceededError(
     `the ${role} did not finish within ${options.maxSteps} steps. Done so far: ${session.budget.progress.slice(-12).join('; ')}`,
   );
+}
+
+/**
+ * The requester's messages during the run, labelled as theirs and fenced: a chat message is
+ * people's words, and a reply must not be able to rewrite the crew's rules.
+ */
+function steeringMessage(notes: readonly SteerMessage[]): string {
+  const fence = untrustedFence();
+  return [
+    'While you work, the person who asked for this task sent a message. Take it into account from now on:',
+    ...notes.map((n) => fence(`a message from the requester (${n.by})`, n.text)),
+  ].join('\n');
 }
 
 export function clip(text: string, max: number): string {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, chown, cp, lchown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import { BadInputError, UnavailableError } from '../../src/core/errors.js';
 import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../src/core/sandbox.js';
 import { isProcessAlive } from '../../src/utils/process-alive.js';
+import { appArmorProblem, readAppArmorState, sandboxProfile, underAppArmor } from './apparmor.js';
 import {
   type GeneratedEtcFile,
   groupFile,
@@ -25,6 +26,7 @@ import { type LocalSandboxHardening, localSandboxHardening } from './local-sandb
 import { SandboxCgroup } from './sandbox-cgroup.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import { SUPERVISOR_SCRIPT } from './supervisor-script.js';
+import { defaultLeaseDir, UidLeases } from './uid-leases.js';
 import { workspaceVolume } from './workspace-volume.js';
 
 export interface LocalSandboxProviderOptions {
@@ -60,6 +62,13 @@ export interface LocalSandboxProviderOptions {
    * sandboxes are refused (DEVBOT_SANDBOX_NETWORK=off).
    */
   network?: EgressPolicy;
+  /**
+   * An AppArmor profile every sandbox starts under (`<profile>-net` when `network` is set, as the
+   * egress bridge then listens inside); it must be loaded. Unset: none (DEVBOT_APPARMOR_PROFILE).
+   */
+  appArmorProfile?: string | undefined;
+  /** Where uid leases live (default /run/devbot-sandbox-uids: shared by every devbot on the host). */
+  uidLeaseDir?: string;
 }
 
 /** The proxy port commands see inside a sandbox with network access. */
@@ -115,8 +124,12 @@ interface Prepared {
  */
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local';
-  readonly #o: Required<Omit<LocalSandboxProviderOptions, 'network'>>;
+  readonly #o: Required<Omit<LocalSandboxProviderOptions, 'network' | 'appArmorProfile' | 'uidLeaseDir'>>;
+  /** The profile sandboxes start under and aa-exec's path, once #check found both. */
+  #appArmor: { profile: string; aaExec: string } | null = null;
   readonly #network: EgressPolicy | null;
+  readonly #appArmorProfile: string | undefined;
+  readonly #uids: UidLeases;
   readonly #live = new Map<string, LocalSandbox>();
   readonly #pool: Promise<Prepared | null>[] = [];
   #checked: Promise<void> | null = null;
@@ -140,6 +153,12 @@ export class LocalSandboxProvider implements SandboxProvider {
       ...options,
     };
     this.#network = options.network ?? null;
+    this.#appArmorProfile = options.appArmorProfile;
+    this.#uids = new UidLeases({
+      dir: options.uidLeaseDir ?? defaultLeaseDir(options.baseDir),
+      base: UID_BASE,
+      span: UID_SPAN,
+    });
   }
 
   check(): Promise<void> {
@@ -177,6 +196,13 @@ export class LocalSandboxProvider implements SandboxProvider {
       throw new UnavailableError(
         `the sandbox directory ${this.#o.baseDir} is too deep for Unix socket paths (${Buffer.byteLength(longest)} of ${MAX_SOCKET_PATH} bytes): set DEVBOT_DATA_DIR to a shorter path`,
       );
+    if (this.#appArmorProfile) {
+      const profile = sandboxProfile(this.#appArmorProfile, this.#network !== null);
+      const aaExec = await firstExisting(['/usr/sbin/aa-exec', '/usr/bin/aa-exec', '/sbin/aa-exec']);
+      const problem = appArmorProblem(await readAppArmorState(), [profile], aaExec);
+      if (problem || !aaExec) throw new UnavailableError(problem ?? 'aa-exec is missing');
+      this.#appArmor = { profile, aaExec };
+    }
     const decision = chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
     if ('unavailable' in decision) throw new UnavailableError(decision.unavailable);
     this.#mode = decision.mode;
@@ -247,7 +273,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         'network access for local sandboxes is off: set DEVBOT_SANDBOX_NETWORK=allowlist (and DEVBOT_SANDBOX_ALLOWED_DOMAINS), or use DEVBOT_SANDBOX=e2b',
       );
     await this.check();
-    const prepared = (await this.#pool.shift()) ?? (await this.#prepare(newId(), randomUid()));
+    const prepared = (await this.#pool.shift()) ?? (await this.#prepare(newId()));
     // Refill a moment later: starting bwrap + python right now would compete with this
     // sandbox's first command for the CPU (spawn itself blocks the event loop for a few ms).
     setTimeout(() => this.#refill(), REFILL_DELAY_MS).unref();
@@ -304,7 +330,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     const raw = await readFile(join(dir, 'sandbox.json'), 'utf8').catch(() => null);
     if (raw === null) return null;
     const meta = JSON.parse(raw) as SandboxMeta;
-    const prepared = await this.#prepare(id, meta.uid, false);
+    const prepared = await this.#prepare(id, meta.uid);
     // Network comes back only while the operator's policy still allows it.
     if (!meta.network || !this.#network) return this.#adopt(prepared, meta.persistent, undefined);
     const egress = await this.#openEgress(prepared, this.#network);
@@ -318,8 +344,10 @@ export class LocalSandboxProvider implements SandboxProvider {
   async destroy(id: string): Promise<void> {
     if (!ID_PATTERN.test(id)) return;
     await this.#live.get(id)?.close();
+    const meta = await readJson<SandboxMeta>(join(this.#o.baseDir, id, 'sandbox.json'));
     await workspaceVolume.release(join(this.#o.baseDir, id));
     await rm(join(this.#o.baseDir, id), { recursive: true, force: true });
+    if (typeof meta?.uid === 'number') await this.#uids.release(meta.uid);
   }
 
   /** Fills the warm pool (call at start so the first task does not pay for it). */
@@ -360,7 +388,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (this.#closed) return;
     while (this.#pool.length < this.#o.warm) {
       // A failed warm start is not an error until someone needs a sandbox: create() then retries.
-      this.#pool.push(this.#prepare(newId(), randomUid()).catch(() => null));
+      this.#pool.push(this.#prepare(newId()).catch(() => null));
     }
   }
 
@@ -370,10 +398,13 @@ export class LocalSandboxProvider implements SandboxProvider {
     return cgroup ? { version: cgroup.version, parents: cgroup.parents, reason: cgroup.reason } : NO_CGROUPS;
   }
 
-  async #prepare(id: string, uid: number, fresh = true): Promise<Prepared> {
+  /** A sandbox started in directory `id`: a new one, or (`reattachUid`) one made before. */
+  async #prepare(id: string, reattachUid?: number): Promise<Prepared> {
     const hardening = this.#hardening;
     if (!hardening?.seccomp.filters) throw new UnavailableError('the local sandbox provider was not checked');
+    const fresh = reattachUid === undefined;
     const dir = join(this.#o.baseDir, id);
+    const uid = await this.#uids.claim(dir, reattachUid);
     const layout = {
       workspace: join(dir, 'workspace'),
       tmp: hardening.diskQuota.tmp.ok ? { bytes: this.#o.tmpMb * 1024 * 1024 } : { dir: join(dir, 'tmp') },
@@ -419,7 +450,10 @@ export class LocalSandboxProvider implements SandboxProvider {
       maxProcs: this.#o.maxProcs,
       ...(cgroup?.dirs.memory ? {} : { addressSpaceBytes: memoryBytes }),
     };
-    const command = sandboxCommand(layout, limits, this.#mode, this.#bwrap);
+    const bare = sandboxCommand(layout, limits, this.#mode, this.#bwrap);
+    const command = this.#appArmor
+      ? underAppArmor(bare, this.#appArmor.profile, this.#appArmor.aaExec)
+      : bare;
     try {
       const supervisor = await SupervisorProcess.start(cgroup ? cgroup.wrap(command) : command);
       return { id, dir, uid, supervisor, cgroup };
@@ -429,6 +463,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       if (fresh) {
         await workspaceVolume.release(dir).catch(() => {});
         await rm(dir, { recursive: true, force: true });
+        await this.#uids.release(uid);
       }
       throw err;
     }
@@ -446,6 +481,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     }
     await workspaceVolume.release(prepared.dir).catch(() => {});
     await rm(prepared.dir, { recursive: true, force: true });
+    await this.#uids.release(prepared.uid);
   }
 
   #adopt(
@@ -511,10 +547,6 @@ async function firstExisting(paths: readonly string[]): Promise<string | null> {
 
 function newId(): string {
   return `sb-${randomBytes(10).toString('hex')}`;
-}
-
-function randomUid(): number {
-  return UID_BASE + randomInt(UID_SPAN);
 }
 
 async function chownTree(path: string, uid: number): Promise<void> {

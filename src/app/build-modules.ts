@@ -11,6 +11,7 @@ import { RepoWorkspaces } from '../git/repo-workspaces.js';
 import { readStoredGithubApp } from '../github/stored-app.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
+import { PreviewRevival } from '../worker/preview-revival.js';
 import { RepoAuthorizer } from '../worker/repo-authorizer.js';
 import { RepoHosts } from '../worker/repo-hosts.js';
 import { buildHandlerTable, type HandlerTable } from './handler-table.js';
@@ -66,7 +67,12 @@ export async function buildModules(
   options: ModuleOptions = {},
 ): Promise<AppModules> {
   const { config } = runtime;
-  const sandbox = createSandboxModule(runtime, previews, options.sandbox);
+  let revival: PreviewRevival | null = null;
+  const sandbox = createSandboxModule(
+    runtime,
+    { ...previews, revive: async (token) => (revival ? revival.revive(token) : { state: 'unknown' }) },
+    options.sandbox,
+  );
   const memory = await createMemoryModule(runtime, options.memory);
   // Environment variables win; without them, the App /setup created and stored (if any).
   const githubEnv = Boolean(config.GITHUB_TOKEN || config.GITHUB_APP_ID);
@@ -100,11 +106,24 @@ export async function buildModules(
     options.telegram,
   );
 
+  const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger });
+  const revivalFor = (repoHosts: RepoHosts | null) =>
+    new PreviewRevival({
+      records: sandbox.previewRecords,
+      host: repoHosts,
+      workspaces: repoHosts ? workspaces : null,
+      sandboxes: runtime.sandboxes,
+      leases: sandbox.previews,
+      alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
+      logger: runtime.logger.child({ component: 'preview-revival' }),
+    });
+  revival = revivalFor(hosts);
   const repoTaskFor = (repoHosts: RepoHosts) =>
     createRepoTaskHandler({
       host: repoHosts,
       authorizer,
-      workspaces: new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger }),
+      workspaces,
+      previewRecords: sandbox.previewRecords,
       sandboxes: runtime.sandboxes,
       runAgent: agents.runAgent,
       previews: sandbox.previews,
@@ -112,6 +131,7 @@ export async function buildModules(
       draft: config.GITHUB_PR_DRAFT,
       sandboxTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
       network: config.DEVBOT_SANDBOX_NETWORK === 'allowlist',
+      approval: config.DEVBOT_APPROVAL,
     });
   const repoTask = hosts ? repoTaskFor(hosts) : null;
   const handlers = buildHandlerTable(
@@ -132,6 +152,7 @@ export async function buildModules(
       hosts = new RepoHosts({ github: mod.host, local: null });
       modules.hosts = hosts;
       authorizer.useHost(hosts);
+      revival = revivalFor(hosts);
       const repoTaskNow = repoTaskFor(hosts);
       handlers.dev ??= repoTaskNow;
       handlers.followup ??= repoTaskNow;

@@ -8,7 +8,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
 import type { SqlClient } from '../core/index.js';
+import { LocalTokenAdmin } from '../gateway/token-admin.js';
 import { TokenIssuer } from '../gateway/token-issuer.js';
+import { TokenRevocations } from '../gateway/token-revocations.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SecretRegistry } from '../observability/redact.js';
@@ -16,8 +18,12 @@ import { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { ensureRedis } from '../queue/ensure-redis.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { RedisEventBus } from '../queue/redis-event-bus.js';
+import { deploymentIdentity, derivedQueuePrefix } from '../store/deployment-identity.js';
 import { openSqlClient } from '../store/open-sql-client.js';
+import { SqlApiTokenLog } from '../store/sql-api-tokens.js';
+import { SqlApprovalStore } from '../store/sql-approval-store.js';
 import { SqlTaskStore } from '../store/sql-task-store.js';
+import { DefaultTaskApprovals } from '../worker/task-approvals.js';
 import { DefaultTaskIngress } from '../worker/task-ingress.js';
 import type { ShutdownStack } from './shutdown-stack.js';
 
@@ -30,12 +36,19 @@ export interface InfrastructureOptions {
   sql?: SqlClient | undefined;
   /** PostgreSQL schema to use (tests isolate themselves with it). */
   pgSchema?: string | undefined;
+  /** How often token revocations made elsewhere are read (default 5 s). */
+  tokenRevocationPollMs?: number | undefined;
 }
 
 export interface Infrastructure {
   sql: SqlClient;
   store: SqlTaskStore;
   tokens: TokenIssuer;
+  /** Issues, lists and revokes API tokens (the /tokens routes). */
+  tokenAdmin: LocalTokenAdmin;
+  /** This deployment's id (stored in its database) and its queue prefix (set, or derived from it). */
+  deployment: string;
+  prefix: string;
   /** Where Redis answers, and whether devbot started it. */
   redis: { url: string; private: boolean };
   /** The shared connection for plain commands. */
@@ -43,6 +56,10 @@ export interface Infrastructure {
   queue: BullTaskQueue;
   bus: RedisEventBus;
   ingress: DefaultTaskIngress;
+  /** Waiting tasks' requests (the worker stores and expires them). */
+  approvalStore: SqlApprovalStore;
+  /** Decisions on waiting tasks and messages to running ones (every front door). */
+  approvals: DefaultTaskApprovals;
 }
 
 export async function openInfrastructure(
@@ -56,7 +73,6 @@ export async function openInfrastructure(
   chmodSync(config.dataDir, 0o700);
   const jwtSecret = resolveJwtSecret(config);
   o.secrets.add(jwtSecret);
-  const tokens = new TokenIssuer(jwtSecret);
 
   const sql =
     o.sql ??
@@ -64,6 +80,20 @@ export async function openInfrastructure(
   if (!o.sql) stack.push(() => sql.close());
   const store = new SqlTaskStore(sql);
   await store.migrate();
+
+  const deployment = await deploymentIdentity(sql);
+  const prefix = config.DEVBOT_QUEUE_PREFIX ?? derivedQueuePrefix(deployment);
+
+  const tokenLog = new SqlApiTokenLog(sql);
+  const revocations = new TokenRevocations(tokenLog, { pollMs: o.tokenRevocationPollMs ?? 5000, logger });
+  await revocations.start();
+  stack.push(async () => revocations.stop());
+  const tokens = new TokenIssuer(jwtSecret, { revoked: revocations });
+  const tokenAdmin = new LocalTokenAdmin({
+    issuer: tokens,
+    log: tokenLog,
+    onRevoked: (id) => revocations.add(id),
+  });
 
   const redis = await ensureRedis(config.redisUrl, config.dataDir, logger, {
     startPrivate: config.redisDefaulted,
@@ -76,10 +106,10 @@ export async function openInfrastructure(
     await Promise.race([connection.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
     connection.disconnect();
   });
-  const prefix = config.DEVBOT_QUEUE_PREFIX;
   const queue = new BullTaskQueue({
     connection,
     prefix,
+    deployment,
     attempts: config.DEVBOT_TASK_ATTEMPTS,
     backoffMs: config.DEVBOT_RETRY_BACKOFF_MS,
   });
@@ -95,11 +125,25 @@ export async function openInfrastructure(
     // The API limits every request itself; a chat user is limited at the ingress.
     rateLimit: { perMinute: config.DEVBOT_RATE_LIMIT, sources: ['telegram'] },
   });
+  const approvalStore = new SqlApprovalStore(sql);
+  const approvals = new DefaultTaskApprovals({
+    store,
+    approvals: approvalStore,
+    queue,
+    bus,
+    metrics: o.metrics,
+    logger,
+  });
   return {
     sql,
     store,
     tokens,
+    tokenAdmin,
+    approvalStore,
+    approvals,
     redis: { url: redis.url, private: redis.private },
+    deployment,
+    prefix,
     connection,
     queue,
     bus,

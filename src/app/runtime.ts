@@ -6,7 +6,15 @@
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Config, Role } from '../config/config.js';
-import type { EventBus, SandboxProvider, TaskIngress, TaskReporter, TaskStore } from '../core/index.js';
+import type {
+  EventBus,
+  SandboxProvider,
+  ShareLinks,
+  TaskApprovals,
+  TaskIngress,
+  TaskReporter,
+  TaskStore,
+} from '../core/index.js';
 import type { SqlClient } from '../core/sql-client.js';
 import type { ApiEnv } from '../gateway/api-app.js';
 import type { RawRoute } from '../http/raw-route.js';
@@ -25,10 +33,14 @@ export interface Runtime {
   store: TaskStore;
   bus: EventBus;
   ingress: TaskIngress;
+  /** Decisions on waiting tasks (approve, revise) and messages to running ones (steer). */
+  approvals: TaskApprovals;
   /** Base URL where the gateway is reachable (DEVBOT_PUBLIC_URL or the bound address). */
   publicUrl(): string;
   /** Where the gateway reaches this process's HTTP server (DEVBOT_INTERNAL_URL or derived). */
   internalUrl(): string;
+  /** Read-only share links of task pages: `shareLinks.urlFor(taskId)` for checks, comments, chats. */
+  shareLinks: ShareLinks;
   /** The shared Redis connection (plain commands; keys go under DEVBOT_QUEUE_PREFIX). */
   redis: Redis;
   /** The sandbox provider (local bubblewrap by default). */

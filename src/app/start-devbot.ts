@@ -6,16 +6,19 @@
 import { hostname } from 'node:os';
 import type { Config, Role } from '../config/config.js';
 import { configSecrets } from '../config/config-secrets.js';
+import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { isTerminal, type SandboxProvider } from '../core/index.js';
 import type { SqlClient } from '../core/sql-client.js';
 import { createApiApp } from '../gateway/api-app.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { TaskStreamServer } from '../gateway/task-stream.js';
+import { createTokenRoutes } from '../gateway/token-routes.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { SecretRegistry } from '../observability/redact.js';
 import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { createRedis } from '../queue/redis-connection.js';
+import { SqlShareLinks } from '../store/sql-share-links.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
 import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
@@ -44,6 +47,8 @@ export interface StartOptions extends ModuleOptions {
   /** How often the reconciler runs; 0 turns the periodic run off (tests that control timing). */
   reconcileIntervalMs?: number;
   shutdownGraceMs?: number;
+  /** How often token revocations made by other processes are read (default 5 s). */
+  tokenRevocationPollMs?: number;
 }
 
 export interface DevbotApp {
@@ -75,14 +80,22 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
 
   try {
     const infra = await openInfrastructure(
-      { config, logger, metrics, secrets, sql: options.sql, pgSchema: options.pgSchema },
+      {
+        config,
+        logger,
+        metrics,
+        secrets,
+        sql: options.sql,
+        pgSchema: options.pgSchema,
+        tokenRevocationPollMs: options.tokenRevocationPollMs,
+      },
       stack,
     );
     let boundUrl = `http://127.0.0.1:${config.PORT}`;
     let internalUrl = boundUrl;
     const publicUrl = () => config.DEVBOT_PUBLIC_URL?.replace(/\/$/, '') ?? boundUrl;
     const registry = createPreviewRegistry(config, publicUrl);
-    const directory = previewDirectory(config, infra.connection);
+    const directory = previewDirectory(infra.prefix, infra.connection);
     const sandboxes = (options.sandboxes ?? defaultSandboxProvider)({
       config,
       logger,
@@ -103,8 +116,10 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       store: infra.store,
       bus: infra.bus,
       ingress: infra.ingress,
+      approvals: infra.approvals,
       publicUrl,
       internalUrl: () => internalUrl,
+      shareLinks: new SqlShareLinks(infra.sql, resolveJwtSecret(config), publicUrl),
       redis: infra.connection,
       sandboxes,
     };
@@ -148,6 +163,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       role,
       store: infra.sql.dialect,
       redis: infra.redis,
+      prefix: infra.prefix,
       url: boundUrl,
       publicUrl: publicUrl(),
       ...(modules.github && !config.GITHUB_APP_ID && !config.GITHUB_TOKEN
@@ -175,6 +191,7 @@ async function startGateway(
     store: infra.store,
     queue: infra.queue,
     ingress: infra.ingress,
+    approvals: infra.approvals,
     tokens: infra.tokens,
     metrics,
     logger,
@@ -182,13 +199,23 @@ async function startGateway(
     bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
     metricsToken: config.DEVBOT_METRICS_TOKEN,
     apiEnabled: serveApi,
-    extraRoutes: serveApi ? modules.all.flatMap((m) => m.apiRoutes ?? []) : [],
+    extraRoutes: serveApi
+      ? [
+          {
+            path: '/tokens',
+            app: createTokenRoutes({ admin: infra.tokenAdmin, bodyLimitBytes: config.DEVBOT_BODY_LIMIT }),
+          },
+          ...modules.all.flatMap((m) => m.apiRoutes ?? []),
+        ]
+      : [],
     authorize: async (subject, repo) => {
       const [owner = '', name = ''] = repo.split('/');
       await modules.hosts?.check({ owner, name });
       await modules.authorizer.assertMayChange(subject, repo);
     },
     handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
+    shareLinks: runtime.shareLinks,
+    publicUrl: runtime.publicUrl,
   });
   const stream = new TaskStreamServer({
     store: infra.store,
@@ -196,6 +223,7 @@ async function startGateway(
     tokens: infra.tokens,
     logger,
     maxPerSubject: config.DEVBOT_STREAMS_PER_USER,
+    shareLinks: runtime.shareLinks,
   });
   const gateway = new GatewayServer({
     api,
@@ -223,7 +251,8 @@ async function startWorker(
   stack.push(async () => workerConnection.disconnect());
   const worker = new TaskWorker({
     connection: workerConnection,
-    prefix: config.DEVBOT_QUEUE_PREFIX,
+    prefix: infra.prefix,
+    deployment: infra.deployment,
     concurrency: config.DEVBOT_CONCURRENCY,
     attempts: config.DEVBOT_TASK_ATTEMPTS,
     taskTimeoutMs: config.DEVBOT_TASK_TIMEOUT_MS,
@@ -237,6 +266,7 @@ async function startWorker(
     logger,
     metrics,
     secrets: runtime.secrets,
+    approvals: { store: infra.approvalStore, timeoutMs: config.DEVBOT_APPROVAL_TIMEOUT * 1000 },
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
   });
   const housekeeping = async () => {
@@ -246,11 +276,23 @@ async function startWorker(
       return !task || isTerminal(task.status);
     });
     if (reaped?.length) logger.info({ sandboxes: reaped }, 'reaped sandboxes of ended tasks');
+    await expireApprovals();
+  };
+  const expireApprovals = async () => {
+    const expired = await worker.expireApprovals();
+    if (expired.length > 0) logger.info({ taskIds: expired }, 'cancelled tasks whose approval expired');
   };
   // Before taking jobs: lost tasks are re-enqueued and sandboxes of ended tasks are reaped.
   await housekeeping();
   await worker.start();
   stack.push(() => worker.stop());
+  // Approvals expire on time, whatever the reconcile interval (a tenth of the timeout, 1 s to 1 min).
+  const sweepMs = Math.min(60_000, Math.max(1000, (config.DEVBOT_APPROVAL_TIMEOUT * 1000) / 10));
+  const sweep = setInterval(() => {
+    void expireApprovals().catch((err) => logger.warn({ err }, 'approval expiry failed'));
+  }, sweepMs);
+  sweep.unref();
+  stack.push(async () => clearInterval(sweep));
   const interval = options.reconcileIntervalMs ?? 60_000;
   if (interval > 0) {
     const timer = setInterval(() => {

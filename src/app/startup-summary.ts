@@ -6,6 +6,8 @@ export interface StartupFacts {
   store: 'postgres' | 'pglite';
   /** Where Redis answers, and whether devbot started it. */
   redis: { url: string; private: boolean };
+  /** The queue prefix (DEVBOT_QUEUE_PREFIX, or the one derived from the deployment's id). */
+  prefix: string;
   /** Where the gateway listens. */
   url: string;
   /** The base URL links point at. */
@@ -37,7 +39,7 @@ export function startupSummary(config: Config, facts: StartupFacts): StartupSumm
       facts.store === 'postgres' && config.DATABASE_URL
         ? `PostgreSQL at ${hostPort(config.DATABASE_URL)}`
         : `PGlite in ${config.dataDir}/pglite`,
-    queue: `${safeUrl(facts.redis.url)} (${facts.redis.private ? 'private redis-server started by devbot' : 'external'}), prefix ${config.DEVBOT_QUEUE_PREFIX}`,
+    queue: `${safeUrl(facts.redis.url)} (${facts.redis.private ? 'private redis-server started by devbot' : 'external'}), prefix ${facts.prefix}`,
     sandbox: runsTasks
       ? `${config.DEVBOT_SANDBOX === 'e2b' ? 'E2B' : 'local bubblewrap'}, network ${
           config.DEVBOT_SANDBOX_NETWORK === 'allowlist'

@@ -10,6 +10,12 @@ import { createPrivateKey } from 'node:crypto';
 import { constants, existsSync, readdirSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import {
+  type AppArmorState,
+  appArmorProblem,
+  readAppArmorState,
+  sandboxProfile,
+} from '../../sandbox/local/apparmor.js';
 import type { LaunchMode } from '../../sandbox/local/bwrap-args.js';
 import {
   chooseLaunchMode,
@@ -59,6 +65,8 @@ export interface DoctorDeps {
   tryBwrap(bwrapPath: string, mode?: LaunchMode): Promise<string | null>;
   /** How this process may start local sandboxes (root, and with which capabilities). */
   sandboxLaunch(): LaunchDecision;
+  /** Whether AppArmor is on and which profiles are loaded (optional: no AppArmor check without it). */
+  appArmor?(): Promise<AppArmorState>;
   /** What confinement local sandboxes get here (seccomp, cgroups, disk quotas). */
   sandboxHardening?(sandboxesDir: string, mode: LaunchMode): Promise<LocalSandboxHardening>;
   /** Asks the E2B API whether the key is accepted; `unreachable` when there is no network. */
@@ -717,9 +725,51 @@ async function checkSandbox(config: Config, deps: DoctorDeps, probe: Probe): Pro
       if (problem === null && deps.sandboxHardening)
         checks.push(...hardeningChecks(await deps.sandboxHardening(join(config.dataDir, 'sandboxes'), mode)));
     }
+    if (deps.appArmor)
+      checks.push(appArmorCheck(config, await deps.appArmor(), await deps.findExecutable('aa-exec')));
   }
   if (config.E2B_API_KEY) checks.push(await checkE2b(config.E2B_API_KEY, config.DEVBOT_SANDBOX, deps, probe));
   return checks;
+}
+
+/**
+ * AppArmor is optional: asked for (DEVBOT_APPARMOR_PROFILE) and not applicable is a failure (the
+ * sandbox refuses to start unconfined); loaded but not asked for is worth a warning.
+ */
+export function appArmorCheck(config: Config, state: AppArmorState, aaExec: string | null): DoctorCheck {
+  const name = 'sandbox.apparmor';
+  const base = config.DEVBOT_APPARMOR_PROFILE;
+  if (base) {
+    const profile = sandboxProfile(base, config.DEVBOT_SANDBOX_NETWORK === 'allowlist');
+    const problem = appArmorProblem(state, [profile], aaExec);
+    return problem
+      ? {
+          name,
+          status: 'fail',
+          detail: problem,
+          fix: 'load the profile (docs/operations.md, "AppArmor") or unset DEVBOT_APPARMOR_PROFILE',
+        }
+      : {
+          name,
+          status: 'ok',
+          detail: `sandboxes start under the AppArmor profile ${profile}${state.profiles === null ? ' (the loaded profiles could not be listed; the first sandbox proves it)' : ''}`,
+        };
+  }
+  if (state.enabled === null) return { name, status: 'ok', detail: 'this kernel has no AppArmor (optional)' };
+  if (!state.enabled) return { name, status: 'ok', detail: 'AppArmor is disabled on this host (optional)' };
+  if (state.profiles?.includes('devbot-sandbox'))
+    return {
+      name,
+      status: 'warn',
+      detail: 'AppArmor is enabled and the devbot-sandbox profile is loaded, but sandboxes do not use it',
+      fix: 'set DEVBOT_APPARMOR_PROFILE=devbot-sandbox',
+    };
+  return {
+    name,
+    status: 'ok',
+    detail:
+      'AppArmor is enabled; devbot\'s sandbox profile is not loaded (optional: docs/operations.md, "AppArmor")',
+  };
 }
 
 /** seccomp is part of the boundary (fail without it); cgroups and quotas are limits (warn). */
@@ -876,6 +926,7 @@ export function defaultDoctorDeps(env: Env = process.env): DoctorDeps {
       return chooseLaunchMode(process.getuid?.(), effectiveCapabilities());
     },
     sandboxHardening: (baseDir, launchMode) => localSandboxHardening({ baseDir, launchMode }),
+    appArmor: () => readAppArmorState(),
     tryBwrap(bwrapPath, mode = 'privileged') {
       // The same namespaces the local sandbox asks for, including a fresh /proc (the step Docker's
       // default profile breaks); in `userns` mode as an unprivileged uid, as sandboxes start there.

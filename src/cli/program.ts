@@ -9,6 +9,7 @@
 import { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { registerDoctorCommand } from './doctor-command.js';
+import { registerEvalCommand } from './eval-command.js';
 import { registerGithubCommand } from './github-command.js';
 import { registerMemoryCommand } from './memory-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
@@ -45,6 +46,7 @@ wins; DEVBOT_ENV_FILE names another file). .env.example lists every variable.`,
   registerDoctorCommand(program, ctx);
   registerMemoryCommand(program, ctx);
   registerUsersCommand(program, ctx);
+  registerEvalCommand(program, ctx);
   registerGithubCommand(program, ctx);
   registerSetupCommand(program, ctx);
   return program;

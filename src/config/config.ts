@@ -75,11 +75,14 @@ export const configSchema = z.object({
     .string()
     .min(16, 'must be at least 16 characters (try: openssl rand -hex 32)')
     .optional(),
-  /** Redis key prefix for the queue and live events; keep the braces so Redis Cluster uses one slot. */
+  /**
+   * Redis key prefix for the queue and live events; keep the braces so Redis Cluster uses one slot.
+   * Unset: `{devbot-<deployment id>}`, from the id stored in the database at the first start.
+   */
   DEVBOT_QUEUE_PREFIX: z
     .string()
     .regex(/^\{[\w-]+\}$/, 'must look like {devbot}: a name in braces (a Redis Cluster hash tag)')
-    .default('{devbot}'),
+    .optional(),
   DEVBOT_RATE_LIMIT: int(120, 1),
   /** Task streams (WebSocket) one user may hold open at once on a gateway process. */
   DEVBOT_STREAMS_PER_USER: int(20, 1),
@@ -89,12 +92,18 @@ export const configSchema = z.object({
   /** First retry delay; later retries double it. */
   DEVBOT_RETRY_BACKOFF_MS: int(2000, 0),
   DEVBOT_TASK_TIMEOUT_MS: int(30 * 60_000, 1000),
+  /** `plan`: dev tasks stop after planning until a person approves (a repository may override it). */
+  DEVBOT_APPROVAL: z.enum(['none', 'plan']).default('none'),
+  /** Seconds a task waits for a person before it is cancelled (24 h). */
+  DEVBOT_APPROVAL_TIMEOUT: int(24 * 3600, 1),
   /** BullMQ lock/stall detection; short in tests so a killed worker's job comes back quickly. */
   DEVBOT_STALLED_INTERVAL_MS: int(30_000, 500),
   DEVBOT_LOCK_DURATION_MS: int(30_000, 500),
   // Sandbox
   DEVBOT_SANDBOX: z.enum(['local', 'e2b']).default('local'),
   DEVBOT_PREVIEW_TTL: int(30 * 60, 1),
+  /** Previews running at once per worker; the least recently used stops first (and comes back when opened). */
+  DEVBOT_PREVIEW_MAX: int(8, 1),
   DEVBOT_SANDBOX_TIMEOUT_MS: int(10 * 60_000, 1000),
   DEVBOT_SANDBOX_OUTPUT_LIMIT: int(1_000_000, 1024),
   DEVBOT_SANDBOX_MEMORY_MB: int(2048, 64),
@@ -106,6 +115,14 @@ export const configSchema = z.object({
     .default(2),
   DEVBOT_SANDBOX_DISK_MB: int(4096, 16),
   DEVBOT_SANDBOX_TMP_MB: int(512, 16),
+  /**
+   * An AppArmor profile local sandboxes start under (infra/apparmor/devbot-sandbox, loaded by the
+   * operator); unset: none. The `-net` variant is used when DEVBOT_SANDBOX_NETWORK=allowlist.
+   */
+  DEVBOT_APPARMOR_PROFILE: z
+    .string()
+    .regex(/^[\w.-]{1,100}$/, 'must be an AppArmor profile name (letters, digits, . _ -)')
+    .optional(),
   /** `allowlist`: dev and shell sandboxes reach DEVBOT_SANDBOX_ALLOWED_DOMAINS through a proxy. */
   DEVBOT_SANDBOX_NETWORK: z.enum(['off', 'allowlist']).default('off'),
   DEVBOT_SANDBOX_ALLOWED_DOMAINS: z
@@ -153,6 +170,8 @@ export const configSchema = z.object({
     .regex(/^\d+:[\w-]+$/, 'must look like 123456:ABC-DEF... (from @BotFather)')
     .optional(),
   TELEGRAM_ALLOWED_USER_IDS: csv,
+  /** Allowed users who may also approve, revise or cancel other people's tasks. */
+  TELEGRAM_ADMIN_USER_IDS: csv,
   TELEGRAM_WEBHOOK_URL: z.url().optional(),
   TELEGRAM_WEBHOOK_SECRET: z
     .string()

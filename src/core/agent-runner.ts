@@ -3,6 +3,7 @@
  * agent crew, or a scripted agent in tests. The agent changes files in `sandbox.workdir` and
  * nothing else: it never commits, pushes or talks to the repository host (it has no token).
  */
+import type { ApprovalInfo } from './approval.js';
 import type { TaskContext } from './ports.js';
 import type { RepoConfig } from './repo-config.js';
 import type { Sandbox } from './sandbox.js';
@@ -26,6 +27,8 @@ export interface RepoInfo {
   config: RepoConfig;
   issueNumber?: number;
   prNumber?: number;
+  /** Plan approval: whether to stop after planning, or the plan already approved. */
+  approval?: ApprovalInfo;
 }
 
 /** What the agent returns after working in the sandbox. */
@@ -41,7 +44,7 @@ export interface AgentResult {
   /** What to say to the requester (chat reply, review-thread answer). Default: the summary. */
   reply?: string;
   /** A preview the agent exposed (it emitted `preview_ready`); the handler keeps its sandbox. */
-  preview?: { url: string; port: number };
+  preview?: { url: string; port: number; command?: string };
   /** The crew's working notes, kept on the task's result. */
   plan?: string[];
   checks?: TaskCheck[];

@@ -19,9 +19,15 @@ export interface TaskListFilter {
   status?: TaskStatus;
   source?: TaskSource;
   requester?: string;
+  /** Tasks of one repository (`owner/name`). */
+  repo?: string;
+  /** Tasks after this one in the list's order (a page's cursor: the id of the last task shown). */
+  before?: string;
   /** Telegram tasks of one chat (by `origin.chatId`, in SQL). */
   chatId?: number;
-  /** Only tasks still queued or running. */
+  /** GitHub tasks of one issue or PR conversation (by repo and `origin.issueNumber`). */
+  githubIssue?: { repo: string; issueNumber: number };
+  /** Only tasks not ended yet (queued, running or waiting for a person). */
   unfinished?: boolean;
   limit?: number;
 }
@@ -57,7 +63,8 @@ export interface TaskStore {
   ): Promise<{ task: Task; event: TaskEvent } | null>;
   /** Appends an event; with `patch`, the task row changes in the same write. */
   appendEvent(taskId: string, event: NewTaskEvent, patch?: TaskPatch): Promise<TaskEvent>;
-  listEvents(taskId: string, afterSeq?: number): Promise<TaskEvent[]>;
+  /** Events after `afterSeq`, oldest first; with `types`, only those types. */
+  listEvents(taskId: string, afterSeq?: number, types?: readonly TaskEventType[]): Promise<TaskEvent[]>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -81,6 +88,11 @@ export interface TaskQueue {
   enqueue(task: Pick<Task, 'id' | 'kind'>): Promise<void>;
   /** Whether BullMQ still holds a job for the task (waiting, active, delayed). */
   hasLiveJob(taskId: string): Promise<boolean>;
+  /**
+   * Adds the task's job again after an earlier job of it finished (a waiting task's continuation);
+   * waits briefly for a still-active job of it to complete first.
+   */
+  requeue(task: Pick<Task, 'id' | 'kind'>): Promise<void>;
   /** Removes a waiting job; returns false if it is active or gone. */
   remove(taskId: string): Promise<boolean>;
   depth(): Promise<{ waiting: number; active: number; delayed: number; failed: number }>;
@@ -105,6 +117,17 @@ export interface TaskContext {
   /** Aborted when the task is cancelled or the worker shuts down. */
   signal: AbortSignal;
   attempt: number;
+  /**
+   * Messages the requester sent for this task since the last call (steering), oldest first. The
+   * crew reads them before each model turn; the worker records that they were read.
+   */
+  takeMessages?(): Promise<SteerMessage[]>;
+}
+
+/** A message from the requester for a running task. Untrusted: fence it in prompts. */
+export interface SteerMessage {
+  by: string;
+  text: string;
 }
 
 /** Runs one task; what it returns is the task's typed result (its summary, PR, preview...). */

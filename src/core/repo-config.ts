@@ -9,9 +9,11 @@
  *   max_rounds: 3                 # coder <-> executor rounds
  *   network: false                # turn network off for this repo (the operator's policy turns it on)
  *   allow_workflow_changes: false # whether .github/workflows/ may be changed
+ *   approval: plan                # stop after planning until a person approves (or: none)
  */
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { APPROVAL_MODES } from './approval.js';
 import { BadInputError } from './errors.js';
 
 const commands = z
@@ -31,6 +33,8 @@ export const repoConfigSchema = z.strictObject({
   max_rounds: z.number().int().min(1).max(10).optional(),
   network: z.boolean().optional(),
   allow_workflow_changes: z.boolean().default(false),
+  /** Overrides the deployment's DEVBOT_APPROVAL for this repository. */
+  approval: z.enum(APPROVAL_MODES).optional(),
 });
 
 /** A parsed `.devbot.yml`; a config built by hand may leave out what has a default. */

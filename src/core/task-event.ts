@@ -3,7 +3,9 @@
  * from these events, and each event type has exactly one payload type: TaskEventMap below.
  * `seq` is per task, starts at 1 and has no gaps.
  */
+
 import type { TaskKind } from './task.js';
+import type { TaskPlan } from './task-plan.js';
 
 /** Payload of each event type. Optional fields are optional on the wire too (older rows). */
 export interface TaskEventMap {
@@ -17,6 +19,12 @@ export interface TaskEventMap {
   'task.succeeded': { summary: string };
   'task.failed': { error: string; code: string };
   'task.cancelled': { by?: string; reason?: string };
+  /** The task stopped for a person (a plan to approve): it holds no worker slot and no sandbox. */
+  'task.waiting': { reason: 'plan'; plan: TaskPlan; round: number; expiresAt: string };
+  /** A person decided on a waiting task: it goes back to the queue. */
+  approval: { decision: 'approved' | 'revised'; by: string; round: number; text?: string };
+  /** A message from the requester for the running task (read by the crew before its next turn). */
+  steer: { by: string; text: string };
   /** A phase change. */
   step: { phase: string; message: string };
   /** A line of narrative. */
@@ -47,6 +55,8 @@ export interface TaskEventMap {
   };
   git: GitEventData;
   pr_opened: { url: string; number: number; reused: boolean };
+  /** The change a repo task committed, as a unified diff (binary patches left out, capped). */
+  diff: { text: string; files: number; truncated?: boolean };
 }
 
 export type GitEventData =

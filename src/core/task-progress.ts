@@ -3,9 +3,11 @@
  * it (the Telegram status message, the GitHub sticky comment and check run). Pure data: a reporter
  * keeps one per task and rebuilds it from the stored events after a restart.
  */
+
 import { formatDuration } from './format-duration.js';
 import type { Task, TaskKind, TaskStatus } from './task.js';
 import type { TaskEvent } from './task-event.js';
+import type { TaskPlan } from './task-plan.js';
 import { replyText } from './task-result.js';
 
 /** Steps kept (the newest); surfaces show fewer. */
@@ -47,6 +49,11 @@ export interface TaskProgress {
   errorCode: string | null;
   durationMs: number | null;
   costUsd: number | null;
+  /** The plan a waiting task shows, and its round (buttons of an older round are stale). */
+  plan: TaskPlan | null;
+  planRound: number;
+  /** When a waiting task's approval expires (ISO). */
+  waitingUntil: string | null;
   lastSeq: number;
 }
 
@@ -56,7 +63,8 @@ export function newProgress(task: Task): TaskProgress {
     kind: task.kind,
     prompt: task.prompt,
     status: task.status,
-    phase: task.status === 'running' ? 'running' : 'queued',
+    phase:
+      task.status === 'running' ? 'running' : task.status === 'waiting' ? 'waiting for approval' : 'queued',
     createdAt: task.createdAt,
     startedAt: task.startedAt,
     finishedAt: task.finishedAt,
@@ -76,6 +84,9 @@ export function newProgress(task: Task): TaskProgress {
     errorCode: null,
     durationMs: null,
     costUsd: null,
+    plan: null,
+    planRound: 0,
+    waitingUntil: null,
     lastSeq: 0,
   };
 }
@@ -127,6 +138,28 @@ export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
       pushLine(p.steps, `Retrying: ${d.reason ?? d.error ?? 'transient error'}`);
       return true;
     }
+    case 'task.waiting':
+      p.status = 'waiting';
+      p.phase = 'waiting for approval';
+      p.plan = event.data.plan;
+      p.planRound = event.data.round;
+      p.waitingUntil = event.data.expiresAt;
+      pushLine(p.activity, 'plan ready: waiting for approval');
+      pushLine(p.steps, 'Waiting for approval of the plan');
+      return true;
+    case 'approval': {
+      const d = event.data;
+      p.status = 'queued';
+      p.waitingUntil = null;
+      p.phase = d.decision === 'approved' ? 'approved' : 'revising';
+      const line = d.decision === 'approved' ? `plan approved by ${d.by}` : `plan revision asked by ${d.by}`;
+      pushLine(p.activity, line);
+      pushLine(p.steps, line);
+      return true;
+    }
+    case 'steer':
+      // Shown once the crew reads it (its `log` says "📝 noted: …").
+      return false;
     case 'step':
       p.phase = event.data.phase || p.phase;
       pushLine(p.activity, event.data.message || event.data.phase);
@@ -184,6 +217,7 @@ export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
       return true;
     case 'tool_result':
     case 'llm':
+    case 'diff':
       // Too fine-grained for a status line.
       return false;
   }
@@ -205,7 +239,8 @@ export function mergeFinalTask(p: TaskProgress, task: Task): void {
   p.reply = replyText(task.result) ?? p.summary;
   p.error = task.error ?? p.error;
   p.finishedAt = task.finishedAt ?? p.finishedAt;
-  if (task.status !== 'queued' && task.status !== 'running') p.status = task.status;
+  if (task.status !== 'queued' && task.status !== 'running' && task.status !== 'waiting')
+    p.status = task.status;
   const start = task.startedAt ?? task.createdAt;
   if (p.finishedAt) p.durationMs = p.finishedAt.getTime() - start.getTime();
   if (typeof task.usage.costUsd === 'number') p.costUsd = task.usage.costUsd;

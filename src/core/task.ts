@@ -1,4 +1,5 @@
 /** The task model: every ingress (Telegram, GitHub, HTTP) turns a request into one of these. */
+import type { TaskPlan } from './task-plan.js';
 import type { TaskResult } from './task-result.js';
 
 export const TASK_SOURCES = ['telegram', 'github', 'api'] as const;
@@ -7,7 +8,8 @@ export type TaskSource = (typeof TASK_SOURCES)[number];
 export const TASK_KINDS = ['auto', 'shell', 'dev', 'question', 'followup'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
-export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/** `waiting`: for a person (a plan to approve); it holds no worker slot and no sandbox. */
+export const TASK_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -33,6 +35,10 @@ export interface TelegramOrigin {
   statusMessageId?: number;
   /** The final result message, once sent (reported exactly once across restarts). */
   resultMessageId?: number;
+  /** The plan message with Approve / Revise / Cancel (replies to it revise the plan). */
+  planMessageId?: number;
+  /** The "what should change?" prompt sent after Revise (replies to it revise the plan). */
+  reviseMessageId?: number;
 }
 
 /** Where a GitHub task came from: the issue or PR conversation to report to, and the trigger. */
@@ -87,6 +93,12 @@ export interface TaskInput {
   branch?: string;
   /** Extra untrusted context (issue body, comments). */
   context?: ContextItem[] | string;
+  /** dev: skip plan approval whatever the repository says (GitHub's `devbot-auto` label). */
+  skipApproval?: boolean;
+  /** dev: the plan a person approved (set by the approval; the crew does not plan again). */
+  approvedPlan?: TaskPlan;
+  /** dev: changes to the plan people asked for, oldest first (the planner plans again with them). */
+  revisions?: string[];
 }
 
 /** Token and time accounting, filled in by the agents and the worker. */

@@ -17,6 +17,8 @@ export interface PrepareWorkspace {
   baseBranch: string;
   /** Prefer this branch when it exists on the remote (a re-run of the same issue continues it). */
   preferBranch?: string;
+  /** Check out this commit (which must exist in the mirror) instead of the branch's tip. */
+  commit?: string;
 }
 
 export interface CommitIdentity {

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import type { TaskIngress, TaskKind, TaskQueue, TaskStore } from '../core/index.js';
+import type {
+  ShareLinks,
+  TaskApprovals,
+  TaskIngress,
+  TaskKind,
+  TaskQueue,
+  TaskStore,
+} from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAuth } from './api-auth.js';
@@ -9,11 +16,14 @@ import { ApiError, apiErrorHandler } from './api-error.js';
 import { mountOpsRoutes } from './ops-routes.js';
 import { mountTaskRoutes } from './task-routes.js';
 import type { TokenIssuer } from './token-issuer.js';
+import { mountUi } from './ui/ui-routes.js';
 
 export interface ApiDeps {
   store: TaskStore;
   queue: TaskQueue;
   ingress: TaskIngress;
+  /** Decisions on waiting tasks (POST /tasks/:id/approve and /revise). */
+  approvals?: TaskApprovals;
   tokens: TokenIssuer;
   metrics: Metrics;
   logger: Logger;
@@ -27,6 +37,10 @@ export interface ApiDeps {
   handles?: (kind: TaskKind) => boolean;
   /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
+  /** Read-only share links of task pages (the dashboard's /ui/t/<token>, `shareUrl`). */
+  shareLinks?: ShareLinks;
+  /** Where people reach devbot (DEVBOT_PUBLIC_URL): the dashboard's cookie is Secure on https. */
+  publicUrl?: () => string;
   /** Extra authenticated routes mounted under the API (e.g. /memories). */
   extraRoutes?: { path: string; app: Hono<ApiEnv> }[];
 }
@@ -60,6 +74,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
 
   const auth = createAuth(deps);
   mountTaskRoutes(app, { ...deps, auth });
+  mountUi(app, { ...deps, publicUrl: deps.publicUrl ?? (() => '') });
   for (const extra of deps.extraRoutes ?? []) {
     app.use(`${extra.path}/*`, auth('tasks:read'));
     app.use(extra.path, auth('tasks:read'));

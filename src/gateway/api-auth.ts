@@ -1,3 +1,4 @@
+import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { RateLimiter } from '../utils/rate-limiter.js';
 import type { ApiEnv } from './api-env.js';
@@ -9,6 +10,9 @@ import {
   type TokenClaims,
   type TokenIssuer,
 } from './token-issuer.js';
+import { SESSION_COOKIE, UI_HEADER } from './ui/ui-session.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Bearer-token authentication for the API: a missing or bad token is 401, a missing scope 403, and
@@ -18,8 +22,18 @@ export function createAuth(deps: { tokens: TokenIssuer; rateLimitPerMinute: numb
   const limiter = new RateLimiter(deps.rateLimitPerMinute);
   return (scope: Scope) =>
     createMiddleware<ApiEnv>(async (c, next) => {
-      const header = c.req.header('authorization') ?? '';
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      const header = c.req.header('authorization');
+      // The dashboard's session: its cookie stands for the bearer token. A request that changes
+      // something must also carry the dashboard's header (a forged cross-site request cannot).
+      const session = header === undefined ? getCookie(c, SESSION_COOKIE) : undefined;
+      if (session && !SAFE_METHODS.has(c.req.method) && c.req.header(UI_HEADER) !== '1') {
+        throw new ApiError(
+          403,
+          'forbidden',
+          `a request with the session cookie needs the ${UI_HEADER} header`,
+        );
+      }
+      const match = session ? [session, session] : /^Bearer\s+(\S+)$/i.exec(header ?? '');
       if (!match?.[1]) {
         throw new ApiError(
           401,

@@ -11,6 +11,7 @@ import type { Role } from '../config/role.js';
 import type { RawRoute } from '../http/raw-route.js';
 import { relay, stripHopByHop } from '../http/relay.js';
 import type { RemotePreview } from './preview-directory.js';
+import { type PreviewMiss, sendPreviewPage } from './preview-pages.js';
 import type { PreviewEntry, PreviewRegistry } from './preview-registry.js';
 
 export const PREVIEW_PREFIX = '/preview/';
@@ -38,6 +39,10 @@ export interface PreviewProxyOptions {
   remote?: (token: string) => Promise<RemotePreview | null>;
   /** Roles that mount the route (RawRoute.roles). */
   roles?: readonly Role[];
+  /** A token nobody serves: bring its preview back, or say why not (410 gone, 503 starting). */
+  revive?: (token: string) => Promise<PreviewMiss>;
+  /** A preview was served (its sandbox becomes the most recently used). */
+  onServe?: (sandboxId: string) => void;
 }
 
 interface Target {
@@ -93,7 +98,10 @@ export function createPreviewProxyRoute(
       const { target, token, bare } = resolved;
       const worker = target ? null : await findWorker(req, resolved);
       if (!target && !worker) {
-        sendJson(res, 404, 'not_found', 'no such preview (unknown or expired link)');
+        const miss =
+          options.revive && token && !escapesPrefix(resolved.path) ? await options.revive(token) : null;
+        if (miss && miss.state !== 'unknown') sendPreviewPage(res, miss);
+        else sendJson(res, 404, 'not_found', 'no such preview (unknown or expired link)');
         return;
       }
       if (worker === 'error') {
@@ -111,6 +119,7 @@ export function createPreviewProxyRoute(
         return;
       }
       if (!target) return;
+      options.onServe?.(target.entry.sandboxId);
       const upstream = request({
         socketPath: target.entry.socketPath,
         method: req.method,

@@ -24,6 +24,7 @@ export interface PreviewRegistryOptions {
  */
 export class PreviewRegistry implements PreviewPublisher {
   readonly #entries = new Map<string, PreviewEntry>();
+  readonly #aliases = new Map<string, string>();
   readonly #o: PreviewRegistryOptions;
 
   constructor(options: PreviewRegistryOptions) {
@@ -45,7 +46,18 @@ export class PreviewRegistry implements PreviewPublisher {
     return entry;
   }
 
+  /** An ended preview's token answering with a revived one's entry (its link keeps working). */
+  alias(oldToken: string, newToken: string): void {
+    this.#aliases.set(oldToken, newToken);
+  }
+
   lookup(token: string): PreviewEntry | null {
+    const aliased = this.#aliases.get(token);
+    if (aliased !== undefined) {
+      const entry = this.lookup(aliased);
+      if (!entry) this.#aliases.delete(token);
+      return entry;
+    }
     const entry = this.#entries.get(token);
     if (!entry) return null;
     if (entry.expiresAt <= this.#now()) {

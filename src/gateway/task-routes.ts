@@ -1,11 +1,15 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import {
+  type ApprovalOutcome,
   BadInputError,
   ForbiddenError,
+  MAX_STEER_CHARS,
   missingHandlerReason,
+  type ShareLinks,
   TASK_SOURCES,
   TASK_STATUSES,
+  type TaskApprovals,
   type TaskIngress,
   type TaskInput,
   type TaskKind,
@@ -39,9 +43,53 @@ const text = () =>
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/**
+ * The `input` keys devbot's handlers read, with the type each must have when an API caller sets
+ * it. `chatSandbox` is not among them: only the Telegram front door puts a task in a chat's
+ * sandbox. Other keys are kept with the task (bounded below) and read by nothing.
+ */
+const DOCUMENTED_INPUT = {
+  command: text().min(1).max(100_000),
+  preview: z
+    .object({ port: z.number().int().min(1).max(65535) })
+    .strict()
+    .nullable(),
+  instruction: text().max(100_000),
+  issueNumber: z.number().int().positive(),
+  issueTitle: text().max(1000),
+  prNumber: z.number().int().positive(),
+  branch: z
+    .string()
+    .regex(/^devbot\/[\w./-]{1,200}$/, 'must be a branch devbot made (devbot/…)')
+    .refine((b) => !b.split('/').includes('..'), 'must not contain ..'),
+  context: z.union([
+    text().max(100_000),
+    z.array(z.object({ author: text().max(200).optional(), body: text().max(100_000) }).strict()).max(200),
+  ]),
+} as const;
+const RESERVED_INPUT = new Set(['chatSandbox']);
+
 const taskInput = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   const issue = jsonInputIssue(value, INPUT_LIMITS);
-  if (issue) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  if (issue) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (RESERVED_INPUT.has(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: "is set by devbot's chat front door, not by API callers",
+        path: [key],
+      });
+      continue;
+    }
+    const schema = DOCUMENTED_INPUT[key as keyof typeof DOCUMENTED_INPUT];
+    const parsed = schema?.safeParse(v);
+    if (parsed && !parsed.success)
+      for (const i of parsed.error.issues)
+        ctx.addIssue({ code: 'custom', message: i.message, path: [key, ...i.path] });
+  }
 });
 
 /** POST /tasks body. `source`, `origin` and `requester` are refused: devbot sets them. */
@@ -72,6 +120,9 @@ export const createTaskBody = z
 const listQuery = z.object({
   status: z.enum(TASK_STATUSES).optional(),
   source: z.enum(TASK_SOURCES).optional(),
+  repo: repoName.optional(),
+  /** The `next` of the page before: the id of its last task. */
+  before: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
@@ -85,9 +136,13 @@ export interface TaskRoutesDeps {
   authorize?: ((subject: string, repo: string) => Promise<void>) | undefined;
   /** Whether this deployment has a handler for a kind. */
   handles?: ((kind: TaskKind) => boolean) | undefined;
+  /** Share links of task pages: `shareUrl` for the owner, revocation for admins. */
+  shareLinks?: ShareLinks | undefined;
+  /** Decisions on waiting tasks (approve, revise). */
+  approvals?: TaskApprovals | undefined;
 }
 
-/** POST /tasks, GET /tasks, GET /tasks/:id and POST /tasks/:id/cancel. */
+/** POST /tasks, GET /tasks, GET /tasks/:id, POST /tasks/:id/cancel, /approve and /revise. */
 export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   const { auth } = deps;
   app.post('/tasks', auth('tasks:write'), async (c) => {
@@ -155,13 +210,18 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
       throw new ApiError(400, 'invalid_query', parsed.error.issues.map((i) => i.message).join('; '));
     const claims = c.get('claims');
     const admin = claims.scopes.includes('admin');
+    const limit = parsed.data.limit ?? 50;
     const tasks = await deps.store.listTasks({
       ...(parsed.data.status ? { status: parsed.data.status } : {}),
       ...(parsed.data.source ? { source: parsed.data.source } : {}),
-      ...(parsed.data.limit ? { limit: parsed.data.limit } : {}),
+      ...(parsed.data.repo ? { repo: parsed.data.repo } : {}),
+      ...(parsed.data.before ? { before: parsed.data.before } : {}),
+      limit,
       ...(admin ? {} : { requester: claims.subject }),
     });
-    return c.json({ tasks: tasks.map(taskJson) });
+    // A full page may have more after it: `next` is the cursor for `?before=`.
+    const next = tasks.length === limit ? (tasks.at(-1)?.id ?? null) : null;
+    return c.json({ tasks: tasks.map(taskJson), next });
   });
 
   const loadOwnTask = async (id: string, claims: TokenClaims) => {
@@ -176,13 +236,22 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   app.get('/tasks/:id', auth('tasks:read'), async (c) => {
     const task = await loadOwnTask(c.req.param('id'), c.get('claims'));
     const events = await deps.store.listEvents(task.id);
-    return c.json({ ...taskJson(task), events: events.map(eventJson) });
+    const shareUrl = deps.shareLinks ? await deps.shareLinks.urlFor(task.id) : undefined;
+    return c.json({ ...taskJson(task), ...(shareUrl ? { shareUrl } : {}), events: events.map(eventJson) });
+  });
+
+  // Revokes a task's share links (admins only); the owner's next GET gets a new one.
+  app.delete('/tasks/:id/share', auth('admin'), async (c) => {
+    if (!deps.shareLinks) throw new ApiError(404, 'not_found', 'share links are not enabled');
+    const task = await loadOwnTask(c.req.param('id'), c.get('claims'));
+    const revoked = await deps.shareLinks.revoke(task.id);
+    return c.json({ revoked });
   });
 
   app.post('/tasks/:id/cancel', auth('tasks:write'), async (c) => {
     const claims = c.get('claims');
     const task = await loadOwnTask(c.req.param('id'), claims);
-    if (task.status !== 'queued' && task.status !== 'running') {
+    if (task.status !== 'queued' && task.status !== 'running' && task.status !== 'waiting') {
       throw new ApiError(409, 'already_finished', `the task already ended (${task.status})`);
     }
     const after = await deps.ingress.cancel(task.id, claims.subject);
@@ -191,4 +260,33 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
     }
     return c.json(taskJson(after ?? task), 202);
   });
+
+  // A waiting task's plan: approved as it is, or planned again with a change. Same rule as cancel:
+  // the requester or an admin.
+  const decide = async (outcome: ApprovalOutcome) => {
+    if (outcome.ok) return outcome.task;
+    if (outcome.reason === 'empty') throw new ApiError(400, 'invalid_body', outcome.message);
+    throw new ApiError(409, 'not_waiting', outcome.message);
+  };
+  const approvals = () => {
+    if (!deps.approvals) throw new ApiError(503, 'unavailable', 'approvals are not served here');
+    return deps.approvals;
+  };
+  app.post('/tasks/:id/approve', auth('tasks:write'), async (c) => {
+    const claims = c.get('claims');
+    const task = await loadOwnTask(c.req.param('id'), claims);
+    const after = await decide(await approvals().approve(task.id, claims.subject));
+    return c.json(taskJson(after), 202);
+  });
+  app.post('/tasks/:id/revise', auth('tasks:write'), async (c) => {
+    const claims = c.get('claims');
+    const task = await loadOwnTask(c.req.param('id'), claims);
+    const parsed = reviseBody.safeParse(await readRequestJson(c, deps.bodyLimitBytes));
+    if (!parsed.success)
+      throw new ApiError(400, 'invalid_body', 'give {"text": "what should change in the plan"}');
+    const after = await decide(await approvals().revise(task.id, claims.subject, parsed.data.text));
+    return c.json(taskJson(after), 202);
+  });
 }
+
+const reviseBody = z.object({ text: z.string().trim().min(1).max(MAX_STEER_CHARS) }).strict();

@@ -1,11 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type EventBus, isTerminal, isTerminalEvent, type TaskEvent, type TaskStore } from '../core/index.js';
+import {
+  type EventBus,
+  isTerminal,
+  isTerminalEvent,
+  type ShareLinks,
+  type TaskEvent,
+  type TaskStore,
+} from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import { SubjectSlots } from './subject-slots.js';
 import { eventJson } from './task-json.js';
 import { InvalidTokenError, NOT_VALID, type TokenIssuer } from './token-issuer.js';
+import { cookieOf, SESSION_COOKIE, sameOrigin } from './ui/ui-session.js';
 
 export interface TaskStreamDeps {
   store: TaskStore;
@@ -16,6 +24,8 @@ export interface TaskStreamDeps {
   pollMs?: number;
   /** Streams one subject may hold open at once (DEVBOT_STREAMS_PER_USER); more are refused, 429. */
   maxPerSubject?: number;
+  /** Share links: `?share=<token>` streams the one task the link opens (the dashboard's share page). */
+  shareLinks?: Pick<ShareLinks, 'resolve'>;
 }
 
 const PATH = /^\/tasks\/([0-9a-fA-F-]{36})\/stream$/;
@@ -25,6 +35,9 @@ const PATH = /^\/tasks\/([0-9a-fA-F-]{36})\/stream$/;
  * with no gaps or repeats, and closes when the task ends. Resuming with the last seq seen
  * continues exactly where the client left off; resuming a task that already ended closes at once.
  * Each subject holds at most `maxPerSubject` streams at once.
+ *
+ * Credentials: a Bearer header or `?token=` (API clients); the dashboard's session cookie, only from
+ * a page of devbot's own origin; or `?share=<token>`, for the one task that share link opens.
  */
 export class TaskStreamServer {
   readonly #wss = new WebSocketServer({ noServer: true });
@@ -50,20 +63,36 @@ export class TaskStreamServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const taskId = PATH.exec(url.pathname)?.[1] ?? '';
     const header = req.headers.authorization ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? url.searchParams.get('token') ?? '';
-    if (!token) return rejectUpgrade(socket, 401, 'unauthorized', 'send a Bearer token or ?token=');
+    const cookie = cookieOf(req, SESSION_COOKIE);
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? url.searchParams.get('token') ?? (cookie || '');
+    const share = url.searchParams.get('share');
     let subject: string;
     let privileged: boolean;
-    try {
-      const claims = await this.deps.tokens.verify(token);
-      subject = claims.subject;
-      privileged = claims.scopes.includes('admin');
-      if (!privileged && !claims.scopes.includes('tasks:read')) {
+    if (share !== null) {
+      // A share link reads its one task; its streams count against the link, not a person.
+      const shared = this.deps.shareLinks ? await this.deps.shareLinks.resolve(share) : null;
+      if (!shared || shared.toLowerCase() !== taskId.toLowerCase())
+        return rejectUpgrade(socket, 404, 'not_found', 'this link opens no task here');
+      subject = `share:${shared}`;
+      privileged = true;
+    } else if (!token) {
+      return rejectUpgrade(socket, 401, 'unauthorized', 'send a Bearer token or ?token=');
+    } else if (token === cookie && !sameOrigin(req)) {
+      return rejectUpgrade(socket, 403, 'forbidden', "the session cookie works only from devbot's own pages");
+    } else {
+      let scopes: readonly string[];
+      try {
+        const claims = await this.deps.tokens.verify(token);
+        subject = claims.subject;
+        scopes = claims.scopes;
+      } catch (err) {
+        const why = err instanceof InvalidTokenError ? err.message : NOT_VALID;
+        return rejectUpgrade(socket, 401, 'unauthorized', why);
+      }
+      privileged = scopes.includes('admin');
+      if (!privileged && !scopes.includes('tasks:read')) {
         return rejectUpgrade(socket, 403, 'forbidden', 'the token lacks the tasks:read scope');
       }
-    } catch (err) {
-      const why = err instanceof InvalidTokenError ? err.message : NOT_VALID;
-      return rejectUpgrade(socket, 401, 'unauthorized', why);
     }
     // A slot is taken before anything else is looked up, so a burst of upgrades cannot all pass
     // the count; it is given back when the connection closes, or at once when refused.

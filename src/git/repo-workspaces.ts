@@ -225,9 +225,19 @@ export class RepoWorkspaces implements Workspaces {
       // A previous attempt of the same task may have left its worktree behind.
       if (await exists(dir)) await this.#removeWorktree(mirror, dir);
       await mkdir(dirname(dir), { recursive: true });
-      await runGit(['worktree', 'add', '--detach', '--quiet', dir, `refs/remotes/origin/${base}`], {
-        cwd: mirror,
-      });
+      let start = `refs/remotes/origin/${base}`;
+      if (options.commit !== undefined) {
+        if (!/^[0-9a-f]{7,64}$/.test(options.commit))
+          throw new NotFoundError(`not a commit: ${options.commit}`);
+        const ok = await runGit(['cat-file', '-e', `${options.commit}^{commit}`], { cwd: mirror }).then(
+          () => true,
+          () => false,
+        );
+        if (!ok)
+          throw new NotFoundError(`commit ${options.commit} is not in ${options.owner}/${options.repo}`);
+        start = options.commit;
+      }
+      await runGit(['worktree', 'add', '--detach', '--quiet', dir, start], { cwd: mirror });
       const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: dir })).trim();
       return new Workspace(dir, mirror, options, baseSha, base);
     });

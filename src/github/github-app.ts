@@ -20,6 +20,7 @@ import {
 } from './github-trigger.js';
 import { PermissionGate } from './permission-gate.js';
 import type { RestClient } from './rest-client.js';
+import { handleTaskCommand, hasAutoLabel, type TaskCommandDeps } from './task-commands.js';
 import { buildTaskPrompt } from './task-prompt.js';
 import { TOKEN_INSTALLATION_ID, type TokenAuth } from './token-auth.js';
 import { GITHUB_WEBHOOK_BODY_LIMIT, webhookRefusal } from './webhook-refusal.js';
@@ -71,6 +72,8 @@ export interface GithubAppOptions {
   reactionBacklog?: number;
   /** Largest webhook body read, in bytes (default GitHub's own cap, 25 MB). */
   webhookBodyLimit?: number;
+  /** `/devbot go|revise|<text>` on an issue with a task at work acts on that task (task-commands.ts). */
+  taskCommands?: TaskCommandDeps;
 }
 
 export type GithubEventResult =
@@ -196,6 +199,8 @@ export class GithubApp {
       await this.#replyDenied(octokit, t, verdict.role, log);
       return { task: null, created: false, reason: `@${t.sender} has ${verdict.role} permission, not write` };
     }
+    const command = this.options.taskCommands ? await handleTaskCommand(t, this.options.taskCommands) : null;
+    if (command) return this.#commandDone(octokit, t, command, log);
     const { task, created } = await this.options.ingress.submit({
       source: 'github',
       origin: originOf(t, event.id),
@@ -208,6 +213,7 @@ export class GithubApp {
         issueTitle: t.issueTitle,
         ...(t.prNumber !== undefined ? { prNumber: t.prNumber } : {}),
         ...(t.branch ? { branch: t.branch } : {}),
+        ...(t.kind === 'dev' && hasAutoLabel(event.payload) ? { skipApproval: true } : {}),
       },
       idempotencyKey: t.idempotencyKey,
     });
@@ -217,6 +223,25 @@ export class GithubApp {
       'github task accepted',
     );
     return { task, created };
+  }
+
+  /** A command acted on the issue's task (👀 on the comment) or was refused (a comment says why). */
+  async #commandDone(
+    octokit: RestClient,
+    t: GithubTrigger,
+    command: { acted: Task } | { refused: string },
+    log: Logger,
+  ): Promise<GithubEventResult> {
+    if ('acted' in command) {
+      if (t.reactTo) this.#reactLater(octokit, t, t.reactTo, log);
+      log.info({ taskId: command.acted.id }, 'github command acted on the task at work');
+      return { task: command.acted, created: false };
+    }
+    const body = `${DEVBOT_MARKER}notice -->\n@${t.sender}: ${command.refused}.`;
+    await octokit.rest.issues
+      .createComment({ owner: t.owner, repo: t.repo, issue_number: t.issueNumber, body })
+      .catch((err: unknown) => log.warn({ err }, 'could not post the refusal'));
+    return { task: null, created: false, reason: command.refused };
   }
 
   /** Resolves when background work (reactions) started so far has ended. */

@@ -220,6 +220,8 @@ function titleOf(status: ProgressStatus): string {
       return 'devbot failed';
     case 'cancelled':
       return 'devbot was cancelled';
+    case 'waiting':
+      return 'devbot waits for approval of its plan';
     default:
       return 'devbot is working';
   }
@@ -235,6 +237,7 @@ function conclusionOf(status: ProgressStatus): 'success' | 'failure' | 'cancelle
 function visible(s: TaskProgress): string {
   return JSON.stringify([
     s.status,
+    s.planRound,
     s.steps.length,
     s.steps.at(-1),
     s.prUrl,

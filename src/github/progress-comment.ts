@@ -2,7 +2,7 @@
  * Renders one task's progress as the sticky GitHub comment (and the check run's summary). Pure:
  * the reporter keeps the state, this turns it into Markdown.
  */
-import { formatDuration, type ProgressStatus, type TaskProgress } from '../core/index.js';
+import { formatDuration, type ProgressStatus, planText, type TaskProgress } from '../core/index.js';
 import { DEVBOT_MARKER } from './github-trigger.js';
 
 const MAX_STEPS = 12;
@@ -10,6 +10,7 @@ const MAX_STEPS = 12;
 const HEADLINE: Record<ProgressStatus, string> = {
   queued: '⏳ **devbot** accepted this and will start shortly.',
   running: '⚙️ **devbot** is working on this…',
+  waiting: '⏸️ **devbot** has a plan and waits for your approval.',
   succeeded: '✅ **devbot** finished.',
   failed: '❌ **devbot** could not finish this.',
   cancelled: '🚫 **devbot** stopped: the task was cancelled.',
@@ -32,6 +33,10 @@ export function renderSteps(state: TaskProgress): string {
 
 export function renderProgressComment(state: TaskProgress): string {
   const out = [progressMarker(state.taskId), HEADLINE[state.status], ''];
+  if (state.status === 'waiting' && state.plan) {
+    out.push('**Plan**', '', planText(state.plan), '');
+    out.push('Comment `/devbot go` to start or `/devbot revise <what>` to change the plan.', '');
+  }
   if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
   const error = publicError(state);
   if (error && state.status !== 'succeeded') out.push(`> ${error.split('\n').join('\n> ')}`, '');

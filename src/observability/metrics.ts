@@ -12,6 +12,12 @@ export class Metrics {
     labelNames: ['source', 'kind', 'status'] as const,
     registers: [this.registry],
   });
+  readonly approvalsTotal = new Counter({
+    name: 'devbot_approvals_total',
+    help: 'Decisions on waiting tasks (approved, revised, expired)',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
   readonly taskDuration = new Histogram({
     name: 'devbot_task_duration_seconds',
     help: 'Wall time from task start to its end, by kind and status',

@@ -9,6 +9,8 @@ export interface JobData {
   taskId: string;
   kind: Task['kind'];
   enqueuedAt: number;
+  /** The deployment that enqueued it (absent on jobs from before deployments had ids). */
+  deployment?: string;
 }
 
 export interface BullTaskQueueOptions {
@@ -16,6 +18,8 @@ export interface BullTaskQueueOptions {
   prefix: string;
   attempts: number;
   backoffMs?: number;
+  /** This deployment's id, carried by every job. */
+  deployment?: string;
 }
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -44,7 +48,12 @@ export class BullTaskQueue implements TaskQueue {
     await this.queue.addBulk(
       tasks.map((task) => ({
         name: task.kind,
-        data: { taskId: task.id, kind: task.kind, enqueuedAt: Date.now() },
+        data: {
+          taskId: task.id,
+          kind: task.kind,
+          enqueuedAt: Date.now(),
+          ...(this.options.deployment ? { deployment: this.options.deployment } : {}),
+        },
         opts: { jobId: task.id },
       })),
     );
@@ -60,10 +69,25 @@ export class BullTaskQueue implements TaskQueue {
     return LIVE_STATES.has(state);
   }
 
-  /** Re-adds a task whose job is gone or finished (the reconciler's path). */
+  /**
+   * Re-adds a task whose job is gone or finished (the reconciler's path, and a waiting task's
+   * continuation). A job of it still active is finishing (a task that just went waiting): wait for
+   * it briefly, since BullMQ ignores a job id it still holds.
+   */
   async requeue(task: Pick<Task, 'id' | 'kind'>): Promise<void> {
-    const job = await this.queue.getJob(task.id);
-    if (job) await job.remove().catch(() => {});
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const job = await this.queue.getJob(task.id);
+      if (!job) break;
+      const state = await job.getState();
+      if (state === 'active' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (state === 'waiting' || state === 'delayed' || state === 'prioritized') return;
+      await job.remove().catch(() => {});
+      break;
+    }
     await this.enqueue(task);
   }
 

@@ -8,6 +8,17 @@ import { hostname } from 'node:os';
 import { UnavailableError } from '../core/index.js';
 import { isProcessAlive } from '../utils/process-alive.js';
 
+/** The embedded database is held by another live process (so the CLI may reach it through its API). */
+export class PgliteLockedError extends UnavailableError {
+  constructor(
+    message: string,
+    readonly pid: number | null,
+  ) {
+    super(message);
+    this.name = 'PgliteLockedError';
+  }
+}
+
 /** Takes the lock on `dataDir` for this process; returns its release. Throws UnavailableError. */
 export function lockPgliteDir(dataDir: string): () => void {
   // Beside the directory, not in it: PostgreSQL wants its own directory to itself.
@@ -31,10 +42,11 @@ export function lockPgliteDir(dataDir: string): () => void {
       const [pid, host] = owner?.split(' ') ?? [];
       const alive = host === hostname() && pid !== undefined && isProcessAlive(Number(pid));
       if (alive || (host !== undefined && host !== hostname()))
-        throw new UnavailableError(
+        throw new PgliteLockedError(
           `another devbot process (pid ${pid ?? '?'} on ${host ?? '?'}) uses the embedded database in ${dataDir}: ` +
             'stop it first (devbot memory and devbot users need it stopped), or set DATABASE_URL so several ' +
             'processes share one PostgreSQL',
+          pid === undefined || Number.isNaN(Number(pid)) ? null : Number(pid),
         );
       // Its process is gone (killed, crashed): the lock is stale.
       rmSync(path, { force: true });

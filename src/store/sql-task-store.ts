@@ -18,7 +18,7 @@ import { migrate } from './migrate.js';
 import { storeWriteError } from './store-write-error.js';
 import { REPLACEMENT, toStorableJson } from './to-storable-json.js';
 
-interface TaskRow {
+export interface TaskRow {
   id: string;
   source: Task['source'];
   origin: Task['origin'];
@@ -43,7 +43,7 @@ interface TaskRow {
   updated_at: Date | string;
 }
 
-interface EventRow {
+export interface EventRow {
   task_id: string;
   seq: number;
   at: Date | string;
@@ -54,7 +54,7 @@ interface EventRow {
 const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
 const toDateOrNull = (v: Date | string | null): Date | null => (v === null ? null : toDate(v));
 
-function toTask(row: TaskRow): Task {
+export function toTask(row: TaskRow): Task {
   return {
     id: row.id,
     source: row.source,
@@ -81,7 +81,7 @@ function toTask(row: TaskRow): Task {
   };
 }
 
-function toEvent(row: EventRow): TaskEvent {
+export function toEvent(row: EventRow): TaskEvent {
   // The store only holds events it was given as TaskEvents: the row's type names its payload.
   return {
     taskId: row.task_id,
@@ -292,16 +292,32 @@ export class SqlTaskStore implements TaskStore {
       params.push(filter.requester);
       where.push(`requester = $${params.length}`);
     }
+    if (filter.repo) {
+      params.push(filter.repo);
+      where.push(`repo = $${params.length}`);
+    }
+    if (filter.before) {
+      // The cursor task's own timestamp, read in SQL: a JS Date would drop its microseconds.
+      params.push(isUuid(filter.before) ? filter.before : '00000000-0000-0000-0000-000000000000');
+      const at = `(SELECT created_at FROM tasks WHERE id = $${params.length})`;
+      where.push(`(created_at, id) < (${at}, $${params.length}::uuid)`);
+    }
     if (filter.chatId !== undefined) {
       // A chat's tasks, found by the index on (origin->>'chatId') of telegram tasks.
       params.push(String(filter.chatId));
       where.push(`source = 'telegram' AND origin->>'chatId' = $${params.length}`);
     }
-    if (filter.unfinished) where.push(`status IN ('queued', 'running')`);
+    if (filter.githubIssue) {
+      params.push(filter.githubIssue.repo, String(filter.githubIssue.issueNumber));
+      where.push(
+        `source = 'github' AND repo = $${params.length - 1} AND origin->>'issueNumber' = $${params.length}`,
+      );
+    }
+    if (filter.unfinished) where.push(`status IN ('queued', 'running', 'waiting')`);
     params.push(Math.min(Math.max(filter.limit ?? 50, 1), 500));
     const res = await this.sql.query<TaskRow>(
       `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC LIMIT $${params.length}`,
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
     return res.rows.map(toTask);
@@ -347,7 +363,7 @@ export class SqlTaskStore implements TaskStore {
     const res = await this.sql.query<TaskRow>(
       `UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, now()),
          updated_at = now()
-       WHERE id = $1 AND status NOT IN ${TERMINAL_SQL} RETURNING *`,
+       WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
       [id],
     );
     return res.rows[0] ? toTask(res.rows[0]) : null;
@@ -356,7 +372,7 @@ export class SqlTaskStore implements TaskStore {
   async markQueued(id: string): Promise<Task | null> {
     const res = await this.sql.query<TaskRow>(
       `UPDATE tasks SET status = 'queued', updated_at = now()
-       WHERE id = $1 AND status NOT IN ${TERMINAL_SQL} RETURNING *`,
+       WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
       [id],
     );
     return res.rows[0] ? toTask(res.rows[0]) : null;
@@ -426,12 +442,17 @@ export class SqlTaskStore implements TaskStore {
     return toEvent(row);
   }
 
-  async listEvents(taskId: string, afterSeq = 0): Promise<TaskEvent[]> {
+  async listEvents(taskId: string, afterSeq = 0, types?: readonly TaskEvent['type'][]): Promise<TaskEvent[]> {
     if (!isUuid(taskId)) return [];
-    const res = await this.sql.query<EventRow>(
-      'SELECT * FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq',
-      [taskId, afterSeq],
-    );
+    const res = types
+      ? await this.sql.query<EventRow>(
+          'SELECT * FROM task_events WHERE task_id = $1 AND seq > $2 AND type = ANY($3::text[]) ORDER BY seq',
+          [taskId, afterSeq, [...types]],
+        )
+      : await this.sql.query<EventRow>(
+          'SELECT * FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq',
+          [taskId, afterSeq],
+        );
     return res.rows.map(toEvent);
   }
 

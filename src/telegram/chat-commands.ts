@@ -143,6 +143,7 @@ function shortId(id: string): string {
 const STATUS_ICON: Record<Task['status'], string> = {
   queued: '🕐',
   running: '⏳',
+  waiting: '⏸️',
   succeeded: '✅',
   failed: '❌',
   cancelled: '🚫',

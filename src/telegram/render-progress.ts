@@ -3,7 +3,13 @@
  * message (sent new at the end, so the user is notified). Every dynamic part is escaped and cut to
  * a budget so the visible text stays within Telegram's 4096 UTF-16 code units.
  */
-import { formatDuration, type ProgressStatus, type TaskKind, type TaskProgress } from '../core/index.js';
+import {
+  formatDuration,
+  type ProgressStatus,
+  planText,
+  type TaskKind,
+  type TaskProgress,
+} from '../core/index.js';
 import {
   escapeHtml,
   htmlToPlain,
@@ -14,10 +20,8 @@ import {
   visibleLength,
 } from './telegram-text.js';
 
-export interface InlineButton {
-  text: string;
-  url: string;
-}
+/** A link button, or a button whose press comes back as a callback query (at most 64 bytes of data). */
+export type InlineButton = { text: string; url: string } | { text: string; callbackData: string };
 
 export interface RenderedMessage {
   html: string;
@@ -41,6 +45,7 @@ const STEP_CHARS = 200;
 const STATUS_ICON: Record<ProgressStatus, string> = {
   queued: '🕐',
   running: '⏳',
+  waiting: '⏸️',
   succeeded: '✅',
   failed: '❌',
   cancelled: '🚫',
@@ -49,6 +54,7 @@ const STATUS_ICON: Record<ProgressStatus, string> = {
 const STATUS_WORD: Record<ProgressStatus, string> = {
   queued: 'Queued',
   running: 'Running',
+  waiting: 'Waiting for approval',
   succeeded: 'Done',
   failed: 'Failed',
   cancelled: 'Cancelled',
@@ -110,7 +116,7 @@ export function renderStatus(p: TaskProgress, now: Date = new Date()): RenderedM
 }
 
 /** The final message: outcome, summary, output (or the output as a document), PR/preview buttons. */
-export function renderResult(p: TaskProgress): RenderedResult {
+export function renderResult(p: TaskProgress, taskUrl?: string): RenderedResult {
   const lines = [
     `${STATUS_ICON[p.status]} <b>${STATUS_WORD[p.status]}</b> · ${KIND_LABEL[p.kind]} · ${elapsed(p, new Date())}`,
   ];
@@ -136,10 +142,45 @@ export function renderResult(p: TaskProgress): RenderedResult {
   const buttons: InlineButton[] = [];
   if (p.prUrl) buttons.push({ text: '🔀 Pull request', url: p.prUrl });
   if (p.previewUrl) buttons.push({ text: '🌐 Preview', url: p.previewUrl });
-  if (buttons.length > 0) result.buttons = [buttons];
+  const rows = buttons.length > 0 ? [buttons] : [];
+  if (taskUrl) rows.push([{ text: '📋 Open task', url: taskUrl }]);
+  if (rows.length > 0) result.buttons = rows;
   lines.push(`<code>${escapeHtml(p.taskId)}</code>`);
   result.html = ensureFits(lines.join('\n'));
   return result;
+}
+
+/** Callback data of the plan buttons: `ap:<a|r|c>:<round>:<task id>` (under 64 bytes). */
+export function planCallback(action: 'a' | 'r' | 'c', round: number, taskId: string): string {
+  return `ap:${action}:${round}:${taskId}`;
+}
+
+const PLAN_CHARS = 3000;
+
+/** The plan of a waiting task, with Approve / Revise / Cancel (or, once decided, the outcome). */
+export function renderPlan(p: TaskProgress, decided?: string): RenderedMessage {
+  const plan = p.plan ? planText(p.plan) : '';
+  const lines = [
+    `📋 <b>Plan</b> · ${KIND_LABEL[p.kind]}`,
+    headline(p),
+    `<pre>${escapeHtml(truncateText(plan || '(the planner returned no steps)', PLAN_CHARS))}</pre>`,
+  ];
+  if (decided) lines.push(escapeHtml(decided));
+  else if (p.waitingUntil)
+    lines.push(
+      `<i>Approve to start, Revise to change the plan (reply with what), or Cancel. Expires ${escapeHtml(p.waitingUntil.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}.</i>`,
+    );
+  lines.push(`<code>${escapeHtml(p.taskId)}</code>`);
+  const message: RenderedMessage = { html: ensureFits(lines.join('\n')) };
+  if (!decided)
+    message.buttons = [
+      [
+        { text: '✅ Approve', callbackData: planCallback('a', p.planRound, p.taskId) },
+        { text: '✏️ Revise', callbackData: planCallback('r', p.planRound, p.taskId) },
+        { text: '🚫 Cancel', callbackData: planCallback('c', p.planRound, p.taskId) },
+      ],
+    ];
+  return message;
 }
 
 /** The first status message, sent before the task exists (the fast acknowledgement). */

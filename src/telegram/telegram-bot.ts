@@ -13,6 +13,7 @@ import {
   errorMessage,
   ForbiddenError,
   type Task,
+  type TaskApprovals,
   type TaskIngress,
   type TaskKind,
   type TaskStore,
@@ -25,6 +26,7 @@ import { addressedToBot, allowedUserIds, type BotIdentity, isAllowedUser } from 
 import { ChatCommands, notAllowedText } from './chat-commands.js';
 import { parseCommand } from './parse-command.js';
 import { renderAck } from './render-progress.js';
+import { TaskControls } from './task-controls.js';
 import type { OutgoingMessage, TelegramOutbox } from './telegram-outbox.js';
 import { escapeHtml, truncateText } from './telegram-text.js';
 import { chatKey, TelegramTransport } from './telegram-transport.js';
@@ -38,8 +40,12 @@ export interface TelegramBotOptions {
   allowedUserIds: readonly string[];
   /** Where tasks are created and cancelled: the same ingress as GitHub and the API. */
   ingress: TaskIngress;
-  /** Read-only use: /status and /cancel find this chat's tasks. */
-  store: Pick<TaskStore, 'getTask' | 'listTasks'>;
+  /** Decisions on waiting tasks and messages to running ones (buttons and replies). */
+  approvals?: TaskApprovals;
+  /** Allowed users who may also decide on other people's tasks (TELEGRAM_ADMIN_USER_IDS). */
+  adminUserIds?: readonly string[];
+  /** /status and /cancel find this chat's tasks; the Revise prompt's id is stored on its task. */
+  store: Pick<TaskStore, 'getTask' | 'listTasks' | 'patchTask'>;
   /** The chat's repository and shell state. */
   bindings: ChatBindings;
   /** Which updates were already turned into tasks (per bot). */
@@ -76,6 +82,7 @@ export class TelegramBot {
   readonly #recent = new Set<number>();
   readonly #commands: ChatCommands;
   readonly #transport: TelegramTransport;
+  readonly #controls: TaskControls | null;
 
   constructor(private readonly options: TelegramBotOptions) {
     this.#log = options.logger.child({ component: 'telegram' });
@@ -107,6 +114,33 @@ export class TelegramBot {
       authorize: options.authorize,
       username: () => this.identity.username,
     });
+    const approvals = options.approvals;
+    this.#controls = approvals
+      ? new TaskControls({
+          store: options.store,
+          approvals,
+          ingress: options.ingress,
+          outbox: options.outbox,
+          answer: async (id, text) => {
+            await this.bot.api.answerCallbackQuery(id, { text }).catch(() => {});
+          },
+          allowed: this.#allowed,
+          admins: allowedUserIds(options.adminUserIds ?? []),
+          startTask: async (message, text) => {
+            await this.#createTask({
+              updateId: 0,
+              message,
+              kind: 'auto',
+              prompt: text,
+              threadId: message.is_topic_message ? message.message_thread_id : undefined,
+              claim: Promise.resolve(true),
+              idempotencyKey: `tg:message:${message.chat.id}:${message.message_id}`,
+            });
+          },
+          textOf: (message) => addressedToBot(message, this.identity).text,
+          logger: this.#log,
+        })
+      : null;
     this.#transport = new TelegramTransport({
       bot: this.bot,
       handle: (update) => this.handleTelegramUpdate(update),
@@ -152,7 +186,20 @@ export class TelegramBot {
    */
   async handleTelegramUpdate(update: Update): Promise<Task | null> {
     if (update.callback_query) {
-      await this.bot.api.answerCallbackQuery(update.callback_query.id).catch(() => {});
+      if (!this.#controls) {
+        await this.bot.api.answerCallbackQuery(update.callback_query.id).catch(() => {});
+        return null;
+      }
+      try {
+        await this.#controls.handleCallback(update.callback_query);
+      } catch (err) {
+        this.#log.error({ err }, 'telegram: a button press failed');
+        await this.bot.api
+          .answerCallbackQuery(update.callback_query.id, {
+            text: 'That did not work: try again in a moment.',
+          })
+          .catch(() => {});
+      }
       return null;
     }
     const message = update.message;
@@ -212,6 +259,13 @@ export class TelegramBot {
     }
     const command = parseCommand(text, this.identity.username);
     if (!command || command.type === 'ignore') return null;
+    if (this.#controls && command.type === 'task' && command.kind === 'auto') {
+      // A reply revising a plan or steering a running task; a plain message while a task runs asks.
+      const handled = message.reply_to_message
+        ? await this.#controls.handleReply(message, text, claim)
+        : await this.#controls.offerSteer(message, text, claim);
+      if (handled) return null;
+    }
     if (command.type === 'task' || command.type === 'shell') {
       const kind: TaskKind = command.type === 'shell' ? 'shell' : command.kind;
       const prompt = command.type === 'shell' ? command.command : command.prompt;
@@ -229,6 +283,8 @@ export class TelegramBot {
     prompt: string;
     threadId: number | undefined;
     claim: Promise<boolean>;
+    /** Default: the update's (`tg:update:<id>`). */
+    idempotencyKey?: string;
   }): Promise<Task | null> {
     const { updateId, message, kind, prompt, threadId } = args;
     const from = message.from as NonNullable<Message['from']>;
@@ -301,9 +357,9 @@ export class TelegramBot {
         kind,
         prompt,
         input: kind === 'shell' ? { command: prompt, chatSandbox: true } : {},
-        idempotencyKey: `tg:update:${updateId}`,
+        idempotencyKey: args.idempotencyKey ?? `tg:update:${updateId}`,
       });
-      await this.#claims.attachTask(updateId, task.id);
+      if (args.idempotencyKey === undefined) await this.#claims.attachTask(updateId, task.id);
       if (!created) {
         // Another delivery of this update made the task and owns its status message.
         await dropAck();

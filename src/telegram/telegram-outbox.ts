@@ -13,6 +13,8 @@ import { WakeableSleeps } from './wakeable-sleeps.js';
 export interface OutgoingMessage {
   html: string;
   buttons?: InlineButton[][];
+  /** Opens the reply field on the user's side (a question the bot waits an answer to). */
+  forceReply?: boolean;
   replyTo?: number;
   threadId?: number;
 }
@@ -363,14 +365,21 @@ function payload(op: Op): { text: string; other: Record<string, unknown> } {
   const other: Record<string, unknown> = {};
   const buttons = m.buttons ?? [];
   if (buttons.length > 0 && op.noButtons) {
+    // Links go in the text; a callback button cannot work without its keyboard.
     html += `\n${buttons
       .flat()
-      .map((b) => `${escapeHtml(b.text)}: ${escapeHtml(b.url)}`)
+      .flatMap((b) => ('url' in b ? [`${escapeHtml(b.text)}: ${escapeHtml(b.url)}`] : []))
       .join('\n')}`;
   } else if (buttons.length > 0) {
     other.reply_markup = {
-      inline_keyboard: buttons.map((row) => row.map((b) => ({ text: b.text, url: b.url }))),
+      inline_keyboard: buttons.map((row) =>
+        row.map((b) =>
+          'url' in b ? { text: b.text, url: b.url } : { text: b.text, callback_data: b.callbackData },
+        ),
+      ),
     };
+  } else if (m.forceReply && op.kind === 'send') {
+    other.reply_markup = { force_reply: true, selective: true };
   }
   if (op.plain) {
     html = htmlToPlain(html);

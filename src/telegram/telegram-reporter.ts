@@ -18,7 +18,7 @@ import {
   telegramOrigin,
 } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
-import { renderResult, renderStatus } from './render-progress.js';
+import { renderPlan, renderResult, renderStatus } from './render-progress.js';
 import type { OutgoingMessage, TelegramOutbox } from './telegram-outbox.js';
 import { escapeHtml } from './telegram-text.js';
 
@@ -28,6 +28,8 @@ export interface TelegramReporterOptions {
   logger: Logger;
   /** Re-render running tasks this often so the elapsed time moves during quiet phases. Default 10 s. */
   tickMs?: number;
+  /** The task's page (its share link), for the result message's "Open task" button. */
+  taskUrl?: ((taskId: string) => Promise<string>) | undefined;
 }
 
 interface Tracked {
@@ -37,6 +39,8 @@ interface Tracked {
   /** Resolves with the status message id once known (sent by the bot, or by us). */
   statusMessage: Promise<number | null>;
   lastRenderAt: number;
+  /** The plan round whose message no longer offers buttons (decided, or the task ended). */
+  closedRound: number;
 }
 
 /** How many finished task ids to remember, so a repeated end event sends nothing twice. */
@@ -89,6 +93,8 @@ export class TelegramReporter implements TaskReporter {
     if (this.#finished.has(task.id)) return;
     const tracked = this.#tasks.get(task.id) ?? (await this.#track(task, event));
     if (!applyEvent(tracked.progress, event)) return;
+    if (event.type === 'task.waiting') await this.#sendPlan(task, tracked);
+    else if (event.type === 'task.started' || isTerminalEvent(event)) this.#closePlan(task, tracked);
     if (isTerminalEvent(event)) {
       this.#tasks.delete(task.id);
       this.#remember(task.id);
@@ -96,6 +102,43 @@ export class TelegramReporter implements TaskReporter {
       return;
     }
     this.#render(task.id, tracked);
+  }
+
+  /** A plan waits for approval: a new message (so the requester is notified) with the buttons. */
+  async #sendPlan(task: Task, tracked: Tracked): Promise<void> {
+    const id = await this.options.outbox.send(tracked.chatId, {
+      ...renderPlan(tracked.progress),
+      ...this.#replyTo(tracked),
+    });
+    if (id === null) {
+      this.#log.warn({ taskId: task.id }, 'telegram: the plan message was not delivered');
+      return;
+    }
+    tracked.origin.planMessageId = id;
+    // Read the stored origin first: the bot may have written to it (the Revise prompt's id).
+    const stored = await this.options.store.getTask(task.id).catch(() => null);
+    await this.options.store
+      .patchTask(task.id, { origin: { ...(stored?.origin ?? {}), ...tracked.origin, planMessageId: id } })
+      .catch((err) =>
+        this.#log.warn({ err, taskId: task.id }, 'telegram: could not store the plan message id'),
+      );
+  }
+
+  /** The plan was decided on (from any front door) or the task ended: its buttons go. */
+  #closePlan(task: Task, tracked: Tracked): void {
+    const p = tracked.progress;
+    const id = tracked.origin.planMessageId;
+    if (id === undefined || p.plan === null || tracked.closedRound === p.planRound) return;
+    tracked.closedRound = p.planRound;
+    const outcome =
+      p.status === 'cancelled'
+        ? '🚫 Cancelled.'
+        : p.status === 'failed' || p.status === 'succeeded'
+          ? 'The task ended.'
+          : task.input.approvedPlan
+            ? '✅ Approved: working on it.'
+            : '✏️ Revising the plan.';
+    void this.options.outbox.edit(tracked.chatId, id, renderPlan(p, outcome));
   }
 
   /** First event of a task in this process: fold in what happened before (after a restart, too). */
@@ -111,6 +154,7 @@ export class TelegramReporter implements TaskReporter {
       origin: { ...origin },
       statusMessage: Promise.resolve(known),
       lastRenderAt: 0,
+      closedRound: 0,
     };
     if (known === null) tracked.statusMessage = this.#sendStatusMessage(task.id, tracked);
     this.#tasks.set(task.id, tracked);
@@ -151,7 +195,11 @@ export class TelegramReporter implements TaskReporter {
       const statusId = await tracked.statusMessage;
       if (statusId !== null)
         void this.options.outbox.edit(tracked.chatId, statusId, renderStatus(tracked.progress));
-      const result = renderResult(tracked.progress);
+      const taskUrl = await this.options.taskUrl?.(task.id).catch((err: unknown) => {
+        this.#log.warn({ err, taskId: task.id }, 'no share link for the result message');
+        return undefined;
+      });
+      const result = renderResult(tracked.progress, taskUrl);
       const message: OutgoingMessage = { html: result.html, ...this.#replyTo(tracked) };
       if (result.buttons) message.buttons = result.buttons;
       const resultId = await this.options.outbox.send(tracked.chatId, message);

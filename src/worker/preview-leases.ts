@@ -9,6 +9,8 @@ import type { Metrics } from '../observability/metrics.js';
 
 export interface PreviewLeasesOptions {
   ttlMs: number;
+  /** DEVBOT_PREVIEW_MAX: previews held at once; a new one stops the least recently used. */
+  max?: number;
   metrics?: Pick<Metrics, 'previewsActive'>;
   logger?: Logger;
 }
@@ -26,7 +28,8 @@ export interface PreviewLease {
 
 export class PreviewLeases {
   readonly #o: PreviewLeasesOptions;
-  readonly #open = new Set<() => Promise<void>>();
+  /** Open leases, least recently used first (a use moves one to the end). */
+  readonly #open = new Map<() => Promise<void>, string>();
   readonly #byKey = new Map<string, () => Promise<void>>();
 
   constructor(options: PreviewLeasesOptions) {
@@ -42,9 +45,28 @@ export class PreviewLeases {
     await this.#byKey.get(key)?.();
   }
 
+  /** A preview of this sandbox was just served: it becomes the most recently used. */
+  touch(sandboxId: string): void {
+    for (const [close, id] of this.#open) {
+      if (id !== sandboxId) continue;
+      this.#open.delete(close);
+      this.#open.set(close, id);
+      return;
+    }
+  }
+
   /** Holds the preview for the TTL; returns the function that ends it early. */
   hold(lease: PreviewLease): () => Promise<void> {
     const { ttlMs, metrics, logger } = this.#o;
+    const max = this.#o.max ?? Number.POSITIVE_INFINITY;
+    // Over the limit: the least recently used previews give way (a repo preview comes back when
+    // its link is opened again).
+    for (const [oldest] of this.#open) {
+      if (this.#open.size < max) break;
+      this.#open.delete(oldest);
+      logger?.info({ taskId: lease.taskId }, 'preview limit reached: the least recently used preview stops');
+      void oldest();
+    }
     void lease.sandbox.keepAlive?.(ttlMs + 60_000).catch(() => {});
     metrics?.previewsActive.inc();
     let closing: Promise<void> | null = null;
@@ -64,13 +86,13 @@ export class PreviewLeases {
     const timer = setTimeout(() => void close(), ttlMs);
     timer.unref();
     void lease.ended?.then(close, close);
-    this.#open.add(close);
+    this.#open.set(close, lease.sandbox.id);
     if (lease.key !== undefined) this.#byKey.set(lease.key, close);
     return close;
   }
 
   /** Ends every preview (shutdown). Safe to call twice. */
   async stop(): Promise<void> {
-    await Promise.allSettled([...this.#open].map((close) => close()));
+    await Promise.allSettled([...this.#open.keys()].map((close) => close()));
   }
 }

@@ -74,6 +74,14 @@ export class DefaultTaskIngress implements TaskIngress {
       status: 'cancelled',
     });
     await Promise.allSettled([this.deps.bus.publish(finished.event), this.deps.bus.requestCancel(taskId)]);
+    // No worker holds a task that waited for a person: a job of it lets one report the end.
+    if (finished.task.startedAt !== null) {
+      try {
+        if (!(await this.deps.queue.hasLiveJob(taskId))) await this.deps.queue.requeue(finished.task);
+      } catch (err) {
+        this.deps.logger.warn({ err, taskId }, 'the end of a cancelled task was not handed to a worker');
+      }
+    }
     return finished.task;
   }
 }

@@ -1,6 +1,7 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  type ApprovalStore,
   CancelledError,
   type EventBus,
   errorMessage,
@@ -8,6 +9,8 @@ import {
   LimitExceededError,
   missingHandlerReason,
   type NewTaskEvent,
+  PlanApprovalNeeded,
+  type SteerMessage,
   type Task,
   type TaskContext,
   type TaskEvent,
@@ -28,6 +31,8 @@ import { type JobData, QUEUE_NAME } from '../queue/bullmq-task-queue.js';
 export interface TaskWorkerOptions {
   connection: Redis;
   prefix: string;
+  /** This deployment's id: a job another deployment enqueued on a shared prefix is put back. */
+  deployment?: string;
   concurrency: number;
   attempts: number;
   taskTimeoutMs: number;
@@ -45,6 +50,8 @@ export interface TaskWorkerOptions {
   shutdownGraceMs?: number;
   /** How long an aborted handler gets to stop at its next check before the task ends anyway. */
   abortSettleMs?: number;
+  /** Where a task that waits for a person stores its request, and how long it may wait. */
+  approvals?: { store: ApprovalStore; timeoutMs: number };
 }
 
 class ShutdownError extends Error {
@@ -70,7 +77,7 @@ export class TaskWorker {
     this.#unsubscribeCancel = await this.options.bus.onCancel((taskId) => {
       this.#running.get(taskId)?.abort(new CancelledError());
     });
-    this.#worker = new Worker<JobData>(QUEUE_NAME, (job) => this.#process(job), {
+    this.#worker = new Worker<JobData>(QUEUE_NAME, (job, token) => this.#process(job, token), {
       connection: this.options.connection,
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
@@ -80,6 +87,11 @@ export class TaskWorker {
     });
     this.#worker.on('error', (err) => this.options.logger.error({ err }, 'queue worker error'));
     this.options.metrics.workerUp.set(1);
+  }
+
+  /** Tasks this worker is running now (a task waiting for a person is not one of them). */
+  get activeCount(): number {
+    return this.#running.size;
   }
 
   /** Lets running tasks finish for the grace period, then hands them back. Safe to call twice. */
@@ -103,14 +115,32 @@ export class TaskWorker {
     return this.#stopping;
   }
 
-  async #process(job: Job<JobData>): Promise<void> {
+  /** Deployments whose jobs were seen here (each is warned about once). */
+  readonly #foreign = new Set<string>();
+
+  async #process(job: Job<JobData>, token?: string): Promise<void> {
     const { taskId } = job.data;
     const { store, logger } = this.options;
+    const theirs = job.data.deployment;
+    if (theirs && this.options.deployment && theirs !== this.options.deployment) {
+      // Another deployment's task on a shared queue prefix: not ours to run or to fail. Back to
+      // the queue untouched (a little later, so its own workers get to it first).
+      if (!this.#foreign.has(theirs)) {
+        this.#foreign.add(theirs);
+        logger.warn(
+          { deployment: theirs, prefix: this.options.prefix },
+          `another devbot deployment (${theirs}) uses the queue prefix ${this.options.prefix} on this Redis: its jobs are left to it, but both slow down; give each deployment its own DEVBOT_QUEUE_PREFIX (or unset it: the default is per deployment)`,
+        );
+      }
+      await job.moveToDelayed(Date.now() + 2000, token);
+      throw new DelayedError();
+    }
     const existing = await store.getTask(taskId);
     if (!existing) throw new UnrecoverableError(`task ${taskId} does not exist`);
     if (existing.status === 'succeeded' || existing.status === 'failed' || existing.status === 'cancelled') {
-      // Cancelled before any worker took it: the reporters have not heard of its end yet.
-      if (existing.status === 'cancelled' && existing.startedAt === null)
+      // Cancelled while no worker ran it (queued, waiting for a person, between attempts): the
+      // reporters have not heard of its end yet.
+      if (existing.status === 'cancelled' && (await this.#endedUnattended(existing)))
         await this.#reportStoredEnd(existing);
       return;
     }
@@ -145,7 +175,20 @@ export class TaskWorker {
       return event;
     };
     try {
-      await emit('task.started', { attempt: task.attempts });
+      const startedEvent = await emit('task.started', { attempt: task.attempts });
+      // Steering messages sent from here on (one just before the start included) are this attempt's.
+      let steerSeq = startedEvent.seq - 1;
+      const takeMessages = async (): Promise<SteerMessage[]> => {
+        const found = await store.listEvents(taskId, steerSeq, ['steer']);
+        const messages: SteerMessage[] = [];
+        for (const e of found) {
+          steerSeq = Math.max(steerSeq, e.seq);
+          if (e.type !== 'steer') continue;
+          messages.push({ by: e.data.by, text: e.data.text });
+          await emit('log', { message: `📝 noted: ${e.data.text}` });
+        }
+        return messages;
+      };
       const ctx: TaskContext = {
         task: current,
         emit,
@@ -158,6 +201,7 @@ export class TaskWorker {
         },
         signal: controller.signal,
         attempt: task.attempts,
+        takeMessages,
       };
       context = ctx;
       if (current.kind === 'auto') {
@@ -182,6 +226,10 @@ export class TaskWorker {
       log.info({ durationMs: Math.round(performance.now() - started) }, 'task succeeded');
     } catch (raw) {
       const err = controller.signal.aborted ? (controller.signal.reason ?? raw) : raw;
+      if (err instanceof PlanApprovalNeeded) {
+        await this.#wait(current, err, log);
+        return;
+      }
       if (err instanceof ShutdownError) {
         await store.markQueued(taskId);
         await emit('task.retrying', { reason: err.message }).catch(() => {});
@@ -213,6 +261,68 @@ export class TaskWorker {
       clearTimeout(timeout);
       this.#running.delete(taskId);
     }
+  }
+
+  /**
+   * The task stops for a person: its plan is stored and it leaves the worker (the job completes,
+   * the handler already closed its sandbox). An approval enqueues it again.
+   */
+  async #wait(task: Task, need: PlanApprovalNeeded, log: Logger): Promise<void> {
+    const approvals = this.options.approvals;
+    if (!approvals) throw new UnavailableError('this worker cannot hold tasks for approval');
+    const expiresAt = new Date(Date.now() + approvals.timeoutMs);
+    const waiting = await approvals.store.markWaiting(task.id, need.plan, expiresAt);
+    if (!waiting) {
+      // Cancelled meanwhile: report that end instead.
+      await this.#reportStoredEnd(await this.options.store.getTask(task.id));
+      return;
+    }
+    this.options.metrics.tasksTotal.inc({ source: task.source, kind: task.kind, status: 'waiting' });
+    await this.#fanOut(waiting.task, waiting.event);
+    log.info({ round: waiting.pending.round, expiresAt }, 'task waits for approval of its plan');
+  }
+
+  /**
+   * Cancels the tasks whose approval expired, each with a message that says so, and reports the end.
+   * Safe to run on several workers at once: a task ends exactly once.
+   */
+  async expireApprovals(now = new Date()): Promise<string[]> {
+    const approvals = this.options.approvals;
+    if (!approvals) return [];
+    const expired: string[] = [];
+    const hours = approvals.timeoutMs / 3_600_000;
+    const wait =
+      hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(approvals.timeoutMs / 1000)} s`;
+    for (const taskId of await approvals.store.expired(now)) {
+      // Closed first: a decision that came in meanwhile wins, and the task goes on.
+      if (!(await approvals.store.closeExpired(taskId, now))) continue;
+      const reason = `no one approved the plan within ${wait}; the task was cancelled`;
+      const finished = await this.options.store.finishTask(
+        taskId,
+        'cancelled',
+        { error: reason },
+        { by: 'devbot', reason },
+      );
+      if (!finished) continue;
+      this.options.metrics.approvalsTotal.inc({ decision: 'expired' });
+      this.options.metrics.tasksTotal.inc({
+        source: finished.task.source,
+        kind: finished.task.kind,
+        status: 'cancelled',
+      });
+      await this.#fanOut(finished.task, finished.event);
+      expired.push(taskId);
+    }
+    return expired;
+  }
+
+  /** Whether a cancelled task ended while no worker ran it (so no worker reported its end). */
+  async #endedUnattended(task: Task): Promise<boolean> {
+    if (task.startedAt === null) return true;
+    const events = await this.options.store.listEvents(task.id);
+    const before = events.findLastIndex((e) => e.type === 'task.cancelled') - 1;
+    const prior = events[before]?.type;
+    return prior === 'task.waiting' || prior === 'approval' || prior === 'task.retrying';
   }
 
   async #route(task: Task, signal: AbortSignal) {

@@ -76,6 +76,21 @@ describe.each<Backend>(['pglite', 'postgres'])('bad task input through the API o
       { prompt: 'x', input: { big: 'x'.repeat(70_000) } },
       /^input: is \d+ bytes as JSON; at most 65536/,
     ],
+    [
+      'a pull request number that is not a number',
+      { kind: 'followup', repo: 'acme/app', prompt: 'x', input: { prNumber: '1 OR 1=1' } },
+      /^input\.prNumber: Invalid input: expected number/,
+    ],
+    [
+      'a follow-up branch devbot did not make',
+      { kind: 'followup', repo: 'local/widgets', prompt: 'x', input: { branch: 'main' } },
+      /^input\.branch: must be a branch devbot made/,
+    ],
+    [
+      "a chat's persistent sandbox asked for by an API caller",
+      { kind: 'shell', command: 'id', input: { chatSandbox: true } },
+      /^input\.chatSandbox: is set by devbot's chat front door, not by API callers/,
+    ],
   ])('%s: 400 naming the field; the 29 others are created', async (_what, bad, message) => {
     const answer = await thirtyWithOneBad(bad);
     expect(answer.status).toBe(400);

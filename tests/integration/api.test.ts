@@ -164,6 +164,27 @@ describe('the /tasks API: bad input and access', () => {
     expect(all.body.tasks.length).toBeGreaterThan(1);
   });
 
+  it('pages with ?before=<next> without gaps or repeats, and filters by repo', async () => {
+    const erin = await devbot.client('erin');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1)
+      ids.push((await erin.createTask({ kind: 'shell', command: `x${i}` })).body.id);
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const page = await erin.request('GET', `/tasks?limit=2${next ? `&before=${next}` : ''}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.tasks.map((t: { id: string }) => t.id));
+      next = page.body.next;
+    } while (next);
+    // Every task once (tasks created in one batch share a timestamp: the id orders those).
+    expect(seen).toHaveLength(5);
+    expect([...seen].sort()).toEqual([...ids].sort());
+    expect((await erin.request('GET', '/tasks?repo=acme/none')).body).toEqual({ tasks: [], next: null });
+    expect((await erin.request('GET', '/tasks?repo=../x')).status).toBe(400);
+    expect((await erin.request('GET', '/tasks?before=nope')).status).toBe(400);
+  });
+
   it('cancels a running task: its handler is aborted and it ends cancelled', async () => {
     const created = await devbot.api.createTask({ kind: 'question', prompt: 'wait' });
     const id = created.body.id;

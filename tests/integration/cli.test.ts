@@ -39,7 +39,10 @@ describe('devbot help and usage', () => {
 
     for (const [args, shows] of [
       [['start', '--help'], /--role <role>/],
-      [['token', '--help'], /--user <name>[\s\S]*--ttl <seconds>[\s\S]*--admin/],
+      [
+        ['token', '--help'],
+        /--user <name>[\s\S]*--ttl <duration>[\s\S]*--admin[\s\S]*--list[\s\S]*--revoke <id>/,
+      ],
       [['migrate', '--help'], /apply database migrations/],
       [['doctor', '--help'], /--json[\s\S]*--role <role>/],
       [['memory', '--help'], /list[\s\S]*search[\s\S]*forget/],
@@ -66,9 +69,9 @@ describe('devbot help and usage', () => {
       [['nope'], /unknown command 'nope'/],
       [['start', '--role', 'nope'], /--role <role>' argument 'nope' is invalid/],
       [['start', 'extra'], /too many arguments/],
-      [['token'], /required option '--user <name>'/],
+      [['token'], /give one of --user NAME, --list or --revoke ID/],
       [['token', '--user', 'a b'], /--user must be/],
-      [['token', '--user', 'alice', '--ttl', 'soon'], /whole number of seconds/],
+      [['token', '--user', 'alice', '--ttl', 'soon'], /must be seconds \(3600\), 90m, 12h, 30d/],
       [['doctor', '--role', 'nope'], /Allowed choices are all, gateway, worker, bot/],
       [['memory'], /Usage: devbot memory/],
       [['memory', 'list', '--kind', 'nope'], /--kind must be a memory kind/],
@@ -282,8 +285,11 @@ describe('devbot start, migrate and doctor', () => {
 
     // A token from this data directory works; one from another devbot's does not, and the
     // answer says why.
-    const good = await runCli(['token', '--user', 'alice'], { cwd: empty, env: env() });
+    // The running devbot holds the embedded database: the CLI records the token through its API.
+    const good = await runCli(['token', '--user', 'alice'], { cwd: empty, env: env({ PORT: String(port) }) });
     expect(good.code).toBe(0);
+    const id = /^token (\S+) for alice, expires (\S+);/.exec(good.stderr)?.[1];
+    expect(id, good.stderr).toBeDefined();
     const otherDir = dir('devbot-cli-other-');
     mkdirSync(otherDir, { recursive: true });
     writeFileSync(join(otherDir, 'jwt-secret'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
@@ -299,6 +305,36 @@ describe('devbot start, migrate and doctor', () => {
     expect(rejected.status).toBe(401);
     expect(((await rejected.json()) as { message: string }).message).toMatch(
       /another DEVBOT_DATA_DIR or DEVBOT_JWT_SECRET/,
+    );
+
+    // Listed by id (never the token itself), then revoked: refused at the next request.
+    const listed = await runCli(['token', '--list'], { cwd: empty, env: env({ PORT: String(port) }) });
+    expect(listed.code, listed.stderr).toBe(0);
+    const listedRow = listed.stdout.split('\n').find((line) => line.startsWith(`${id}\t`));
+    expect(listedRow?.split('\t'), listed.stdout).toEqual([
+      id,
+      'alice',
+      'tasks:read,tasks:write',
+      expect.any(String),
+      'valid',
+    ]);
+    expect(listed.stdout).not.toContain(good.stdout.trim());
+    const revoked = await runCli(['token', '--revoke', id as string], {
+      cwd: empty,
+      env: env({ PORT: String(port) }),
+    });
+    expect(revoked.stdout).toMatch(/^revoked token /);
+    const refused = await get(good.stdout);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/the token was revoked/);
+    // Without the devbot's port the CLI says where it looked instead of hanging.
+    const lost = await runCli(['token', '--list'], {
+      cwd: empty,
+      env: env({ PORT: String(await freePort()) }),
+    });
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(
+      /holds the embedded database in .* did not answer at http:\/\/127\.0\.0\.1:\d+/,
     );
 
     expect(await devbot.stop()).toEqual({ code: 0, signal: null });

@@ -117,8 +117,8 @@ describe('local repositories', () => {
       prompt: 'x',
       input: { branch: 'main', command: 'echo evil > evil.txt' },
     });
-    const done = await taskEnded(devbot.app.runtime.store, res.body.id as string, 30_000);
-    expect(done.status).toBe('failed');
-    expect(done.error).toMatch(/only to its own branches/);
+    // Refused at the door (the handler refuses it again before any push).
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/input\.branch: must be a branch devbot made/);
   });
 });

@@ -43,3 +43,32 @@ describe('no usable sandbox', () => {
     expect(ended.attempts).toBe(1);
   });
 });
+
+describe('an AppArmor profile asked for where it cannot be applied', () => {
+  it('makes the local sandbox unavailable with what to do, never unconfined', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { LocalSandboxProvider } = await import('../../sandbox/local/local-sandbox-provider.js');
+    const { readAppArmorState } = await import('../../sandbox/local/apparmor.js');
+    const provider = new LocalSandboxProvider({
+      baseDir: join(mkdtempSync(join(tmpdir(), 'devbot-aa-')), 'sandboxes'),
+      previews: {
+        publish: async () => ({ url: 'http://x', token: 't' }),
+        unpublish: async () => {},
+      } as never,
+      warm: 0,
+      appArmorProfile: 'devbot-sandbox',
+    });
+    const state = await readAppArmorState();
+    const outcome = await provider.check().then(
+      () => 'started',
+      (err: Error) => err.message,
+    );
+    // This machine may have AppArmor with the profile loaded (then it starts confined); anywhere
+    // else the refusal names what is missing.
+    if (state.enabled && state.profiles?.includes('devbot-sandbox')) expect(outcome).toBe('started');
+    else expect(outcome).toMatch(/AppArmor|aa-exec|not loaded/);
+    await provider.close();
+  });
+});

@@ -279,10 +279,13 @@ describe('chat shell sessions (local sandbox, PGlite)', () => {
     const { ctx } = context(chatTask(chat, 'touch started && sleep 30'));
     const running = handler.handle({ ...ctx, signal: abort.signal }).catch((err: unknown) => err);
     await expect
-      .poll(async () => {
-        const id = (await bindings.get(chat))?.sandboxId;
-        return id ? existsSync(join(harness.baseDir, id, 'workspace', 'started')) : false;
-      })
+      .poll(
+        async () => {
+          const id = (await bindings.get(chat))?.sandboxId;
+          return id ? existsSync(join(harness.baseDir, id, 'workspace', 'started')) : false;
+        },
+        { timeout: 15_000 },
+      )
       .toBe(true);
     const id = (await bindings.get(chat))?.sandboxId as string;
     expect(await sessions.reset(chat)).toBe('busy');

@@ -16,9 +16,10 @@ describe('config', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       redisDefaulted: true,
       dataDir: '/srv/app/.devbot',
-      DEVBOT_QUEUE_PREFIX: '{devbot}',
     });
     expect(config.DATABASE_URL).toBeUndefined();
+    // Unset: derived from the deployment's id at start, so two zero-config devbots never share one.
+    expect(config.DEVBOT_QUEUE_PREFIX).toBeUndefined();
   });
 
   it('treats empty strings as unset', () => {

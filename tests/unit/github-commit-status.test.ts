@@ -34,6 +34,9 @@ function progress(over: Partial<TaskProgress>): TaskProgress {
     durationMs: null,
     costUsd: null,
     lastSeq: 0,
+    plan: null,
+    planRound: 0,
+    waitingUntil: null,
     ...over,
   };
 }

@@ -6,6 +6,7 @@ const facts = {
   role: 'all' as const,
   store: 'pglite' as const,
   redis: { url: 'redis://127.0.0.1:6379', private: false },
+  prefix: '{devbot}',
   url: 'http://127.0.0.1:3000',
   publicUrl: 'http://127.0.0.1:3000',
 };

@@ -135,6 +135,10 @@ describe('result message', () => {
       ],
     ]);
     expect(result.document).toBeUndefined();
+    // With the task's share link: an "Open task" button on its own row.
+    expect(renderResult(p, 'https://devbot.example/ui/t/tok').buttons?.[1]).toEqual([
+      { text: '📋 Open task', url: 'https://devbot.example/ui/t/tok' },
+    ]);
   });
 
   it('sends long output as a document and shows its tail', () => {

@@ -36,3 +36,31 @@ describe('TokenIssuer', () => {
     await expect(issuer.verify(token)).rejects.toThrow(/expired/);
   });
 });
+
+describe('TokenIssuer ids, default expiry and revocation', () => {
+  it('gives every token an id and a 30-day expiry unless told otherwise', async () => {
+    const issuer = new TokenIssuer('s'.repeat(40));
+    const a = await issuer.issue('alice');
+    const b = await issuer.issue('alice');
+    expect(a.id).not.toBe(b.id);
+    expect(a.id).toMatch(/^[\w-]{16}$/);
+    const days = ((a.expiresAt?.getTime() ?? 0) - a.issuedAt.getTime()) / 86_400_000;
+    expect(days).toBe(30);
+    expect(await issuer.verify(a.token)).toMatchObject({ subject: 'alice', id: a.id });
+    const forever = await issuer.issue('svc', { ttlSeconds: null });
+    expect(forever.expiresAt).toBeNull();
+    expect((await issuer.verify(forever.token)).expiresAt).toBeUndefined();
+  });
+
+  it('refuses a revoked token at its next request, even one it verified and cached before', async () => {
+    const revoked = new Set<string>();
+    const issuer = new TokenIssuer('s'.repeat(40), { revoked });
+    const { token, id } = await issuer.issue('alice');
+    expect((await issuer.verify(token)).subject).toBe('alice');
+    revoked.add(id);
+    await expect(issuer.verify(token)).rejects.toThrow(/the token was revoked/);
+    // Another token of the same subject is not touched.
+    const other = await issuer.issue('alice');
+    expect((await issuer.verify(other.token)).id).toBe(other.id);
+  });
+});

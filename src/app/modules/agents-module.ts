@@ -80,6 +80,7 @@ export function createAgentsModule(
       ctx,
       sandbox,
       repoConfig: info.config,
+      ...(info.approval ? { approval: info.approval } : {}),
       llm,
       limits,
       redact,
@@ -104,7 +105,9 @@ export function createAgentsModule(
       checks: result.checks,
       tests: result.tests,
       rounds: result.rounds,
-      ...(preview?.url ? { preview: { url: preview.url, port: preview.port } } : {}),
+      ...(preview?.url
+        ? { preview: { url: preview.url, port: preview.port, command: preview.command } }
+        : {}),
     };
   };
 

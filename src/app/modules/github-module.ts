@@ -121,6 +121,17 @@ export function createGithubModule(
     secrets: runtime.secrets,
     linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL, config.GITHUB_URL]),
     notices: new SqlNoticeLog(runtime.sql),
+    taskCommands: {
+      approvals: runtime.approvals,
+      activeTask: async (repo, issueNumber) => {
+        const [task] = await runtime.store.listTasks({
+          githubIssue: { repo, issueNumber },
+          unfinished: true,
+          limit: 1,
+        });
+        return task ?? null;
+      },
+    },
     ...(options.permissionTtlMs !== undefined ? { permissionTtlMs: options.permissionTtlMs } : {}),
     ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
   });

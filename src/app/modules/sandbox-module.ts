@@ -12,11 +12,13 @@ import { LocalSandboxProvider } from '../../../sandbox/local/local-sandbox-provi
 import type { Config, Role } from '../../config/config.js';
 import { type PreviewPublisher, type SandboxProvider, UnavailableError } from '../../core/index.js';
 import { PreviewDirectory, sharedPreviewPublisher } from '../../gateway/preview-directory.js';
+import type { PreviewMiss } from '../../gateway/preview-pages.js';
 import { createPreviewProxyRoute } from '../../gateway/preview-proxy.js';
 import { PreviewRegistry } from '../../gateway/preview-registry.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { SqlChatBindings } from '../../store/sql-chat-bindings.js';
+import { SqlPreviewRecords } from '../../store/sql-preview-records.js';
 import {
   ChatShellSessions,
   type ChatShellSessionsOptions,
@@ -44,6 +46,8 @@ export interface SandboxModuleOptions {
 export interface SandboxModule extends DevbotModule {
   /** The one preview lifetime, for shell and dev previews. */
   previews: PreviewLeases;
+  /** What produced each preview (the database), so links can come back or say they are gone. */
+  previewRecords: SqlPreviewRecords;
   /** Runs `input.command` verbatim (the shell agent hands explicit commands to it). */
   shell: ShellHandler;
   /** Telegram chats' persistent sandboxes, cwd and history. */
@@ -56,8 +60,9 @@ export function createPreviewRegistry(config: Config, publicUrl: () => string): 
   return new PreviewRegistry({ publicUrl, ttlSeconds: config.DEVBOT_PREVIEW_TTL + 60 });
 }
 
-export function previewDirectory(config: Config, redis: Redis): PreviewDirectory {
-  return new PreviewDirectory({ redis, prefix: config.DEVBOT_QUEUE_PREFIX });
+/** Preview routes shared between processes, under the deployment's queue prefix. */
+export function previewDirectory(prefix: string, redis: Redis): PreviewDirectory {
+  return new PreviewDirectory({ redis, prefix });
 }
 
 /** A worker without the gateway in its process shares its previews' tokens through Redis. */
@@ -92,6 +97,7 @@ export function defaultSandboxProvider(ctx: SandboxFactoryContext): SandboxProvi
     cpus: config.DEVBOT_SANDBOX_CPUS,
     diskMb: config.DEVBOT_SANDBOX_DISK_MB,
     tmpMb: config.DEVBOT_SANDBOX_TMP_MB,
+    appArmorProfile: config.DEVBOT_APPARMOR_PROFILE,
     ...(config.DEVBOT_SANDBOX_NETWORK === 'allowlist'
       ? {
           network: {
@@ -106,13 +112,20 @@ export function defaultSandboxProvider(ctx: SandboxFactoryContext): SandboxProvi
 
 export function createSandboxModule(
   runtime: Runtime,
-  deps: { registry: PreviewRegistry; directory: PreviewDirectory },
+  deps: {
+    registry: PreviewRegistry;
+    directory: PreviewDirectory;
+    /** Brings an ended preview back (set once the repository hosts exist). */
+    revive?: (token: string) => Promise<PreviewMiss>;
+  },
   options: SandboxModuleOptions = {},
 ): SandboxModule {
+  const previewRecords = new SqlPreviewRecords(runtime.sql);
   const { config } = runtime;
   const logger = runtime.logger.child({ module: 'sandbox' });
   const previews = new PreviewLeases({
     ttlMs: config.DEVBOT_PREVIEW_TTL * 1000,
+    max: config.DEVBOT_PREVIEW_MAX,
     metrics: runtime.metrics,
     logger,
   });
@@ -128,6 +141,7 @@ export function createSandboxModule(
     sessions: chatShell,
     sandboxes: runtime.sandboxes,
     previews,
+    previewRecords,
     commandTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
     metrics: runtime.metrics,
     logger,
@@ -139,12 +153,16 @@ export function createSandboxModule(
   return {
     name: 'sandbox',
     previews,
+    previewRecords,
     shell,
     chatShell,
     routes: [
       createPreviewProxyRoute(deps.registry, {
         roles: ['all', 'gateway', 'worker'],
         ...(forwards ? { remote: (token: string) => deps.directory.lookup(token) } : {}),
+        // Previews come back where they run: in a process that runs tasks.
+        ...(runsTasks && deps.revive ? { revive: deps.revive } : {}),
+        onServe: (sandboxId: string) => previews.touch(sandboxId),
       }),
     ],
     async start() {

@@ -68,6 +68,8 @@ export function createTelegramModule(
     token,
     apiRoot: config.TELEGRAM_API_ROOT,
     allowedUserIds: config.TELEGRAM_ALLOWED_USER_IDS,
+    adminUserIds: config.TELEGRAM_ADMIN_USER_IDS,
+    approvals: runtime.approvals,
     ingress: runtime.ingress,
     store: runtime.store,
     bindings: new SqlChatBindings(runtime.sql),
@@ -87,6 +89,8 @@ export function createTelegramModule(
     store: runtime.store,
     logger,
     ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+    // Telegram refuses buttons to addresses it cannot reach: the task page only with a public URL.
+    ...(runtime.config.DEVBOT_PUBLIC_URL ? { taskUrl: (id: string) => runtime.shareLinks.urlFor(id) } : {}),
   });
   const webhookPath = webhook
     ? new URL(webhook.url).pathname.replace(/\/+$/, '') || DEFAULT_WEBHOOK_PATH

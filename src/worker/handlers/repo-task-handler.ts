@@ -8,6 +8,8 @@
 import { rm } from 'node:fs/promises';
 import {
   type AgentResult,
+  type ApprovalInfo,
+  type ApprovalMode,
   assertChangeAllowed,
   BadInputError,
   branchName,
@@ -15,6 +17,8 @@ import {
   ForbiddenError,
   githubOrigin,
   type HostedRepo,
+  type PreviewRecords,
+  previewToken,
   REPO_CONFIG_FILE,
   type RepoHost,
   type RepoInfo,
@@ -43,12 +47,16 @@ export interface RepoTaskHandlerDeps {
   runAgent: RunAgent;
   /** Keeps a sandbox serving a preview alive for the preview TTL. */
   previews: PreviewLeases;
+  /** Where a preview's origin is recorded, so its link can bring it back after it ends. */
+  previewRecords?: PreviewRecords;
   logger: Logger;
   /** Open PRs as drafts (GITHUB_PR_DRAFT). */
   draft: boolean;
   sandboxTimeoutMs?: number;
   /** Give the task's sandbox network access through the provider's policy (DEVBOT_SANDBOX_NETWORK). */
   network?: boolean;
+  /** The deployment's plan approval (DEVBOT_APPROVAL); a repository's `.devbot.yml` overrides it. */
+  approval?: ApprovalMode;
 }
 
 /** `.devbot.yml` larger than this is refused (it is a few lines of settings). */
@@ -155,6 +163,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         config,
         ...(issueNumber !== undefined ? { issueNumber } : {}),
         ...(prNumber !== undefined ? { prNumber } : {}),
+        approval: approvalFor(task, kind, config.approval ?? deps.approval ?? 'none'),
       };
       const { result, diff } = await runInSandbox(deps, ctx, ws, info);
       const changed = await ws.applyPatch(diff);
@@ -163,6 +172,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
       }
       assertChangeAllowed(await ws.stagedChanges(), config);
+      await ctx.emit('diff', readableDiff(diff, changed.length));
       return await commitPushAndOpen(deps, ctx, {
         ws,
         hosted,
@@ -252,6 +262,7 @@ async function commitPushAndOpen(
   stopIfAborted(ctx);
   await f.ws.push(branch, f.token);
   await ctx.emit('git', { action: 'pushed', sha, branch });
+  await recordPreview(deps, ctx, f, sha);
   await ctx.patch({ branch });
 
   if (!f.hosted.ensurePullRequest) {
@@ -289,6 +300,19 @@ async function commitPushAndOpen(
     commit: sha,
     changed: f.changed,
     pr: { number: pr.number, url: pr.url },
+  };
+}
+
+/**
+ * Plan approval applies to new work (dev), not to follow-ups on devbot's own PR, and not when the
+ * front door said to skip it (GitHub's `devbot-auto`). A plan approved earlier is handed back.
+ */
+function approvalFor(task: Task, kind: RepoInfo['kind'], mode: ApprovalMode): ApprovalInfo {
+  const effective: ApprovalMode = kind === 'dev' && !task.input.skipApproval ? mode : 'none';
+  return {
+    mode: effective,
+    ...(task.input.approvedPlan ? { approvedPlan: task.input.approvedPlan } : {}),
+    ...(task.input.revisions?.length ? { revisions: task.input.revisions } : {}),
   };
 }
 
@@ -332,4 +356,38 @@ async function replyInThread(
   } catch (err) {
     logger.warn({ err, taskId: task.id }, 'could not reply in the review thread');
   }
+}
+
+/** Most of a diff that a page can show: binary patches become one line each, and the whole is capped. */
+export const DIFF_EVENT_CAP = 256 * 1024;
+function readableDiff(diff: string, files: number): { text: string; files: number; truncated?: boolean } {
+  const text = diff.replace(
+    /^GIT binary patch\n[\s\S]*?(?=^diff --git |(?![\s\S]))/gm,
+    'Binary file changed\n',
+  );
+  if (text.length <= DIFF_EVENT_CAP) return { text, files };
+  return { text: text.slice(0, DIFF_EVENT_CAP), files, truncated: true };
+}
+
+/** Records what served the task's preview (the pushed commit), so its link can revive it later. */
+async function recordPreview(
+  deps: RepoTaskHandlerDeps,
+  ctx: TaskContext,
+  f: Finish,
+  sha: string,
+): Promise<void> {
+  const preview = f.result.preview;
+  const token = preview ? previewToken(preview.url) : null;
+  if (!preview || !token || !deps.previewRecords) return;
+  await deps.previewRecords
+    .record({
+      token,
+      taskId: ctx.task.id,
+      repo: f.info.fullName,
+      branch: f.info.branch,
+      commit: sha,
+      command: preview.command ?? null,
+      port: preview.port,
+    })
+    .catch((err) => deps.logger.warn({ err, taskId: ctx.task.id }, 'recording the preview failed'));
 }

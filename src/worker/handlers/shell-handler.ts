@@ -4,6 +4,8 @@ import {
   CancelledError,
   type ExecResult,
   LimitExceededError,
+  type PreviewRecords,
+  previewToken,
   type Sandbox,
   type SandboxProvider,
   type ShellSession,
@@ -23,6 +25,8 @@ export interface ShellHandlerOptions {
   sandboxes: SandboxProvider;
   /** Keeps a preview's sandbox (or its server in a chat's sandbox) alive for the preview TTL. */
   previews: PreviewLeases;
+  /** Where previews are recorded (their links answer 410 once they end). */
+  previewRecords?: PreviewRecords;
   /** Per-command time limit when no preview is asked for (DEVBOT_SANDBOX_TIMEOUT_MS). */
   commandTimeoutMs?: number;
   /** How long to wait for a preview port to answer. */
@@ -188,7 +192,15 @@ export class ShellHandler {
     if (session) {
       await session.finish(command, 'background');
       this.#keepSessionPreview(ctx.task.id, portKey, session, proc);
-    } else this.#keepPreview(ctx.task.id, sandbox, proc);
+    } else {
+      this.#keepPreview(ctx.task.id, sandbox, proc);
+      // A shell preview ends with its TTL; the record lets its link say so (410) afterwards.
+      const token = previewToken(url);
+      if (token)
+        await this.#o.previewRecords
+          ?.record({ token, taskId: ctx.task.id, repo: null, branch: null, commit: null, command, port })
+          .catch(() => {});
+    }
     return { summary: `preview at ${url}`, preview: { url, port } };
   }
 

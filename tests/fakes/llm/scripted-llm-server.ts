@@ -40,6 +40,8 @@ export interface ScriptedTurn {
   times?: number;
   /** Wait this long before answering (zero latency by default). */
   delayMs?: number;
+  /** Answer only once this resolves (a test holds the model mid-run, e.g. to steer it). */
+  hold?: Promise<unknown>;
 }
 
 export interface ChatRequestBody {
@@ -130,6 +132,7 @@ export async function startScriptedLlm(options: ScriptedLlmOptions = {}): Promis
     record.turn = next.index;
     consume(next.turn);
     if (next.turn.delayMs) await new Promise((r) => setTimeout(r, next.turn.delayMs));
+    if (next.turn.hold) await next.turn.hold;
     if (next.turn.error) {
       const { status, body: errBody, headers } = next.turn.error;
       res.writeHead(status, { 'content-type': 'application/json', ...headers });

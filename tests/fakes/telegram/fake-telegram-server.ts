@@ -143,6 +143,8 @@ export class FakeTelegramServer {
   readonly #webhookRetryMs: number;
   #pending: Update[] = [];
   #nextUpdateId = 100_000;
+  #callbackCounter = 0;
+  readonly #openCallbacks = new Map<string, boolean>();
   #poller: Poller | null = null;
   #delivering = false;
   #closed = false;
@@ -228,6 +230,40 @@ export class FakeTelegramServer {
       if (original) message.reply_to_message = this.#toApiMessage(original);
     }
     return this.pushUpdate({ message });
+  }
+
+  /**
+   * A user presses an inline button of a bot message: queues the callback query Telegram would send
+   * (the message as it is now, with the message it replies to). `data` may be forged.
+   */
+  pressButton(options: { from: number; chatId: number; messageId: number; data: string }): Update {
+    const message = this.#find(options.chatId, options.messageId);
+    if (!message) throw new Error(`no message ${options.messageId} in chat ${options.chatId}`);
+    const api = this.#toApiMessage(message);
+    if (message.replyToMessageId !== undefined) {
+      const original = this.#find(options.chatId, message.replyToMessageId);
+      if (original) api.reply_to_message = this.#toApiMessage(original);
+    }
+    const id = String(++this.#callbackCounter);
+    this.#openCallbacks.set(id, true);
+    return this.pushUpdate({
+      callback_query: {
+        id,
+        from: this.#user(options.from),
+        message: api,
+        chat_instance: `ci${options.chatId}`,
+        data: options.data,
+      },
+    });
+  }
+
+  /** The toast shown for a callback query (its answerCallbackQuery text), once answered. */
+  callbackAnswer(update: Update): string | undefined {
+    const id = (update as { callback_query?: { id: string } }).callback_query?.id;
+    const call = this.callsOf('answerCallbackQuery').find(
+      (c) => c.ok && String(c.payload.callback_query_id) === id,
+    );
+    return call ? String(call.payload.text ?? '') : undefined;
   }
 
   /** Queues a raw update; without update_id one is assigned. A known update_id is a re-delivery. */
@@ -378,8 +414,14 @@ export class FakeTelegramServer {
       case 'sendChatAction':
         this.#requireChat(chatId);
         return true;
-      case 'answerCallbackQuery':
+      case 'answerCallbackQuery': {
+        // Like Telegram: each query is answered once, and only a query that was sent.
+        const id = String(p.callback_query_id ?? '');
+        if (this.#openCallbacks.get(id) !== true)
+          throw badRequest('query is too old and response timeout expired or query ID is invalid');
+        this.#openCallbacks.set(id, false);
         return true;
+      }
       default:
         throw new ApiFailure(404, 'Not Found: method not found');
     }

@@ -1,0 +1,131 @@
+/**
+ * Previews that come back: opening the link of a repo task's preview whose sandbox is gone (TTL,
+ * restart, eviction) rebuilds it — a sandbox seeded from the recorded commit, the recorded preview
+ * command, the port exposed again — and the old link then serves the new sandbox. A preview of a
+ * deleted branch, or of a shell task, is gone for good (the proxy answers 410).
+ */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import {
+  NotFoundError,
+  type PreviewRecord,
+  type PreviewRecords,
+  previewToken,
+  type RepoHost,
+  type SandboxProvider,
+  type Workspaces,
+  waitForPort,
+} from '../core/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { PreviewLeases } from './preview-leases.js';
+
+export type RevivalAnswer =
+  | { state: 'unknown' }
+  | { state: 'starting'; label: string }
+  | { state: 'gone'; reason: string }
+  | { state: 'failed'; label: string; reason: string };
+
+export interface PreviewRevivalDeps {
+  records: PreviewRecords;
+  host: RepoHost | null;
+  workspaces: Workspaces | null;
+  sandboxes: SandboxProvider;
+  leases: PreviewLeases;
+  /** Makes the old token serve the revived preview's (PreviewRegistry.alias). */
+  alias(oldToken: string, newToken: string): void;
+  logger: Logger;
+  /** How long the preview command may take to answer on its port. */
+  waitMs?: number;
+}
+
+/** How long a failed or gone answer is remembered before the next open tries again. */
+const REMEMBER_MS = 30_000;
+
+export class PreviewRevival {
+  readonly #starting = new Map<string, string>();
+  readonly #ended = new Map<string, { answer: RevivalAnswer; at: number }>();
+
+  constructor(private readonly deps: PreviewRevivalDeps) {}
+
+  /** What opening a dead preview link does now: starts it (once) or says why it cannot. */
+  async revive(token: string): Promise<RevivalAnswer> {
+    const label = this.#starting.get(token);
+    if (label !== undefined) return { state: 'starting', label };
+    const ended = this.#ended.get(token);
+    if (ended && Date.now() - ended.at < REMEMBER_MS) return ended.answer;
+    this.#ended.delete(token);
+    const record = await this.deps.records.get(token);
+    if (!record) return { state: 'unknown' };
+    if (!record.repo || !record.commit || !record.command || !this.deps.host || !this.deps.workspaces)
+      return {
+        state: 'gone',
+        reason: 'This preview has ended: previews of shell tasks last DEVBOT_PREVIEW_TTL after their task.',
+      };
+    const started = `${record.repo}@${record.commit.slice(0, 7)}`;
+    this.#starting.set(token, started);
+    void this.#start(record)
+      .catch((err: unknown) => {
+        const answer: RevivalAnswer =
+          err instanceof NotFoundError
+            ? { state: 'gone', reason: `The branch of this preview is gone: ${err.message}.` }
+            : { state: 'failed', label: started, reason: err instanceof Error ? err.message : String(err) };
+        this.deps.logger.warn({ err, token: token.slice(0, 6) }, 'reviving a preview failed');
+        this.#ended.set(token, { answer, at: Date.now() });
+      })
+      .finally(() => this.#starting.delete(token));
+    return { state: 'starting', label: started };
+  }
+
+  async #start(record: PreviewRecord): Promise<void> {
+    const { host, workspaces, sandboxes } = this.deps;
+    if (!host || !workspaces || !record.repo || !record.commit || !record.command) return;
+    const [owner = '', name = ''] = record.repo.split('/');
+    const hosted = await host.open({ owner, name });
+    const pushToken = await hosted.pushToken();
+    const ws = await workspaces.prepare({
+      owner,
+      repo: name,
+      cloneUrl: hosted.cloneUrl,
+      taskId: `preview-${randomUUID()}`,
+      // The branch must still exist: a preview of a deleted branch is gone (NotFoundError).
+      baseBranch: record.branch ?? hosted.defaultBranch,
+      commit: record.commit,
+      ...(pushToken !== undefined ? { token: pushToken } : {}),
+    });
+    let seedDir: string;
+    try {
+      seedDir = await ws.exportSeed();
+    } finally {
+      await workspaces.dispose(ws).catch(() => {});
+    }
+    const sandbox = await sandboxes
+      .create({ taskId: record.taskId, seedDir })
+      .finally(() => rm(seedDir, { recursive: true, force: true }));
+    try {
+      const proc = await sandbox.execBackground(record.command, {
+        cwd: sandbox.workdir,
+        env: { PORT: String(record.port), HOST: '127.0.0.1' },
+      });
+      const waited = await waitForPort(sandbox, record.port, {
+        process: proc,
+        timeoutMs: this.deps.waitMs ?? 60_000,
+        pollMs: 100,
+      });
+      if (waited !== 'open') throw new Error(`nothing answered on port ${record.port} (${waited})`);
+      const url = await sandbox.exposePort(record.port);
+      const fresh = previewToken(url);
+      if (!fresh) throw new Error('the revived preview has no token');
+      this.deps.alias(record.token, fresh);
+      this.deps.leases.hold({
+        taskId: record.taskId,
+        sandbox,
+        ended: proc.done,
+        release: () => sandbox.close(),
+      });
+      this.deps.logger.info({ taskId: record.taskId, repo: record.repo }, 'preview revived');
+    } catch (err) {
+      await sandbox.close().catch(() => {});
+      throw err;
+    }
+  }
+}
