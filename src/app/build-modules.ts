@@ -5,8 +5,10 @@
 import { join, resolve } from 'node:path';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
+import type { TokenIssuer } from '../gateway/token-issuer.js';
 import { LocalRepoHost } from '../git/local-repo-host.js';
 import { RepoWorkspaces } from '../git/repo-workspaces.js';
+import { readStoredGithubApp } from '../github/stored-app.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
 import { PreviewRevival } from '../worker/preview-revival.js';
@@ -15,6 +17,7 @@ import { RepoHosts } from '../worker/repo-hosts.js';
 import { buildHandlerTable, type HandlerTable } from './handler-table.js';
 import { type AgentsModule, type AgentsModuleOptions, createAgentsModule } from './modules/agents-module.js';
 import { createGithubModule, type GithubModule, type GithubModuleOptions } from './modules/github-module.js';
+import { createGithubSetupModule, type GithubSetupModule } from './modules/github-setup-module.js';
 import { createMemoryModule, type MemoryModule, type MemoryModuleOptions } from './modules/memory-module.js';
 import {
   createSandboxModule,
@@ -42,8 +45,10 @@ export interface ModuleOptions {
 export interface AppModules {
   sandbox: SandboxModule;
   memory: MemoryModule;
-  /** null when no GitHub App is configured. */
+  /** null when GitHub is not configured (no App, no token, nothing set up through /setup yet). */
   github: GithubModule | null;
+  /** `/setup` (GitHub in one click), and the seams a GitHub module set up while running plugs into. */
+  githubSetup: GithubSetupModule;
   agents: AgentsModule;
   /** null when no bot token is configured. */
   telegram: TelegramModule | null;
@@ -58,7 +63,7 @@ export interface AppModules {
 
 export async function buildModules(
   runtime: Runtime,
-  previews: { registry: PreviewRegistry; directory: PreviewDirectory },
+  previews: { registry: PreviewRegistry; directory: PreviewDirectory; tokens?: TokenIssuer },
   options: ModuleOptions = {},
 ): Promise<AppModules> {
   const { config } = runtime;
@@ -69,9 +74,23 @@ export async function buildModules(
     options.sandbox,
   );
   const memory = await createMemoryModule(runtime, options.memory);
-  const github = createGithubModule(runtime, options.github);
+  // Environment variables win; without them, the App /setup created and stored (if any).
+  const githubEnv = Boolean(config.GITHUB_TOKEN || config.GITHUB_APP_ID);
+  const stored = githubEnv ? null : readStoredGithubApp(config.dataDir);
+  const github = createGithubModule(
+    runtime,
+    options.github,
+    stored
+      ? {
+          appId: stored.appId,
+          privateKey: stored.privateKey,
+          webhookSecret: stored.webhookSecret,
+          slug: stored.slug,
+        }
+      : undefined,
+  );
   const local = config.DEVBOT_REPOS_DIR ? new LocalRepoHost(resolve(config.DEVBOT_REPOS_DIR)) : null;
-  const hosts = github || local ? new RepoHosts({ github: github?.host ?? null, local }) : null;
+  let hosts = github || local ? new RepoHosts({ github: github?.host ?? null, local }) : null;
   const authorizer = new RepoAuthorizer({ access: new SqlSubjectAccess(runtime.sql), host: hosts });
   const agents = createAgentsModule(
     runtime,
@@ -88,41 +107,83 @@ export async function buildModules(
   );
 
   const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger });
-  revival = new PreviewRevival({
-    records: sandbox.previewRecords,
-    host: hosts,
-    workspaces: hosts ? workspaces : null,
-    sandboxes: runtime.sandboxes,
-    leases: sandbox.previews,
-    alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
-    logger: runtime.logger.child({ component: 'preview-revival' }),
-  });
-  const repoTask = hosts
-    ? createRepoTaskHandler({
-        host: hosts,
-        authorizer,
-        workspaces,
-        previewRecords: sandbox.previewRecords,
-        sandboxes: runtime.sandboxes,
-        runAgent: agents.runAgent,
-        previews: sandbox.previews,
-        logger: runtime.logger.child({ component: 'repo-task' }),
-        draft: config.GITHUB_PR_DRAFT,
-        sandboxTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
-        network: config.DEVBOT_SANDBOX_NETWORK === 'allowlist',
-        approval: config.DEVBOT_APPROVAL,
-      })
-    : null;
+  const revivalFor = (repoHosts: RepoHosts | null) =>
+    new PreviewRevival({
+      records: sandbox.previewRecords,
+      host: repoHosts,
+      workspaces: repoHosts ? workspaces : null,
+      sandboxes: runtime.sandboxes,
+      leases: sandbox.previews,
+      alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
+      logger: runtime.logger.child({ component: 'preview-revival' }),
+    });
+  revival = revivalFor(hosts);
+  const repoTaskFor = (repoHosts: RepoHosts) =>
+    createRepoTaskHandler({
+      host: repoHosts,
+      authorizer,
+      workspaces,
+      previewRecords: sandbox.previewRecords,
+      sandboxes: runtime.sandboxes,
+      runAgent: agents.runAgent,
+      previews: sandbox.previews,
+      logger: runtime.logger.child({ component: 'repo-task' }),
+      draft: config.GITHUB_PR_DRAFT,
+      sandboxTimeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
+      network: config.DEVBOT_SANDBOX_NETWORK === 'allowlist',
+      approval: config.DEVBOT_APPROVAL,
+    });
+  const repoTask = hosts ? repoTaskFor(hosts) : null;
   const handlers = buildHandlerTable(
     { shell: agents.shell, question: agents.question, repoTask },
     options.handlers,
   );
+  /**
+   * A GitHub module set up while devbot runs (/setup): it becomes the GitHub repository host, and
+   * the repo task kinds get their handler if they had none. The objects the gateway and the worker
+   * hold (this table, the authorizer, the hosts) change in place; routes and reporters reach the
+   * module through the setup module's seams.
+   */
+  const attachGithub = (mod: GithubModule): void => {
+    if (modules.github) throw new Error('a GitHub module is attached already');
+    modules.github = mod;
+    if (hosts) hosts.attachGithub(mod.host);
+    else {
+      hosts = new RepoHosts({ github: mod.host, local: null });
+      modules.hosts = hosts;
+      authorizer.useHost(hosts);
+      revival = revivalFor(hosts);
+      const repoTaskNow = repoTaskFor(hosts);
+      handlers.dev ??= repoTaskNow;
+      handlers.followup ??= repoTaskNow;
+    }
+  };
+  const githubSetup = createGithubSetupModule(runtime, {
+    initial: github,
+    stored,
+    ...(previews.tokens ? { tokens: previews.tokens } : {}),
+    ...(options.github ? { githubOptions: options.github } : {}),
+    attach: attachGithub,
+  });
   const all: DevbotModule[] = [
     sandbox,
     memory,
     ...(github ? [github] : []),
+    githubSetup,
     agents,
     ...(telegram ? [telegram] : []),
   ];
-  return { sandbox, memory, github, agents, telegram, authorizer, hosts, all, handlers };
+  const modules: AppModules = {
+    sandbox,
+    memory,
+    github,
+    githubSetup,
+    agents,
+    telegram,
+    authorizer,
+    hosts,
+    all,
+    handlers,
+  };
+  return modules;
 }

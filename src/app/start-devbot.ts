@@ -123,7 +123,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       redis: infra.connection,
       sandboxes,
     };
-    const modules = await buildModules(runtime, { registry, directory }, options);
+    const modules = await buildModules(runtime, { registry, directory, tokens: infra.tokens }, options);
 
     const address = await startGateway(runtime, infra, modules, stack);
     const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
@@ -166,6 +166,9 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       prefix: infra.prefix,
       url: boundUrl,
       publicUrl: publicUrl(),
+      ...(modules.github && !config.GITHUB_APP_ID && !config.GITHUB_TOKEN
+        ? { storedGithubApp: modules.github.app.appSlug }
+        : {}),
     });
     logger.info({ summary: summary.parts }, summary.text);
     return { runtime, url: boundUrl, queue: infra.queue, worker, modules, stop: () => stack.stopAll() };

@@ -12,6 +12,8 @@ export interface StartupFacts {
   url: string;
   /** The base URL links point at. */
   publicUrl: string;
+  /** The GitHub App /setup created and stored, when that is what GitHub runs on. */
+  storedGithubApp?: string;
 }
 
 export interface StartupSummary {
@@ -26,6 +28,10 @@ export interface StartupSummary {
  * Telegram and the public URL. An operator reading the first screen of logs learns what is on and
  * what to set for what is off, without reading the configuration.
  */
+function githubHost(config: Config): string {
+  return config.GITHUB_API_URL === 'https://api.github.com' ? 'github.com' : hostPort(config.GITHUB_API_URL);
+}
+
 export function startupSummary(config: Config, facts: StartupFacts): StartupSummary {
   const runsTasks = facts.role === 'all' || facts.role === 'worker';
   const parts: StartupSummary['parts'] = {
@@ -44,9 +50,13 @@ export function startupSummary(config: Config, facts: StartupFacts): StartupSumm
     llm: hasLlm(config)
       ? `${llmEndpoint(config)}, models ${models(config)}`
       : 'off: set OPENAI_API_KEY or OPENAI_BASE_URL',
-    github: config.GITHUB_APP_ID
-      ? `App ${config.GITHUB_APP_ID} (${config.GITHUB_API_URL === 'https://api.github.com' ? 'github.com' : hostPort(config.GITHUB_API_URL)})`
-      : 'off: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY and GITHUB_WEBHOOK_SECRET',
+    github: config.GITHUB_TOKEN
+      ? `personal token, repository webhooks (${githubHost(config)})`
+      : config.GITHUB_APP_ID
+        ? `App ${config.GITHUB_APP_ID} (${githubHost(config)})`
+        : facts.storedGithubApp
+          ? `App ${facts.storedGithubApp}, created at /setup (${githubHost(config)})`
+          : 'off: set GITHUB_TOKEN (token mode) or GITHUB_APP_ID and its key, or open /setup',
     telegram: config.TELEGRAM_BOT_TOKEN
       ? `on (${config.TELEGRAM_WEBHOOK_URL ? 'webhook' : 'long polling'}, ${config.TELEGRAM_ALLOWED_USER_IDS.length} allowed user(s))`
       : 'off: set TELEGRAM_BOT_TOKEN',

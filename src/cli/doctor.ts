@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, existsSync, readdirSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
@@ -77,6 +77,17 @@ export interface DoctorDeps {
    */
   probeLlm(url: string, apiKey: string | undefined): Promise<LlmProbe>;
   readFile(path: string): Promise<string>;
+  /**
+   * GET `<apiUrl>/user` with a personal token: the HTTP status, the login, and the classic
+   * token's scopes (`x-oauth-scopes`; null for a fine-grained token). Rejects when nothing answers.
+   */
+  probeGithubToken?(apiUrl: string, token: string): Promise<GithubTokenProbe>;
+}
+
+export interface GithubTokenProbe {
+  status: number;
+  login?: string;
+  scopes?: string | null;
 }
 
 export interface LlmProbe {
@@ -131,7 +142,8 @@ export async function runDoctor(
         ]);
   const groups = await Promise.all([
     Promise.resolve(checkTelegram(config)),
-    needed('github', () => checkGithub(config, deps)),
+    needed('github', () => checkGithub(config, deps, probe)),
+    Promise.resolve(checkLocalRepos(config)),
     needed('llm', () => checkLlm(config, deps, probe)),
     Promise.resolve(checkGateway(config)),
     checkPostgres(config, deps, probe),
@@ -230,7 +242,11 @@ function integrations(config: Config): DoctorReport['integrations'] {
     telegram: config.TELEGRAM_BOT_TOKEN
       ? `on (${config.TELEGRAM_WEBHOOK_URL ? 'webhook' : 'long polling'})`
       : 'off (TELEGRAM_BOT_TOKEN not set)',
-    github: config.GITHUB_APP_ID ? `on (App ${config.GITHUB_APP_ID})` : 'off (GITHUB_APP_ID not set)',
+    github: config.GITHUB_TOKEN
+      ? 'on (personal access token, repository webhooks)'
+      : config.GITHUB_APP_ID
+        ? `on (App ${config.GITHUB_APP_ID})`
+        : 'off (no GITHUB_TOKEN or GITHUB_APP_ID; an App created at /setup is loaded from the data directory)',
     llm: hasLlm(config)
       ? `on (${config.OPENAI_BASE_URL ? hostOf(config.OPENAI_BASE_URL) : 'OpenAI'}, model ${config.DEVBOT_MODEL})`
       : 'off (rules-only router; dev tasks fail until OPENAI_API_KEY or OPENAI_BASE_URL is set)',
@@ -306,23 +322,182 @@ function checkTelegram(config: Config): DoctorCheck[] {
   return checks;
 }
 
-async function checkGithub(config: Config, deps: DoctorDeps): Promise<DoctorCheck[]> {
-  if (!config.GITHUB_APP_ID) return [{ name: 'github', status: 'skip', detail: 'off' }];
+/** Local repositories (DEVBOT_REPOS_DIR): the mode that needs nothing on GitHub. */
+function checkLocalRepos(config: Config): DoctorCheck[] {
+  const dir = config.DEVBOT_REPOS_DIR;
+  if (!dir)
+    return [
+      {
+        name: 'repos.local',
+        status: 'skip',
+        detail: 'off (set DEVBOT_REPOS_DIR to a directory of git repositories to work on local/<name>)',
+      },
+    ];
+  let names: string[];
+  try {
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, '.git')))
+      .map((e) => e.name);
+  } catch (err) {
+    return [
+      {
+        name: 'repos.local',
+        status: 'fail',
+        detail: `DEVBOT_REPOS_DIR cannot be read: ${errorMessage(err)}`,
+        fix: 'point DEVBOT_REPOS_DIR at an existing directory that holds git repositories',
+      },
+    ];
+  }
+  return [
+    names.length > 0
+      ? {
+          name: 'repos.local',
+          status: 'ok',
+          detail: `mode local repositories: ${names.length} in ${dir} (local/${names.slice(0, 3).join(', local/')}${names.length > 3 ? ', ...' : ''})`,
+        }
+      : {
+          name: 'repos.local',
+          status: 'warn',
+          detail: `mode local repositories: no git repository in ${dir}`,
+          fix: 'clone or move repositories into it (each a directory with .git)',
+        },
+  ];
+}
+
+/** Which GitHub mode is active (token, App from the environment, App stored by /setup, none), checked. */
+async function checkGithub(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
+  if (config.GITHUB_TOKEN) return checkGithubToken(config, deps, probe);
+  if (!config.GITHUB_APP_ID) return checkStoredApp(config, deps);
   const checks: DoctorCheck[] = [
+    { name: 'github.mode', status: 'ok', detail: 'GitHub App (from the environment)' },
     { name: 'github.app_id', status: 'ok', detail: `App ${config.GITHUB_APP_ID}` },
   ];
   checks.push(await checkPrivateKey(config, deps));
-  const secret = config.GITHUB_WEBHOOK_SECRET ?? '';
-  checks.push(
-    secret.length >= 20
-      ? { name: 'github.webhook_secret', status: 'ok', detail: 'set' }
-      : {
-          name: 'github.webhook_secret',
-          status: 'warn',
-          detail: `only ${secret.length} characters: easy to guess`,
-          fix: 'use a random secret (openssl rand -hex 32) here and in the App settings',
-        },
-  );
+  checks.push(webhookSecretCheck(config.GITHUB_WEBHOOK_SECRET ?? '', 'here and in the App settings'));
+  return checks;
+}
+
+function webhookSecretCheck(secret: string, where: string): DoctorCheck {
+  return secret.length >= 20
+    ? { name: 'github.webhook_secret', status: 'ok', detail: 'set' }
+    : {
+        name: 'github.webhook_secret',
+        status: 'warn',
+        detail: `only ${secret.length} characters: easy to guess`,
+        fix: `use a random secret (openssl rand -hex 32) ${where}`,
+      };
+}
+
+async function checkGithubToken(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [
+    {
+      name: 'github.mode',
+      status: 'ok',
+      detail: 'personal access token (GITHUB_TOKEN), repository webhooks',
+    },
+    webhookSecretCheck(
+      config.GITHUB_WEBHOOK_SECRET ?? '',
+      'here and in every repository webhook (devbot github add-repo)',
+    ),
+  ];
+  if (!deps.probeGithubToken) return checks;
+  try {
+    const answer = await probe(
+      'GitHub',
+      deps.probeGithubToken(config.GITHUB_API_URL, config.GITHUB_TOKEN ?? ''),
+    );
+    if (answer.status === 401)
+      checks.push({
+        name: 'github.token',
+        status: 'fail',
+        detail: 'GitHub does not accept GITHUB_TOKEN (401 Bad credentials): revoked, expired or mistyped',
+        fix: 'create a new token (fine-grained, or classic with the repo scope) and set GITHUB_TOKEN',
+      });
+    else if (answer.status !== 200)
+      checks.push({
+        name: 'github.token',
+        status: 'warn',
+        detail: `GET /user answered ${answer.status}`,
+        fix: `check that GITHUB_API_URL (${config.GITHUB_API_URL}) is GitHub's REST API`,
+      });
+    else {
+      const kind =
+        answer.scopes === null || answer.scopes === undefined
+          ? 'fine-grained'
+          : `classic, scopes: ${answer.scopes || 'none'}`;
+      const classicWithoutRepo =
+        typeof answer.scopes === 'string' &&
+        !answer.scopes.split(',').some((s) => ['repo', 'public_repo'].includes(s.trim()));
+      checks.push(
+        classicWithoutRepo
+          ? {
+              name: 'github.token',
+              status: 'fail',
+              detail: `token of ${answer.login} (${kind}): cannot push or open pull requests`,
+              fix: 'give the token the repo scope (or public_repo for public repositories only)',
+            }
+          : {
+              name: 'github.token',
+              status: 'ok',
+              detail: `token of ${answer.login} (${kind}); devbot github add-repo owner/name checks a repository's permissions`,
+            },
+      );
+    }
+  } catch (err) {
+    checks.push({
+      name: 'github.token',
+      status: 'warn',
+      detail: `GitHub did not answer: ${errorMessage(err)}`,
+      fix: `check the network and GITHUB_API_URL (${config.GITHUB_API_URL})`,
+    });
+  }
+  return checks;
+}
+
+/** An App the manifest flow at /setup stored in the data directory, loaded when no env names one. */
+async function checkStoredApp(config: Config, deps: DoctorDeps): Promise<DoctorCheck[]> {
+  const file = join(config.dataDir, 'github-app.json');
+  let text: string;
+  try {
+    text = await deps.readFile(file);
+  } catch {
+    return [
+      {
+        name: 'github',
+        status: 'skip',
+        detail:
+          'off: set GITHUB_TOKEN + GITHUB_WEBHOOK_SECRET (token mode) or a GitHub App, or open /setup on the gateway (devbot setup github)',
+      },
+    ];
+  }
+  let app: { appId?: unknown; slug?: unknown; privateKey?: unknown; webhookSecret?: unknown };
+  try {
+    app = JSON.parse(text) as typeof app;
+  } catch {
+    app = {};
+  }
+  if (
+    typeof app.appId !== 'string' ||
+    typeof app.privateKey !== 'string' ||
+    typeof app.webhookSecret !== 'string'
+  )
+    return [
+      {
+        name: 'github.mode',
+        status: 'fail',
+        detail: `${file} is not a GitHub App devbot stored (id, key or webhook secret missing)`,
+        fix: 'remove the file and run /setup again, or set GITHUB_APP_ID and its key',
+      },
+    ];
+  const checks: DoctorCheck[] = [
+    {
+      name: 'github.mode',
+      status: 'ok',
+      detail: `GitHub App ${String(app.slug)} (id ${app.appId}), created at /setup, stored in ${file}`,
+    },
+  ];
+  checks.push(keyCheck(app.privateKey, `the key in ${file}`));
+  checks.push(webhookSecretCheck(app.webhookSecret, 'in the App settings'));
   return checks;
 }
 
@@ -341,8 +516,12 @@ async function checkPrivateKey(config: Config, deps: DoctorDeps): Promise<Doctor
       };
     }
   }
+  return keyCheck(pem ?? '', from);
+}
+
+function keyCheck(pem: string, from: string): DoctorCheck {
   // One-line env files often carry the PEM with literal "\n"; Probot accepts that form too.
-  const normalized = (pem ?? '').replace(/\\n/g, '\n').trim();
+  const normalized = pem.replace(/\\n/g, '\n').trim();
   try {
     const key = createPrivateKey(normalized);
     if (key.asymmetricKeyType !== 'rsa') throw new Error(`a ${key.asymmetricKeyType} key, not RSA`);
@@ -808,5 +987,21 @@ export function defaultDoctorDeps(env: Env = process.env): DoctorDeps {
       return { status: res.status, models };
     },
     readFile: (path) => readFile(path, 'utf8'),
+    async probeGithubToken(apiUrl, token) {
+      const res = await fetch(`${apiUrl.replace(/\/+$/, '')}/user`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/vnd.github+json',
+          'user-agent': 'devbot',
+        },
+        signal: AbortSignal.timeout(5000),
+      });
+      const body = (await res.json().catch(() => null)) as { login?: unknown } | null;
+      return {
+        status: res.status,
+        ...(typeof body?.login === 'string' ? { login: body.login } : {}),
+        scopes: res.headers.get('x-oauth-scopes'),
+      };
+    },
   };
 }

@@ -10,9 +10,11 @@ import { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { registerEvalCommand } from './eval-command.js';
+import { registerGithubCommand } from './github-command.js';
 import { registerMemoryCommand } from './memory-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { packageVersion } from './package-version.js';
+import { registerSetupCommand } from './setup-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTokenCommand } from './token-command.js';
 import { registerUsersCommand } from './users-command.js';
@@ -45,5 +47,7 @@ wins; DEVBOT_ENV_FILE names another file). .env.example lists every variable.`,
   registerMemoryCommand(program, ctx);
   registerUsersCommand(program, ctx);
   registerEvalCommand(program, ctx);
+  registerGithubCommand(program, ctx);
+  registerSetupCommand(program, ctx);
   return program;
 }

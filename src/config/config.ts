@@ -160,7 +160,18 @@ export const configSchema = z.object({
   GITHUB_PRIVATE_KEY: z.string().min(1).optional(),
   GITHUB_PRIVATE_KEY_PATH: z.string().min(1).optional(),
   GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
-  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  /** A personal access token (classic or fine-grained): token mode, instead of an App. */
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  /** GitHub's web address (GitHub Enterprise Server: its own); the App manifest form is posted there. */
+  GITHUB_URL: z
+    .url()
+    .transform((v) => v.replace(/\/+$/, ''))
+    .default('https://github.com'),
+  /** The REST API; unset: derived from GITHUB_URL (api.github.com, or <GITHUB_URL>/api/v3). */
+  GITHUB_API_URL: z
+    .url()
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
   GITHUB_APP_SLUG: z.string().min(1).default('devbot'),
   GITHUB_TRIGGER_LABEL: z.string().min(1).default('devbot'),
   GITHUB_PR_DRAFT: bool.default(false),
@@ -198,7 +209,9 @@ export const configSchema = z.object({
 
 export type RawConfig = z.infer<typeof configSchema>;
 
-export interface Config extends RawConfig {
+export interface Config extends Omit<RawConfig, 'GITHUB_API_URL'> {
+  /** GITHUB_API_URL, or the API of GITHUB_URL. */
+  GITHUB_API_URL: string;
   /** Absolute data directory. */
   dataDir: string;
   /** true when REDIS_URL was not set (devbot may start a private redis-server). */
@@ -234,10 +247,22 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   }
   const raw = parsed.data;
   const problems: string[] = [];
-  const githubAny =
-    raw.GITHUB_APP_ID || raw.GITHUB_WEBHOOK_SECRET || raw.GITHUB_PRIVATE_KEY || raw.GITHUB_PRIVATE_KEY_PATH;
-  if (githubAny) {
-    if (!raw.GITHUB_APP_ID) problems.push('GITHUB_APP_ID: set the numeric App ID to enable the GitHub App');
+  const appAny = raw.GITHUB_APP_ID || raw.GITHUB_PRIVATE_KEY || raw.GITHUB_PRIVATE_KEY_PATH;
+  if (raw.GITHUB_TOKEN) {
+    // Token mode: repository webhooks signed with GITHUB_WEBHOOK_SECRET, no App.
+    if (appAny)
+      problems.push(
+        'GITHUB_TOKEN: set either a personal token (GITHUB_TOKEN) or a GitHub App (GITHUB_APP_ID and its key), not both',
+      );
+    if (!raw.GITHUB_WEBHOOK_SECRET)
+      problems.push(
+        'GITHUB_WEBHOOK_SECRET: required with GITHUB_TOKEN: the secret the repository webhooks sign with (try: openssl rand -hex 32)',
+      );
+  } else if (appAny || raw.GITHUB_WEBHOOK_SECRET) {
+    if (!raw.GITHUB_APP_ID)
+      problems.push(
+        'GITHUB_APP_ID: set the numeric App ID to enable the GitHub App (or GITHUB_TOKEN for token mode)',
+      );
     if (!raw.GITHUB_WEBHOOK_SECRET)
       problems.push('GITHUB_WEBHOOK_SECRET: set the webhook secret you gave the GitHub App');
     if (!raw.GITHUB_PRIVATE_KEY && !raw.GITHUB_PRIVATE_KEY_PATH)
@@ -256,10 +281,18 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   const dataDir = isAbsolute(raw.DEVBOT_DATA_DIR) ? raw.DEVBOT_DATA_DIR : resolve(cwd, raw.DEVBOT_DATA_DIR);
   return {
     ...raw,
+    GITHUB_API_URL: raw.GITHUB_API_URL ?? githubApiUrl(raw.GITHUB_URL),
     dataDir,
     redisDefaulted: raw.REDIS_URL === undefined,
     redisUrl: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
   };
+}
+
+/** The REST API of a GitHub web address: api.github.com for github.com, /api/v3 on GitHub Enterprise Server. */
+export function githubApiUrl(webUrl: string): string {
+  const url = new URL(webUrl);
+  if (url.hostname === 'github.com' || url.hostname === 'www.github.com') return 'https://api.github.com';
+  return `${webUrl.replace(/\/+$/, '')}/api/v3`;
 }
 
 /** Whether an LLM is configured (router beyond rules, crew). */

@@ -6,7 +6,7 @@ export function missingHandlerReason(kind: TaskKind): string {
     switch (kind) {
       case 'dev':
       case 'followup':
-        return 'they need a repository host (DEVBOT_REPOS_DIR for local repositories, or a GitHub App: GITHUB_APP_ID, GITHUB_PRIVATE_KEY and GITHUB_WEBHOOK_SECRET) and an LLM (set OPENAI_API_KEY or OPENAI_BASE_URL)';
+        return 'they need a repository host (DEVBOT_REPOS_DIR for local repositories, a personal token: GITHUB_TOKEN and GITHUB_WEBHOOK_SECRET, or a GitHub App: GITHUB_APP_ID, GITHUB_PRIVATE_KEY and GITHUB_WEBHOOK_SECRET) and an LLM (set OPENAI_API_KEY or OPENAI_BASE_URL)';
       case 'question':
         return 'questions need an LLM (set OPENAI_API_KEY or OPENAI_BASE_URL)';
       default:

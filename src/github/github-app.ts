@@ -19,8 +19,10 @@ import {
   type WebhookEvent,
 } from './github-trigger.js';
 import { PermissionGate } from './permission-gate.js';
+import type { RestClient } from './rest-client.js';
 import { handleTaskCommand, hasAutoLabel, type TaskCommandDeps } from './task-commands.js';
 import { buildTaskPrompt } from './task-prompt.js';
+import { TOKEN_INSTALLATION_ID, type TokenAuth } from './token-auth.js';
 import { GITHUB_WEBHOOK_BODY_LIMIT, webhookRefusal } from './webhook-refusal.js';
 
 export const GITHUB_WEBHOOK_PATH = '/api/github/webhooks';
@@ -34,8 +36,11 @@ export const HANDLED_EVENTS = [
 ] as const;
 
 export interface GithubAppOptions {
-  appId: string;
-  privateKey: string;
+  /** App mode: the App's id and private key. */
+  appId?: string;
+  privateKey?: string;
+  /** Token mode: a personal access token instead of an App (repository webhooks, no installations). */
+  token?: TokenAuth;
   webhookSecret: string;
   baseUrl: string;
   appSlug: string;
@@ -77,7 +82,7 @@ export type GithubEventResult =
 
 export interface RepoAccess {
   installationId: number;
-  octokit: ProbotOctokit;
+  octokit: RestClient;
 }
 
 /** A NoticeLog in this process's memory (tests, or a GitHub App used without a store). */
@@ -105,19 +110,26 @@ export class GithubApp {
   #middleware: Promise<RawRoute['handle']> | null = null;
 
   constructor(readonly options: GithubAppOptions) {
-    this.probot = new Probot({
-      appId: options.appId,
-      privateKey: options.privateKey,
-      secret: options.webhookSecret,
-      baseUrl: options.baseUrl,
-      log: options.logger.child({ component: 'probot' }),
-    });
+    const log = options.logger.child({ component: 'probot' });
+    const { webhookSecret: secret, baseUrl, token } = options;
+    // Token mode: Probot only checks the webhook signatures (the same code path as an App's).
+    this.probot = new Probot(
+      token
+        ? { githubToken: token.token, secret, baseUrl, log }
+        : { appId: options.appId, privateKey: options.privateKey, secret, baseUrl, log },
+    );
+    if (token) this.#neutralise(token.client);
     this.permissions = new PermissionGate(options.permissionTtlMs);
     this.#notices = options.notices ?? memoryNotices();
   }
 
   get appSlug(): string {
     return this.options.appSlug;
+  }
+
+  /** Token mode: the personal token's credential (null for an App). */
+  get token(): TokenAuth | null {
+    return this.options.token ?? null;
   }
 
   /** Registers the webhook handlers on a Probot instance (the ApplicationFunction). */
@@ -170,9 +182,11 @@ export class GithubApp {
    */
   async handleGithubEvent(event: WebhookEvent): Promise<GithubEventResult> {
     const log = this.options.logger.child({ deliveryId: event.id, event: event.name });
+    const token = this.options.token;
     const decision = parseGithubTrigger(event, {
       appSlug: this.options.appSlug,
       triggerLabel: this.options.triggerLabel,
+      ...(token ? { devbotLogin: (await token.user()).login, installationId: TOKEN_INSTALLATION_ID } : {}),
     });
     if ('ignore' in decision) {
       log.debug({ reason: decision.ignore }, 'github event ignored');
@@ -213,7 +227,7 @@ export class GithubApp {
 
   /** A command acted on the issue's task (👀 on the comment) or was refused (a comment says why). */
   async #commandDone(
-    octokit: ProbotOctokit,
+    octokit: RestClient,
     t: GithubTrigger,
     command: { acted: Task } | { refused: string },
     log: Logger,
@@ -243,6 +257,7 @@ export class GithubApp {
    * honoured) and cached until five minutes before it expires.
    */
   async #token(installationId: number): Promise<string> {
+    if (this.options.token) return this.options.token.token;
     const hit = this.#tokens.get(installationId);
     if (hit && hit.until > Date.now()) return hit.token;
     const appOctokit = await this.probot.auth();
@@ -256,7 +271,8 @@ export class GithubApp {
     return data.token;
   }
 
-  async installationOctokit(installationId: number): Promise<ProbotOctokit> {
+  async installationOctokit(installationId: number): Promise<RestClient> {
+    if (this.options.token) return this.options.token.client;
     const token = await this.#token(installationId);
     const cached = this.#octokits.get(installationId);
     if (cached && cached.token === token) return cached.octokit;
@@ -266,15 +282,21 @@ export class GithubApp {
       throttle: { enabled: this.options.throttle !== false },
       log: this.options.logger.child({ component: 'octokit' }),
     } as ConstructorParameters<typeof ProbotOctokit>[0]);
-    // Every text devbot posts passes here, whichever code writes it (PR, comment, review, check).
-    const hosts = this.options.linkHosts ?? [];
-    octokit.hook.before('request', (options) => neutraliseRequest(options as Record<string, unknown>, hosts));
+    this.#neutralise(octokit);
     this.#octokits.set(installationId, { octokit, token });
     return octokit;
   }
 
+  /** Every text devbot posts passes here, whichever code writes it (PR, comment, review, check). */
+  #neutralise(octokit: RestClient): void {
+    const hosts = this.options.linkHosts ?? [];
+    octokit.hook.before('request', (options) => neutraliseRequest(options as Record<string, unknown>, hosts));
+  }
+
   /** The installation for a repository (for tasks that did not come from a webhook, e.g. Telegram). */
   async repoAccess(owner: string, repo: string, installationId?: number): Promise<RepoAccess> {
+    if (this.options.token)
+      return { installationId: TOKEN_INSTALLATION_ID, octokit: this.options.token.client };
     let id = installationId;
     if (id === undefined) {
       const appOctokit = await this.probot.auth();
@@ -293,7 +315,7 @@ export class GithubApp {
   }
 
   /** Not awaited: with write throttling a burst of webhooks would otherwise queue behind it. */
-  #reactLater(octokit: ProbotOctokit, t: GithubTrigger, target: ReactionTarget, log: Logger): void {
+  #reactLater(octokit: RestClient, t: GithubTrigger, target: ReactionTarget, log: Logger): void {
     const id = t.installationId;
     const waiting = this.#reactionsPending.get(id) ?? 0;
     if (waiting >= (this.options.reactionBacklog ?? 16)) {
@@ -310,7 +332,7 @@ export class GithubApp {
     this.#background.add(pending);
   }
 
-  async #react(octokit: ProbotOctokit, t: GithubTrigger, target: ReactionTarget, log: Logger): Promise<void> {
+  async #react(octokit: RestClient, t: GithubTrigger, target: ReactionTarget, log: Logger): Promise<void> {
     const { owner, repo } = t;
     try {
       if (target.type === 'issue')
@@ -340,7 +362,7 @@ export class GithubApp {
     }
   }
 
-  async #replyDenied(octokit: ProbotOctokit, t: GithubTrigger, role: string, log: Logger): Promise<void> {
+  async #replyDenied(octokit: RestClient, t: GithubTrigger, role: string, log: Logger): Promise<void> {
     // One refusal per user, issue and day: an outsider cannot make devbot post one per comment.
     const day = new Date().toISOString().slice(0, 10);
     const key = `github-denial:${t.owner}/${t.repo}#${t.issueNumber}:${t.sender.toLowerCase()}:${day}`;

@@ -1,8 +1,8 @@
 /**
- * The GitHub App as a RepoHost: repositories reached through the App's installations, pushed to
- * with short-lived installation tokens, commits authored by the App's bot.
+ * GitHub as a RepoHost. App mode: repositories reached through the App's installations, pushed to
+ * with short-lived installation tokens, commits authored by the App's bot. Token mode: one personal
+ * token for every repository, commits and pull requests by the token's user.
  */
-import type { ProbotOctokit } from 'probot';
 import type {
   HostedRepo,
   OpenPullRequest,
@@ -13,7 +13,9 @@ import type {
   RepoRef,
 } from '../core/index.js';
 import type { GithubApp } from './github-app.js';
+import { DEVBOT_MARKER } from './github-trigger.js';
 import { ensurePullRequest } from './pull-requests.js';
+import type { RestClient } from './rest-client.js';
 
 export interface GithubRepoHostOptions {
   /** Commit e-mail of the bot; default `<slug>[bot]@users.noreply.github.com`. */
@@ -39,17 +41,20 @@ export class GithubRepoHost implements RepoHost {
     const access = await this.app.repoAccess(owner, repo, ref.installationId);
     const { octokit, installationId } = access;
     const { data } = await octokit.rest.repos.get({ owner, repo });
+    const token = this.app.token;
+    const commitAuthor = token ? await token.commitAuthor() : this.commitAuthor;
+    // Who opens devbot's pull requests: the App's bot, or the token's user.
+    const prAuthor = token ? (await token.user()).login : this.commitAuthor.name;
     // The App's own cache: the webhook gate asked GitHub about this user moments ago.
     const gate = this.app.permissions;
     const app = this.app;
     return {
       fullName: data.full_name,
-      commitAuthor: this.commitAuthor,
+      commitAuthor,
       defaultBranch: data.default_branch,
       cloneUrl: data.clone_url,
       pushToken: () => app.installationToken(installationId),
-      pullRequest: (number) =>
-        pullRequestInfo(octokit, owner, repo, number, data.full_name, this.commitAuthor.name),
+      pullRequest: (number) => pullRequestInfo(octokit, owner, repo, number, data.full_name, prAuthor),
       ensurePullRequest: (input: OpenPullRequest): Promise<PullRequestRef> =>
         ensurePullRequest(octokit, { owner, repo, ...input }),
       async replyInThread(prNumber, commentId, body) {
@@ -58,7 +63,9 @@ export class GithubRepoHost implements RepoHost {
           repo,
           pull_number: prNumber,
           comment_id: commentId,
-          body,
+          // Marked as devbot's: in token mode its author is a person's account, so the marker is
+          // what keeps a reply that quotes `/devbot` from starting another follow-up.
+          body: `${DEVBOT_MARKER}reply -->\n${body}`,
         });
       },
       permissionOf: (login: string): Promise<PermissionVerdict> => gate.check(octokit, owner, repo, login),
@@ -67,7 +74,7 @@ export class GithubRepoHost implements RepoHost {
 }
 
 async function pullRequestInfo(
-  octokit: ProbotOctokit,
+  octokit: RestClient,
   owner: string,
   repo: string,
   number: number,

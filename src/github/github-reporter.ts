@@ -3,7 +3,6 @@
  * never more than one edit in flight, always ending with the final state), and a `devbot` check
  * run on the branch head once a commit has been pushed.
  */
-import type { ProbotOctokit } from 'probot';
 import {
   applyEvent,
   type GithubOrigin,
@@ -19,19 +18,26 @@ import {
   type TaskStore,
 } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
+import { CommitStatusWriter } from './commit-status.js';
 import { renderCheckSummary, renderProgressComment } from './progress-comment.js';
+import type { RestClient } from './rest-client.js';
 
 export const CHECK_RUN_NAME = 'devbot';
 
 export interface GithubReporterOptions {
   /** An installation-authenticated client. */
-  octokit(installationId: number): Promise<ProbotOctokit>;
+  octokit(installationId: number): Promise<RestClient>;
   store: Pick<TaskStore, 'patchTask' | 'getTask'>;
   logger: Logger;
   /** Minimum time between two edits of the same comment (ms). */
   minEditIntervalMs?: number;
   /** Link shown on the check run (the task's page). */
   detailsUrl?: (taskId: string) => string | undefined;
+  /**
+   * How the branch head shows the task: a check run (App), or a commit status `devbot` (token mode:
+   * personal tokens cannot create check runs). Default check-run.
+   */
+  headReport?: 'check-run' | 'commit-status';
 }
 
 interface Live {
@@ -53,6 +59,7 @@ export class GithubReporter implements TaskReporter {
   readonly name = 'github';
   readonly #live = new Map<string, Live>();
   readonly #interval: number;
+  readonly #statuses = new CommitStatusWriter();
 
   constructor(private readonly options: GithubReporterOptions) {
     this.#interval = options.minEditIntervalMs ?? 2_000;
@@ -155,14 +162,16 @@ export class GithubReporter implements TaskReporter {
     } else {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: live.commentId, body });
     }
-    await this.#writeCheckRun(octokit, live, persist);
+    if (this.options.headReport === 'commit-status')
+      await this.#statuses.write(octokit, live, live.state, this.options.detailsUrl?.(live.state.taskId));
+    else await this.#writeCheckRun(octokit, live, persist);
     if (Object.keys(persist).length > 0) {
       const current = (await this.options.store.getTask(task.id)) ?? task;
       await this.options.store.patchTask(task.id, { origin: { ...current.origin, ...persist } });
     }
   }
 
-  async #writeCheckRun(octokit: ProbotOctokit, live: Live, persist: Partial<GithubOrigin>): Promise<void> {
+  async #writeCheckRun(octokit: RestClient, live: Live, persist: Partial<GithubOrigin>): Promise<void> {
     const { owner, repo, state } = live;
     const final = state.status === 'succeeded' || state.status === 'failed' || state.status === 'cancelled';
     const output = { title: titleOf(state.status), summary: renderCheckSummary(state) };

@@ -13,6 +13,10 @@
 export interface TriggerSettings {
   appSlug: string;
   triggerLabel: string;
+  /** Who opens devbot's pull requests; default `<appSlug>[bot]` (token mode: the token's user). */
+  devbotLogin?: string;
+  /** Repository webhooks (token mode) carry no installation: the id their tasks get instead. */
+  installationId?: number;
 }
 
 export interface WebhookEvent {
@@ -95,15 +99,18 @@ function isBot(user: Obj, appSlug: string): boolean {
   return str(user['type']) === 'Bot' || str(user['login']) === `${appSlug}[bot]`;
 }
 
-function isDevbotPr(author: Obj, appSlug: string): boolean {
-  return str(author['login']) === `${appSlug}[bot]`;
+function isDevbotPr(author: Obj, s: TriggerSettings): boolean {
+  return str(author['login']) === (s.devbotLogin ?? `${s.appSlug}[bot]`);
 }
 
-function base(payload: Obj): { owner: string; repo: string; installationId: number } | null {
+function base(
+  payload: Obj,
+  fallbackInstallation?: number,
+): { owner: string; repo: string; installationId: number } | null {
   const repository = obj(payload['repository']);
   const owner = str(obj(repository['owner'])['login']);
   const repo = str(repository['name']);
-  const installationId = num(obj(payload['installation'])['id']);
+  const installationId = num(obj(payload['installation'])['id'] ?? fallbackInstallation);
   if (!owner || !repo || !Number.isFinite(installationId)) return null;
   return { owner, repo, installationId };
 }
@@ -113,7 +120,7 @@ export function parseGithubTrigger(event: WebhookEvent, settings: TriggerSetting
   const action = str(payload['action']);
   const sender = obj(payload['sender']);
   if (isBot(sender, settings.appSlug)) return { ignore: 'sent by a bot' };
-  const where = base(payload);
+  const where = base(payload, settings.installationId);
   if (!where) return { ignore: 'no repository or installation in the payload' };
   const login = str(sender['login']);
   switch (event.name) {
@@ -194,7 +201,7 @@ function issueComment(
     reactTo: { type: 'comment', commentId } as const,
   };
   if (issue['pull_request']) {
-    if (!isDevbotPr(obj(issue['user']), s.appSlug)) return { ignore: 'a pull request devbot did not open' };
+    if (!isDevbotPr(obj(issue['user']), s)) return { ignore: 'a pull request devbot did not open' };
     // The branch comes from the PR itself when the task runs (issue_comment does not carry it).
     return { trigger: { kind: 'followup', ...common, prNumber: num(issue['number']) } };
   }
@@ -211,7 +218,7 @@ function review(
   if (action !== 'submitted') return { ignore: `pull_request_review.${action} is not a trigger` };
   const rev = obj(payload['review']);
   const pr = obj(payload['pull_request']);
-  if (!isDevbotPr(obj(pr['user']), s.appSlug)) return { ignore: 'a pull request devbot did not open' };
+  if (!isDevbotPr(obj(pr['user']), s)) return { ignore: 'a pull request devbot did not open' };
   const body = str(rev['body']);
   const state = str(rev['state']).toLowerCase();
   const mention = parseCommand(body, s.appSlug);
@@ -260,7 +267,7 @@ function reviewComment(
   const pr = obj(payload['pull_request']);
   const body = str(comment['body']);
   if (isBotComment(comment, body, s)) return { ignore: 'a comment by a bot' };
-  if (!isDevbotPr(obj(pr['user']), s.appSlug)) return { ignore: 'a pull request devbot did not open' };
+  if (!isDevbotPr(obj(pr['user']), s)) return { ignore: 'a pull request devbot did not open' };
   const instruction = parseCommand(body, s.appSlug);
   if (instruction === null) return { ignore: 'the review comment does not address devbot' };
   const commentId = num(comment['id']);

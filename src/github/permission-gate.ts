@@ -2,7 +2,7 @@
  * Only people who can push to a repository may start work there. GitHub's answer is cached for a
  * short while, so a burst of comments does not cost one API call each.
  */
-import type { ProbotOctokit } from 'probot';
+import type { RestClient } from './rest-client.js';
 
 export const WRITE_ROLES = ['admin', 'maintain', 'write'] as const;
 
@@ -23,7 +23,7 @@ export class PermissionGate {
   constructor(private readonly ttlMs = 60_000) {}
 
   async check(
-    octokit: ProbotOctokit,
+    octokit: RestClient,
     owner: string,
     repo: string,
     username: string,

@@ -1,5 +1,5 @@
-import type { ProbotOctokit } from 'probot';
 import type { PullRequestRef } from '../core/index.js';
+import type { RestClient } from './rest-client.js';
 
 export interface EnsurePullRequestInput {
   owner: string;
@@ -13,7 +13,7 @@ export interface EnsurePullRequestInput {
 
 /** The open PR for `head`, or a new one. Never two PRs for one branch. */
 export async function ensurePullRequest(
-  octokit: ProbotOctokit,
+  octokit: RestClient,
   input: EnsurePullRequestInput,
 ): Promise<PullRequestRef> {
   const existing = await findOpenPullRequest(octokit, input.owner, input.repo, input.head);
@@ -40,7 +40,7 @@ export async function ensurePullRequest(
 }
 
 export async function findOpenPullRequest(
-  octokit: ProbotOctokit,
+  octokit: RestClient,
   owner: string,
   repo: string,
   head: string,

@@ -24,6 +24,7 @@ export const REDACT_PATHS = [
   'config.DEVBOT_JWT_SECRET',
   'config.GITHUB_PRIVATE_KEY',
   'config.GITHUB_WEBHOOK_SECRET',
+  'config.GITHUB_TOKEN',
   'config.TELEGRAM_BOT_TOKEN',
   'config.OPENAI_API_KEY',
   'config.E2B_API_KEY',

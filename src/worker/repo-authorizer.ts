@@ -18,7 +18,16 @@ export interface RepoAuthorizerDeps {
 }
 
 export class RepoAuthorizer {
-  constructor(private readonly deps: RepoAuthorizerDeps) {}
+  #deps: RepoAuthorizerDeps;
+
+  constructor(deps: RepoAuthorizerDeps) {
+    this.#deps = deps;
+  }
+
+  /** A repository host set up while devbot runs (GitHub through /setup). */
+  useHost(host: RepoHost): void {
+    this.#deps = { ...this.#deps, host };
+  }
 
   /**
    * Resolves when `subject` may make devbot change `repo` (`owner/name`); else ForbiddenError.
@@ -30,11 +39,11 @@ export class RepoAuthorizer {
     opened?: { installationId?: number | undefined; hosted?: HostedRepo },
   ): Promise<void> {
     const githubLogin = subject.startsWith('gh:') ? subject.slice(3) : null;
-    const record = githubLogin ? null : await this.deps.access.get(subject);
+    const record = githubLogin ? null : await this.#deps.access.get(subject);
     if (record?.grants.some((pattern) => grantMatches(pattern, repo))) return;
     const login = githubLogin ?? record?.login ?? null;
     if (!login) throw new ForbiddenError(howToGetAccess(subject, repo));
-    const host = this.deps.host;
+    const host = this.#deps.host;
     if (!host)
       throw new ForbiddenError(
         `${subject} is linked to @${login}, but no repository host is configured to check @${login}'s access to ${repo}; ` +

@@ -8,7 +8,17 @@ import { BadInputError, type HostedRepo, NotFoundError, type RepoHost, type Repo
 export class RepoHosts implements RepoHost {
   readonly name = 'hosts';
 
-  constructor(private readonly hosts: { local: RepoHost | null; github: RepoHost | null }) {}
+  readonly #hosts: { local: RepoHost | null; github: RepoHost | null };
+
+  constructor(hosts: { local: RepoHost | null; github: RepoHost | null }) {
+    this.#hosts = { ...hosts };
+  }
+
+  /** GitHub set up while devbot runs (the manifest flow at /setup). */
+  attachGithub(host: RepoHost): void {
+    if (this.#hosts.github) throw new Error('a GitHub host is already attached');
+    this.#hosts.github = host;
+  }
 
   /**
    * Checks a repository name before a task is accepted, where that costs nothing remote: a local
@@ -16,23 +26,23 @@ export class RepoHosts implements RepoHost {
    */
   async check(ref: RepoRef): Promise<void> {
     if (ref.owner !== 'local') return;
-    if (!this.hosts.local)
+    if (!this.#hosts.local)
       throw new BadInputError('local repositories need DEVBOT_REPOS_DIR (a directory of git repositories)');
-    await this.hosts.local.check?.(ref).catch((err: unknown) => {
+    await this.#hosts.local.check?.(ref).catch((err: unknown) => {
       throw err instanceof NotFoundError ? new BadInputError(err.message) : err;
     });
   }
 
   open(ref: RepoRef): Promise<HostedRepo> {
     if (ref.owner === 'local') {
-      if (!this.hosts.local)
+      if (!this.#hosts.local)
         throw new BadInputError('local repositories need DEVBOT_REPOS_DIR (a directory of git repositories)');
-      return this.hosts.local.open(ref);
+      return this.#hosts.local.open(ref);
     }
-    if (!this.hosts.github)
+    if (!this.#hosts.github)
       throw new BadInputError(
-        `${ref.owner}/${ref.name} is on GitHub, and no GitHub App is configured (GITHUB_APP_ID, GITHUB_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET)`,
+        `${ref.owner}/${ref.name} is on GitHub, and GitHub is not configured: set GITHUB_TOKEN and GITHUB_WEBHOOK_SECRET (token mode), or a GitHub App (GITHUB_APP_ID, GITHUB_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET, or /setup)`,
       );
-    return this.hosts.github.open(ref);
+    return this.#hosts.github.open(ref);
   }
 }

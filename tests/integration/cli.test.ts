@@ -276,7 +276,7 @@ describe('devbot start, migrate and doctor', () => {
       llm: 'off: set OPENAI_API_KEY or OPENAI_BASE_URL',
       telegram: 'off: set TELEGRAM_BOT_TOKEN',
     });
-    expect(line.summary['github']).toMatch(/^off: set GITHUB_APP_ID/);
+    expect(line.summary['github']).toMatch(/^off: set GITHUB_TOKEN \(token mode\) or GITHUB_APP_ID/);
     // External, or a private redis-server when the shared one is slow to answer on a busy machine.
     expect(line.summary['queue']).toMatch(
       /^redis:\/\/127\.0\.0\.1:\d+ \((external|private redis-server started by devbot)\), prefix \{t\w+\}$/,

@@ -54,6 +54,31 @@ describe('config', () => {
     );
   });
 
+  it('takes a GitHub token or an App, not both, and derives the API from GITHUB_URL', () => {
+    const bad = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return '';
+      } catch (err) {
+        return (err as ConfigError).message;
+      }
+    };
+    expect(bad({ GITHUB_TOKEN: 't' })).toMatch(/GITHUB_WEBHOOK_SECRET: required with GITHUB_TOKEN/);
+    expect(bad({ GITHUB_TOKEN: 't', GITHUB_WEBHOOK_SECRET: 's', GITHUB_APP_ID: '1' })).toMatch(
+      /GITHUB_TOKEN: set either a personal token .* not both/,
+    );
+    expect(bad({ GITHUB_TOKEN: 't', GITHUB_WEBHOOK_SECRET: 's' })).toBe('');
+    expect(loadConfig({}).GITHUB_API_URL).toBe('https://api.github.com');
+    expect(loadConfig({ GITHUB_URL: 'https://ghe.example.com/' })).toMatchObject({
+      GITHUB_URL: 'https://ghe.example.com',
+      GITHUB_API_URL: 'https://ghe.example.com/api/v3',
+    });
+    expect(
+      loadConfig({ GITHUB_URL: 'https://ghe.example.com', GITHUB_API_URL: 'https://api.ghe.example.com/' })
+        .GITHUB_API_URL,
+    ).toBe('https://api.ghe.example.com');
+  });
+
   it('keeps sandboxes off the network unless an allowlist is chosen', () => {
     const off = loadConfig({});
     expect(off.DEVBOT_SANDBOX_NETWORK).toBe('off');

@@ -128,6 +128,76 @@ describe('devbot doctor', () => {
     expect(check(empty, 'telegram.allowlist').status).toBe('warn');
   });
 
+  it('says which repository mode is active and checks it: local, token, stored App', async () => {
+    const { mkdirSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-repos-'));
+    try {
+      mkdirSync(join(dir, 'widgets', '.git'), { recursive: true });
+      mkdirSync(join(dir, 'not-a-repo'));
+      const local = await runDoctor(loadConfig({ ...baseEnv, DEVBOT_REPOS_DIR: dir }), healthyDeps());
+      expect(check(local, 'repos.local')).toMatchObject({ status: 'ok' });
+      expect(check(local, 'repos.local').detail).toContain('1 in');
+      expect(check(local, 'repos.local').detail).toContain('local/widgets');
+      expect(check(local, 'github').status).toBe('skip');
+      const missing = await runDoctor(
+        loadConfig({ ...baseEnv, DEVBOT_REPOS_DIR: join(dir, 'nope') }),
+        healthyDeps(),
+      );
+      expect(check(missing, 'repos.local').status).toBe('fail');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    // Assembled at run time: the pre-commit secret scan must not take it for a real token.
+    const token = ['github', 'pat', '0123456789abcdefghijklmnop'].join('_');
+    const tokenEnv = { ...baseEnv, GITHUB_TOKEN: token, GITHUB_WEBHOOK_SECRET: 'w'.repeat(32) };
+    const asked: string[] = [];
+    const probe = (answer: { status: number; login?: string; scopes?: string | null }) =>
+      healthyDeps({
+        probeGithubToken: async (url, t) => {
+          asked.push(`${url} ${t === token}`);
+          return answer;
+        },
+      });
+    const fine = await runDoctor(loadConfig(tokenEnv), probe({ status: 200, login: 'octo', scopes: null }));
+    expect(check(fine, 'github.mode').detail).toContain('personal access token');
+    expect(check(fine, 'github.token')).toMatchObject({ status: 'ok' });
+    expect(check(fine, 'github.token').detail).toContain('token of octo (fine-grained)');
+    expect(asked).toEqual(['https://api.github.com true']);
+    expect(fine.integrations.github).toContain('personal access token');
+    const refused = await runDoctor(loadConfig(tokenEnv), probe({ status: 401 }));
+    expect(check(refused, 'github.token').status).toBe('fail');
+    expect(formatDoctorReport(refused)).not.toContain(token);
+    const classic = await runDoctor(
+      loadConfig(tokenEnv),
+      probe({ status: 200, login: 'octo', scopes: 'gist' }),
+    );
+    expect(check(classic, 'github.token')).toMatchObject({ status: 'fail' });
+    expect(check(classic, 'github.token').fix).toContain('repo scope');
+
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const stored = (key: string) =>
+      healthyDeps({
+        readFile: async (path) => {
+          if (!path.endsWith('github-app.json')) throw new Error('ENOENT');
+          return JSON.stringify({
+            appId: '77',
+            slug: 'devbot-x',
+            privateKey: key,
+            webhookSecret: 's'.repeat(40),
+          });
+        },
+      });
+    const app = await runDoctor(loadConfig(baseEnv), stored(pem));
+    expect(check(app, 'github.mode').detail).toMatch(/GitHub App devbot-x \(id 77\), created at \/setup/);
+    expect(check(app, 'github.private_key').status).toBe('ok');
+    const broken = await runDoctor(loadConfig(baseEnv), stored(pem.slice(0, 100)));
+    expect(check(broken, 'github.private_key').status).toBe('fail');
+  });
+
   it('checks the GitHub App private key by parsing it', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();

@@ -19,7 +19,7 @@ describe('startupSummary', () => {
       queue: 'redis://127.0.0.1:6379 (external), prefix {devbot}',
       sandbox: 'local bubblewrap, network off',
       llm: 'off: set OPENAI_API_KEY or OPENAI_BASE_URL',
-      github: 'off: set GITHUB_APP_ID, GITHUB_PRIVATE_KEY and GITHUB_WEBHOOK_SECRET',
+      github: 'off: set GITHUB_TOKEN (token mode) or GITHUB_APP_ID and its key, or open /setup',
       telegram: 'off: set TELEGRAM_BOT_TOKEN',
       publicUrl: 'http://127.0.0.1:3000 (the bound address: set DEVBOT_PUBLIC_URL for links others can open)',
     });

@@ -1,14 +1,17 @@
 /**
  * The GitHub adapter as a module: the webhook route, the progress reporter (sticky comment and
- * check run) and the GitHub App as the repository host of the repo task handler. Enabled when
- * GITHUB_APP_ID is set (config validation already demands the secret and key with it).
+ * check run, or commit status in token mode) and GitHub as the repository host of the repo task
+ * handler. Enabled when GITHUB_APP_ID is set (App mode; config validation already demands the
+ * secret and key with it) or GITHUB_TOKEN (token mode: repository webhooks, a personal token).
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/config.js';
 import { UnavailableError } from '../../core/index.js';
-import { GithubApp } from '../../github/github-app.js';
+import { GithubApp, type GithubAppOptions } from '../../github/github-app.js';
 import { GithubRepoHost } from '../../github/github-repo-host.js';
 import { GithubReporter } from '../../github/github-reporter.js';
+import { createTokenClient } from '../../github/rest-client.js';
+import { TokenAuth } from '../../github/token-auth.js';
 import { SqlNoticeLog } from '../../store/sql-notice-log.js';
 import type { DevbotModule, Runtime } from '../runtime.js';
 
@@ -21,6 +24,8 @@ export interface GithubModuleOptions {
 }
 
 export interface GithubModule extends DevbotModule {
+  /** app: a GitHub App; token: a personal access token with repository webhooks. */
+  mode: 'app' | 'token';
   app: GithubApp;
   host: GithubRepoHost;
   reporter: GithubReporter;
@@ -63,24 +68,58 @@ export function trustedLinkHosts(apiUrl: string, ownUrls: readonly (string | und
   return [...hosts];
 }
 
-export function createGithubModule(runtime: Runtime, options: GithubModuleOptions = {}): GithubModule | null {
+/** The App's credentials (App mode), or null when the config names none. */
+export interface GithubAppCredentials {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  /** The App's slug (its bot is `<slug>[bot]`). */
+  slug: string;
+}
+
+export function createGithubModule(
+  runtime: Runtime,
+  options: GithubModuleOptions = {},
+  /** Credentials from elsewhere than the environment (the manifest flow's stored App). */
+  stored?: GithubAppCredentials,
+): GithubModule | null {
   const { config } = runtime;
-  if (!config.GITHUB_APP_ID || !config.GITHUB_WEBHOOK_SECRET) return null;
-  const privateKey = readPrivateKey(config);
-  runtime.secrets.add(privateKey);
-  runtime.secrets.add(config.GITHUB_WEBHOOK_SECRET);
   const logger = runtime.logger.child({ component: 'github' });
+  let credentials: Pick<GithubAppOptions, 'appId' | 'privateKey' | 'token'>;
+  let webhookSecret: string;
+  let appSlug = config.GITHUB_APP_SLUG;
+  let mode: GithubModule['mode'] = 'app';
+  if (config.GITHUB_TOKEN && config.GITHUB_WEBHOOK_SECRET) {
+    mode = 'token';
+    runtime.secrets.add(config.GITHUB_TOKEN);
+    const client = createTokenClient({
+      token: config.GITHUB_TOKEN,
+      baseUrl: config.GITHUB_API_URL,
+      logger: logger.child({ component: 'octokit' }),
+      ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
+    });
+    credentials = { token: new TokenAuth(config.GITHUB_TOKEN, client) };
+    webhookSecret = config.GITHUB_WEBHOOK_SECRET;
+  } else if (config.GITHUB_APP_ID && config.GITHUB_WEBHOOK_SECRET) {
+    credentials = { appId: config.GITHUB_APP_ID, privateKey: readPrivateKey(config) };
+    webhookSecret = config.GITHUB_WEBHOOK_SECRET;
+  } else if (stored) {
+    credentials = { appId: stored.appId, privateKey: stored.privateKey };
+    webhookSecret = stored.webhookSecret;
+    appSlug = stored.slug;
+  } else return null;
+  if (credentials.privateKey) runtime.secrets.add(credentials.privateKey);
+  runtime.secrets.add(webhookSecret);
   const app = new GithubApp({
-    appId: config.GITHUB_APP_ID,
-    privateKey,
-    webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+    ...credentials,
+    webhookSecret,
     baseUrl: config.GITHUB_API_URL,
-    appSlug: config.GITHUB_APP_SLUG,
+    appSlug,
     triggerLabel: config.GITHUB_TRIGGER_LABEL,
     ingress: runtime.ingress,
     logger,
     secrets: runtime.secrets,
-    linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL]),
+    linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL, config.GITHUB_URL]),
     notices: new SqlNoticeLog(runtime.sql),
     taskCommands: {
       approvals: runtime.approvals,
@@ -101,7 +140,32 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     octokit: (id) => app.installationOctokit(id),
     store: runtime.store,
     logger,
+    headReport: mode === 'token' ? 'commit-status' : 'check-run',
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
-  return { name: 'github', routes: [app.route()], reporters: [reporter], app, host, reporter };
+  const token = credentials.token;
+  return {
+    name: 'github',
+    mode,
+    routes: [app.route()],
+    reporters: [reporter],
+    app,
+    host,
+    reporter,
+    // Token mode: who the token is, asked once at start; a bad token is said at once, not at the first event.
+    ...(token
+      ? {
+          start: async () => {
+            await token.user().then(
+              (u) => logger.info({ login: u.login }, "GitHub token mode: acting as the token's user"),
+              (err: unknown) =>
+                logger.warn(
+                  { err },
+                  'GITHUB_TOKEN: GitHub did not accept the token (GET /user failed); run devbot doctor',
+                ),
+            );
+          },
+        }
+      : {}),
+  };
 }

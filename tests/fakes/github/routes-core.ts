@@ -17,6 +17,17 @@ import {
 import { NOW, type ReactionModel, reactionJson, repoJson, userJson } from './fake-github-models.js';
 import { createPull } from './pull-requests.js';
 
+/** GitHub's `permissions` object for a role (repositories and collaborators alike). */
+function rolePermissions(role: string) {
+  return {
+    pull: role !== 'none',
+    triage: ['triage', 'write', 'maintain', 'admin'].includes(role),
+    push: ['write', 'maintain', 'admin'].includes(role),
+    maintain: ['maintain', 'admin'].includes(role),
+    admin: role === 'admin',
+  };
+}
+
 const REACTIONS = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'];
 
 export function coreRoutes(gh: FakeGithub): RouteDef[] {
@@ -66,10 +77,13 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
       };
     }),
 
-    route('GET', '/repos/{owner}/{repo}', read('metadata'), (ctx) => ({
-      status: 200,
-      body: repoJson(api(), web(), gh.gitUrl, repoOf(ctx).model, true),
-    })),
+    route('GET', '/repos/{owner}/{repo}', read('metadata'), (ctx) => {
+      const r = repoOf(ctx);
+      const body = repoJson(api(), web(), gh.gitUrl, r.model, true);
+      // For a person's token GitHub says what that person's role allows here.
+      if (ctx.auth.kind === 'user') body['permissions'] = rolePermissions(gh.roleOf(r, ctx.auth.token.login));
+      return { status: 200, body };
+    }),
 
     route('GET', '/repos/{owner}/{repo}/collaborators/{username}/permission', read('metadata'), (ctx) => {
       const r = repoOf(ctx);
@@ -84,13 +98,7 @@ export function coreRoutes(gh: FakeGithub): RouteDef[] {
           role_name: role,
           user: {
             ...userJson(api(), web(), user),
-            permissions: {
-              pull: role !== 'none',
-              triage: ['triage', 'write', 'maintain', 'admin'].includes(role),
-              push: ['write', 'maintain', 'admin'].includes(role),
-              maintain: ['maintain', 'admin'].includes(role),
-              admin: role === 'admin',
-            },
+            permissions: rolePermissions(role),
             role_name: role,
           },
         },
