@@ -47,6 +47,12 @@ export interface AgentResult {
   checks?: TaskCheck[];
   tests?: { passed: number; failed: number };
   rounds?: number;
+  /**
+   * followup: what became of each review thread it was shown (by thread id): addressed or not, and
+   * a note (what changed, or why not). Threads it does not name count as addressed when their file
+   * changed.
+   */
+  threads?: Array<{ id: number; addressed: boolean; note?: string }>;
 }
 
 /** Does the work inside the sandbox. Throw to fail the task (BadInputError: no retry). */

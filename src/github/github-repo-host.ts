@@ -14,6 +14,7 @@ import type {
 } from '../core/index.js';
 import type { GithubApp } from './github-app.js';
 import { ensurePullRequest } from './pull-requests.js';
+import { fetchPullRequestContext } from './review-context.js';
 
 export interface GithubRepoHostOptions {
   /** Commit e-mail of the bot; default `<slug>[bot]@users.noreply.github.com`. */
@@ -52,6 +53,13 @@ export class GithubRepoHost implements RepoHost {
         pullRequestInfo(octokit, owner, repo, number, data.full_name, this.commitAuthor.name),
       ensurePullRequest: (input: OpenPullRequest): Promise<PullRequestRef> =>
         ensurePullRequest(octokit, { owner, repo, ...input }),
+      pullRequestContext: (number) =>
+        fetchPullRequestContext(octokit, owner, repo, number, (message, err) =>
+          app.options.logger.warn({ err, repo: data.full_name, pr: number }, message),
+        ),
+      async comment(issueNumber, body) {
+        await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
+      },
       async replyInThread(prNumber, commentId, body) {
         await octokit.rest.pulls.createReplyForReviewComment({
           owner,

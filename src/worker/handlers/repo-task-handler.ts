@@ -15,6 +15,7 @@ import {
   ForbiddenError,
   githubOrigin,
   type HostedRepo,
+  type PullRequestContext,
   REPO_CONFIG_FILE,
   type RepoHost,
   type RepoInfo,
@@ -32,6 +33,12 @@ import type { Logger } from '../../observability/logger.js';
 import type { PreviewLeases } from '../preview-leases.js';
 import type { RepoAuthorizer } from '../repo-authorizer.js';
 import { pullRequestText } from './pull-request-text.js';
+import {
+  promptWithReviewContext,
+  type ThreadOutcome,
+  threadLocation,
+  threadOutcomes,
+} from './review-context.js';
 import { collectSandboxDiff, recordSandboxBaseline } from './sandbox-diff.js';
 
 export interface RepoTaskHandlerDeps {
@@ -90,6 +97,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     let branch: string;
     let baseBranch: string;
     let prBase = hosted.defaultBranch;
+    let review: PullRequestContext | null = null;
     const pullRequestOf = hosted.pullRequest?.bind(hosted);
     if (kind === 'followup' && !pullRequestOf) {
       // A host without pull requests (local repositories): the follow-up names devbot's branch.
@@ -114,6 +122,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
       branch = pr.headRef;
       baseBranch = pr.headRef;
       prBase = pr.baseRef;
+      review = await readReviewContext(hosted, ctx, prNumber, deps.logger);
     } else {
       branch = branchName(issueNumber ?? task.id.replace(/-/g, '').slice(0, 8), title);
       baseBranch = hosted.defaultBranch;
@@ -156,10 +165,23 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         ...(issueNumber !== undefined ? { issueNumber } : {}),
         ...(prNumber !== undefined ? { prNumber } : {}),
       };
-      const { result, diff } = await runInSandbox(deps, ctx, ws, info);
+      // The crew reads the prompt with the PR's review context; the stored prompt stays as asked.
+      const agentCtx = review
+        ? { ...ctx, task: { ...task, prompt: promptWithReviewContext(task.prompt, review) } }
+        : ctx;
+      const { result, diff } = await runInSandbox(deps, agentCtx, ws, info);
       const changed = await ws.applyPatch(diff);
       if (changed.length === 0) {
         await replyInThread(hosted, task, prNumber, result.reply ?? result.summary, deps.logger);
+        if (review && prNumber)
+          await reportThreads(
+            hosted,
+            task,
+            prNumber,
+            threadOutcomes(review.threads, [], result),
+            null,
+            deps.logger,
+          );
         return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
       }
       assertChangeAllowed(await ws.stagedChanges(), config);
@@ -173,6 +195,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         title,
         prBase,
         authorize,
+        review,
       });
     } finally {
       await deps.workspaces.dispose(ws).catch((err) => deps.logger.warn({ err }, 'worktree cleanup failed'));
@@ -224,6 +247,8 @@ interface Finish {
   prBase: string;
   /** Checked again right before the push: access can change while the agent works. */
   authorize(): Promise<void>;
+  /** A follow-up's review context: its threads get answers after the push. */
+  review: PullRequestContext | null;
 }
 
 async function commitPushAndOpen(
@@ -281,8 +306,22 @@ async function commitPushAndOpen(
     draft: deps.draft,
   });
   await ctx.emit('pr_opened', { url: pr.url, number: pr.number, reused: !pr.created });
-  if (f.info.kind === 'followup')
-    await replyInThread(f.hosted, task, f.info.prNumber, f.result.reply ?? f.result.summary, deps.logger);
+  if (f.info.kind === 'followup') {
+    const outcomes = f.review ? threadOutcomes(f.review.threads, f.changed, f.result) : [];
+    // The triggering review comment gets its answer once: in its thread's reply when addressed.
+    const answered = outcomes.some((o) => o.addressed && o.thread.id === githubOrigin(task)?.reviewCommentId);
+    if (!answered)
+      await replyInThread(f.hosted, task, f.info.prNumber, f.result.reply ?? f.result.summary, deps.logger);
+    if (f.info.prNumber)
+      await reportThreads(
+        f.hosted,
+        task,
+        f.info.prNumber,
+        outcomes,
+        { sha, url: `${pr.url}/commits/${sha}` },
+        deps.logger,
+      );
+  }
   return {
     ...agentFacts(f.result),
     branch,
@@ -332,4 +371,59 @@ async function replyInThread(
   } catch (err) {
     logger.warn({ err, taskId: task.id }, 'could not reply in the review thread');
   }
+}
+
+/** The PR's review context, or null (the follow-up still runs on the request alone). */
+async function readReviewContext(
+  hosted: HostedRepo,
+  ctx: TaskContext,
+  prNumber: number,
+  logger: Logger,
+): Promise<PullRequestContext | null> {
+  if (!hosted.pullRequestContext) return null;
+  try {
+    const review = await hosted.pullRequestContext(prNumber);
+    await ctx.emit('step', {
+      phase: 'context',
+      message: `Read the pull request: ${review.files.length} file(s), ${review.threads.length} unresolved review thread(s)`,
+    });
+    return review;
+  } catch (err) {
+    logger.warn({ err, taskId: ctx.task.id }, 'could not read the pull request review context');
+    return null;
+  }
+}
+
+/**
+ * After the push: a reply in each thread the change addressed (what changed, the commit), and one
+ * comment on the PR naming the threads it did not address and why.
+ */
+async function reportThreads(
+  hosted: HostedRepo,
+  task: Task,
+  prNumber: number,
+  outcomes: ThreadOutcome[],
+  commit: { sha: string; url: string } | null,
+  logger: Logger,
+): Promise<void> {
+  for (const o of outcomes.filter((x) => x.addressed && commit)) {
+    const body = `${o.note}\n\nChanged in [${commit?.sha.slice(0, 7)}](${commit?.url}).`;
+    await hosted
+      .replyInThread(prNumber, o.thread.id, body)
+      .catch((err) =>
+        logger.warn({ err, taskId: task.id, thread: o.thread.id }, 'could not reply in a review thread'),
+      );
+  }
+  const left = outcomes.filter((o) => !o.addressed);
+  if (left.length === 0 || !hosted.comment) return;
+  const lines = left.map((o) => `- ${threadLocation(o.thread)} (thread ${o.thread.id}): ${o.note}`);
+  const body = [
+    `<!-- devbot:threads task=${task.id} -->`,
+    `devbot did not address ${left.length} review thread${left.length === 1 ? '' : 's'}${commit ? ` in ${commit.sha.slice(0, 7)}` : ''}:`,
+    '',
+    ...lines,
+  ].join('\n');
+  await hosted
+    .comment(prNumber, body)
+    .catch((err) => logger.warn({ err, taskId: task.id }, 'could not list the review threads left'));
 }
