@@ -22,6 +22,12 @@ export interface RepoInfo {
   /** The commit the sandbox's files are at. */
   baseSha: string;
   kind: 'dev' | 'followup';
+  /**
+   * `change` (default): change files, devbot commits and pushes. `answer`: read-only, the result's
+   * reply is the answer (files changed are thrown away). `review`: read-only, `result.review` is
+   * posted as one pull-request review.
+   */
+  mode?: 'change' | 'answer' | 'review';
   /** The repository's `.devbot.yml`, read once on the host from the default branch. */
   config: RepoConfig;
   issueNumber?: number;
@@ -53,6 +59,8 @@ export interface AgentResult {
    * changed.
    */
   threads?: Array<{ id: number; addressed: boolean; note?: string }>;
+  /** review mode: the review's summary and its inline comments (lines of the PR's new side). */
+  review?: { body: string; comments: Array<{ path: string; line: number; body: string }> };
 }
 
 /** Does the work inside the sandbox. Throw to fail the task (BadInputError: no retry). */

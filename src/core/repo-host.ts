@@ -65,6 +65,12 @@ export interface PullRequestContext {
   linkedIssue?: { number: number; title: string; body: string };
 }
 
+export interface PullRequestReview {
+  commit: string;
+  body: string;
+  comments: Array<{ path: string; line: number; body: string }>;
+}
+
 export interface PermissionVerdict {
   allowed: boolean;
   /** The host's role name (admin, maintain, write, triage, read, none). */
@@ -90,6 +96,8 @@ export interface HostedRepo {
   ensurePullRequest?(input: OpenPullRequest): Promise<PullRequestRef>;
   /** The PR's review context for a follow-up (hosts with review threads). */
   pullRequestContext?(number: number): Promise<PullRequestContext>;
+  /** Posts one review (state: comment) with inline comments on the PR's lines at `commit`. */
+  postReview?(prNumber: number, review: PullRequestReview): Promise<void>;
   /** Posts a comment on an issue or pull request's conversation. */
   comment?(issueNumber: number, body: string): Promise<void>;
   /** Answers in a review comment's thread. */

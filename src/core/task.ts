@@ -85,6 +85,11 @@ export interface TaskInput {
   prNumber?: number;
   /** followup on a host without pull requests (local repositories): devbot's branch to add to. */
   branch?: string;
+  /**
+   * dev, followup: `answer` runs the crew read-only and answers (no branch, no push, no PR);
+   * `review` also posts one pull-request review with the crew's inline comments. Default: change.
+   */
+  mode?: 'answer' | 'review';
   /** Extra untrusted context (issue body, comments). */
   context?: ContextItem[] | string;
 }

@@ -5,7 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
-import { type NoticeLog, neutraliseLinks, type Task, type TaskIngress } from '../core/index.js';
+import {
+  type NoticeLog,
+  neutraliseLinks,
+  type Task,
+  type TaskIngress,
+  type TaskStore,
+} from '../core/index.js';
 import type { RawRoute } from '../http/raw-route.js';
 import { BodyTooLargeError, readBody } from '../http/read-body.js';
 import { refuseRequest } from '../http/refuse-request.js';
@@ -40,6 +46,8 @@ export interface GithubAppOptions {
   appSlug: string;
   triggerLabel: string;
   ingress: TaskIngress;
+  /** Where `/devbot stop` finds the running task of an issue or PR. */
+  tasks?: Pick<TaskStore, 'listTasks'>;
   logger: Logger;
   secrets: SecretRegistry;
   /** How long a permission answer is reused (ms). */
@@ -182,6 +190,7 @@ export class GithubApp {
       await this.#replyDenied(octokit, t, verdict.role, log);
       return { task: null, created: false, reason: `@${t.sender} has ${verdict.role} permission, not write` };
     }
+    if (t.control) return this.#control(octokit, t, log);
     const { task, created } = await this.options.ingress.submit({
       source: 'github',
       origin: originOf(t, event.id),
@@ -194,6 +203,7 @@ export class GithubApp {
         issueTitle: t.issueTitle,
         ...(t.prNumber !== undefined ? { prNumber: t.prNumber } : {}),
         ...(t.branch ? { branch: t.branch } : {}),
+        ...(t.mode ? { mode: t.mode } : {}),
       },
       idempotencyKey: t.idempotencyKey,
     });
@@ -313,6 +323,40 @@ export class GithubApp {
       // The task exists; a missing reaction is cosmetic.
       log.warn({ err }, 'could not add the 👀 reaction');
     }
+  }
+
+  /** A control subcommand (`/devbot stop`): done here, answered in one comment, no task. */
+  async #control(octokit: ProbotOctokit, t: GithubTrigger, log: Logger): Promise<GithubEventResult> {
+    const control = t.control as NonNullable<GithubTrigger['control']>;
+    let text: string;
+    if (control.name === 'stop') {
+      const running = (await this.options.tasks?.listTasks({ source: 'github', unfinished: true })) ?? [];
+      const here = running.filter(
+        (x) =>
+          x.origin.owner === t.owner && x.origin.repo === t.repo && x.origin.issueNumber === t.issueNumber,
+      );
+      const stopped: string[] = [];
+      for (const x of here)
+        if (await this.options.ingress.cancel(x.id, `gh:${t.sender}`).catch(() => null)) stopped.push(x.id);
+      text =
+        stopped.length > 0
+          ? `Stopped devbot's task${stopped.length === 1 ? '' : 's'} ${stopped.map((id) => `\`${id}\``).join(', ')} (asked by @${t.sender}).`
+          : `devbot has no running task on #${t.issueNumber}.`;
+    } else {
+      text = `devbot does not know \`/devbot ${control.name}\`.`;
+    }
+    try {
+      await octokit.rest.issues.createComment({
+        owner: t.owner,
+        repo: t.repo,
+        issue_number: t.issueNumber,
+        body: `${DEVBOT_MARKER}control -->\n${text}`,
+      });
+    } catch (err) {
+      log.warn({ err }, 'could not answer a control command');
+    }
+    log.info({ command: control.name, sender: t.sender }, 'github control command');
+    return { task: null, created: false, reason: `control command ${control.name}` };
   }
 
   async #replyDenied(octokit: ProbotOctokit, t: GithubTrigger, role: string, log: Logger): Promise<void> {

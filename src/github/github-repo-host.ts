@@ -57,6 +57,32 @@ export class GithubRepoHost implements RepoHost {
         fetchPullRequestContext(octokit, owner, repo, number, (message, err) =>
           app.options.logger.warn({ err, repo: data.full_name, pr: number }, message),
         ),
+      async postReview(prNumber, review) {
+        const base = {
+          owner,
+          repo,
+          pull_number: prNumber,
+          commit_id: review.commit,
+          event: 'COMMENT' as const,
+        };
+        try {
+          await octokit.rest.pulls.createReview({
+            ...base,
+            body: review.body,
+            comments: review.comments.map((c) => ({
+              path: c.path,
+              line: c.line,
+              side: 'RIGHT' as const,
+              body: c.body,
+            })),
+          });
+        } catch (err) {
+          // A finding on a line outside the diff fails the whole review: post them in its body.
+          if ((err as { status?: number }).status !== 422 || review.comments.length === 0) throw err;
+          const listed = review.comments.map((c) => `- \`${c.path}:${c.line}\`: ${c.body}`).join('\n');
+          await octokit.rest.pulls.createReview({ ...base, body: `${review.body}\n\n${listed}`.trim() });
+        }
+      },
       async comment(issueNumber, body) {
         await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
       },

@@ -12,7 +12,7 @@ import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js
 import { type Delivery, issueCommentCreated, reviewSubmitted } from '../fakes/github/webhook-payloads.js';
 import { githubAppEnv } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
-import { taskEnded } from '../helpers/test-env.js';
+import { taskEnded, waitFor } from '../helpers/test-env.js';
 
 const OWNER = 'acme';
 const REPO = 'shop';
@@ -35,7 +35,16 @@ async function run(delivery: Delivery): Promise<Task> {
   const res = await mod.app.handleGithubEvent(delivery);
   if (!res.task) throw new Error(`no task: ${res.reason}`);
   const done = await taskEnded(devbot.app.runtime.store, res.task.id, 30_000);
-  await mod.reporter.idle(done.id);
+  // The sticky comment's final edit follows the task's end.
+  await waitFor(
+    () =>
+      gh
+        .repo(OWNER, REPO)
+        .comments.some(
+          (c) => c.body.includes(`task=${done.id}`) && /^[✅❌🚫]/mu.test(c.body.split('\n')[1] ?? ''),
+        ),
+    'the final sticky comment',
+  );
   return done;
 }
 
@@ -146,5 +155,147 @@ describe('review context', () => {
       .reviewComments.filter((c) => c.inReplyTo === threads[0] && byDevbot(c));
     expect(replies.at(-1)!.body).toContain('Also capitalised three.');
     expect(await gh.gitShow(OWNER, REPO, 'devbot/7-shop:a.js')).toBe('One\nTWO\nThree\n');
+  });
+});
+
+describe('/devbot on any pull request', () => {
+  it('on a PR a person opened from a same-repo branch: the commit lands on that branch, no new PR', async () => {
+    await gh.pushBranch(OWNER, REPO, {
+      branch: 'alice/tidy',
+      files: { 'b.js': 'uno\ndos\ntres\n' },
+      author: 'alice',
+    });
+    const pr = await gh.openPullRequest(OWNER, REPO, { title: 'Tidy', head: 'alice/tidy', user: 'alice' });
+    const pulls = gh.repo(OWNER, REPO).pulls.length;
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec('printf "cuatro\\n" >> b.js');
+      return { summary: 'Added cuatro.' };
+    };
+    const comment = gh.addComment(OWNER, REPO, pr.number, '/devbot add cuatro', 'alice');
+    const done = await run(issueCommentCreated(gh, OWNER, REPO, comment));
+    expect(done.error).toBeNull();
+    expect(done.branch).toBe('alice/tidy');
+    expect(await gh.gitShow(OWNER, REPO, 'alice/tidy:b.js')).toBe('uno\ndos\ntres\ncuatro\n');
+    expect(gh.repo(OWNER, REPO).pulls).toHaveLength(pulls);
+  });
+
+  it("on a fork's PR: an answer that says so, and no push anywhere", async () => {
+    await gh.forkRepo(OWNER, REPO, 'zoe');
+    const forkSha = await gh.pushBranch('zoe', REPO, {
+      branch: 'typo',
+      files: { 'a.js': 'one!\n' },
+      author: 'zoe',
+    });
+    const pr = await gh.openPullRequest(OWNER, REPO, { title: 'Typo', head: 'zoe:typo', user: 'zoe' });
+    const pulls = gh.repo(OWNER, REPO).pulls.length;
+    const pushesBefore = gh.gitRequests.filter((r) => r.service === 'receive-pack').length;
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec('printf "changed\\n" > a.js');
+      return { summary: 'Rename it in a.js, line 1.' };
+    };
+    const comment = gh.addComment(OWNER, REPO, pr.number, '/devbot rename it', 'alice');
+    const done = await run(issueCommentCreated(gh, OWNER, REPO, comment));
+    expect(done.status).toBe('succeeded');
+    expect(done.branch).toBeNull();
+    expect(prompts.get(done.id)).toContain('comes from a fork');
+    expect(gh.gitRequests.filter((r) => r.service === 'receive-pack')).toHaveLength(pushesBefore);
+    expect((await gh.gitLog('zoe', REPO, 'typo'))[0]).toContain(forkSha);
+    expect(gh.repo(OWNER, REPO).pulls).toHaveLength(pulls);
+    const sticky = gh.comments(OWNER, REPO, pr.number).filter(byDevbot);
+    expect(sticky).toHaveLength(1);
+    expect(sticky[0]!.body).toContain('comes from a fork');
+    expect(sticky[0]!.body).toContain('Rename it in a.js, line 1.');
+  });
+
+  it('by a read-only user: one polite refusal and nothing else', async () => {
+    const pr = gh.repo(OWNER, REPO).pulls.find((p) => p.head === 'alice/tidy')!;
+    const before = (await devbot.app.runtime.store.listTasks({ source: 'github' })).length;
+    const comment = gh.addComment(OWNER, REPO, pr.number, '/devbot delete everything', 'rita');
+    const before2 = gh.comments(OWNER, REPO, pr.number).filter(byDevbot).length;
+    const res = await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, comment));
+    expect(res.task).toBeNull();
+    expect((await devbot.app.runtime.store.listTasks({ source: 'github' })).length).toBe(before);
+    const mine = gh.comments(OWNER, REPO, pr.number).filter(byDevbot);
+    expect(mine).toHaveLength(before2 + 1);
+    expect(mine.at(-1)!.body).toContain('@rita');
+    expect(mine.at(-1)!.body).toContain('write access');
+  });
+});
+
+describe('asking without changing code', () => {
+  it('/devbot explain on an issue: one answer comment, no branch, no PR, nothing pushed', async () => {
+    const issue = gh.createIssue(OWNER, REPO, { title: 'What is b.js?', user: 'alice' });
+    const pulls = gh.repo(OWNER, REPO).pulls.length;
+    const pushesBefore = gh.gitRequests.filter((r) => r.service === 'receive-pack').length;
+    script = async (_ctx, sandbox, repo) => {
+      expect(repo.mode).toBe('answer');
+      await sandbox.exec('printf "oops\\n" > b.js');
+      return { summary: 'b.js lists numbers in Spanish.' };
+    };
+    const comment = gh.addComment(OWNER, REPO, issue.number, '/devbot explain what b.js does', 'alice');
+    const done = await run(issueCommentCreated(gh, OWNER, REPO, comment));
+    expect(done.status).toBe('succeeded');
+    expect(done.branch).toBeNull();
+    expect(done.prUrl).toBeNull();
+    expect(prompts.get(done.id)).toContain('Do not change files');
+    expect(gh.repo(OWNER, REPO).pulls).toHaveLength(pulls);
+    expect(gh.gitRequests.filter((r) => r.service === 'receive-pack')).toHaveLength(pushesBefore);
+    const mine = gh.comments(OWNER, REPO, issue.number).filter(byDevbot);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.body).toContain('b.js lists numbers in Spanish.');
+  });
+
+  it('/devbot review on a PR: one review with inline comments', async () => {
+    const pr = gh.repo(OWNER, REPO).pulls.find((p) => p.head === 'alice/tidy')!;
+    const reviews = gh.repo(OWNER, REPO).reviews.length;
+    script = async (_ctx, _sandbox, repo) => {
+      expect(repo.mode).toBe('review');
+      return {
+        summary: 'Two findings.',
+        review: {
+          body: 'Two findings.',
+          comments: [
+            { path: 'b.js', line: 3, body: 'tres needs a test' },
+            { path: 'b.js', line: 4, body: 'cuatro too' },
+          ],
+        },
+      };
+    };
+    const comment = gh.addComment(OWNER, REPO, pr.number, '/devbot review', 'alice');
+    const done = await run(issueCommentCreated(gh, OWNER, REPO, comment));
+    expect(done.error).toBeNull();
+    const added = gh.repo(OWNER, REPO).reviews.slice(reviews);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ state: 'COMMENTED', body: 'Two findings.' });
+    expect(added[0]!.user.login).toBe('devbot[bot]');
+    const inline = gh.repo(OWNER, REPO).reviewComments.filter((c) => c.reviewId === added[0]!.id);
+    expect(inline.map((c) => [c.path, c.line, c.body])).toEqual([
+      ['b.js', 3, 'tres needs a test'],
+      ['b.js', 4, 'cuatro too'],
+    ]);
+  });
+
+  it('/devbot stop cancels the running task on the issue', async () => {
+    const issue = gh.createIssue(OWNER, REPO, { title: 'Long one', user: 'alice' });
+    let started: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    script = (ctx) =>
+      new Promise((_resolve, reject) => {
+        started();
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+      });
+    const ask = gh.addComment(OWNER, REPO, issue.number, '/devbot do the long thing', 'alice');
+    const res = await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, ask));
+    await running;
+    const stop = gh.addComment(OWNER, REPO, issue.number, '/devbot stop', 'alice');
+    const stopped = await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, stop));
+    expect(stopped.task).toBeNull();
+    const done = await taskEnded(devbot.app.runtime.store, res.task!.id, 30_000);
+    expect(done.status).toBe('cancelled');
+    expect(
+      gh.comments(OWNER, REPO, issue.number).some((c) => byDevbot(c) && c.body.includes('Stopped')),
+    ).toBe(true);
   });
 });

@@ -78,6 +78,7 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     appSlug: config.GITHUB_APP_SLUG,
     triggerLabel: config.GITHUB_TRIGGER_LABEL,
     ingress: runtime.ingress,
+    tasks: runtime.store,
     logger,
     secrets: runtime.secrets,
     linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL]),

@@ -98,6 +98,8 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     let baseBranch: string;
     let prBase = hosted.defaultBranch;
     let review: PullRequestContext | null = null;
+    let mode: NonNullable<RepoInfo['mode']> = task.input.mode ?? 'change';
+    let readOnlyNote: string | null = null;
     const pullRequestOf = hosted.pullRequest?.bind(hosted);
     if (kind === 'followup' && !pullRequestOf) {
       // A host without pull requests (local repositories): the follow-up names devbot's branch.
@@ -110,19 +112,25 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     } else if (kind === 'followup' && pullRequestOf) {
       if (!prNumber) throw new BadInputError('a follow-up needs the pull request it follows up on');
       const pr = await pullRequestOf(prNumber);
-      if (!pr.sameRepo)
-        throw new BadInputError(
-          'devbot only follows up on pull requests from branches of the same repository',
-        );
-      // Someone else's branch is theirs: devbot pushes only to the pull requests it opened.
-      if (!pr.openedByDevbot)
-        throw new ForbiddenError(
-          `devbot pushes only to pull requests it opened; #${prNumber} (${pr.headRef}) is someone else's`,
-        );
-      branch = pr.headRef;
-      baseBranch = pr.headRef;
-      prBase = pr.baseRef;
-      review = await readReviewContext(hosted, ctx, prNumber, deps.logger);
+      if (!pr.sameRepo) {
+        // A fork's branch is out of devbot's reach (and its code unvetted): answer, never push.
+        readOnlyNote = `#${prNumber} comes from a fork, so devbot does not push to it; here is an answer instead of a change.`;
+        mode = mode === 'change' ? 'answer' : mode;
+        branch = pr.baseRef;
+        baseBranch = pr.baseRef;
+        prBase = pr.baseRef;
+      } else {
+        // Someone else's branch: only a GitHub user whose write access was just verified may have
+        // devbot push there; API and Telegram requests push only to devbot's own pull requests.
+        if (!pr.openedByDevbot && mode === 'change' && !verifiedGithubWriter(task))
+          throw new ForbiddenError(
+            `devbot pushes only to pull requests it opened; #${prNumber} (${pr.headRef}) is someone else's`,
+          );
+        branch = pr.headRef;
+        baseBranch = pr.headRef;
+        prBase = pr.baseRef;
+        review = await readReviewContext(hosted, ctx, prNumber, deps.logger);
+      }
     } else {
       branch = branchName(issueNumber ?? task.id.replace(/-/g, '').slice(0, 8), title);
       baseBranch = hosted.defaultBranch;
@@ -138,7 +146,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
       taskId: task.id,
       baseBranch,
       ...(token !== undefined ? { token } : {}),
-      ...(kind === 'dev' ? { preferBranch: branch } : {}),
+      ...(kind === 'dev' && mode === 'change' ? { preferBranch: branch } : {}),
     });
     await ctx.emit('git', {
       action: 'checkout',
@@ -161,15 +169,18 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         branch,
         baseSha: ws.baseSha,
         kind,
+        mode,
         config,
         ...(issueNumber !== undefined ? { issueNumber } : {}),
         ...(prNumber !== undefined ? { prNumber } : {}),
       };
       // The crew reads the prompt with the PR's review context; the stored prompt stays as asked.
-      const agentCtx = review
-        ? { ...ctx, task: { ...task, prompt: promptWithReviewContext(task.prompt, review) } }
-        : ctx;
+      let prompt = review ? promptWithReviewContext(task.prompt, review) : task.prompt;
+      if (readOnlyNote) prompt += `\n\n${readOnlyNote} Do not change files: answer the request.`;
+      const agentCtx = prompt === task.prompt ? ctx : { ...ctx, task: { ...task, prompt } };
       const { result, diff } = await runInSandbox(deps, agentCtx, ws, info);
+      if (mode !== 'change')
+        return await answerOnly(hosted, ctx, info, ws.baseSha, result, readOnlyNote, deps.logger);
       const changed = await ws.applyPatch(diff);
       if (changed.length === 0) {
         await replyInThread(hosted, task, prNumber, result.reply ?? result.summary, deps.logger);
@@ -426,4 +437,41 @@ async function reportThreads(
   await hosted
     .comment(prNumber, body)
     .catch((err) => logger.warn({ err, taskId: task.id }, 'could not list the review threads left'));
+}
+
+/** A GitHub user asked, and the authorizer verified their write access to this repository. */
+function verifiedGithubWriter(task: Task): boolean {
+  return task.source === 'github' && task.requester.startsWith('gh:') && githubOrigin(task) !== null;
+}
+
+/**
+ * A read-only run's end: the files the agent touched are thrown away; its answer is the task's
+ * result (the sticky comment shows it), a review is posted as one PR review.
+ */
+async function answerOnly(
+  hosted: HostedRepo,
+  ctx: TaskContext,
+  info: RepoInfo,
+  commit: string,
+  result: AgentResult,
+  note: string | null,
+  logger: Logger,
+): Promise<TaskResult> {
+  const { task } = ctx;
+  const answer = (result.reply ?? result.summary).trim();
+  if (info.mode === 'review' && info.prNumber && hosted.postReview && !note) {
+    const review = result.review ?? { body: answer, comments: [] };
+    await ctx.emit('step', {
+      phase: 'review',
+      message: `Posting a review with ${review.comments.length} inline comment(s)`,
+    });
+    await hosted.postReview(info.prNumber, {
+      commit,
+      body: review.body || answer,
+      comments: review.comments,
+    });
+  }
+  await replyInThread(hosted, task, info.prNumber, answer, logger);
+  const summary = note ? `${note}\n\n${answer}` : answer;
+  return { ...agentFacts(result), summary: summary || 'No answer.', reply: summary, changed: [] };
 }
