@@ -16,6 +16,7 @@ import { Metrics } from '../observability/metrics.js';
 import { SecretRegistry } from '../observability/redact.js';
 import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { createRedis } from '../queue/redis-connection.js';
+import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
 import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
@@ -168,6 +169,8 @@ async function startGateway(
 ) {
   const { config, role, logger, metrics } = runtime;
   const serveApi = role === 'all' || role === 'gateway';
+  const pullRequests = new SqlPullRequestRecords(runtime.sql);
+  metrics.pullRequestCounts = () => pullRequests.countByOutcome();
   const api = createApiApp({
     store: infra.store,
     queue: infra.queue,
@@ -186,6 +189,7 @@ async function startGateway(
       await modules.authorizer.assertMayChange(subject, repo);
     },
     handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
+    pullRequests,
   });
   const stream = new TaskStreamServer({
     store: infra.store,

@@ -10,6 +10,7 @@ export * from './neutralise-links.js';
 export * from './notice-log.js';
 export * from './ports.js';
 export * from './preview-publisher.js';
+export * from './pull-request-records.js';
 export * from './repo-config.js';
 export * from './repo-host.js';
 export * from './sandbox.js';

@@ -42,6 +42,8 @@ export interface GithubOrigin {
   installationId: number;
   /** The issue or pull request the trigger was posted on (where the sticky comment goes). */
   issueNumber: number;
+  /** Set when the conversation is a pull request. */
+  prNumber?: number;
   deliveryId?: string;
   commentId?: number;
   reviewId?: number;
@@ -90,6 +92,8 @@ export interface TaskInput {
    * `review` also posts one pull-request review with the crew's inline comments. Default: change.
    */
   mode?: 'answer' | 'review';
+  /** followup: this one fixes failing CI; attempt `attempt` of `max` for the check `check`. */
+  ciFix?: { attempt: number; max: number; check: string };
   /** Extra untrusted context (issue body, comments). */
   context?: ContextItem[] | string;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import type { TaskIngress, TaskKind, TaskQueue, TaskStore } from '../core/index.js';
+import type { PullRequestRecords, TaskIngress, TaskKind, TaskQueue, TaskStore } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createAuth } from './api-auth.js';
@@ -27,6 +27,8 @@ export interface ApiDeps {
   handles?: (kind: TaskKind) => boolean;
   /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
+  /** devbot's pull requests (GET /tasks/:id shows their fate). */
+  pullRequests?: Pick<PullRequestRecords, 'byTask' | 'get'>;
   /** Extra authenticated routes mounted under the API (e.g. /memories). */
   extraRoutes?: { path: string; app: Hono<ApiEnv> }[];
 }

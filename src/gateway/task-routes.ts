@@ -4,8 +4,11 @@ import {
   BadInputError,
   ForbiddenError,
   missingHandlerReason,
+  type PullRequestRecord,
+  type PullRequestRecords,
   TASK_SOURCES,
   TASK_STATUSES,
+  type Task,
   type TaskIngress,
   type TaskInput,
   type TaskKind,
@@ -85,6 +88,23 @@ export interface TaskRoutesDeps {
   authorize?: ((subject: string, repo: string) => Promise<void>) | undefined;
   /** Whether this deployment has a handler for a kind. */
   handles?: ((kind: TaskKind) => boolean) | undefined;
+  /** devbot's pull requests, for a task's PR fate in GET /tasks/:id. */
+  pullRequests?: Pick<PullRequestRecords, 'byTask' | 'get'> | undefined;
+}
+
+/** The fate of the PRs a task opened or pushed to. */
+async function pullRequestsOf(
+  records: Pick<PullRequestRecords, 'byTask' | 'get'> | undefined,
+  task: Task,
+): Promise<PullRequestRecord[]> {
+  if (!records) return [];
+  const found = await records.byTask(task.id);
+  const m = task.prUrl ? /\/([^/]+)\/([^/]+)\/pull\/(\d+)$/.exec(task.prUrl) : null;
+  if (m && !found.some((r) => r.number === Number(m[3]) && r.repo === `${m[1]}/${m[2]}`)) {
+    const own = await records.get(`${m[1]}/${m[2]}`, Number(m[3]));
+    if (own) found.push(own);
+  }
+  return found;
 }
 
 /** POST /tasks, GET /tasks, GET /tasks/:id and POST /tasks/:id/cancel. */
@@ -175,8 +195,11 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
 
   app.get('/tasks/:id', auth('tasks:read'), async (c) => {
     const task = await loadOwnTask(c.req.param('id'), c.get('claims'));
-    const events = await deps.store.listEvents(task.id);
-    return c.json({ ...taskJson(task), events: events.map(eventJson) });
+    const [events, pullRequests] = await Promise.all([
+      deps.store.listEvents(task.id),
+      pullRequestsOf(deps.pullRequests, task).catch(() => []),
+    ]);
+    return c.json({ ...taskJson(task), pullRequests, events: events.map(eventJson) });
   });
 
   app.post('/tasks/:id/cancel', auth('tasks:write'), async (c) => {

@@ -6,7 +6,7 @@
  * What each entry does:
  * - `answer`: a read-only crew run whose answer is the comment (no branch, no PR, no push);
  * - `review`: a read-only run that posts one review with inline comments (pull requests only);
- * - `control`: acts on devbot itself (stop a task) without a crew run.
+ * - `control`: acts on devbot itself (stop a task, CI autofix off/on) without a crew run.
  */
 
 export type CommandAction = 'answer' | 'review' | 'control';
@@ -24,6 +24,11 @@ export const DEVBOT_COMMANDS: Record<string, CommandSpec> = {
   why: { action: 'answer', help: 'answer a why-question about the code; changes nothing' },
   review: { action: 'review', pullRequestOnly: true, help: 'review the pull request with inline comments' },
   stop: { action: 'control', help: "cancel devbot's running task on this issue or pull request" },
+  autofix: {
+    action: 'control',
+    pullRequestOnly: true,
+    help: '`autofix off` / `autofix on`: whether devbot tries to fix failing CI on this pull request',
+  },
 };
 
 export interface ParsedSubcommand {

@@ -9,7 +9,15 @@ import type { GithubModule } from '../../src/app/modules/github-module.js';
 import type { RunAgent } from '../../src/core/agent-runner.js';
 import type { Task } from '../../src/core/index.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
-import { type Delivery, issueCommentCreated, reviewSubmitted } from '../fakes/github/webhook-payloads.js';
+import {
+  type Delivery,
+  issueCommentCreated,
+  issueLabeled,
+  pullRequestClosed,
+  pullRequestOpened,
+  reviewSubmitted,
+  workflowRunCompleted,
+} from '../fakes/github/webhook-payloads.js';
 import { githubAppEnv } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { taskEnded, waitFor } from '../helpers/test-env.js';
@@ -297,5 +305,114 @@ describe('asking without changing code', () => {
     expect(
       gh.comments(OWNER, REPO, issue.number).some((c) => byDevbot(c) && c.body.includes('Stopped')),
     ).toBe(true);
+  });
+});
+
+describe("CI failures on devbot's pull requests, and their fate", () => {
+  let devTask: Task;
+  let pr = 0;
+  let branch = '';
+  const failingRun = (headBranch: string, output = 'AssertionError: expected 2 to be 3 (sum.test.js:4)') =>
+    gh.addWorkflowRun(OWNER, REPO, {
+      headBranch,
+      jobs: [
+        { name: 'lint', conclusion: 'success' },
+        { name: 'test', conclusion: 'failure', steps: [{ name: 'npm test', conclusion: 'failure', output }] },
+      ],
+    });
+
+  beforeAll(async () => {
+    const issue = gh.createIssue(OWNER, REPO, { title: 'Add sum', user: 'alice', labels: ['devbot'] });
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec('printf "module.exports = (a, b) => a - b;\\n" > sum.js');
+      return { summary: 'Added sum.js.', prTitle: 'Add sum' };
+    };
+    devTask = await run(issueLabeled(gh, OWNER, REPO, issue.number, 'devbot', 'alice'));
+    expect(devTask.error).toBeNull();
+    branch = devTask.branch!;
+    pr = gh.repo(OWNER, REPO).pulls.find((p) => p.head === branch)!.number;
+    await mod.app.handleGithubEvent(await pullRequestOpened(gh, OWNER, REPO, pr));
+  }, 60_000);
+
+  it('a check that fails on the base branch too: no attempt', async () => {
+    await failingRun('main');
+    const run = await failingRun(branch);
+    const res = await mod.app.handleGithubEvent(workflowRunCompleted(gh, OWNER, REPO, run));
+    expect(res.task).toBeNull();
+    expect(res.reason).toMatch(/fails on main too/);
+  });
+
+  it('a failing workflow run on the head: a fix commit on the same branch, the log tail in the prompt, the attempt in the sticky comment', async () => {
+    await gh.addWorkflowRun(OWNER, REPO, {
+      headBranch: 'main',
+      jobs: [{ name: 'test', conclusion: 'success' }],
+    });
+    const before = (await gh.gitLog(OWNER, REPO, branch)).length;
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec("sed -i 's/a - b/a + b/' sum.js");
+      return { summary: 'Fixed the sign in sum.js.' };
+    };
+    const done = await run(workflowRunCompleted(gh, OWNER, REPO, await failingRun(branch)));
+    expect(done.error).toBeNull();
+    expect(done.requester).toBe('gh:alice');
+    const prompt = prompts.get(done.id)!;
+    expect(prompt).toContain('AssertionError: expected 2 to be 3 (sum.test.js:4)');
+    expect(prompt).toContain('failed steps: npm test');
+    expect(prompt).toMatch(/<untrusted-[0-9a-f]{8} source="ci-log">/);
+    expect(prompt).not.toContain('## lint');
+    expect(await gh.gitLog(OWNER, REPO, branch)).toHaveLength(before + 1);
+    expect(await gh.gitShow(OWNER, REPO, `${branch}:sum.js`)).toContain('a + b');
+    const sticky = gh.comments(OWNER, REPO, pr).find((c) => c.body.includes(`task=${done.id}`))!;
+    expect(sticky.body).toContain('CI fix attempt 1 of 2');
+  });
+
+  it('after two attempts a third failure makes no attempt, and says why', async () => {
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec('printf "// still\\n" >> sum.js');
+      return { summary: 'Tried again.' };
+    };
+    const second = await run(workflowRunCompleted(gh, OWNER, REPO, await failingRun(branch)));
+    expect(second.status).toBe('succeeded');
+    const tasks = (await devbot.app.runtime.store.listTasks({ source: 'github' })).length;
+    const third = await mod.app.handleGithubEvent(
+      workflowRunCompleted(gh, OWNER, REPO, await failingRun(branch)),
+    );
+    expect(third.task).toBeNull();
+    expect(third.reason).toBe('limit');
+    expect((await devbot.app.runtime.store.listTasks({ source: 'github' })).length).toBe(tasks);
+    const notice = gh.comments(OWNER, REPO, pr).filter((c) => c.body.includes('devbot:ci-fix'));
+    expect(notice).toHaveLength(1);
+    expect(notice[0]!.body).toContain('already made 2 attempts');
+  });
+
+  it('/devbot autofix off stops attempts on the PR', async () => {
+    const off = gh.addComment(OWNER, REPO, pr, '/devbot autofix off', 'alice');
+    expect((await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, off))).task).toBeNull();
+    expect((await mod.app.pullRequests.get(`${OWNER}/${REPO}`, pr))?.autofix).toBe(false);
+    const res = await mod.app.handleGithubEvent(
+      workflowRunCompleted(gh, OWNER, REPO, await failingRun(branch)),
+    );
+    expect(res.reason).toBe('autofix-off');
+    await mod.app.pullRequests.setAutofix(`${OWNER}/${REPO}`, pr, true);
+  });
+
+  it('the merge is recorded: GET /tasks/:id and the devbot_pull_requests metric show it', async () => {
+    await gh.closePull(OWNER, REPO, pr, { merged: true, by: 'alice' });
+    await mod.app.handleGithubEvent(await pullRequestClosed(gh, OWNER, REPO, pr, 'alice'));
+    const alice = await devbot.client('gh:alice');
+    const res = await alice.getTask(devTask.id);
+    expect(res.body.pullRequests).toEqual([
+      {
+        repo: `${OWNER}/${REPO}`,
+        number: pr,
+        taskId: devTask.id,
+        outcome: 'merged',
+        reviewRounds: 0,
+        ciFixAttempts: 2,
+        autofix: true,
+      },
+    ]);
+    const metrics = await (await fetch(`${devbot.app.url}/metrics`)).text();
+    expect(metrics).toMatch(/devbot_pull_requests\{outcome="merged"\} 1/);
   });
 });

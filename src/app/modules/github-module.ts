@@ -10,6 +10,7 @@ import { GithubApp } from '../../github/github-app.js';
 import { GithubRepoHost } from '../../github/github-repo-host.js';
 import { GithubReporter } from '../../github/github-reporter.js';
 import { SqlNoticeLog } from '../../store/sql-notice-log.js';
+import { SqlPullRequestRecords } from '../../store/sql-pull-request-records.js';
 import type { DevbotModule, Runtime } from '../runtime.js';
 
 export interface GithubModuleOptions {
@@ -79,6 +80,8 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     triggerLabel: config.GITHUB_TRIGGER_LABEL,
     ingress: runtime.ingress,
     tasks: runtime.store,
+    pullRequests: new SqlPullRequestRecords(runtime.sql),
+    ciFixAttempts: config.DEVBOT_CI_FIX_ATTEMPTS,
     logger,
     secrets: runtime.secrets,
     linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL]),

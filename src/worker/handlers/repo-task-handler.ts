@@ -89,6 +89,12 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         hosted,
       });
     await authorize();
+    const ciFix = task.input.ciFix;
+    if (ciFix)
+      await ctx.emit('step', {
+        phase: 'ci-fix',
+        message: `CI fix attempt ${ciFix.attempt} of ${ciFix.max}: ${ciFix.check} failed`,
+      });
     const kind: RepoInfo['kind'] = task.kind === 'followup' ? 'followup' : 'dev';
     const prNumber = task.input.prNumber;
     const issueNumber = kind === 'dev' ? task.input.issueNumber : undefined;
