@@ -47,6 +47,16 @@ export const HANDLED_EVENTS = [
   'workflow_run.completed',
 ] as const;
 
+/** The App permissions devbot uses (app.yml lists exactly these; a unit test checks it). */
+export const APP_PERMISSIONS = {
+  contents: 'write',
+  pull_requests: 'write',
+  issues: 'write',
+  checks: 'write',
+  actions: 'read',
+  metadata: 'read',
+} as const;
+
 export interface GithubAppOptions {
   appId: string;
   privateKey: string;

@@ -1,7 +1,11 @@
 /**
  * Progress on GitHub for github tasks: one sticky comment per task, edited in place (throttled,
- * never more than one edit in flight, always ending with the final state), and a `devbot` check
- * run on the branch head once a commit has been pushed.
+ * never more than one edit in flight, always ending with the final state), and a live `devbot`
+ * check run: created `in_progress` on the commit the task starts from as soon as it is checked
+ * out (before the crew's first model call), moved to the branch head after the first push (the
+ * run on the start commit is closed as neutral, pointing at the new one), updated as steps pass
+ * (title, steps, cost so far) and completed with the outcome, the preview URL and the cost.
+ * Read-only tasks (answers, reviews) get no check run.
  */
 import type { ProbotOctokit } from 'probot';
 import {
@@ -42,6 +46,12 @@ interface Live {
   issueNumber: number;
   commentId: number | null;
   checkRun: { id: number; sha: string; completed: boolean } | null;
+  /** The commit the task started from (its checkout), where the check run lives until a push. */
+  baseSha: string | null;
+  /** Model cost so far, from the `llm` events. */
+  costSoFar: number;
+  /** Answers and reviews change nothing: no check run. */
+  readOnly: boolean;
   lastWriteAt: number;
   timer: NodeJS.Timeout | null;
   /** The write chain: at most one write runs, at most one waits. */
@@ -66,7 +76,16 @@ export class GithubReporter implements TaskReporter {
     const live = this.#liveFor(task);
     const before = visible(live.state);
     applyEvent(live.state, event);
+    if (event.type === 'llm') live.costSoFar += event.data.costUsd;
     if (isTerminalEvent(event)) mergeFinalTask(live.state, task);
+    if (event.type === 'git' && event.data.action === 'checkout' && !live.readOnly && !live.baseSha) {
+      // At once, not throttled: the check run exists before the crew's first model call.
+      live.baseSha = event.data.sha;
+      if (live.timer) clearTimeout(live.timer);
+      live.timer = null;
+      await this.#requestWrite(live, task);
+      return;
+    }
     const changed = visible(live.state) !== before;
     if (isTerminalEvent(event)) {
       if (live.timer) clearTimeout(live.timer);
@@ -100,6 +119,9 @@ export class GithubReporter implements TaskReporter {
           o.checkRunId !== undefined && o.checkRunSha !== undefined
             ? { id: o.checkRunId, sha: o.checkRunSha, completed: false }
             : null,
+        baseSha: null,
+        costSoFar: 0,
+        readOnly: task.input.mode !== undefined,
         lastWriteAt: 0,
         timer: null,
         chain: Promise.resolve(),
@@ -165,7 +187,11 @@ export class GithubReporter implements TaskReporter {
   async #writeCheckRun(octokit: ProbotOctokit, live: Live, persist: Partial<GithubOrigin>): Promise<void> {
     const { owner, repo, state } = live;
     const final = state.status === 'succeeded' || state.status === 'failed' || state.status === 'cancelled';
-    const output = { title: titleOf(state.status), summary: renderCheckSummary(state) };
+    const cost = state.costUsd ?? (live.costSoFar > 0 ? live.costSoFar : null);
+    const output = {
+      title: titleOf(state),
+      summary: renderCheckSummary({ ...state, costUsd: cost }),
+    };
     const detailsUrl = this.options.detailsUrl?.(state.taskId);
     const completion = final
       ? {
@@ -174,20 +200,36 @@ export class GithubReporter implements TaskReporter {
           completed_at: new Date().toISOString(),
         }
       : { status: 'in_progress' as const };
-    if (live.state.headSha && (!live.checkRun || live.checkRun.sha !== live.state.headSha)) {
+    const target = live.readOnly ? null : (state.headSha ?? live.baseSha);
+    if (target && (!live.checkRun || live.checkRun.sha !== target)) {
+      const previous = live.checkRun;
       const { data } = await octokit.rest.checks.create({
         owner,
         repo,
         name: CHECK_RUN_NAME,
-        head_sha: live.state.headSha,
+        head_sha: target,
         external_id: state.taskId,
         ...(detailsUrl ? { details_url: detailsUrl } : {}),
         ...completion,
         output,
       });
-      live.checkRun = { id: data.id, sha: live.state.headSha, completed: final };
+      live.checkRun = { id: data.id, sha: target, completed: final };
       persist.checkRunId = data.id;
-      persist.checkRunSha = live.state.headSha;
+      persist.checkRunSha = target;
+      // A check run cannot change its commit: the one on the start commit ends, naming the new one.
+      if (previous && !previous.completed)
+        await octokit.rest.checks.update({
+          owner,
+          repo,
+          check_run_id: previous.id,
+          status: 'completed',
+          conclusion: 'neutral',
+          completed_at: new Date().toISOString(),
+          output: {
+            title: 'devbot moved on',
+            summary: `devbot pushed ${target.slice(0, 7)}; its check run is on that commit.`,
+          },
+        });
       return;
     }
     if (live.checkRun && !live.checkRun.completed) {
@@ -203,16 +245,18 @@ export class GithubReporter implements TaskReporter {
   }
 }
 
-function titleOf(status: ProgressStatus): string {
-  switch (status) {
+function titleOf(state: TaskProgress): string {
+  switch (state.status) {
     case 'succeeded':
       return 'devbot finished';
     case 'failed':
       return 'devbot failed';
     case 'cancelled':
       return 'devbot was cancelled';
-    default:
-      return 'devbot is working';
+    default: {
+      const step = state.steps.at(-1);
+      return step ? `devbot: ${step}`.slice(0, 200) : 'devbot is working';
+    }
   }
 }
 

@@ -68,7 +68,7 @@ beforeAll(async () => {
   gh.setPermission(OWNER, REPO, 'alice', 'write');
   gh.setPermission(OWNER, REPO, 'rita', 'read');
   devbot = await startTestDevbot({
-    env: githubAppEnv(gh, SECRET),
+    env: { ...githubAppEnv(gh, SECRET), DEVBOT_PUBLIC_URL: 'http://devbot.test' },
     github: { minEditIntervalMs: 20, throttle: false },
     agents: { runAgent: (ctx, sandbox, repo) => runAgent(ctx, sandbox, repo) },
   });
@@ -310,6 +310,8 @@ describe('asking without changing code', () => {
 
 describe("CI failures on devbot's pull requests, and their fate", () => {
   let devTask: Task;
+  let runsAtStart: Array<{ sha: string; status: string }> = [];
+  let startSha = '';
   let pr = 0;
   let branch = '';
   const failingRun = (headBranch: string, output = 'AssertionError: expected 2 to be 3 (sum.test.js:4)') =>
@@ -323,9 +325,27 @@ describe("CI failures on devbot's pull requests, and their fate", () => {
 
   beforeAll(async () => {
     const issue = gh.createIssue(OWNER, REPO, { title: 'Add sum', user: 'alice', labels: ['devbot'] });
-    script = async (_ctx, sandbox) => {
+    script = async (ctx, sandbox, repo) => {
+      // The check run is there before the crew starts.
+      runsAtStart = gh
+        .repo(OWNER, REPO)
+        .checkRuns.filter((r) => r.externalId === ctx.task.id)
+        .map((r) => ({ sha: r.headSha, status: r.status }));
+      startSha = repo.baseSha;
       await sandbox.exec('printf "module.exports = (a, b) => a - b;\\n" > sum.js');
-      return { summary: 'Added sum.js.', prTitle: 'Add sum' };
+      await ctx.emit('llm', {
+        role: 'coder',
+        model: 'm',
+        tokensIn: 1,
+        tokensOut: 1,
+        costUsd: 0.0123,
+        durationMs: 1,
+      });
+      return {
+        summary: 'Added sum.js.',
+        prTitle: 'Add sum',
+        preview: { url: 'http://devbot.test/preview/sum-preview/', port: 8000 },
+      };
     };
     devTask = await run(issueLabeled(gh, OWNER, REPO, issue.number, 'devbot', 'alice'));
     expect(devTask.error).toBeNull();
@@ -333,6 +353,28 @@ describe("CI failures on devbot's pull requests, and their fate", () => {
     pr = gh.repo(OWNER, REPO).pulls.find((p) => p.head === branch)!.number;
     await mod.app.handleGithubEvent(await pullRequestOpened(gh, OWNER, REPO, pr));
   }, 60_000);
+
+  it('the live check run: in_progress on the start commit before the crew, moved to the head after the push, completed with the preview and cost', async () => {
+    expect(runsAtStart).toEqual([{ sha: startSha, status: 'in_progress' }]);
+    const head = (await gh.gitLog(OWNER, REPO, branch))[0]!.split(' ')[0]!;
+    await waitFor(
+      () =>
+        gh
+          .repo(OWNER, REPO)
+          .checkRuns.find(
+            (r) => r.externalId === devTask.id && r.headSha === head && r.status === 'completed',
+          ),
+      'the completed check run',
+    );
+    const runs = gh.repo(OWNER, REPO).checkRuns.filter((r) => r.externalId === devTask.id);
+    expect(runs.map((r) => [r.headSha, r.status, r.conclusion])).toEqual([
+      [startSha, 'completed', 'neutral'],
+      [head, 'completed', 'success'],
+    ]);
+    expect(runs[1]!.summary).toContain('/preview/sum-preview/');
+    expect(runs[1]!.summary).toContain('cost $0.0123');
+    expect(runs[1]!.detailsUrl).toBe(`http://devbot.test/tasks/${devTask.id}`);
+  });
 
   it('a check that fails on the base branch too: no attempt', async () => {
     await failingRun('main');

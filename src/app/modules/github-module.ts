@@ -64,6 +64,15 @@ export function trustedLinkHosts(apiUrl: string, ownUrls: readonly (string | und
   return [...hosts];
 }
 
+/**
+ * The page a check run, sticky comment or chat links to for a task. For now the task's API URL;
+ * the dashboard's read-only share link replaces it here (one function to swap).
+ */
+export function taskPageUrl(config: Pick<Config, 'DEVBOT_PUBLIC_URL'>, taskId: string): string | undefined {
+  const base = config.DEVBOT_PUBLIC_URL?.replace(/\/+$/, '');
+  return base ? `${base}/tasks/${encodeURIComponent(taskId)}` : undefined;
+}
+
 export function createGithubModule(runtime: Runtime, options: GithubModuleOptions = {}): GithubModule | null {
   const { config } = runtime;
   if (!config.GITHUB_APP_ID || !config.GITHUB_WEBHOOK_SECRET) return null;
@@ -94,6 +103,7 @@ export function createGithubModule(runtime: Runtime, options: GithubModuleOption
     octokit: (id) => app.installationOctokit(id),
     store: runtime.store,
     logger,
+    detailsUrl: (taskId) => taskPageUrl(config, taskId),
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
   return { name: 'github', routes: [app.route()], reporters: [reporter], app, host, reporter };
