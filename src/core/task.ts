@@ -166,6 +166,16 @@ export function telegramOrigin(task: Pick<Task, 'source' | 'origin'>): TelegramO
   return task.source === 'telegram' && typeof o.chatId === 'number' ? (o as TelegramOrigin) : null;
 }
 
+/**
+ * The Telegram chat a task streams to: its own chat (a Telegram task), or the chat linked to a
+ * GitHub task because that chat started the pull request it follows up on.
+ */
+export function chatOf(task: Pick<Task, 'source' | 'origin'>): TelegramOrigin | null {
+  return (
+    telegramOrigin(task) ?? (typeof task.origin.chatId === 'number' ? (task.origin as TelegramOrigin) : null)
+  );
+}
+
 /** The GitHub origin of a task, or null. */
 export function githubOrigin(task: Pick<Task, 'source' | 'origin'>): GithubOrigin | null {
   const o = task.origin;

@@ -13,6 +13,7 @@ import {
   type Task,
   type TaskIngress,
   type TaskStore,
+  telegramOrigin,
   UNTRUSTED_NOTE,
   untrustedFence,
 } from '../core/index.js';
@@ -222,9 +223,12 @@ export class GithubApp {
     if (t.control) return this.#control(octokit, t, log);
     if (t.reviewId !== undefined && t.prNumber !== undefined)
       await this.pullRequests.reviewRound(`${t.owner}/${t.repo}`, t.prNumber).catch(() => {});
+    // A follow-up on a PR a Telegram chat started streams to that chat too.
+    const opening =
+      t.prNumber !== undefined && t.prUrl ? await this.#openingTask(t.issueBody, t.prUrl) : null;
     const { task, created } = await this.options.ingress.submit({
       source: 'github',
-      origin: originOf(t, event.id),
+      origin: { ...originOf(t, event.id), ...chatLinkOf(opening) },
       requester: `gh:${t.sender}`,
       repo: `${t.owner}/${t.repo}`,
       kind: t.kind,
@@ -531,6 +535,7 @@ export class GithubApp {
         issueNumber: pr.number,
         prNumber: pr.number,
         deliveryId,
+        ...chatLinkOf(opening),
       },
       requester: opening.requester,
       repo,
@@ -583,6 +588,18 @@ function neutraliseRequest(options: Record<string, unknown>, hosts: readonly str
   if (Array.isArray(comments))
     for (const c of comments as Record<string, unknown>[])
       if (typeof c?.['body'] === 'string') c['body'] = neutraliseLinks(c['body'] as string, hosts);
+}
+
+/** The chat a Telegram task that opened a PR came from: its follow-ups report there too. */
+function chatLinkOf(opening: Task | null): Record<string, number> {
+  const chat = opening ? telegramOrigin(opening) : null;
+  if (!chat) return {};
+  const reply = chat.resultMessageId ?? chat.messageId;
+  return {
+    chatId: chat.chatId,
+    ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
+    ...(reply !== undefined ? { messageId: reply } : {}),
+  };
 }
 
 function originOf(t: GithubTrigger, deliveryId: string): Record<string, unknown> {

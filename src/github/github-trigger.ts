@@ -47,6 +47,8 @@ export interface GithubTrigger {
   issueBody: string;
   /** Set when the conversation is a pull request. */
   prNumber?: number;
+  /** The PR's web URL (finds the task that opened it). */
+  prUrl?: string;
   /** The PR's branch, for follow-ups. */
   branch?: string;
   commentId?: number;
@@ -273,6 +275,7 @@ function pullRequestFields(pr: Obj) {
     prNumber: num(pr['number']),
     issueTitle: str(pr['title']),
     issueBody: str(pr['body']),
+    prUrl: str(pr['html_url']),
     branch: str(obj(pr['head'])['ref']),
   };
 }

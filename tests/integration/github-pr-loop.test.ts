@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GithubModule } from '../../src/app/modules/github-module.js';
 import type { RunAgent } from '../../src/core/agent-runner.js';
 import type { Task } from '../../src/core/index.js';
+import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import {
   type Delivery,
@@ -18,6 +19,7 @@ import {
   reviewSubmitted,
   workflowRunCompleted,
 } from '../fakes/github/webhook-payloads.js';
+import { FakeTelegramServer, type StoredMessage } from '../fakes/telegram/index.js';
 import { githubAppEnv } from '../helpers/github-fixtures.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { taskEnded, waitFor } from '../helpers/test-env.js';
@@ -27,6 +29,8 @@ const REPO = 'shop';
 const SECRET = `whsec-${randomBytes(12).toString('hex')}`;
 
 let gh: FakeGithub;
+let tg: FakeTelegramServer;
+const ALICE = 1001;
 let devbot: TestDevbot;
 let mod: GithubModule;
 /** The prompt each task's agent was given, by task id. */
@@ -59,7 +63,10 @@ async function run(delivery: Delivery): Promise<Task> {
 const byDevbot = (c: { user: { login: string } }) => c.user.login === 'devbot[bot]';
 
 beforeAll(async () => {
-  gh = await startFakeGithub({ appId: 12345, appSlug: 'devbot' });
+  [gh, tg] = await Promise.all([
+    startFakeGithub({ appId: 12345, appSlug: 'devbot' }),
+    new FakeTelegramServer().start(),
+  ]);
   await gh.createRepo({
     owner: OWNER,
     name: REPO,
@@ -68,17 +75,31 @@ beforeAll(async () => {
   gh.setPermission(OWNER, REPO, 'alice', 'write');
   gh.setPermission(OWNER, REPO, 'rita', 'read');
   devbot = await startTestDevbot({
-    env: { ...githubAppEnv(gh, SECRET), DEVBOT_PUBLIC_URL: 'http://devbot.test' },
+    env: {
+      ...githubAppEnv(gh, SECRET),
+      DEVBOT_PUBLIC_URL: 'http://devbot.test',
+      TELEGRAM_BOT_TOKEN: tg.token,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_ALLOWED_USER_IDS: String(ALICE),
+    },
     github: { minEditIntervalMs: 20, throttle: false },
+    telegram: {
+      outbox: { intervalMs: () => 20, backoffMs: 20, maxRetryAfterMs: 2000 },
+      pollingTimeoutSeconds: 1,
+      retryDelayMs: { initial: 50, max: 500 },
+      flushMs: 2000,
+    },
     agents: { runAgent: (ctx, sandbox, repo) => runAgent(ctx, sandbox, repo) },
   });
   if (!devbot.app.modules.github) throw new Error('github module not enabled');
   mod = devbot.app.modules.github;
+  await new SqlSubjectAccess(devbot.app.runtime.sql).link(`tg:${ALICE}`, 'alice');
+  await devbot.app.modules.telegram?.bot.ready();
 }, 60_000);
 
 afterAll(async () => {
   await devbot?.stop();
-  await gh?.close();
+  await Promise.all([gh?.close(), tg?.close()]);
 });
 
 describe('review context', () => {
@@ -456,5 +477,49 @@ describe("CI failures on devbot's pull requests, and their fate", () => {
     ]);
     const metrics = await (await fetch(`${devbot.app.url}/metrics`)).text();
     expect(metrics).toMatch(/devbot_pull_requests\{outcome="merged"\} 1/);
+  });
+});
+
+describe('one conversation across GitHub and Telegram', () => {
+  const isResult = (m: StoredMessage) => /^(✅|❌|🚫) (Done|Failed|Cancelled) ·/.test(m.text);
+
+  it("a review on a PR a chat started: the follow-up's progress and result go to that chat, replying to the first result", async () => {
+    tg.sendUserMessage({ from: ALICE, text: `/repo ${OWNER}/${REPO}` });
+    await tg.waitForMessage((m) => m.text.includes(`${OWNER}/${REPO}`), { chatId: ALICE });
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec('printf "hola\\n" > hello.txt');
+      return { summary: 'Added hello.txt.', prTitle: 'Say hola' };
+    };
+    tg.sendUserMessage({ from: ALICE, text: '/new_task add a greeting' });
+    const first = await tg.waitForMessage(isResult, { chatId: ALICE });
+    const chatTask = (await devbot.app.runtime.store.listTasks({ source: 'telegram' })).find((t) => t.prUrl)!;
+    expect(chatTask.status).toBe('succeeded');
+    const pr = gh.repo(OWNER, REPO).pulls.find((p) => chatTask.prUrl!.endsWith(`/pull/${p.number}`))!;
+
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec('printf "adios\\n" >> hello.txt');
+      return { summary: 'Added the goodbye.' };
+    };
+    const followup = await run(
+      await reviewSubmitted(gh, OWNER, REPO, pr.number, {
+        state: 'changes_requested',
+        body: 'Say goodbye too.',
+        user: 'alice',
+      }),
+    );
+    expect(followup.status).toBe('succeeded');
+    expect(followup.origin).toMatchObject({ chatId: ALICE, messageId: first.messageId });
+    const result = await tg.waitForMessage((m) => isResult(m) && m.text.includes('Added the goodbye.'), {
+      chatId: ALICE,
+    });
+    expect(result.replyToMessageId).toBe(first.messageId);
+    // Its status message announced the follow-up on the PR, in the same thread.
+    const status = tg
+      .botMessages(ALICE)
+      .find(
+        (m) => m.replyToMessageId === first.messageId && m.text.includes(`${OWNER}/${REPO}#${pr.number}`),
+      );
+    expect(status).toBeDefined();
+    expect(await gh.gitShow(OWNER, REPO, `${pr.head}:hello.txt`)).toBe('hola\nadios\n');
   });
 });
