@@ -80,6 +80,15 @@ export async function buildModules(
     },
     options.telegram,
   );
+  // A PR a chat started is announced there when it is merged or closed.
+  if (github && telegram)
+    github.app.announce = async (chat, html) => {
+      await telegram.outbox.send(chat.chatId, {
+        html,
+        ...(chat.replyTo !== undefined ? { replyTo: chat.replyTo } : {}),
+        ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
+      });
+    };
 
   const repoTask = hosts
     ? createRepoTaskHandler({

@@ -130,6 +130,13 @@ export class GithubApp {
   readonly permissions: PermissionGate;
   readonly #notices: NoticeLog;
   readonly pullRequests: PullRequestRecords;
+  /**
+   * Tells a chat something about a PR it started (the merge, a close). Set by the composition
+   * root when Telegram is on; GitHub knows no chat transport.
+   */
+  announce:
+    | ((chat: { chatId: number; threadId?: number; replyTo?: number }, html: string) => Promise<void>)
+    | null = null;
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
   /** Reactions waiting or in flight, per installation. */
@@ -426,8 +433,33 @@ export class GithubApp {
       const record = await this.pullRequests.closed(repo, pr.number, pr.merged === true);
       this.options.onPullRequestClosed?.(record.outcome === 'merged' ? 'merged' : 'closed');
       log.info({ repo, pr: pr.number, outcome: record.outcome }, 'devbot pull request closed');
+      await this.#announceToChat(
+        task,
+        pr,
+        record.outcome === 'merged' ? 'was merged 🎉' : 'was closed without merging',
+        log,
+      );
     }
     return { task: null, created: false, reason: `pull_request.${p.action} recorded` };
+  }
+
+  async #announceToChat(
+    task: Task | null,
+    pr: { number: number; html_url: string },
+    what: string,
+    log: Logger,
+  ): Promise<void> {
+    const link = chatLinkOf(task);
+    if (!this.announce || link['chatId'] === undefined) return;
+    const html = `Pull request <a href="${escapeHtml(pr.html_url)}">#${pr.number}</a> ${what}.`;
+    await this.announce(
+      {
+        chatId: link['chatId'],
+        ...(link['threadId'] !== undefined ? { threadId: link['threadId'] } : {}),
+        ...(link['messageId'] !== undefined ? { replyTo: link['messageId'] } : {}),
+      },
+      html,
+    ).catch((err: unknown) => log.warn({ err }, 'could not announce the pull request in its chat'));
   }
 
   /** The task that opened a devbot PR: named in the PR's footer, and its PR must be this one. */
@@ -588,6 +620,14 @@ function neutraliseRequest(options: Record<string, unknown>, hosts: readonly str
   if (Array.isArray(comments))
     for (const c of comments as Record<string, unknown>[])
       if (typeof c?.['body'] === 'string') c['body'] = neutraliseLinks(c['body'] as string, hosts);
+}
+
+function escapeHtml(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
 }
 
 /** The chat a Telegram task that opened a PR came from: its follow-ups report there too. */

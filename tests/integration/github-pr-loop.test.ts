@@ -521,5 +521,12 @@ describe('one conversation across GitHub and Telegram', () => {
       );
     expect(status).toBeDefined();
     expect(await gh.gitShow(OWNER, REPO, `${pr.head}:hello.txt`)).toBe('hola\nadios\n');
+
+    // The merge is announced in the chat, with the PR's link.
+    await gh.closePull(OWNER, REPO, pr.number, { merged: true, by: 'alice' });
+    await mod.app.handleGithubEvent(await pullRequestClosed(gh, OWNER, REPO, pr.number, 'alice'));
+    const merged = await tg.waitForMessage((m) => m.text.includes('was merged'), { chatId: ALICE });
+    expect(merged.text).toContain(`#${pr.number}`);
+    expect(merged.replyToMessageId).toBe(first.messageId);
   });
 });
