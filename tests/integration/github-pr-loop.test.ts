@@ -522,6 +522,26 @@ describe('one conversation across GitHub and Telegram', () => {
     expect(status).toBeDefined();
     expect(await gh.gitShow(OWNER, REPO, `${pr.head}:hello.txt`)).toBe('hola\nadios\n');
 
+    // A reply to the first result message is a follow-up on the same PR, not a new task.
+    const pulls = gh.repo(OWNER, REPO).pulls.length;
+    script = async (_ctx, sandbox, repo) => {
+      expect(repo.kind).toBe('followup');
+      await sandbox.exec('printf "chao\\n" >> hello.txt');
+      return { summary: 'Added chao.' };
+    };
+    tg.sendUserMessage({ from: ALICE, text: 'and chao at the end', replyTo: first.messageId });
+    await tg.waitForMessage((m) => isResult(m) && m.text.includes('Added chao.'), { chatId: ALICE });
+    const replyTask = (await devbot.app.runtime.store.listTasks({ source: 'telegram' })).find(
+      (t) => t.prompt === 'and chao at the end',
+    )!;
+    expect(replyTask).toMatchObject({
+      kind: 'followup',
+      status: 'succeeded',
+      input: { prNumber: pr.number },
+    });
+    expect(await gh.gitShow(OWNER, REPO, `${pr.head}:hello.txt`)).toBe('hola\nadios\nchao\n');
+    expect(gh.repo(OWNER, REPO).pulls).toHaveLength(pulls);
+
     // The merge is announced in the chat, with the PR's link.
     await gh.closePull(OWNER, REPO, pr.number, { merged: true, by: 'alice' });
     await mod.app.handleGithubEvent(await pullRequestClosed(gh, OWNER, REPO, pr.number, 'alice'));
