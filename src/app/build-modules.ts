@@ -105,6 +105,15 @@ export async function buildModules(
     },
     options.telegram,
   );
+  // A PR a chat started is announced there when it is merged or closed.
+  if (github && telegram)
+    github.app.announce = async (chat, html) => {
+      await telegram.outbox.send(chat.chatId, {
+        html,
+        ...(chat.replyTo !== undefined ? { replyTo: chat.replyTo } : {}),
+        ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
+      });
+    };
 
   const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger });
   const revivalFor = (repoHosts: RepoHosts | null) =>

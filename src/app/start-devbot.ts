@@ -18,6 +18,7 @@ import { Metrics } from '../observability/metrics.js';
 import { SecretRegistry } from '../observability/redact.js';
 import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { createRedis } from '../queue/redis-connection.js';
+import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlShareLinks } from '../store/sql-share-links.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
@@ -187,6 +188,8 @@ async function startGateway(
 ) {
   const { config, role, logger, metrics } = runtime;
   const serveApi = role === 'all' || role === 'gateway';
+  const pullRequests = new SqlPullRequestRecords(runtime.sql);
+  metrics.pullRequestCounts = () => pullRequests.countByOutcome();
   const api = createApiApp({
     store: infra.store,
     queue: infra.queue,
@@ -216,6 +219,7 @@ async function startGateway(
     handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
     shareLinks: runtime.shareLinks,
     publicUrl: runtime.publicUrl,
+    pullRequests,
   });
   const stream = new TaskStreamServer({
     store: infra.store,

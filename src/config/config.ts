@@ -175,6 +175,7 @@ export const configSchema = z.object({
   GITHUB_APP_SLUG: z.string().min(1).default('devbot'),
   GITHUB_TRIGGER_LABEL: z.string().min(1).default('devbot'),
   GITHUB_PR_DRAFT: bool.default(false),
+  DEVBOT_CI_FIX_ATTEMPTS: int(2, 0),
   // Telegram
   TELEGRAM_BOT_TOKEN: z
     .string()

@@ -23,6 +23,12 @@ export interface RepoInfo {
   /** The commit the sandbox's files are at. */
   baseSha: string;
   kind: 'dev' | 'followup';
+  /**
+   * `change` (default): change files, devbot commits and pushes. `answer`: read-only, the result's
+   * reply is the answer (files changed are thrown away). `review`: read-only, `result.review` is
+   * posted as one pull-request review.
+   */
+  mode?: 'change' | 'answer' | 'review';
   /** The repository's `.devbot.yml`, read once on the host from the default branch. */
   config: RepoConfig;
   issueNumber?: number;
@@ -50,6 +56,14 @@ export interface AgentResult {
   checks?: TaskCheck[];
   tests?: { passed: number; failed: number };
   rounds?: number;
+  /**
+   * followup: what became of each review thread it was shown (by thread id): addressed or not, and
+   * a note (what changed, or why not). Threads it does not name count as addressed when their file
+   * changed.
+   */
+  threads?: Array<{ id: number; addressed: boolean; note?: string }>;
+  /** review mode: the review's summary and its inline comments (lines of the PR's new side). */
+  review?: { body: string; comments: Array<{ path: string; line: number; body: string }> };
 }
 
 /** Does the work inside the sandbox. Throw to fail the task (BadInputError: no retry). */

@@ -13,6 +13,7 @@ export * from './notice-log.js';
 export * from './ports.js';
 export * from './preview-publisher.js';
 export * from './preview-records.js';
+export * from './pull-request-records.js';
 export * from './repo-config.js';
 export * from './repo-host.js';
 export * from './sandbox.js';

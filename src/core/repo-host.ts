@@ -37,6 +37,40 @@ export interface OpenPullRequest {
   draft: boolean;
 }
 
+/** One review thread on a pull request: where it sits and what was said in it. */
+export interface ReviewThread {
+  /** The thread's first comment (replies go to it). */
+  id: number;
+  path: string;
+  /** The line the thread is on (the original line when the thread is outdated); null: file-level. */
+  line: number | null;
+  startLine: number | null;
+  diffHunk: string;
+  /** The code under it changed since the thread was started. */
+  outdated: boolean;
+  comments: Array<{ author: string; body: string }>;
+}
+
+/** What a follow-up on a pull request knows about it (all of it written by people: untrusted). */
+export interface PullRequestContext {
+  title: string;
+  body: string;
+  /** The PR's files with their line counts (the diff summary). */
+  files: Array<{ path: string; additions: number; deletions: number }>;
+  /** Unresolved review threads only. */
+  threads: ReviewThread[];
+  /** How many threads were left out because they are resolved. */
+  resolvedCount: number;
+  /** The issue the PR closes (`Closes #N` in its body). */
+  linkedIssue?: { number: number; title: string; body: string };
+}
+
+export interface PullRequestReview {
+  commit: string;
+  body: string;
+  comments: Array<{ path: string; line: number; body: string }>;
+}
+
 export interface PermissionVerdict {
   allowed: boolean;
   /** The host's role name (admin, maintain, write, triage, read, none). */
@@ -60,6 +94,12 @@ export interface HostedRepo {
   pullRequest?(number: number): Promise<PullRequestInfo>;
   /** The open PR for `head`, or a new one: never two PRs for one branch. Absent: no PRs. */
   ensurePullRequest?(input: OpenPullRequest): Promise<PullRequestRef>;
+  /** The PR's review context for a follow-up (hosts with review threads). */
+  pullRequestContext?(number: number): Promise<PullRequestContext>;
+  /** Posts one review (state: comment) with inline comments on the PR's lines at `commit`. */
+  postReview?(prNumber: number, review: PullRequestReview): Promise<void>;
+  /** Posts a comment on an issue or pull request's conversation. */
+  comment?(issueNumber: number, body: string): Promise<void>;
   /** Answers in a review comment's thread. */
   replyInThread(prNumber: number, commentId: number, body: string): Promise<void>;
   /** Whether a host user may make devbot change this repository. */

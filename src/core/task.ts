@@ -48,6 +48,8 @@ export interface GithubOrigin {
   installationId: number;
   /** The issue or pull request the trigger was posted on (where the sticky comment goes). */
   issueNumber: number;
+  /** Set when the conversation is a pull request. */
+  prNumber?: number;
   deliveryId?: string;
   commentId?: number;
   reviewId?: number;
@@ -91,6 +93,13 @@ export interface TaskInput {
   prNumber?: number;
   /** followup on a host without pull requests (local repositories): devbot's branch to add to. */
   branch?: string;
+  /**
+   * dev, followup: `answer` runs the crew read-only and answers (no branch, no push, no PR);
+   * `review` also posts one pull-request review with the crew's inline comments. Default: change.
+   */
+  mode?: 'answer' | 'review';
+  /** followup: this one fixes failing CI; attempt `attempt` of `max` for the check `check`. */
+  ciFix?: { attempt: number; max: number; check: string };
   /** Extra untrusted context (issue body, comments). */
   context?: ContextItem[] | string;
   /** dev: skip plan approval whatever the repository says (GitHub's `devbot-auto` label). */
@@ -167,6 +176,16 @@ export interface TaskPatch {
 export function telegramOrigin(task: Pick<Task, 'source' | 'origin'>): TelegramOrigin | null {
   const o = task.origin;
   return task.source === 'telegram' && typeof o.chatId === 'number' ? (o as TelegramOrigin) : null;
+}
+
+/**
+ * The Telegram chat a task streams to: its own chat (a Telegram task), or the chat linked to a
+ * GitHub task because that chat started the pull request it follows up on.
+ */
+export function chatOf(task: Pick<Task, 'source' | 'origin'>): TelegramOrigin | null {
+  return (
+    telegramOrigin(task) ?? (typeof task.origin.chatId === 'number' ? (task.origin as TelegramOrigin) : null)
+  );
 }
 
 /** The GitHub origin of a task, or null. */

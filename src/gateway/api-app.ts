@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type {
+  PullRequestRecords,
   ShareLinks,
   TaskApprovals,
   TaskIngress,
@@ -41,6 +42,8 @@ export interface ApiDeps {
   shareLinks?: ShareLinks;
   /** Where people reach devbot (DEVBOT_PUBLIC_URL): the dashboard's cookie is Secure on https. */
   publicUrl?: () => string;
+  /** devbot's pull requests (GET /tasks/:id shows their fate). */
+  pullRequests?: Pick<PullRequestRecords, 'byTask' | 'get'>;
   /** Extra authenticated routes mounted under the API (e.g. /memories). */
   extraRoutes?: { path: string; app: Hono<ApiEnv> }[];
 }

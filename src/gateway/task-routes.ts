@@ -6,9 +6,12 @@ import {
   ForbiddenError,
   MAX_STEER_CHARS,
   missingHandlerReason,
+  type PullRequestRecord,
+  type PullRequestRecords,
   type ShareLinks,
   TASK_SOURCES,
   TASK_STATUSES,
+  type Task,
   type TaskApprovals,
   type TaskIngress,
   type TaskInput,
@@ -140,6 +143,23 @@ export interface TaskRoutesDeps {
   shareLinks?: ShareLinks | undefined;
   /** Decisions on waiting tasks (approve, revise). */
   approvals?: TaskApprovals | undefined;
+  /** devbot's pull requests, for a task's PR fate in GET /tasks/:id. */
+  pullRequests?: Pick<PullRequestRecords, 'byTask' | 'get'> | undefined;
+}
+
+/** The fate of the PRs a task opened or pushed to. */
+async function pullRequestsOf(
+  records: Pick<PullRequestRecords, 'byTask' | 'get'> | undefined,
+  task: Task,
+): Promise<PullRequestRecord[]> {
+  if (!records) return [];
+  const found = await records.byTask(task.id);
+  const m = task.prUrl ? /\/([^/]+)\/([^/]+)\/pull\/(\d+)$/.exec(task.prUrl) : null;
+  if (m && !found.some((r) => r.number === Number(m[3]) && r.repo === `${m[1]}/${m[2]}`)) {
+    const own = await records.get(`${m[1]}/${m[2]}`, Number(m[3]));
+    if (own) found.push(own);
+  }
+  return found;
 }
 
 /** POST /tasks, GET /tasks, GET /tasks/:id, POST /tasks/:id/cancel, /approve and /revise. */
@@ -235,9 +255,17 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
 
   app.get('/tasks/:id', auth('tasks:read'), async (c) => {
     const task = await loadOwnTask(c.req.param('id'), c.get('claims'));
-    const events = await deps.store.listEvents(task.id);
-    const shareUrl = deps.shareLinks ? await deps.shareLinks.urlFor(task.id) : undefined;
-    return c.json({ ...taskJson(task), ...(shareUrl ? { shareUrl } : {}), events: events.map(eventJson) });
+    const [events, pullRequests, shareUrl] = await Promise.all([
+      deps.store.listEvents(task.id),
+      pullRequestsOf(deps.pullRequests, task).catch(() => []),
+      deps.shareLinks ? deps.shareLinks.urlFor(task.id) : Promise.resolve(undefined),
+    ]);
+    return c.json({
+      ...taskJson(task),
+      ...(shareUrl ? { shareUrl } : {}),
+      pullRequests,
+      events: events.map(eventJson),
+    });
   });
 
   // Revokes a task's share links (admins only); the owner's next GET gets a new one.

@@ -5,12 +5,24 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
-import { type NoticeLog, neutraliseLinks, type Task, type TaskIngress } from '../core/index.js';
+import {
+  memoryPullRequestRecords,
+  type NoticeLog,
+  neutraliseLinks,
+  type PullRequestRecords,
+  type Task,
+  type TaskIngress,
+  type TaskStore,
+  telegramOrigin,
+  UNTRUSTED_NOTE,
+  untrustedFence,
+} from '../core/index.js';
 import type { RawRoute } from '../http/raw-route.js';
 import { BodyTooLargeError, readBody } from '../http/read-body.js';
 import { refuseRequest } from '../http/refuse-request.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/redact.js';
+import { type CiEvent, describeFailure, failedJobs, failsOnBase, parseCiEvent } from './ci-failures.js';
 import {
   DEVBOT_MARKER,
   type GithubTrigger,
@@ -33,7 +45,21 @@ export const HANDLED_EVENTS = [
   'issue_comment.created',
   'pull_request_review.submitted',
   'pull_request_review_comment.created',
+  'pull_request.opened',
+  'pull_request.closed',
+  'check_suite.completed',
+  'workflow_run.completed',
 ] as const;
+
+/** The App permissions devbot uses (app.yml lists exactly these; a unit test checks it). */
+export const APP_PERMISSIONS = {
+  contents: 'write',
+  pull_requests: 'write',
+  issues: 'write',
+  checks: 'write',
+  actions: 'read',
+  metadata: 'read',
+} as const;
 
 export interface GithubAppOptions {
   /** App mode: the App's id and private key. */
@@ -46,6 +72,14 @@ export interface GithubAppOptions {
   appSlug: string;
   triggerLabel: string;
   ingress: TaskIngress;
+  /** Where `/devbot stop` finds the running task of an issue or PR, and a PR's opening task. */
+  tasks?: Pick<TaskStore, 'listTasks' | 'getTask'>;
+  /** devbot's pull requests: outcome, review rounds, CI-fix attempts, autofix. Default: in memory. */
+  pullRequests?: PullRequestRecords;
+  /** CI-fix attempts per pull request (DEVBOT_CI_FIX_ATTEMPTS, default 2). */
+  ciFixAttempts?: number;
+  /** Called when a devbot PR is merged or closed (metrics). */
+  onPullRequestClosed?: (outcome: 'merged' | 'closed') => void;
   logger: Logger;
   secrets: SecretRegistry;
   /** How long a permission answer is reused (ms). */
@@ -103,6 +137,14 @@ export class GithubApp {
   /** Users' permission answers, cached: shared by the webhook gate and the repository host. */
   readonly permissions: PermissionGate;
   readonly #notices: NoticeLog;
+  readonly pullRequests: PullRequestRecords;
+  /**
+   * Tells a chat something about a PR it started (the merge, a close). Set by the composition
+   * root when Telegram is on; GitHub knows no chat transport.
+   */
+  announce:
+    | ((chat: { chatId: number; threadId?: number; replyTo?: number }, html: string) => Promise<void>)
+    | null = null;
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
   /** Reactions waiting or in flight, per installation. */
@@ -121,6 +163,7 @@ export class GithubApp {
     if (token) this.#neutralise(token.client);
     this.permissions = new PermissionGate(options.permissionTtlMs);
     this.#notices = options.notices ?? memoryNotices();
+    this.pullRequests = options.pullRequests ?? memoryPullRequestRecords();
   }
 
   get appSlug(): string {
@@ -183,6 +226,8 @@ export class GithubApp {
   async handleGithubEvent(event: WebhookEvent): Promise<GithubEventResult> {
     const log = this.options.logger.child({ deliveryId: event.id, event: event.name });
     const token = this.options.token;
+    if (event.name === 'workflow_run' || event.name === 'check_suite') return this.#ciEvent(event, log);
+    if (event.name === 'pull_request') return this.#pullRequestEvent(event, log);
     const decision = parseGithubTrigger(event, {
       appSlug: this.options.appSlug,
       triggerLabel: this.options.triggerLabel,
@@ -199,11 +244,17 @@ export class GithubApp {
       await this.#replyDenied(octokit, t, verdict.role, log);
       return { task: null, created: false, reason: `@${t.sender} has ${verdict.role} permission, not write` };
     }
+    if (t.control) return this.#control(octokit, t, log);
     const command = this.options.taskCommands ? await handleTaskCommand(t, this.options.taskCommands) : null;
     if (command) return this.#commandDone(octokit, t, command, log);
+    if (t.reviewId !== undefined && t.prNumber !== undefined)
+      await this.pullRequests.reviewRound(`${t.owner}/${t.repo}`, t.prNumber).catch(() => {});
+    // A follow-up on a PR a Telegram chat started streams to that chat too.
+    const opening =
+      t.prNumber !== undefined && t.prUrl ? await this.#openingTask(t.issueBody, t.prUrl) : null;
     const { task, created } = await this.options.ingress.submit({
       source: 'github',
-      origin: originOf(t, event.id),
+      origin: { ...originOf(t, event.id), ...chatLinkOf(opening) },
       requester: `gh:${t.sender}`,
       repo: `${t.owner}/${t.repo}`,
       kind: t.kind,
@@ -214,6 +265,7 @@ export class GithubApp {
         ...(t.prNumber !== undefined ? { prNumber: t.prNumber } : {}),
         ...(t.branch ? { branch: t.branch } : {}),
         ...(t.kind === 'dev' && hasAutoLabel(event.payload) ? { skipApproval: true } : {}),
+        ...(t.mode ? { mode: t.mode } : {}),
       },
       idempotencyKey: t.idempotencyKey,
     });
@@ -362,6 +414,230 @@ export class GithubApp {
     }
   }
 
+  /** Who opens devbot's pull requests: the App's bot, or the personal token's user. */
+  async #devbotLogin(): Promise<string> {
+    const token = this.options.token;
+    return token ? (await token.user()).login : `${this.appSlug}[bot]`;
+  }
+
+  /** A control subcommand (`/devbot stop`): done here, answered in one comment, no task. */
+  async #control(octokit: RestClient, t: GithubTrigger, log: Logger): Promise<GithubEventResult> {
+    const control = t.control as NonNullable<GithubTrigger['control']>;
+    let text: string;
+    if (control.name === 'stop') {
+      const running = (await this.options.tasks?.listTasks({ source: 'github', unfinished: true })) ?? [];
+      const here = running.filter(
+        (x) =>
+          x.origin.owner === t.owner && x.origin.repo === t.repo && x.origin.issueNumber === t.issueNumber,
+      );
+      const stopped: string[] = [];
+      for (const x of here)
+        if (await this.options.ingress.cancel(x.id, `gh:${t.sender}`).catch(() => null)) stopped.push(x.id);
+      text =
+        stopped.length > 0
+          ? `Stopped devbot's task${stopped.length === 1 ? '' : 's'} ${stopped.map((id) => `\`${id}\``).join(', ')} (asked by @${t.sender}).`
+          : `devbot has no running task on #${t.issueNumber}.`;
+    } else if (control.name === 'autofix' && t.prNumber !== undefined) {
+      const on = !/^off\b/i.test(control.rest);
+      await this.pullRequests.setAutofix(`${t.owner}/${t.repo}`, t.prNumber, on);
+      text = on
+        ? 'devbot will try to fix failing CI on this pull request again.'
+        : 'devbot will not try to fix failing CI on this pull request (`/devbot autofix on` to undo).';
+    } else {
+      text = `devbot does not know \`/devbot ${control.name}\`.`;
+    }
+    try {
+      await octokit.rest.issues.createComment({
+        owner: t.owner,
+        repo: t.repo,
+        issue_number: t.issueNumber,
+        body: `${DEVBOT_MARKER}control -->\n${text}`,
+      });
+    } catch (err) {
+      log.warn({ err }, 'could not answer a control command');
+    }
+    log.info({ command: control.name, sender: t.sender }, 'github control command');
+    return { task: null, created: false, reason: `control command ${control.name}` };
+  }
+
+  /** `pull_request` opened or closed on one of devbot's PRs: its record and fate. */
+  async #pullRequestEvent(event: WebhookEvent, log: Logger): Promise<GithubEventResult> {
+    const p = event.payload as {
+      action?: string;
+      pull_request?: {
+        number: number;
+        body: string | null;
+        html_url: string;
+        merged?: boolean;
+        user?: { login: string };
+      };
+      repository?: { full_name: string };
+    };
+    const pr = p.pull_request;
+    const repo = p.repository?.full_name;
+    if (!pr || !repo || pr.user?.login !== (await this.#devbotLogin()))
+      return { task: null, created: false, reason: 'not a pull request devbot opened' };
+    if (p.action === 'opened') {
+      const task = await this.#openingTask(pr.body ?? '', pr.html_url);
+      await this.pullRequests.opened(repo, pr.number, task?.id ?? null);
+    } else if (p.action === 'closed') {
+      const task = await this.#openingTask(pr.body ?? '', pr.html_url);
+      await this.pullRequests.opened(repo, pr.number, task?.id ?? null);
+      const record = await this.pullRequests.closed(repo, pr.number, pr.merged === true);
+      this.options.onPullRequestClosed?.(record.outcome === 'merged' ? 'merged' : 'closed');
+      log.info({ repo, pr: pr.number, outcome: record.outcome }, 'devbot pull request closed');
+      await this.#announceToChat(
+        task,
+        pr,
+        record.outcome === 'merged' ? 'was merged 🎉' : 'was closed without merging',
+        log,
+      );
+    }
+    return { task: null, created: false, reason: `pull_request.${p.action} recorded` };
+  }
+
+  async #announceToChat(
+    task: Task | null,
+    pr: { number: number; html_url: string },
+    what: string,
+    log: Logger,
+  ): Promise<void> {
+    const link = chatLinkOf(task);
+    if (!this.announce || link['chatId'] === undefined) return;
+    const html = `Pull request <a href="${escapeHtml(pr.html_url)}">#${pr.number}</a> ${what}.`;
+    await this.announce(
+      {
+        chatId: link['chatId'],
+        ...(link['threadId'] !== undefined ? { threadId: link['threadId'] } : {}),
+        ...(link['messageId'] !== undefined ? { replyTo: link['messageId'] } : {}),
+      },
+      html,
+    ).catch((err: unknown) => log.warn({ err }, 'could not announce the pull request in its chat'));
+  }
+
+  /** The task that opened a devbot PR: named in the PR's footer, and its PR must be this one. */
+  async #openingTask(body: string, url: string): Promise<Task | null> {
+    const id = /task `([0-9a-f-]{36})`/.exec(body)?.[1];
+    if (!id || !this.options.tasks) return null;
+    const task = await this.options.tasks.getTask(id).catch(() => null);
+    // The footer is editable text: only a task whose own PR is this one counts.
+    return task && task.prUrl === url ? task : null;
+  }
+
+  /**
+   * A failed CI run on the head of one of devbot's open PRs, not failing on the base branch too:
+   * a follow-up with the failed jobs' log tails, within the PR's CI-fix attempts.
+   */
+  async #ciEvent(event: WebhookEvent, log: Logger): Promise<GithubEventResult> {
+    const ignore = (reason: string): GithubEventResult => {
+      log.debug({ reason }, 'ci event ignored');
+      return { task: null, created: false, reason };
+    };
+    const ci = parseCiEvent(event.name, event.payload, this.appSlug);
+    if (!ci) return ignore('not a failed CI run');
+    if (ci.pullNumbers.length === 0) return ignore('the run belongs to no pull request');
+    const octokit = await this.installationOctokit(ci.installationId);
+    for (const number of ci.pullNumbers) {
+      const { data: pr } = await octokit.rest.pulls.get({
+        owner: ci.owner,
+        repo: ci.repo,
+        pull_number: number,
+      });
+      if (
+        pr.state !== 'open' ||
+        pr.user?.login !== (await this.#devbotLogin()) ||
+        !pr.head.ref.startsWith('devbot/')
+      )
+        continue;
+      if (pr.head.sha !== ci.headSha) return ignore(`#${number} has moved on from ${ci.headSha}`);
+      return this.#ciFix(octokit, ci, pr, event.id, log);
+    }
+    return ignore('no open pull request devbot opened');
+  }
+
+  async #ciFix(
+    octokit: RestClient,
+    ci: CiEvent,
+    pr: {
+      number: number;
+      title: string;
+      body: string | null;
+      html_url: string;
+      head: { ref: string };
+      base: { ref: string };
+    },
+    deliveryId: string,
+    log: Logger,
+  ): Promise<GithubEventResult> {
+    const repo = `${ci.owner}/${ci.repo}`;
+    const opening = await this.#openingTask(pr.body ?? '', pr.html_url);
+    if (!opening) return { task: null, created: false, reason: `no devbot task opened #${pr.number}` };
+    const jobs = await failedJobs(octokit, ci);
+    if (
+      await failsOnBase(
+        octokit,
+        ci,
+        pr.base.ref,
+        jobs.map((j) => j.name),
+      )
+    )
+      return { task: null, created: false, reason: `${ci.name} fails on ${pr.base.ref} too` };
+    // One decision per run, however often GitHub delivers it.
+    if (!(await this.#notices.claim(`ci:${repo}:${ci.source}:${ci.id}`).catch(() => false)))
+      return { task: null, created: false, reason: 'this run was handled already' };
+    const max = this.options.ciFixAttempts ?? 2;
+    const claim = await this.pullRequests.claimCiFix(repo, pr.number, max);
+    if ('refused' in claim) {
+      const why =
+        claim.refused === 'autofix-off'
+          ? 'CI autofix is off for this pull request (`/devbot autofix on` turns it back on).'
+          : `devbot already made ${claim.attempts} attempt${claim.attempts === 1 ? '' : 's'} to fix CI here (the limit is ${max}), so it stops; a person needs to look.`;
+      await octokit.rest.issues
+        .createComment({
+          owner: ci.owner,
+          repo: ci.repo,
+          issue_number: pr.number,
+          body: `${DEVBOT_MARKER}ci-fix -->\n❌ ${ci.name} failed on ${ci.headSha.slice(0, 7)}. No new fix attempt: ${why}`,
+        })
+        .catch((err: unknown) => log.warn({ err }, 'could not post the CI-fix notice'));
+      return { task: null, created: false, reason: claim.refused };
+    }
+    const fence = untrustedFence();
+    const prompt = [
+      `CI failed on pull request ${repo}#${pr.number} (branch ${pr.head.ref}, commit ${ci.headSha}): ${ci.name}. ` +
+        `This is CI-fix attempt ${claim.attempt} of ${max}. Push a commit to the same branch that makes it pass; ` +
+        'do not skip, delete or weaken the failing checks.',
+      fence('github-pull-request', `# ${pr.title}\n\n${pr.body ?? ''}`.trim()),
+      `The failed jobs and the end of their logs:\n${fence('ci-log', describeFailure(ci, jobs))}`,
+      UNTRUSTED_NOTE,
+    ].join('\n\n');
+    const { task, created } = await this.options.ingress.submit({
+      source: 'github',
+      origin: {
+        owner: ci.owner,
+        repo: ci.repo,
+        installationId: ci.installationId,
+        issueNumber: pr.number,
+        prNumber: pr.number,
+        deliveryId,
+        ...chatLinkOf(opening),
+      },
+      requester: opening.requester,
+      repo,
+      kind: 'followup',
+      prompt,
+      input: {
+        prNumber: pr.number,
+        issueNumber: pr.number,
+        issueTitle: pr.title,
+        ciFix: { attempt: claim.attempt, max, check: ci.name },
+      },
+      idempotencyKey: `gh:ci:${repo}:${ci.source}:${ci.id}`,
+    });
+    log.info({ taskId: task.id, pr: pr.number, attempt: claim.attempt }, 'ci fix task accepted');
+    return { task, created };
+  }
+
   async #replyDenied(octokit: RestClient, t: GithubTrigger, role: string, log: Logger): Promise<void> {
     // One refusal per user, issue and day: an outsider cannot make devbot post one per comment.
     const day = new Date().toISOString().slice(0, 10);
@@ -397,6 +673,26 @@ function neutraliseRequest(options: Record<string, unknown>, hosts: readonly str
   if (Array.isArray(comments))
     for (const c of comments as Record<string, unknown>[])
       if (typeof c?.['body'] === 'string') c['body'] = neutraliseLinks(c['body'] as string, hosts);
+}
+
+function escapeHtml(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
+}
+
+/** The chat a Telegram task that opened a PR came from: its follow-ups report there too. */
+function chatLinkOf(opening: Task | null): Record<string, number> {
+  const chat = opening ? telegramOrigin(opening) : null;
+  if (!chat) return {};
+  const reply = chat.resultMessageId ?? chat.messageId;
+  return {
+    chatId: chat.chatId,
+    ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
+    ...(reply !== undefined ? { messageId: reply } : {}),
+  };
 }
 
 function originOf(t: GithubTrigger, deliveryId: string): Record<string, unknown> {

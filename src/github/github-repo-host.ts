@@ -16,6 +16,7 @@ import type { GithubApp } from './github-app.js';
 import { DEVBOT_MARKER } from './github-trigger.js';
 import { ensurePullRequest } from './pull-requests.js';
 import type { RestClient } from './rest-client.js';
+import { fetchPullRequestContext } from './review-context.js';
 
 export interface GithubRepoHostOptions {
   /** Commit e-mail of the bot; default `<slug>[bot]@users.noreply.github.com`. */
@@ -57,6 +58,39 @@ export class GithubRepoHost implements RepoHost {
       pullRequest: (number) => pullRequestInfo(octokit, owner, repo, number, data.full_name, prAuthor),
       ensurePullRequest: (input: OpenPullRequest): Promise<PullRequestRef> =>
         ensurePullRequest(octokit, { owner, repo, ...input }),
+      pullRequestContext: (number) =>
+        fetchPullRequestContext(octokit, owner, repo, number, (message, err) =>
+          app.options.logger.warn({ err, repo: data.full_name, pr: number }, message),
+        ),
+      async postReview(prNumber, review) {
+        const base = {
+          owner,
+          repo,
+          pull_number: prNumber,
+          commit_id: review.commit,
+          event: 'COMMENT' as const,
+        };
+        try {
+          await octokit.rest.pulls.createReview({
+            ...base,
+            body: review.body,
+            comments: review.comments.map((c) => ({
+              path: c.path,
+              line: c.line,
+              side: 'RIGHT' as const,
+              body: c.body,
+            })),
+          });
+        } catch (err) {
+          // A finding on a line outside the diff fails the whole review: post them in its body.
+          if ((err as { status?: number }).status !== 422 || review.comments.length === 0) throw err;
+          const listed = review.comments.map((c) => `- \`${c.path}:${c.line}\`: ${c.body}`).join('\n');
+          await octokit.rest.pulls.createReview({ ...base, body: `${review.body}\n\n${listed}`.trim() });
+        }
+      },
+      async comment(issueNumber, body) {
+        await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
+      },
       async replyInThread(prNumber, commentId, body) {
         await octokit.rest.pulls.createReplyForReviewComment({
           owner,

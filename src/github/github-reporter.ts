@@ -1,7 +1,11 @@
 /**
  * Progress on GitHub for github tasks: one sticky comment per task, edited in place (throttled,
- * never more than one edit in flight, always ending with the final state), and a `devbot` check
- * run on the branch head once a commit has been pushed.
+ * never more than one edit in flight, always ending with the final state), and a live `devbot`
+ * check run: created `in_progress` on the commit the task starts from as soon as it is checked
+ * out (before the crew's first model call), moved to the branch head after the first push (the
+ * run on the start commit is closed as neutral, pointing at the new one), updated as steps pass
+ * (title, steps, cost so far) and completed with the outcome, the preview URL and the cost.
+ * Read-only tasks (answers, reviews) get no check run.
  */
 import {
   applyEvent,
@@ -32,7 +36,7 @@ export interface GithubReporterOptions {
   /** Minimum time between two edits of the same comment (ms). */
   minEditIntervalMs?: number;
   /** Link shown on the check run (the task's page). */
-  detailsUrl?: (taskId: string) => string | undefined;
+  detailsUrl?: (taskId: string) => Promise<string | undefined> | string | undefined;
   /**
    * How the branch head shows the task: a check run (App), or a commit status `devbot` (token mode:
    * personal tokens cannot create check runs). Default check-run.
@@ -48,6 +52,12 @@ interface Live {
   issueNumber: number;
   commentId: number | null;
   checkRun: { id: number; sha: string; completed: boolean } | null;
+  /** The commit the task started from (its checkout), where the check run lives until a push. */
+  baseSha: string | null;
+  /** Model cost so far, from the `llm` events. */
+  costSoFar: number;
+  /** Answers and reviews change nothing: no check run. */
+  readOnly: boolean;
   lastWriteAt: number;
   timer: NodeJS.Timeout | null;
   /** The write chain: at most one write runs, at most one waits. */
@@ -73,7 +83,16 @@ export class GithubReporter implements TaskReporter {
     const live = this.#liveFor(task);
     const before = visible(live.state);
     applyEvent(live.state, event);
+    if (event.type === 'llm') live.costSoFar += event.data.costUsd;
     if (isTerminalEvent(event)) mergeFinalTask(live.state, task);
+    if (event.type === 'git' && event.data.action === 'checkout' && !live.readOnly && !live.baseSha) {
+      // At once, not throttled: the check run exists before the crew's first model call.
+      live.baseSha = event.data.sha;
+      if (live.timer) clearTimeout(live.timer);
+      live.timer = null;
+      await this.#requestWrite(live, task);
+      return;
+    }
     const changed = visible(live.state) !== before;
     if (isTerminalEvent(event)) {
       if (live.timer) clearTimeout(live.timer);
@@ -107,6 +126,9 @@ export class GithubReporter implements TaskReporter {
           o.checkRunId !== undefined && o.checkRunSha !== undefined
             ? { id: o.checkRunId, sha: o.checkRunSha, completed: false }
             : null,
+        baseSha: null,
+        costSoFar: 0,
+        readOnly: task.input.mode !== undefined,
         lastWriteAt: 0,
         timer: null,
         chain: Promise.resolve(),
@@ -163,7 +185,12 @@ export class GithubReporter implements TaskReporter {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: live.commentId, body });
     }
     if (this.options.headReport === 'commit-status')
-      await this.#statuses.write(octokit, live, live.state, this.options.detailsUrl?.(live.state.taskId));
+      await this.#statuses.write(
+        octokit,
+        live,
+        live.state,
+        await this.options.detailsUrl?.(live.state.taskId),
+      );
     else await this.#writeCheckRun(octokit, live, persist);
     if (Object.keys(persist).length > 0) {
       const current = (await this.options.store.getTask(task.id)) ?? task;
@@ -174,8 +201,12 @@ export class GithubReporter implements TaskReporter {
   async #writeCheckRun(octokit: RestClient, live: Live, persist: Partial<GithubOrigin>): Promise<void> {
     const { owner, repo, state } = live;
     const final = state.status === 'succeeded' || state.status === 'failed' || state.status === 'cancelled';
-    const output = { title: titleOf(state.status), summary: renderCheckSummary(state) };
-    const detailsUrl = this.options.detailsUrl?.(state.taskId);
+    const cost = state.costUsd ?? (live.costSoFar > 0 ? live.costSoFar : null);
+    const output = {
+      title: titleOf(state),
+      summary: renderCheckSummary({ ...state, costUsd: cost }),
+    };
+    const detailsUrl = await this.options.detailsUrl?.(state.taskId);
     const completion = final
       ? {
           status: 'completed' as const,
@@ -183,20 +214,36 @@ export class GithubReporter implements TaskReporter {
           completed_at: new Date().toISOString(),
         }
       : { status: 'in_progress' as const };
-    if (live.state.headSha && (!live.checkRun || live.checkRun.sha !== live.state.headSha)) {
+    const target = live.readOnly ? null : (state.headSha ?? live.baseSha);
+    if (target && (!live.checkRun || live.checkRun.sha !== target)) {
+      const previous = live.checkRun;
       const { data } = await octokit.rest.checks.create({
         owner,
         repo,
         name: CHECK_RUN_NAME,
-        head_sha: live.state.headSha,
+        head_sha: target,
         external_id: state.taskId,
         ...(detailsUrl ? { details_url: detailsUrl } : {}),
         ...completion,
         output,
       });
-      live.checkRun = { id: data.id, sha: live.state.headSha, completed: final };
+      live.checkRun = { id: data.id, sha: target, completed: final };
       persist.checkRunId = data.id;
-      persist.checkRunSha = live.state.headSha;
+      persist.checkRunSha = target;
+      // A check run cannot change its commit: the one on the start commit ends, naming the new one.
+      if (previous && !previous.completed)
+        await octokit.rest.checks.update({
+          owner,
+          repo,
+          check_run_id: previous.id,
+          status: 'completed',
+          conclusion: 'neutral',
+          completed_at: new Date().toISOString(),
+          output: {
+            title: 'devbot moved on',
+            summary: `devbot pushed ${target.slice(0, 7)}; its check run is on that commit.`,
+          },
+        });
       return;
     }
     if (live.checkRun && !live.checkRun.completed) {
@@ -212,8 +259,8 @@ export class GithubReporter implements TaskReporter {
   }
 }
 
-function titleOf(status: ProgressStatus): string {
-  switch (status) {
+function titleOf(state: TaskProgress): string {
+  switch (state.status) {
     case 'succeeded':
       return 'devbot finished';
     case 'failed':
@@ -222,8 +269,10 @@ function titleOf(status: ProgressStatus): string {
       return 'devbot was cancelled';
     case 'waiting':
       return 'devbot waits for approval of its plan';
-    default:
-      return 'devbot is working';
+    default: {
+      const step = state.steps.at(-1);
+      return step ? `devbot: ${step}`.slice(0, 200) : 'devbot is working';
+    }
   }
 }
 

@@ -3,8 +3,12 @@
  * unit-tested without a server:
  * - issue labeled with the trigger label, or opened with it -> dev task from title + body;
  * - issue comment `/devbot <instruction>` or `@<app-slug> <instruction>` -> dev task;
- * - on a PR opened by devbot: review "changes requested", or a review comment / PR comment that
- *   mentions devbot -> follow-up task on the PR's branch;
+ * - a PR comment or review comment that addresses devbot, on any pull request -> follow-up task
+ *   (the handler decides whether it may push there: devbot's PRs, same-repo PRs of a write user;
+ *   a fork's PR gets an answer);
+ * - on a PR opened by devbot: a review requesting changes -> follow-up on the PR's branch;
+ * - `/devbot <subcommand>` from the table in commands.ts: an answer, a review, or a control
+ *   command (stop, autofix) that the App carries out without a task;
  * - everything else is ignored, including any bot (devbot itself included): no loops.
  * The idempotency key names the triggering object, so a redelivery, or the `opened` + `labeled`
  * pair GitHub sends for an issue created with the label, makes one task.
@@ -34,6 +38,10 @@ export type ReactionTarget =
 
 export interface GithubTrigger {
   kind: 'dev' | 'followup';
+  /** A read-only run: an answer in a comment, or one review with inline comments. */
+  mode?: 'answer' | 'review';
+  /** A control subcommand (stop, autofix ...): carried out by the App, no task. */
+  control?: { name: string; rest: string };
   owner: string;
   repo: string;
   installationId: number;
@@ -43,6 +51,8 @@ export interface GithubTrigger {
   issueBody: string;
   /** Set when the conversation is a pull request. */
   prNumber?: number;
+  /** The PR's web URL (finds the task that opened it). */
+  prUrl?: string;
   /** The PR's branch, for follow-ups. */
   branch?: string;
   commentId?: number;
@@ -55,6 +65,8 @@ export interface GithubTrigger {
   idempotencyKey: string;
   reactTo: ReactionTarget | null;
 }
+
+import { parseSubcommand } from './commands.js';
 
 export type TriggerDecision = { trigger: GithubTrigger } | { ignore: string };
 
@@ -200,12 +212,14 @@ function issueComment(
     idempotencyKey: `gh:comment:${commentId}`,
     reactTo: { type: 'comment', commentId } as const,
   };
-  if (issue['pull_request']) {
-    if (!isDevbotPr(obj(issue['user']), s)) return { ignore: 'a pull request devbot did not open' };
-    // The branch comes from the PR itself when the task runs (issue_comment does not carry it).
-    return { trigger: { kind: 'followup', ...common, prNumber: num(issue['number']) } };
-  }
-  return { trigger: { kind: 'dev', ...common } };
+  const isPull = Boolean(issue['pull_request']);
+  const sub = subcommandOf(instruction, isPull);
+  if ('ignore' in sub) return sub;
+  // On a PR the branch comes from the PR itself when the task runs (issue_comment does not carry it).
+  const pull = isPull
+    ? { kind: 'followup' as const, prNumber: num(issue['number']) }
+    : { kind: 'dev' as const };
+  return { trigger: { ...common, ...pull, ...sub.fields } };
 }
 
 function review(
@@ -218,12 +232,15 @@ function review(
   if (action !== 'submitted') return { ignore: `pull_request_review.${action} is not a trigger` };
   const rev = obj(payload['review']);
   const pr = obj(payload['pull_request']);
-  if (!isDevbotPr(obj(pr['user']), s)) return { ignore: 'a pull request devbot did not open' };
   const body = str(rev['body']);
   const state = str(rev['state']).toLowerCase();
   const mention = parseCommand(body, s.appSlug);
+  if (mention === null && !isDevbotPr(obj(pr['user']), s))
+    return { ignore: 'a pull request devbot did not open' };
   if (state !== 'changes_requested' && mention === null)
     return { ignore: 'a review that neither requests changes nor mentions devbot' };
+  const sub = mention === null ? { fields: {} } : subcommandOf(mention, true);
+  if ('ignore' in sub) return sub;
   const reviewId = num(rev['id']);
   return {
     trigger: {
@@ -235,11 +252,25 @@ function review(
       instruction: mention ?? body.trim(),
       idempotencyKey: `gh:review:${reviewId}`,
       reactTo: null,
+      ...sub.fields,
     },
   };
 }
 
 /** Comments by bots (devbot included) and devbot's own marked comments never trigger work. */
+/** What a subcommand adds to a trigger, or why it does not apply here. */
+function subcommandOf(
+  instruction: string,
+  onPullRequest: boolean,
+): { fields: Partial<GithubTrigger> } | { ignore: string } {
+  const sub = parseSubcommand(instruction);
+  if (!sub) return { fields: {} };
+  if (sub.spec.pullRequestOnly && !onPullRequest)
+    return { ignore: `/devbot ${sub.name} applies to pull requests only` };
+  if (sub.spec.action === 'control') return { fields: { control: { name: sub.name, rest: sub.rest } } };
+  return { fields: { mode: sub.spec.action } };
+}
+
 function isBotComment(comment: Obj, body: string, s: TriggerSettings): boolean {
   return isBot(obj(comment['user']), s.appSlug) || body.includes(DEVBOT_MARKER);
 }
@@ -251,6 +282,7 @@ function pullRequestFields(pr: Obj) {
     prNumber: num(pr['number']),
     issueTitle: str(pr['title']),
     issueBody: str(pr['body']),
+    prUrl: str(pr['html_url']),
     branch: str(obj(pr['head'])['ref']),
   };
 }
@@ -267,9 +299,10 @@ function reviewComment(
   const pr = obj(payload['pull_request']);
   const body = str(comment['body']);
   if (isBotComment(comment, body, s)) return { ignore: 'a comment by a bot' };
-  if (!isDevbotPr(obj(pr['user']), s)) return { ignore: 'a pull request devbot did not open' };
   const instruction = parseCommand(body, s.appSlug);
   if (instruction === null) return { ignore: 'the review comment does not address devbot' };
+  const sub = subcommandOf(instruction, true);
+  if ('ignore' in sub) return sub;
   const commentId = num(comment['id']);
   const path = str(comment['path']);
   return {
@@ -282,6 +315,7 @@ function reviewComment(
       instruction: path ? `${instruction}\n\n(on ${path})` : instruction,
       idempotencyKey: `gh:review-comment:${commentId}`,
       reactTo: { type: 'review-comment', commentId },
+      ...sub.fields,
     },
   };
 }

@@ -75,6 +75,15 @@ export function renderCheckSummary(state: TaskProgress): string {
   const error = publicError(state);
   if (error && state.status !== 'succeeded') out.push(error, '');
   const steps = renderSteps(state);
-  if (steps) out.push(steps);
-  return out.join('\n').slice(0, 60_000) || 'Working…';
+  if (steps) out.push(steps, '');
+  const links: string[] = [];
+  if (state.prUrl) links.push(`Pull request: ${state.prUrl}`);
+  if (state.previewUrl) links.push(`Preview: ${state.previewUrl}`);
+  if (links.length) out.push(links.join(' · '), '');
+  const facts: string[] = [];
+  if (state.costUsd !== null)
+    facts.push(`cost${state.status === 'running' ? ' so far' : ''} $${state.costUsd.toFixed(4)}`);
+  if (state.durationMs !== null) facts.push(`time ${formatDuration(state.durationMs)}`);
+  if (facts.length) out.push(facts.join(' · '));
+  return out.join('\n').trim().slice(0, 60_000) || 'Working…';
 }

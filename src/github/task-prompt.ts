@@ -7,7 +7,21 @@ export function buildTaskPrompt(t: GithubTrigger): string {
   const fenceUntrusted = untrustedFence();
   const where = `${t.owner}/${t.repo}#${t.issueNumber}`;
   const parts: string[] = [];
-  if (t.kind === 'followup') {
+  if (t.mode) {
+    const what = t.prNumber !== undefined ? `pull request ${where}` : `GitHub issue ${where}`;
+    parts.push(
+      t.mode === 'review'
+        ? `Review ${what}, requested by @${t.sender}. Do not change files: report your findings, each on the file and line it is about.`
+        : `Answer the question @${t.sender} asked on ${what}. Do not change files: read the code, run what helps, and answer.`,
+    );
+    parts.push(
+      fenceUntrusted(
+        t.prNumber !== undefined ? 'github-pull-request' : 'github-issue',
+        `# ${t.issueTitle}\n\n${t.issueBody}`.trim(),
+      ),
+    );
+    parts.push(fenceUntrusted('github-comment', t.instruction));
+  } else if (t.kind === 'followup') {
     parts.push(
       `Follow-up on pull request ${where} (branch ${t.branch ?? 'of the PR'}), requested by @${t.sender}. ` +
         'Push new commits to the same branch that address the request.',

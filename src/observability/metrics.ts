@@ -37,6 +37,20 @@ export class Metrics {
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
+  /** Where `devbot_pull_requests` reads its counts (the store), set by the app. */
+  pullRequestCounts: (() => Promise<Record<string, number>>) | null = null;
+  readonly pullRequests = new Gauge({
+    name: 'devbot_pull_requests',
+    help: "devbot's pull requests by outcome (open, merged, closed)",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const source = this.pullRequestCounts;
+      if (!source) return;
+      const counts = await source().catch(() => null);
+      if (counts) for (const [outcome, n] of Object.entries(counts)) this.pullRequests.set({ outcome }, n);
+    },
+  });
   readonly workerUp = new Gauge({
     name: 'devbot_worker_up',
     help: '1 while this process runs a task worker',

@@ -269,11 +269,27 @@ export class TelegramBot {
     if (command.type === 'task' || command.type === 'shell') {
       const kind: TaskKind = command.type === 'shell' ? 'shell' : command.kind;
       const prompt = command.type === 'shell' ? command.command : command.prompt;
+      // A reply to the result of a task that opened a PR is a follow-up on that PR.
+      const followup = command.type === 'task' ? await this.#pullRequestRepliedTo(message) : null;
+      if (followup)
+        return this.#createTask({ updateId, message, kind: 'followup', prompt, threadId, claim, followup });
       return this.#createTask({ updateId, message, kind, prompt, threadId, claim });
     }
     if (!(await claim)) return null;
     await reply(await this.#commands.answer(command, message));
     return null;
+  }
+
+  /** The PR of the task whose result message this message replies to, if that task opened one. */
+  async #pullRequestRepliedTo(message: Message): Promise<{ repo: string; prNumber: number } | null> {
+    const repliedTo = message.reply_to_message;
+    if (!repliedTo || repliedTo.from?.id !== this.identity.id) return null;
+    const tasks = await this.options.store
+      .listTasks({ source: 'telegram', chatId: message.chat.id, limit: 500 })
+      .catch(() => []);
+    const task = tasks.find((t) => t.origin.resultMessageId === repliedTo.message_id && t.prUrl && t.repo);
+    const number = task?.prUrl ? /\/pull\/(\d+)$/.exec(task.prUrl)?.[1] : undefined;
+    return task?.repo && number ? { repo: task.repo, prNumber: Number(number) } : null;
   }
 
   async #createTask(args: {
@@ -285,6 +301,8 @@ export class TelegramBot {
     claim: Promise<boolean>;
     /** Default: the update's (`tg:update:<id>`). */
     idempotencyKey?: string;
+    /** A follow-up on a PR this chat's task opened (a reply to its result message). */
+    followup?: { repo: string; prNumber: number };
   }): Promise<Task | null> {
     const { updateId, message, kind, prompt, threadId } = args;
     const from = message.from as NonNullable<Message['from']>;
@@ -326,13 +344,14 @@ export class TelegramBot {
       // request would be worse than a second acknowledgement.
       this.#log.info({ updateId }, 'telegram: update seen before without a task; creating it');
     }
-    if (kind === 'dev' && !binding?.repo) {
+    const repo = args.followup?.repo ?? binding?.repo ?? null;
+    if (kind === 'dev' && !repo) {
       await fail('Bind this chat to a repository first: /repo owner/name. Then send /new_task again.');
       return null;
     }
-    if (kind === 'dev' && binding?.repo && this.options.authorize) {
+    if ((kind === 'dev' || kind === 'followup') && repo && this.options.authorize) {
       try {
-        await this.options.authorize(`tg:${from.id}`, binding.repo);
+        await this.options.authorize(`tg:${from.id}`, repo);
       } catch (err) {
         if (!(err instanceof ForbiddenError)) throw err;
         await fail(`⛔ ${escapeHtml(err.message)}`);
@@ -353,10 +372,15 @@ export class TelegramBot {
         source: 'telegram',
         origin,
         requester: `tg:${from.id}`,
-        repo: binding?.repo ?? null,
+        repo,
         kind,
         prompt,
-        input: kind === 'shell' ? { command: prompt, chatSandbox: true } : {},
+        input:
+          kind === 'shell'
+            ? { command: prompt, chatSandbox: true }
+            : args.followup
+              ? { prNumber: args.followup.prNumber }
+              : {},
         idempotencyKey: args.idempotencyKey ?? `tg:update:${updateId}`,
       });
       if (args.idempotencyKey === undefined) await this.#claims.attachTask(updateId, task.id);

@@ -6,6 +6,7 @@
  */
 import {
   applyEvent,
+  chatOf,
   isTerminalEvent,
   mergeFinalTask,
   newProgress,
@@ -15,7 +16,6 @@ import {
   type TaskReporter,
   type TaskStore,
   type TelegramOrigin,
-  telegramOrigin,
 } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import { renderPlan, renderResult, renderStatus } from './render-progress.js';
@@ -60,7 +60,7 @@ export class TelegramReporter implements TaskReporter {
   }
 
   accepts(task: Task): boolean {
-    return telegramOrigin(task) !== null;
+    return chatOf(task) !== null;
   }
 
   /** Events of one task are handled in order; different tasks do not wait for each other. */
@@ -146,7 +146,7 @@ export class TelegramReporter implements TaskReporter {
     const progress = newProgress(task);
     const earlier = await this.options.store.listEvents(task.id).catch(() => []);
     for (const e of earlier) if (e.seq < event.seq) applyEvent(progress, e);
-    const origin = telegramOrigin(task) as TelegramOrigin;
+    const origin = chatOf(task) as TelegramOrigin;
     const known = origin.statusMessageId ?? null;
     const tracked: Tracked = {
       progress,
@@ -163,6 +163,12 @@ export class TelegramReporter implements TaskReporter {
   }
 
   /** No acknowledgement was delivered: send the status message now and store its id with the task. */
+  /** Adds to the stored origin (a GitHub reporter may write its own keys there too). */
+  async #patchOrigin(taskId: string, add: Partial<TelegramOrigin>): Promise<void> {
+    const current = await this.options.store.getTask(taskId);
+    await this.options.store.patchTask(taskId, { origin: { ...(current?.origin ?? {}), ...add } });
+  }
+
   async #sendStatusMessage(taskId: string, tracked: Tracked): Promise<number | null> {
     const id = await this.options.outbox.send(tracked.chatId, {
       ...renderStatus(tracked.progress),
@@ -170,9 +176,9 @@ export class TelegramReporter implements TaskReporter {
     });
     if (id !== null) {
       tracked.origin.statusMessageId = id;
-      await this.options.store
-        .patchTask(taskId, { origin: { ...tracked.origin } })
-        .catch((err) => this.#log.warn({ err, taskId }, 'telegram: could not store the status message id'));
+      await this.#patchOrigin(taskId, { statusMessageId: id }).catch((err) =>
+        this.#log.warn({ err, taskId }, 'telegram: could not store the status message id'),
+      );
     }
     return id;
   }
@@ -215,11 +221,9 @@ export class TelegramReporter implements TaskReporter {
         );
       }
       if (resultId !== null) {
-        await this.options.store
-          .patchTask(task.id, { origin: { ...origin, resultMessageId: resultId } })
-          .catch((err) =>
-            this.#log.warn({ err, taskId: task.id }, 'telegram: could not store the result message id'),
-          );
+        await this.#patchOrigin(task.id, { resultMessageId: resultId }).catch((err) =>
+          this.#log.warn({ err, taskId: task.id }, 'telegram: could not store the result message id'),
+        );
       } else {
         this.#log.warn(
           { taskId: task.id, chatId: tracked.chatId },

@@ -253,7 +253,10 @@ describe('the crew through the front doors (real local sandbox)', () => {
     expect(await page.text()).toBe('hello-world\n');
 
     await github.reporter.idle(done.id);
-    const runs = gh.repo(OWNER, REPO).checkRuns;
+    // The live check run starts on the base commit (closed as neutral) and moves to the head.
+    const all = gh.repo(OWNER, REPO).checkRuns;
+    expect(all.filter((r) => r.headSha !== sha).map((r) => r.conclusion)).toEqual(['neutral']);
+    const runs = all.filter((r) => r.headSha === sha);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ headSha: sha, status: 'completed', conclusion: 'success' });
     const sticky = gh.comments(OWNER, REPO, issue.number).filter((c) => c.user.login === 'devbot[bot]');

@@ -209,7 +209,10 @@ describe('GitHub end to end', () => {
     expect(done.prUrl).toBe(`${gh.webUrl}/acme/app/pull/${prNumber}`);
 
     await mod.reporter.idle(done.id);
-    const runs = gh.repo(OWNER, REPO).checkRuns;
+    // The live check run starts on the base commit and moves to the pushed head.
+    const all = gh.repo(OWNER, REPO).checkRuns;
+    expect(all.filter((r) => r.headSha !== sha).map((r) => r.conclusion)).toEqual(['neutral']);
+    const runs = all.filter((r) => r.headSha === sha);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({
       name: 'devbot',
@@ -251,7 +254,7 @@ describe('GitHub end to end', () => {
     expect(gh.repo(OWNER, REPO).pulls).toHaveLength(1);
     expect(done.prUrl).toContain(`/pull/${prNumber}`);
     await mod.reporter.idle(done.id);
-    const runs = gh.repo(OWNER, REPO).checkRuns;
+    const runs = gh.repo(OWNER, REPO).checkRuns.filter((r) => r.conclusion !== 'neutral');
     expect(runs).toHaveLength(2);
     expect(runs[1]).toMatchObject({ headSha: log[0]!.split(' ')[0], conclusion: 'success' });
     const onPr = gh.comments(OWNER, REPO, prNumber).filter((c) => c.user.login === 'devbot[bot]');

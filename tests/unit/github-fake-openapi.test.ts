@@ -142,6 +142,7 @@ describe('fake GitHub vs the OpenAPI description', () => {
       ).status,
     ).toBe(422);
     await call('GET', `/repos/acme/app/pulls/${p}/comments`, token);
+    await call('GET', `/repos/acme/app/pulls/${p}/files`, token);
     await call('GET', `/repos/acme/app/pulls/comments/${root.id}`, token);
     await call('POST', `/repos/acme/app/pulls/comments/${root.id}/reactions`, token, { content: 'eyes' });
     const review = await call('POST', `/repos/acme/app/pulls/${forkPr.number}/reviews`, token, {

@@ -253,7 +253,7 @@ describe('parseGithubTrigger', () => {
     ).toMatch(/address/);
   });
 
-  it('PR comment on a devbot PR -> followup; on someone else PR -> ignored', () => {
+  it('PR comment on a devbot PR -> followup; on a PR of someone else -> followup too (the handler decides whether it may push)', () => {
     const pr = issue({ number: 30, pull_request: { url: 'x' }, user: botUser });
     const t = trigger(
       parseGithubTrigger(
@@ -280,7 +280,7 @@ describe('parseGithubTrigger', () => {
     });
     const other = issue({ number: 31, pull_request: { url: 'x' }, user: alice });
     expect(
-      ignored(
+      trigger(
         parseGithubTrigger(
           {
             id: '1',
@@ -297,7 +297,37 @@ describe('parseGithubTrigger', () => {
           settings,
         ),
       ),
-    ).toMatch(/did not open/);
+    ).toMatchObject({ kind: 'followup', prNumber: 31 });
+  });
+
+  it('subcommands: explain/why answer, review only on PRs, stop is a control command; plain words are a change', () => {
+    const on = (body: string, pull: boolean) =>
+      parseGithubTrigger(
+        {
+          id: '1',
+          name: 'issue_comment',
+          payload: {
+            action: 'created',
+            issue: issue({ number: 40, ...(pull ? { pull_request: { url: 'x' } } : {}), user: alice }),
+            comment: { id: 9, body, user: alice },
+            repository,
+            installation,
+            sender: alice,
+          },
+        },
+        settings,
+      );
+    expect(trigger(on('/devbot explain how x works', false))).toMatchObject({ kind: 'dev', mode: 'answer' });
+    expect(trigger(on('@devbot Why is this slow?', true))).toMatchObject({
+      kind: 'followup',
+      mode: 'answer',
+    });
+    expect(trigger(on('/devbot review', true))).toMatchObject({ kind: 'followup', mode: 'review' });
+    expect(ignored(on('/devbot review', false))).toMatch(/pull requests only/);
+    expect(trigger(on('/devbot stop', false))).toMatchObject({ control: { name: 'stop', rest: '' } });
+    const plain = trigger(on('/devbot explainer text please', false));
+    expect(plain.mode).toBeUndefined();
+    expect(plain.control).toBeUndefined();
   });
 
   it('changes_requested review on a devbot PR -> followup on its branch; approvals ignored', () => {

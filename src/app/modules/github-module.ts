@@ -6,13 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/config.js';
-import { UnavailableError } from '../../core/index.js';
+import { type ShareLinks, UnavailableError } from '../../core/index.js';
 import { GithubApp, type GithubAppOptions } from '../../github/github-app.js';
 import { GithubRepoHost } from '../../github/github-repo-host.js';
 import { GithubReporter } from '../../github/github-reporter.js';
 import { createTokenClient } from '../../github/rest-client.js';
 import { TokenAuth } from '../../github/token-auth.js';
 import { SqlNoticeLog } from '../../store/sql-notice-log.js';
+import { SqlPullRequestRecords } from '../../store/sql-pull-request-records.js';
 import type { DevbotModule, Runtime } from '../runtime.js';
 
 export interface GithubModuleOptions {
@@ -77,6 +78,19 @@ export interface GithubAppCredentials {
   slug: string;
 }
 
+/**
+ * The page a check run or commit status links to for a task: its read-only share link on the
+ * dashboard, when devbot has a public URL GitHub's users can open.
+ */
+export async function taskPageUrl(
+  config: Pick<Config, 'DEVBOT_PUBLIC_URL'>,
+  shareLinks: Pick<ShareLinks, 'urlFor'>,
+  taskId: string,
+): Promise<string | undefined> {
+  if (!config.DEVBOT_PUBLIC_URL) return undefined;
+  return shareLinks.urlFor(taskId).catch(() => undefined);
+}
+
 export function createGithubModule(
   runtime: Runtime,
   options: GithubModuleOptions = {},
@@ -117,6 +131,9 @@ export function createGithubModule(
     appSlug,
     triggerLabel: config.GITHUB_TRIGGER_LABEL,
     ingress: runtime.ingress,
+    tasks: runtime.store,
+    pullRequests: new SqlPullRequestRecords(runtime.sql),
+    ciFixAttempts: config.DEVBOT_CI_FIX_ATTEMPTS,
     logger,
     secrets: runtime.secrets,
     linkHosts: trustedLinkHosts(config.GITHUB_API_URL, [config.DEVBOT_PUBLIC_URL, config.GITHUB_URL]),
@@ -141,6 +158,7 @@ export function createGithubModule(
     store: runtime.store,
     logger,
     headReport: mode === 'token' ? 'commit-status' : 'check-run',
+    detailsUrl: (taskId) => taskPageUrl(config, runtime.shareLinks, taskId),
     ...(options.minEditIntervalMs !== undefined ? { minEditIntervalMs: options.minEditIntervalMs } : {}),
   });
   const token = credentials.token;

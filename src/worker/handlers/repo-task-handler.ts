@@ -18,6 +18,7 @@ import {
   githubOrigin,
   type HostedRepo,
   type PreviewRecords,
+  type PullRequestContext,
   previewToken,
   REPO_CONFIG_FILE,
   type RepoHost,
@@ -36,6 +37,12 @@ import type { Logger } from '../../observability/logger.js';
 import type { PreviewLeases } from '../preview-leases.js';
 import type { RepoAuthorizer } from '../repo-authorizer.js';
 import { pullRequestText } from './pull-request-text.js';
+import {
+  promptWithReviewContext,
+  type ThreadOutcome,
+  threadLocation,
+  threadOutcomes,
+} from './review-context.js';
 import { collectSandboxDiff, recordSandboxBaseline } from './sandbox-diff.js';
 
 export interface RepoTaskHandlerDeps {
@@ -90,6 +97,12 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         hosted,
       });
     await authorize();
+    const ciFix = task.input.ciFix;
+    if (ciFix)
+      await ctx.emit('step', {
+        phase: 'ci-fix',
+        message: `CI fix attempt ${ciFix.attempt} of ${ciFix.max}: ${ciFix.check} failed`,
+      });
     const kind: RepoInfo['kind'] = task.kind === 'followup' ? 'followup' : 'dev';
     const prNumber = task.input.prNumber;
     const issueNumber = kind === 'dev' ? task.input.issueNumber : undefined;
@@ -98,6 +111,9 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     let branch: string;
     let baseBranch: string;
     let prBase = hosted.defaultBranch;
+    let review: PullRequestContext | null = null;
+    let mode: NonNullable<RepoInfo['mode']> = task.input.mode ?? 'change';
+    let readOnlyNote: string | null = null;
     const pullRequestOf = hosted.pullRequest?.bind(hosted);
     if (kind === 'followup' && !pullRequestOf) {
       // A host without pull requests (local repositories): the follow-up names devbot's branch.
@@ -110,18 +126,25 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
     } else if (kind === 'followup' && pullRequestOf) {
       if (!prNumber) throw new BadInputError('a follow-up needs the pull request it follows up on');
       const pr = await pullRequestOf(prNumber);
-      if (!pr.sameRepo)
-        throw new BadInputError(
-          'devbot only follows up on pull requests from branches of the same repository',
-        );
-      // Someone else's branch is theirs: devbot pushes only to the pull requests it opened.
-      if (!pr.openedByDevbot)
-        throw new ForbiddenError(
-          `devbot pushes only to pull requests it opened; #${prNumber} (${pr.headRef}) is someone else's`,
-        );
-      branch = pr.headRef;
-      baseBranch = pr.headRef;
-      prBase = pr.baseRef;
+      if (!pr.sameRepo) {
+        // A fork's branch is out of devbot's reach (and its code unvetted): answer, never push.
+        readOnlyNote = `#${prNumber} comes from a fork, so devbot does not push to it; here is an answer instead of a change.`;
+        mode = mode === 'change' ? 'answer' : mode;
+        branch = pr.baseRef;
+        baseBranch = pr.baseRef;
+        prBase = pr.baseRef;
+      } else {
+        // Someone else's branch: only a GitHub user whose write access was just verified may have
+        // devbot push there; API and Telegram requests push only to devbot's own pull requests.
+        if (!pr.openedByDevbot && mode === 'change' && !verifiedGithubWriter(task))
+          throw new ForbiddenError(
+            `devbot pushes only to pull requests it opened; #${prNumber} (${pr.headRef}) is someone else's`,
+          );
+        branch = pr.headRef;
+        baseBranch = pr.headRef;
+        prBase = pr.baseRef;
+        review = await readReviewContext(hosted, ctx, prNumber, deps.logger);
+      }
     } else {
       branch = branchName(issueNumber ?? task.id.replace(/-/g, '').slice(0, 8), title);
       baseBranch = hosted.defaultBranch;
@@ -137,7 +160,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
       taskId: task.id,
       baseBranch,
       ...(token !== undefined ? { token } : {}),
-      ...(kind === 'dev' ? { preferBranch: branch } : {}),
+      ...(kind === 'dev' && mode === 'change' ? { preferBranch: branch } : {}),
     });
     await ctx.emit('git', {
       action: 'checkout',
@@ -160,15 +183,31 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         branch,
         baseSha: ws.baseSha,
         kind,
+        mode,
         config,
         ...(issueNumber !== undefined ? { issueNumber } : {}),
         ...(prNumber !== undefined ? { prNumber } : {}),
         approval: approvalFor(task, kind, config.approval ?? deps.approval ?? 'none'),
       };
-      const { result, diff } = await runInSandbox(deps, ctx, ws, info);
+      // The crew reads the prompt with the PR's review context; the stored prompt stays as asked.
+      let prompt = review ? promptWithReviewContext(task.prompt, review) : task.prompt;
+      if (readOnlyNote) prompt += `\n\n${readOnlyNote} Do not change files: answer the request.`;
+      const agentCtx = prompt === task.prompt ? ctx : { ...ctx, task: { ...task, prompt } };
+      const { result, diff } = await runInSandbox(deps, agentCtx, ws, info);
+      if (mode !== 'change')
+        return await answerOnly(hosted, ctx, info, ws.baseSha, result, readOnlyNote, deps.logger);
       const changed = await ws.applyPatch(diff);
       if (changed.length === 0) {
         await replyInThread(hosted, task, prNumber, result.reply ?? result.summary, deps.logger);
+        if (review && prNumber)
+          await reportThreads(
+            hosted,
+            task,
+            prNumber,
+            threadOutcomes(review.threads, [], result),
+            null,
+            deps.logger,
+          );
         return { ...agentFacts(result), summary: result.summary || 'No changes were needed.', changed: [] };
       }
       assertChangeAllowed(await ws.stagedChanges(), config);
@@ -183,6 +222,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         title,
         prBase,
         authorize,
+        review,
       });
     } finally {
       await deps.workspaces.dispose(ws).catch((err) => deps.logger.warn({ err }, 'worktree cleanup failed'));
@@ -234,6 +274,8 @@ interface Finish {
   prBase: string;
   /** Checked again right before the push: access can change while the agent works. */
   authorize(): Promise<void>;
+  /** A follow-up's review context: its threads get answers after the push. */
+  review: PullRequestContext | null;
 }
 
 async function commitPushAndOpen(
@@ -292,8 +334,22 @@ async function commitPushAndOpen(
     draft: deps.draft,
   });
   await ctx.emit('pr_opened', { url: pr.url, number: pr.number, reused: !pr.created });
-  if (f.info.kind === 'followup')
-    await replyInThread(f.hosted, task, f.info.prNumber, f.result.reply ?? f.result.summary, deps.logger);
+  if (f.info.kind === 'followup') {
+    const outcomes = f.review ? threadOutcomes(f.review.threads, f.changed, f.result) : [];
+    // The triggering review comment gets its answer once: in its thread's reply when addressed.
+    const answered = outcomes.some((o) => o.addressed && o.thread.id === githubOrigin(task)?.reviewCommentId);
+    if (!answered)
+      await replyInThread(f.hosted, task, f.info.prNumber, f.result.reply ?? f.result.summary, deps.logger);
+    if (f.info.prNumber)
+      await reportThreads(
+        f.hosted,
+        task,
+        f.info.prNumber,
+        outcomes,
+        { sha, url: `${pr.url}/commits/${sha}` },
+        deps.logger,
+      );
+  }
   return {
     ...agentFacts(f.result),
     branch,
@@ -390,4 +446,96 @@ async function recordPreview(
       port: preview.port,
     })
     .catch((err) => deps.logger.warn({ err, taskId: ctx.task.id }, 'recording the preview failed'));
+}
+
+/** The PR's review context, or null (the follow-up still runs on the request alone). */
+async function readReviewContext(
+  hosted: HostedRepo,
+  ctx: TaskContext,
+  prNumber: number,
+  logger: Logger,
+): Promise<PullRequestContext | null> {
+  if (!hosted.pullRequestContext) return null;
+  try {
+    const review = await hosted.pullRequestContext(prNumber);
+    await ctx.emit('step', {
+      phase: 'context',
+      message: `Read the pull request: ${review.files.length} file(s), ${review.threads.length} unresolved review thread(s)`,
+    });
+    return review;
+  } catch (err) {
+    logger.warn({ err, taskId: ctx.task.id }, 'could not read the pull request review context');
+    return null;
+  }
+}
+
+/**
+ * After the push: a reply in each thread the change addressed (what changed, the commit), and one
+ * comment on the PR naming the threads it did not address and why.
+ */
+async function reportThreads(
+  hosted: HostedRepo,
+  task: Task,
+  prNumber: number,
+  outcomes: ThreadOutcome[],
+  commit: { sha: string; url: string } | null,
+  logger: Logger,
+): Promise<void> {
+  for (const o of outcomes.filter((x) => x.addressed && commit)) {
+    const body = `${o.note}\n\nChanged in [${commit?.sha.slice(0, 7)}](${commit?.url}).`;
+    await hosted
+      .replyInThread(prNumber, o.thread.id, body)
+      .catch((err) =>
+        logger.warn({ err, taskId: task.id, thread: o.thread.id }, 'could not reply in a review thread'),
+      );
+  }
+  const left = outcomes.filter((o) => !o.addressed);
+  if (left.length === 0 || !hosted.comment) return;
+  const lines = left.map((o) => `- ${threadLocation(o.thread)} (thread ${o.thread.id}): ${o.note}`);
+  const body = [
+    `<!-- devbot:threads task=${task.id} -->`,
+    `devbot did not address ${left.length} review thread${left.length === 1 ? '' : 's'}${commit ? ` in ${commit.sha.slice(0, 7)}` : ''}:`,
+    '',
+    ...lines,
+  ].join('\n');
+  await hosted
+    .comment(prNumber, body)
+    .catch((err) => logger.warn({ err, taskId: task.id }, 'could not list the review threads left'));
+}
+
+/** A GitHub user asked, and the authorizer verified their write access to this repository. */
+function verifiedGithubWriter(task: Task): boolean {
+  return task.source === 'github' && task.requester.startsWith('gh:') && githubOrigin(task) !== null;
+}
+
+/**
+ * A read-only run's end: the files the agent touched are thrown away; its answer is the task's
+ * result (the sticky comment shows it), a review is posted as one PR review.
+ */
+async function answerOnly(
+  hosted: HostedRepo,
+  ctx: TaskContext,
+  info: RepoInfo,
+  commit: string,
+  result: AgentResult,
+  note: string | null,
+  logger: Logger,
+): Promise<TaskResult> {
+  const { task } = ctx;
+  const answer = (result.reply ?? result.summary).trim();
+  if (info.mode === 'review' && info.prNumber && hosted.postReview && !note) {
+    const review = result.review ?? { body: answer, comments: [] };
+    await ctx.emit('step', {
+      phase: 'review',
+      message: `Posting a review with ${review.comments.length} inline comment(s)`,
+    });
+    await hosted.postReview(info.prNumber, {
+      commit,
+      body: review.body || answer,
+      comments: review.comments,
+    });
+  }
+  await replyInThread(hosted, task, info.prNumber, answer, logger);
+  const summary = note ? `${note}\n\n${answer}` : answer;
+  return { ...agentFacts(result), summary: summary || 'No answer.', reply: summary, changed: [] };
 }

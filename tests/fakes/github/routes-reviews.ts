@@ -266,6 +266,34 @@ export function reviewRoutes(gh: FakeGithub): RouteDef[] {
   };
 
   return [
+    route('GET', '/repos/{owner}/{repo}/pulls/{pull_number}/files', read('pull_requests'), async (ctx) => {
+      const r = ctx.repo!;
+      const p = pullOf(ctx);
+      if (!p) return notFound;
+      const files = await pullDiff(gh, r, p);
+      const web = `${gh.webUrl}/${gh.fullName(r)}`;
+      return {
+        status: 200,
+        body: files.map((file) => {
+          const lines = file.hunks.flatMap((h) => h.lines);
+          const additions = lines.filter((l) => l.kind === '+').length;
+          const deletions = lines.filter((l) => l.kind === '-').length;
+          return {
+            sha: p.headSha,
+            filename: file.path,
+            status: file.hunks[0]?.header.startsWith('@@ -0,0 ') ? 'added' : 'modified',
+            additions,
+            deletions,
+            changes: additions + deletions,
+            blob_url: `${web}/blob/${p.headSha}/${file.path}`,
+            raw_url: `${web}/raw/${p.headSha}/${file.path}`,
+            contents_url: `${gh.url}/repos/${gh.fullName(r)}/contents/${file.path}?ref=${p.headSha}`,
+            patch: file.hunks.map((h) => h.text.join('\n')).join('\n'),
+          };
+        }),
+      };
+    }),
+
     route('GET', '/repos/{owner}/{repo}/pulls/{pull_number}/comments', read('pull_requests'), async (ctx) => {
       const r = ctx.repo!;
       const p = pullOf(ctx);
