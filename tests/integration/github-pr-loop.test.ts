@@ -394,7 +394,9 @@ describe("CI failures on devbot's pull requests, and their fate", () => {
     ]);
     expect(runs[1]!.summary).toContain('/preview/sum-preview/');
     expect(runs[1]!.summary).toContain('cost $0.0123');
-    expect(runs[1]!.detailsUrl).toBe(`http://devbot.test/tasks/${devTask.id}`);
+    // The details link is the task's read-only share page on the dashboard.
+    expect(runs[1]!.detailsUrl).toMatch(/^http:\/\/devbot\.test\/ui\/t\/[\w-]{20,}$/);
+    expect(runs[1]!.detailsUrl).toBe(await devbot.app.runtime.shareLinks.urlFor(devTask.id));
   });
 
   it('a check that fails on the base branch too: no attempt', async () => {
