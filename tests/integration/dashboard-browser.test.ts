@@ -63,6 +63,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in a browser', () => {
     alice = devbot.api;
     // The link exactly as the operator gets it: `devbot token --user alice --link`.
     let out = '';
+    let err = '';
     const code = await runCli(['token', '--user', 'alice', '--link'], {
       env: { DEVBOT_DATA_DIR: devbot.config.dataDir, DEVBOT_PUBLIC_URL: devbot.app.url },
       cwd: reposDir,
@@ -71,11 +72,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in a browser', () => {
           out += t;
         },
         err: (t) => {
-          out += t;
+          err += t;
         },
       },
     });
-    expect(code, out).toBe(0);
+    expect(code, err).toBe(0);
+    // stdout is the link alone; stderr says the token's id and expiry.
+    expect(err).toMatch(/^token \S+ for alice, expires /);
     signInLink = out.trim();
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 60_000);
@@ -130,7 +133,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in a browser', () => {
     await page.locator('#live:not([hidden])').waitFor();
     await expect(page.locator('#prompt').textContent()).resolves.toBe(XSS_PROMPT);
     const before = await page.locator('#timeline li').count();
-    await page.waitForFunction(`document.querySelectorAll('#timeline li').length > ${before}`);
+    // A locator, not a string to evaluate: the page's CSP refuses eval, as it should.
+    await page.locator('#timeline li').nth(before).waitFor();
     await page.locator('#output', { hasText: 'tick 2' }).waitFor();
     await expect(page.locator('#output').textContent()).resolves.toContain(XSS_OUTPUT);
     await page.screenshot({ path: join(ARTIFACTS, 'ui-task-running.png'), fullPage: false });
