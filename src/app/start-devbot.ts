@@ -190,7 +190,16 @@ async function startGateway(
   const serveApi = role === 'all' || role === 'gateway';
   const pullRequests = new SqlPullRequestRecords(runtime.sql);
   metrics.pullRequestCounts = () => pullRequests.countByOutcome();
+  const stream = new TaskStreamServer({
+    store: infra.store,
+    bus: infra.bus,
+    tokens: infra.tokens,
+    logger,
+    maxPerSubject: config.DEVBOT_STREAMS_PER_USER,
+    shareLinks: runtime.shareLinks,
+  });
   const api = createApiApp({
+    events: stream,
     store: infra.store,
     queue: infra.queue,
     ingress: infra.ingress,
@@ -220,14 +229,6 @@ async function startGateway(
     shareLinks: runtime.shareLinks,
     publicUrl: runtime.publicUrl,
     pullRequests,
-  });
-  const stream = new TaskStreamServer({
-    store: infra.store,
-    bus: infra.bus,
-    tokens: infra.tokens,
-    logger,
-    maxPerSubject: config.DEVBOT_STREAMS_PER_USER,
-    shareLinks: runtime.shareLinks,
   });
   const gateway = new GatewayServer({
     api,

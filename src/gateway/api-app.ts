@@ -16,6 +16,7 @@ import type { ApiEnv } from './api-env.js';
 import { ApiError, apiErrorHandler } from './api-error.js';
 import { mountOpsRoutes } from './ops-routes.js';
 import { mountTaskRoutes } from './task-routes.js';
+import type { TaskStreamServer } from './task-stream.js';
 import type { TokenIssuer } from './token-issuer.js';
 import { mountUi } from './ui/ui-routes.js';
 
@@ -44,6 +45,8 @@ export interface ApiDeps {
   publicUrl?: () => string;
   /** devbot's pull requests (GET /tasks/:id shows their fate). */
   pullRequests?: Pick<PullRequestRecords, 'byTask' | 'get'>;
+  /** The task stream's machinery, for `GET /tasks/:id/events` (SSE). */
+  events?: Pick<TaskStreamServer, 'follow' | 'takeSlot'>;
   /** Extra authenticated routes mounted under the API (e.g. /memories). */
   extraRoutes?: { path: string; app: Hono<ApiEnv> }[];
 }

@@ -1,4 +1,5 @@
 import type { Hono, MiddlewareHandler } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import {
   type ApprovalOutcome,
@@ -24,6 +25,7 @@ import { ApiError } from './api-error.js';
 import { jsonInputIssue } from './json-input-issue.js';
 import { readRequestJson } from './request-body.js';
 import { eventJson, taskJson } from './task-json.js';
+import type { TaskStreamServer } from './task-stream.js';
 import { textProblem } from './text-problem.js';
 import type { Scope, TokenClaims } from './token-issuer.js';
 
@@ -143,6 +145,8 @@ export interface TaskRoutesDeps {
   shareLinks?: ShareLinks | undefined;
   /** Decisions on waiting tasks (approve, revise). */
   approvals?: TaskApprovals | undefined;
+  /** Follows a task's events (the SSE endpoint; the WebSocket's own machinery). */
+  events?: Pick<TaskStreamServer, 'follow' | 'takeSlot'> | undefined;
   /** devbot's pull requests, for a task's PR fate in GET /tasks/:id. */
   pullRequests?: Pick<PullRequestRecords, 'byTask' | 'get'> | undefined;
 }
@@ -314,6 +318,52 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
       throw new ApiError(400, 'invalid_body', 'give {"text": "what should change in the plan"}');
     const after = await decide(await approvals().revise(task.id, claims.subject, parsed.data.text));
     return c.json(taskJson(after), 202);
+  });
+
+  // Server-Sent Events: a task's events as they happen (`curl -N`), resumed with Last-Event-ID.
+  app.get('/tasks/:id/events', auth('tasks:read'), async (c) => {
+    const events = deps.events;
+    if (!events) throw new ApiError(404, 'not_found', 'event streams are not served here');
+    const claims = c.get('claims');
+    const task = await loadOwnTask(c.req.param('id'), claims);
+    const raw = c.req.header('last-event-id') ?? c.req.query('after') ?? '0';
+    if (!/^\d{1,9}$/.test(raw))
+      throw new ApiError(400, 'invalid_query', 'Last-Event-ID (or ?after=) must be an event seq number');
+    const release = events.takeSlot(claims.subject);
+    if (!release)
+      throw new ApiError(
+        429,
+        'too_many_streams',
+        'too many streams open at once for this user; close one first',
+      );
+    return streamSSE(c, async (stream) => {
+      const controller = new AbortController();
+      stream.onAbort(() => controller.abort());
+      // Writes go out one after another, in seq order.
+      let writes = Promise.resolve();
+      try {
+        await events.follow(
+          task.id,
+          Number(raw),
+          {
+            send: (event) => {
+              writes = writes.then(() =>
+                stream.writeSSE({
+                  id: String(event.seq),
+                  event: event.type,
+                  data: JSON.stringify({ taskId: task.id, ...eventJson(event) }),
+                }),
+              );
+            },
+            end: () => {},
+          },
+          controller,
+        );
+        await writes;
+      } finally {
+        release();
+      }
+    });
   });
 }
 

@@ -130,35 +130,63 @@ export class TaskStreamServer {
     const controller = new AbortController();
     ws.on('close', () => controller.abort());
     ws.on('error', () => controller.abort());
+    await this.follow(
+      taskId,
+      after,
+      {
+        send: (event) => ws.send(JSON.stringify({ taskId, ...eventJson(event) })),
+        end: () => ws.close(1000, 'task ended'),
+      },
+      controller,
+    );
+  }
+
+  /**
+   * A stream slot for `subject` (the SSE endpoint takes one as the WebSocket does), or null when
+   * the subject holds `maxPerSubject` already. Call the release when the stream ends.
+   */
+  takeSlot(subject: string): (() => void) | null {
+    return this.#slots.take(subject);
+  }
+
+  /**
+   * Sends a task's events after `after` to `sink`, stored ones first and then live ones, in seq
+   * order with no gaps or repeats, and calls `sink.end` once the task has ended (at once for a
+   * resume at or past its end). Returns when it ended or `controller` was aborted.
+   */
+  async follow(
+    taskId: string,
+    after: number,
+    sink: { send(event: TaskEvent): void; end(): void },
+    controller: AbortController,
+  ): Promise<void> {
     let sent = after;
     let ended = false;
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      sink.end();
+      controller.abort();
+    };
     const send = (event: TaskEvent): void => {
       if (event.seq <= sent || ended) return;
-      ws.send(JSON.stringify({ taskId, ...eventJson(event) }));
+      sink.send(event);
       sent = event.seq;
-      if (isTerminalEvent(event)) {
-        ended = true;
-        ws.close(1000, 'task ended');
-        controller.abort();
-      }
+      if (isTerminalEvent(event)) finish();
     };
     const catchUp = async (): Promise<void> => {
       for (const event of await this.deps.store.listEvents(taskId, sent)) send(event);
     };
     /**
      * Replays what is stored; a task that had already ended with nothing left to send (a resume
-     * with `after` at or past its end) closes now instead of waiting for an event that will not
+     * with `after` at or past its end) ends now instead of waiting for an event that will not
      * come. The status is read first: a task ends with its terminal event in the same write, so
      * the replay after it includes that event whenever there is one to send.
      */
     const catchUpOrEnd = async (): Promise<void> => {
       const task = await this.deps.store.getTask(taskId);
       await catchUp();
-      if (!ended && task && isTerminal(task.status)) {
-        ended = true;
-        ws.close(1000, 'task ended');
-        controller.abort();
-      }
+      if (!ended && task && isTerminal(task.status)) finish();
     };
 
     // Start tailing first, then replay: anything published in between is in the stream too.

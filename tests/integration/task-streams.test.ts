@@ -204,3 +204,101 @@ describe('task streams', () => {
     resumed.ws.terminate();
   });
 });
+
+describe('task events over Server-Sent Events', () => {
+  let devbot: TestDevbot;
+  const driven = drivenHandler();
+
+  beforeAll(async () => {
+    devbot = await startTestDevbot({ handlers: { question: driven.handler } });
+  });
+  afterAll(async () => devbot?.stop());
+
+  /** Reads an SSE response to its end: each event's id, type and seq. */
+  async function readSse(res: Response, onEvent?: (e: { id: string; event: string }) => void) {
+    const events: { id: string; event: string; seq: number }[] = [];
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((l) => l.startsWith(`${name}:`))
+            ?.slice(name.length + 1)
+            .trim();
+        const id = String(field('id') ?? '');
+        const event = String(field('event') ?? '');
+        const data = JSON.parse(String(field('data') ?? '{}')) as { seq: number };
+        events.push({ id, event, seq: data.seq });
+        onEvent?.({ id, event });
+        end = buffer.indexOf('\n\n');
+      }
+    }
+    return events;
+  }
+
+  it('follows a task live with curl -N semantics, resumes after Last-Event-ID, and ends with the task', async () => {
+    const created = await devbot.api.createTask({ kind: 'question', prompt: 'sse' });
+    const id = created.body.id as string;
+    const task = await driven.task(id);
+    const auth = { authorization: `Bearer ${devbot.api.token}` };
+    const res = await fetch(`${devbot.app.url}/tasks/${id}/events`, { headers: auth });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    let stepped = false;
+    const all = readSse(res, (e) => {
+      // Live: once the replay reached task.started, the handler emits and then ends.
+      if (e.event === 'task.started' && !stepped) {
+        stepped = true;
+        void task.step('live step').then(() => task.finish());
+      }
+    });
+    const events = await all;
+    expect(events.map((e) => e.event)).toContain('step');
+    expect(events.at(-1)?.event).toBe('task.succeeded');
+    expect(events.map((e) => Number(e.id))).toEqual(events.map((e) => e.seq));
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+
+    // Resumed after the second event: exactly the rest, then the end.
+    const second = seqs[1] as number;
+    const resumed = await readSse(
+      await fetch(`${devbot.app.url}/tasks/${id}/events`, {
+        headers: { ...auth, 'last-event-id': String(second) },
+      }),
+    );
+    expect(resumed.map((e) => e.seq)).toEqual(seqs.filter((s) => s > second));
+    // Resumed at the end: ends at once with nothing.
+    const atEnd = await readSse(
+      await fetch(`${devbot.app.url}/tasks/${id}/events?after=${seqs.at(-1)}`, { headers: auth }),
+    );
+    expect(atEnd).toEqual([]);
+  });
+
+  it('refuses without a token, for someone else, and with a bad Last-Event-ID', async () => {
+    const created = await devbot.api.createTask({ kind: 'question', prompt: 'mine' });
+    const id = created.body.id as string;
+    expect((await fetch(`${devbot.app.url}/tasks/${id}/events`)).status).toBe(401);
+    const other = await devbot.client('mallory');
+    expect(
+      (
+        await fetch(`${devbot.app.url}/tasks/${id}/events`, {
+          headers: { authorization: `Bearer ${other.token}` },
+        })
+      ).status,
+    ).toBe(403);
+    const bad = await fetch(`${devbot.app.url}/tasks/${id}/events`, {
+      headers: { authorization: `Bearer ${devbot.api.token}`, 'last-event-id': 'x' },
+    });
+    expect(bad.status).toBe(400);
+    (await driven.task(id)).finish();
+  });
+});
