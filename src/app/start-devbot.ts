@@ -4,6 +4,7 @@
  * stops it all in reverse order. main.ts and the tests use it.
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Config, Role } from '../config/config.js';
 import { configSecrets } from '../config/config-secrets.js';
 import { resolveJwtSecret } from '../config/jwt-secret.js';
@@ -228,6 +229,7 @@ async function startGateway(
     handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
     shareLinks: runtime.shareLinks,
     publicUrl: runtime.publicUrl,
+    evalReportsDir: join(config.dataDir, 'eval'),
     pullRequests,
   });
   const gateway = new GatewayServer({

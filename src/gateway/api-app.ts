@@ -43,6 +43,8 @@ export interface ApiDeps {
   shareLinks?: ShareLinks;
   /** Where people reach devbot (DEVBOT_PUBLIC_URL): the dashboard's cookie is Secure on https. */
   publicUrl?: () => string;
+  /** Where `devbot eval` keeps its reports: the dashboard lists them at /ui/evals. */
+  evalReportsDir?: string;
   /** devbot's pull requests (GET /tasks/:id shows their fate). */
   pullRequests?: Pick<PullRequestRecords, 'byTask' | 'get'>;
   /** The task stream's machinery, for `GET /tasks/:id/events` (SSE). */

@@ -124,7 +124,7 @@ export function page(o: PageOptions): string {
     .map(([k, v]) => ` data-${k}="${esc(v)}"`)
     .join('');
   const nav = o.signedIn
-    ? `<nav><a href="/ui/">Tasks</a><form method="post" action="/ui/signout"><button type="submit">Sign out</button></form></nav>`
+    ? `<nav><a href="/ui/">Tasks</a><a href="/ui/evals">Evals</a><form method="post" action="/ui/signout"><button type="submit">Sign out</button></form></nav>`
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -11,6 +11,7 @@ import { type ShareLinks, TASK_SOURCES, TASK_STATUSES, type TaskStore } from '..
 import type { Logger } from '../../observability/logger.js';
 import type { ApiEnv } from '../api-env.js';
 import { InvalidTokenError, NOT_VALID, type TokenClaims, type TokenIssuer } from '../token-issuer.js';
+import { listEvalRuns, readEvalReport, renderEvalReport, renderEvalRuns } from './eval-runs-page.js';
 import { renderTaskList } from './task-list-page.js';
 import { renderTaskPage } from './task-page.js';
 import { esc, page } from './ui-html.js';
@@ -23,6 +24,8 @@ export interface UiDeps {
   logger: Logger;
   /** Where people reach devbot: an https URL makes the cookie Secure. */
   publicUrl: () => string;
+  /** Where `devbot eval` keeps its reports (`<DEVBOT_DATA_DIR>/eval`): `/ui/evals` lists them. */
+  evalReportsDir?: string | undefined;
 }
 
 export const UI_CSP =
@@ -132,6 +135,26 @@ export function mountUi(app: Hono<ApiEnv>, deps: UiDeps): void {
     return c.redirect('/ui/', 303);
   });
 
+  // Eval runs span every task of the suite and the deployment's model: admins only.
+  app.get('/ui/evals', async (c) => {
+    const claims = await session(c);
+    if (!claims) return signedOut(c);
+    if (!claims.scopes.includes('admin'))
+      return htmlError(c, 403, 'Admins only', 'Eval runs are shown to admin tokens (devbot token --admin).');
+    const runs = deps.evalReportsDir ? await listEvalRuns(deps.evalReportsDir) : [];
+    return c.html(page({ title: 'Eval runs', body: renderEvalRuns(runs), signedIn: true }));
+  });
+  app.get('/ui/evals/:id', async (c) => {
+    const claims = await session(c);
+    if (!claims) return signedOut(c);
+    if (!claims.scopes.includes('admin'))
+      return htmlError(c, 403, 'Admins only', 'Eval runs are shown to admin tokens (devbot token --admin).');
+    const id = c.req.param('id');
+    const markdown = deps.evalReportsDir ? await readEvalReport(deps.evalReportsDir, id) : null;
+    if (markdown === null) return htmlError(c, 404, 'Not found', 'No such eval run.');
+    return c.html(page({ title: `Eval run ${id}`, body: renderEvalReport(id, markdown), signedIn: true }));
+  });
+
   app.get('/ui/tasks/:id', async (c) => {
     const claims = await session(c);
     if (!claims) return signedOut(c);
@@ -171,6 +194,6 @@ function signedOut(c: Context<ApiEnv>) {
 }
 
 /** `detail` is trusted HTML written here; nothing from a request is put into it unescaped. */
-function htmlError(c: Context<ApiEnv>, status: 401 | 404, title: string, detail: string) {
+function htmlError(c: Context<ApiEnv>, status: 401 | 403 | 404, title: string, detail: string) {
   return c.html(page({ title, body: `<h1>${esc(title)}</h1><p>${detail}</p>` }), status);
 }
