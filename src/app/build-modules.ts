@@ -9,6 +9,7 @@ import type { TokenIssuer } from '../gateway/token-issuer.js';
 import { LocalRepoHost } from '../git/local-repo-host.js';
 import { RepoWorkspaces } from '../git/repo-workspaces.js';
 import { readStoredGithubApp } from '../github/stored-app.js';
+import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
 import { PreviewRevival } from '../worker/preview-revival.js';
@@ -115,6 +116,7 @@ export async function buildModules(
       });
     };
 
+  const pullRequests = new SqlPullRequestRecords(runtime.sql);
   const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger });
   const revivalFor = (repoHosts: RepoHosts | null) =>
     new PreviewRevival({
@@ -124,6 +126,7 @@ export async function buildModules(
       sandboxes: runtime.sandboxes,
       leases: sandbox.previews,
       alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
+      pullRequests,
       logger: runtime.logger.child({ component: 'preview-revival' }),
     });
   revival = revivalFor(hosts);

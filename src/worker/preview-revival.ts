@@ -2,7 +2,8 @@
  * Previews that come back: opening the link of a repo task's preview whose sandbox is gone (TTL,
  * restart, eviction) rebuilds it — a sandbox seeded from the recorded commit, the recorded preview
  * command, the port exposed again — and the old link then serves the new sandbox. A preview of a
- * deleted branch, or of a shell task, is gone for good (the proxy answers 410).
+ * deleted branch, of a merged or closed pull request, or of a shell task, is gone for good (the
+ * proxy answers 410).
  */
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import {
   NotFoundError,
   type PreviewRecord,
   type PreviewRecords,
+  type PullRequestRecords,
   previewToken,
   type RepoHost,
   type SandboxProvider,
@@ -36,6 +38,8 @@ export interface PreviewRevivalDeps {
   logger: Logger;
   /** How long the preview command may take to answer on its port. */
   waitMs?: number;
+  /** devbot's pull requests: a preview of a merged or closed one is gone, branch or not. */
+  pullRequests?: Pick<PullRequestRecords, 'byTask'> | undefined;
 }
 
 /** How long a failed or gone answer is remembered before the next open tries again. */
@@ -61,6 +65,17 @@ export class PreviewRevival {
         state: 'gone',
         reason: 'This preview has ended: previews of shell tasks last DEVBOT_PREVIEW_TTL after their task.',
       };
+    const closedPr = (await this.deps.pullRequests?.byTask(record.taskId).catch(() => []))?.find(
+      (pr) => pr.repo === record.repo && (pr.outcome === 'merged' || pr.outcome === 'closed'),
+    );
+    if (closedPr) {
+      const answer: RevivalAnswer = {
+        state: 'gone',
+        reason: `Pull request #${closedPr.number} of this preview was ${closedPr.outcome === 'merged' ? 'merged' : 'closed'}.`,
+      };
+      this.#ended.set(token, { answer, at: Date.now() });
+      return answer;
+    }
     const started = `${record.repo}@${record.commit.slice(0, 7)}`;
     this.#starting.set(token, started);
     void this.#start(record)

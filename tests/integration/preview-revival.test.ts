@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentResult, RunAgent } from '../../src/core/index.js';
 import { waitForPort } from '../../src/core/index.js';
 import type { SqlClient } from '../../src/core/sql-client.js';
+import { SqlPullRequestRecords } from '../../src/store/sql-pull-request-records.js';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { openTestPglite } from '../helpers/pglite-template.js';
 import { shellCommandAgent } from '../helpers/shell-command-agent.js';
@@ -113,8 +114,30 @@ describe('previews that come back', () => {
     expect(await servedAgain(devbot.app.url)).toBe('hello v2\n');
   }, 60_000);
 
+  it('answers 410 for the preview of a merged pull request, its branch still there', async () => {
+    const res = await devbot.api.createTask({
+      kind: 'dev',
+      repo: 'local/site',
+      prompt: 'say v3',
+      input: { command: "sed -i 's/v1/v3/' index.html" },
+    });
+    const done = await taskEnded(devbot.app.runtime.store, res.body.id as string);
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    const merged = /\/preview\/([\w-]+)\/$/.exec(done.previewUrl ?? '')?.[1] ?? '';
+    // What the GitHub module records from a `pull_request` closed-and-merged event.
+    const records = new SqlPullRequestRecords(sql);
+    await records.opened('local/site', 7, done.id);
+    await records.closed('local/site', 7, true);
+    const url = `${devbot.app.url}/preview/${merged}/`;
+    await waitFor(async () => (await fetch(url)).status !== 200, 'the preview to expire', 15_000);
+    const gone = await fetch(url);
+    expect(gone.status).toBe(410);
+    expect(await gone.text()).toContain('Pull request #7 of this preview was merged');
+  }, 60_000);
+
   it("answers 410 once the preview's branch is deleted", async () => {
-    const branch = (await devbot.app.runtime.store.listTasks({ repo: 'local/site' }))[0]?.branch as string;
+    const tasks = await devbot.app.runtime.store.listTasks({ repo: 'local/site' });
+    const branch = tasks.find((t) => t.previewUrl?.includes(token))?.branch as string;
     await git('branch', '-D', branch);
     await expired(devbot.app.url);
     const gone = await waitFor(
