@@ -170,7 +170,7 @@ export class GithubReporter implements TaskReporter {
   async #write(live: Live, task: Task): Promise<void> {
     const octokit = await this.options.octokit(live.installationId);
     const { owner, repo } = live;
-    const body = renderProgressComment(live.state);
+    const body = renderProgressComment(live.state, await this.options.detailsUrl?.(live.state.taskId));
     const persist: Partial<GithubOrigin> = {};
     if (live.commentId === null) {
       const { data } = await octokit.rest.issues.createComment({

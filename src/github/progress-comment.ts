@@ -31,7 +31,8 @@ export function renderSteps(state: TaskProgress): string {
   return lines.join('\n');
 }
 
-export function renderProgressComment(state: TaskProgress): string {
+/** `taskPage`: the task's read-only page on the dashboard (its share link), when there is one. */
+export function renderProgressComment(state: TaskProgress, taskPage?: string): string {
   const out = [progressMarker(state.taskId), HEADLINE[state.status], ''];
   if (state.status === 'waiting' && state.plan) {
     out.push('**Plan**', '', planText(state.plan), '');
@@ -46,6 +47,7 @@ export function renderProgressComment(state: TaskProgress): string {
   if (state.prUrl) links.push(`**Pull request:** ${state.prUrl}`);
   if (state.previewUrl) links.push(`**Preview:** ${state.previewUrl}`);
   if (state.branch && !state.prUrl) links.push(`**Branch:** \`${state.branch}\``);
+  if (taskPage) links.push(`[Task page](${taskPage})`);
   if (links.length) out.push(links.join(' · '), '');
   const facts: string[] = [];
   if (state.durationMs !== null) facts.push(`time ${formatDuration(state.durationMs)}`);

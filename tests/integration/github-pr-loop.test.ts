@@ -396,7 +396,11 @@ describe("CI failures on devbot's pull requests, and their fate", () => {
     expect(runs[1]!.summary).toContain('cost $0.0123');
     // The details link is the task's read-only share page on the dashboard.
     expect(runs[1]!.detailsUrl).toMatch(/^http:\/\/devbot\.test\/ui\/t\/[\w-]{20,}$/);
-    expect(runs[1]!.detailsUrl).toBe(await devbot.app.runtime.shareLinks.urlFor(devTask.id));
+    const shareUrl = await devbot.app.runtime.shareLinks.urlFor(devTask.id);
+    expect(runs[1]!.detailsUrl).toBe(shareUrl);
+    // The sticky comment links to the same page.
+    const sticky = gh.repo(OWNER, REPO).comments.find((c) => c.body.includes(`task=${devTask.id}`));
+    expect(sticky?.body).toContain(`[Task page](${shareUrl})`);
   });
 
   it('a check that fails on the base branch too: no attempt', async () => {
