@@ -16,7 +16,7 @@ import type { LlmSession } from '../llm/llm-session.js';
 import type { Tool } from '../llm/tool.js';
 import { runToolLoop } from '../llm/tool-loop.js';
 import { loadPrompt } from '../prompts/load-prompt.js';
-import { createWorkspaceTools } from '../tools/workspace-tools.js';
+import { type CommandApproval, createWorkspaceTools } from '../tools/workspace-tools.js';
 import { type Plan, renderPlan } from './planner.js';
 
 export interface CoderOptions {
@@ -33,6 +33,8 @@ export interface CoderOptions {
   extraTools?: readonly Tool[] | undefined;
   /** Messages from the requester while the task runs (steering), read before each model turn. */
   inbox?: (() => Promise<SteerMessage[]>) | undefined;
+  /** `approval: commands`: risky commands ask a person first. */
+  commandApproval?: CommandApproval | undefined;
 }
 
 export class Coder {
@@ -58,6 +60,7 @@ export class Coder {
       },
       ...(options.emit ? { emit: options.emit } : {}),
       ...(options.session.signal ? { signal: options.session.signal } : {}),
+      commandApproval: options.commandApproval,
     });
     this.#tools = withExtraTools(workspace, options.extraTools ?? []);
     const network = options.network

@@ -115,6 +115,10 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
     emit,
     extraTools: options.coderTools,
     inbox: ctx.takeMessages?.bind(ctx),
+    commandApproval:
+      approval?.commands && ctx.askCommand
+        ? { ask: ctx.askCommand.bind(ctx), patterns: repoConfig.approve_commands ?? [] }
+        : undefined,
   });
   const checks = await detectChecks(sandbox, repoConfig, { network });
   const maxRounds = repoConfig.max_rounds ?? options.maxRounds ?? 3;

@@ -25,6 +25,11 @@ export interface ShellAgentDeps {
   verbatim?: TaskHandler | undefined;
   network?: boolean;
   maxSteps?: number;
+  /**
+   * The deployment's `DEVBOT_APPROVAL` includes `commands`: risky commands the agent wants to run ask
+   * the requester first. Commands the user typed (`/sh`, `$ `) never ask: they go to `verbatim`.
+   */
+  commandApproval?: boolean;
 }
 
 export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
@@ -56,6 +61,8 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
         network,
         emit: ctx.emit.bind(ctx),
         signal: ctx.signal,
+        commandApproval:
+          deps.commandApproval && ctx.askCommand ? { ask: ctx.askCommand.bind(ctx) } : undefined,
       }).filter((t) => ['run_command', 'list_files', 'read_file'].includes(t.name));
       const history = (workspace.history ?? []).slice(-20);
       await ctx.emit('step', { phase: 'running', message: 'Working out the commands' });

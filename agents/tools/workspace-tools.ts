@@ -5,9 +5,17 @@
  */
 
 import { z } from 'zod';
-import type { ExecResult, Sandbox, TaskContext } from '../../src/core/index.js';
+import {
+  type CommandApprovalRequest,
+  type CommandVerdict,
+  deniedCommandMessage,
+  type ExecResult,
+  type Sandbox,
+  type TaskContext,
+} from '../../src/core/index.js';
 import { defineTool, type Tool, ToolError } from '../llm/tool.js';
 import { checkCommand } from './command-policy.js';
+import { assessCommand, describeRisk, normalizeCommand } from './command-risk.js';
 import { shellQuote } from './shell-quote.js';
 import { relativeToWorkspace, resolveWorkspacePath } from './workspace-path.js';
 
@@ -25,6 +33,16 @@ export interface WorkspaceToolsOptions {
   emit?: TaskContext['emit'];
   commandTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * `approval: commands`: a command the risk policy flags (or that matches `patterns`, the
+   * repository's `approve_commands`) runs only once `ask` says it may; a denial is the tool's result.
+   */
+  commandApproval?: CommandApproval | undefined;
+}
+
+export interface CommandApproval {
+  ask(request: CommandApprovalRequest): Promise<CommandVerdict>;
+  patterns?: readonly string[] | undefined;
 }
 
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.venv', '__pycache__', 'dist', 'build', '.next']);
@@ -159,6 +177,18 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
     run: async ({ command, timeout_seconds }) => {
       const refusal = checkCommand(command, { network: options.network ?? false, workdir: sandbox.workdir });
       if (refusal) throw new ToolError(refusal);
+      const approval = options.commandApproval;
+      if (approval) {
+        const risk = assessCommand(command, { workdir: sandbox.workdir, patterns: approval.patterns ?? [] });
+        if (risk.risky) {
+          const verdict = await approval.ask({
+            command,
+            normalized: normalizeCommand(command),
+            reasons: describeRisk(risk.reasons),
+          });
+          if (!verdict.allowed) throw new ToolError(deniedCommandMessage(command, verdict));
+        }
+      }
       await options.emit?.('command.started', { command });
       const result = await sandbox.exec(command, {
         cwd: sandbox.workdir,

@@ -22,6 +22,7 @@ import { deploymentIdentity, derivedQueuePrefix } from '../store/deployment-iden
 import { openSqlClient } from '../store/open-sql-client.js';
 import { SqlApiTokenLog } from '../store/sql-api-tokens.js';
 import { SqlApprovalStore } from '../store/sql-approval-store.js';
+import { SqlCommandApprovalStore } from '../store/sql-command-approval-store.js';
 import { SqlTaskStore } from '../store/sql-task-store.js';
 import { DefaultTaskApprovals } from '../worker/task-approvals.js';
 import { DefaultTaskIngress } from '../worker/task-ingress.js';
@@ -58,6 +59,7 @@ export interface Infrastructure {
   ingress: DefaultTaskIngress;
   /** Waiting tasks' requests (the worker stores and expires them). */
   approvalStore: SqlApprovalStore;
+  commandApprovals: SqlCommandApprovalStore;
   /** Decisions on waiting tasks and messages to running ones (every front door). */
   approvals: DefaultTaskApprovals;
 }
@@ -126,9 +128,11 @@ export async function openInfrastructure(
     rateLimit: { perMinute: config.DEVBOT_RATE_LIMIT, sources: ['telegram'] },
   });
   const approvalStore = new SqlApprovalStore(sql);
+  const commandApprovals = new SqlCommandApprovalStore(sql);
   const approvals = new DefaultTaskApprovals({
     store,
     approvals: approvalStore,
+    commands: commandApprovals,
     queue,
     bus,
     metrics: o.metrics,
@@ -140,6 +144,7 @@ export async function openInfrastructure(
     tokens,
     tokenAdmin,
     approvalStore,
+    commandApprovals,
     approvals,
     redis: { url: redis.url, private: redis.private },
     deployment,

@@ -275,6 +275,10 @@ async function startWorker(
     metrics,
     secrets: runtime.secrets,
     approvals: { store: infra.approvalStore, timeoutMs: config.DEVBOT_APPROVAL_TIMEOUT * 1000 },
+    commandApprovals: {
+      store: infra.commandApprovals,
+      timeoutMs: config.DEVBOT_COMMAND_APPROVAL_TIMEOUT * 1000,
+    },
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
   });
   const housekeeping = async () => {

@@ -92,10 +92,34 @@ export const configSchema = z.object({
   /** First retry delay; later retries double it. */
   DEVBOT_RETRY_BACKOFF_MS: int(2000, 0),
   DEVBOT_TASK_TIMEOUT_MS: int(30 * 60_000, 1000),
-  /** `plan`: dev tasks stop after planning until a person approves (a repository may override it). */
-  DEVBOT_APPROVAL: z.enum(['none', 'plan']).default('none'),
+  /**
+   * What waits for a person (a repository's `.devbot.yml` may override it): `none`, `plan` (dev tasks
+   * stop after planning), `commands` (risky commands the crew wants to run ask first), or both as
+   * `plan,commands`. The two are independent.
+   */
+  DEVBOT_APPROVAL: z
+    .string()
+    .default('none')
+    .transform((v) =>
+      v
+        .split(/[\s,]+/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(
+          z.enum(['none', 'plan', 'commands'], { error: 'must be none, plan, commands or plan,commands' }),
+        )
+        .transform((modes) => modes.filter((m) => m !== 'none')),
+    ),
   /** Seconds a task waits for a person before it is cancelled (24 h). */
   DEVBOT_APPROVAL_TIMEOUT: int(24 * 3600, 1),
+  /**
+   * Seconds a risky command waits for a person before it counts as denied (15 min). The task keeps
+   * running meanwhile, so the wait counts in DEVBOT_TASK_TIMEOUT_MS and the budget's wall time.
+   */
+  DEVBOT_COMMAND_APPROVAL_TIMEOUT: int(15 * 60, 1),
   /** BullMQ lock/stall detection; short in tests so a killed worker's job comes back quickly. */
   DEVBOT_STALLED_INTERVAL_MS: int(30_000, 500),
   DEVBOT_LOCK_DURATION_MS: int(30_000, 500),

@@ -4,18 +4,34 @@
  * moves the task to `waiting` (no worker slot, no sandbox). A decision (approve, revise) moves it
  * back to `queued` with the approved plan or the revision in its input, and enqueues it again.
  */
+import type { CommandApproval, PersonCommandDecision } from './command-approval.js';
 import type { Task, TaskInput } from './task.js';
 import type { TaskEvent } from './task-event.js';
 import type { TaskPlan } from './task-plan.js';
 
-/** `.devbot.yml approval:` and DEVBOT_APPROVAL. */
-export const APPROVAL_MODES = ['none', 'plan'] as const;
+/**
+ * `.devbot.yml approval:` and DEVBOT_APPROVAL: `none`, `plan`, `commands`, or both
+ * (`[plan, commands]` in YAML, `plan,commands` in the env). Plan and command approval are
+ * independent: `commands` alone does not stop after planning.
+ */
+export const APPROVAL_MODES = ['none', 'plan', 'commands'] as const;
 export type ApprovalMode = (typeof APPROVAL_MODES)[number];
+/** The approvals in force: a list of modes (`none` alone, or any of `plan` and `commands`). */
+export type ApprovalSetting = readonly ApprovalMode[];
+
+/** Whether a setting includes `mode`. */
+export function approvalIncludes(setting: ApprovalSetting | undefined, mode: 'plan' | 'commands'): boolean {
+  return setting?.includes(mode) ?? false;
+}
 
 /** What the repo task handler tells the agent about approval. */
 export interface ApprovalInfo {
-  /** The mode in force for this task (the repository's, else the deployment's; `none` when skipped). */
-  mode: ApprovalMode;
+  /** Plan approval in force for this task (the repository's, else the deployment's; `none` when skipped). */
+  mode: 'none' | 'plan';
+  /** Risky commands wait for a person (`approval: commands`). */
+  commands?: boolean;
+  /** `.devbot.yml approve_commands`: more commands that ask. */
+  commandPatterns?: readonly string[];
   /** The plan a person approved: the crew works from it and does not plan again. */
   approvedPlan?: TaskPlan;
   /** Changes people asked for, oldest first: the planner plans again with them. */
@@ -41,7 +57,7 @@ export interface PendingApproval {
   expiresAt: Date;
 }
 
-export type ApprovalRefusal = 'not_found' | 'not_waiting' | 'stale' | 'not_running' | 'empty';
+export type ApprovalRefusal = 'not_found' | 'not_waiting' | 'stale' | 'not_running' | 'empty' | 'no_command';
 
 export type ApprovalOutcome =
   | { ok: true; task: Task }
@@ -57,6 +73,18 @@ export interface TaskApprovals {
   revise(taskId: string, by: string, text: string, options?: { round?: number }): Promise<ApprovalOutcome>;
   /** A message from the requester for a running task: recorded, and read by the crew before its next turn. */
   steer(taskId: string, by: string, text: string): Promise<ApprovalOutcome>;
+  /**
+   * Allows or denies a command the running task waits on (`commandId`, or its oldest open request
+   * when null), once; the waiting tool call learns it within a second.
+   */
+  /** A command approval request by id (a button names only the request), or null. */
+  command(commandId: string): Promise<CommandApproval | null>;
+  decideCommand(
+    taskId: string,
+    commandId: string | null,
+    by: string,
+    decision: PersonCommandDecision,
+  ): Promise<ApprovalOutcome>;
 }
 
 /** The longest steering message or revision kept (the rest is cut). */

@@ -4,6 +4,7 @@ export * from './approval.js';
 export * from './branch-name.js';
 export * from './change-guard.js';
 export * from './chat-state.js';
+export * from './command-approval.js';
 export * from './errors.js';
 export * from './format-duration.js';
 export * from './memory.js';

@@ -2,6 +2,7 @@
  * Small port interfaces. Adapters (store, queue, sandbox providers, reporters, LLM client) implement
  * these; the worker composes them; src/app wires them. Nothing here imports an adapter.
  */
+import type { CommandApprovalRequest, CommandVerdict } from './command-approval.js';
 import type { NewTask, Task, TaskInput, TaskKind, TaskPatch, TaskSource, TaskStatus } from './task.js';
 import type { NewTaskEvent, TaskEvent, TaskEventMap, TaskEventType } from './task-event.js';
 import type { TaskResult } from './task-result.js';
@@ -122,6 +123,11 @@ export interface TaskContext {
    * crew reads them before each model turn; the worker records that they were read.
    */
   takeMessages?(): Promise<SteerMessage[]>;
+  /**
+   * Asks a person whether a risky command may run (`approval: commands`) and waits for the answer
+   * (a timeout answers `expired`); rejects when the task is cancelled meanwhile. Absent: never asks.
+   */
+  askCommand?(request: CommandApprovalRequest): Promise<CommandVerdict>;
 }
 
 /** A message from the requester for a running task. Untrusted: fence it in prompts. */

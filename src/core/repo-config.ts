@@ -9,7 +9,9 @@
  *   max_rounds: 3                 # coder <-> executor rounds
  *   network: false                # turn network off for this repo (the operator's policy turns it on)
  *   allow_workflow_changes: false # whether .github/workflows/ may be changed
- *   approval: plan                # stop after planning until a person approves (or: none)
+ *   approval: plan                # stop after planning until a person approves; `commands`: risky
+ *                                 # commands ask first; both: [plan, commands]; default: none
+ *   approve_commands: make deploy # more commands that ask (globs, `*` = any text), with `commands`
  */
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -34,7 +36,12 @@ export const repoConfigSchema = z.strictObject({
   network: z.boolean().optional(),
   allow_workflow_changes: z.boolean().default(false),
   /** Overrides the deployment's DEVBOT_APPROVAL for this repository. */
-  approval: z.enum(APPROVAL_MODES).optional(),
+  approval: z
+    .union([z.enum(APPROVAL_MODES), z.array(z.enum(APPROVAL_MODES))])
+    .transform((v) => (Array.isArray(v) ? v : [v]).filter((m) => m !== 'none'))
+    .optional(),
+  /** Commands that ask for approval beside the risk policy's (with `approval: commands`). */
+  approve_commands: commands.optional(),
 });
 
 /** A parsed `.devbot.yml`; a config built by hand may leave out what has a default. */

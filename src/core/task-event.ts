@@ -25,6 +25,15 @@ export interface TaskEventMap {
   approval: { decision: 'approved' | 'revised'; by: string; round: number; text?: string };
   /** A message from the requester for the running task (read by the crew before its next turn). */
   steer: { by: string; text: string };
+  /** A risky command waits for a person (`approval: commands`); the task keeps running. */
+  'command.approval_requested': { id: string; command: string; reasons: string; expiresAt: string };
+  /** A person (or the timeout, `expired`) decided on a waiting command. */
+  'command.approval_decided': {
+    id: string;
+    command: string;
+    decision: 'allowed_once' | 'allowed_task' | 'denied' | 'expired';
+    by: string;
+  };
   /** A phase change. */
   step: { phase: string; message: string };
   /** A line of narrative. */

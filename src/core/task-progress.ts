@@ -54,6 +54,8 @@ export interface TaskProgress {
   planRound: number;
   /** When a waiting task's approval expires (ISO). */
   waitingUntil: string | null;
+  /** Risky commands the running task waits on (`approval: commands`), oldest first. */
+  commandAsks: { id: string; command: string; reasons: string; expiresAt: string }[];
   lastSeq: number;
 }
 
@@ -87,6 +89,7 @@ export function newProgress(task: Task): TaskProgress {
     plan: null,
     planRound: 0,
     waitingUntil: null,
+    commandAsks: [],
     lastSeq: 0,
   };
 }
@@ -109,6 +112,13 @@ function appendOutput(p: TaskProgress, text: string): void {
     p.outputTruncated = true;
   }
 }
+
+const COMMAND_DECISION_WORDS = {
+  allowed_once: '✅ allowed once',
+  allowed_task: '✅ allowed for this task',
+  denied: '🚫 denied',
+  expired: '⌛ no answer, not run',
+} as const;
 
 /** Folds one event in; returns false for an event already seen (by seq) or one that shows nothing. */
 export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
@@ -155,6 +165,21 @@ export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
       const line = d.decision === 'approved' ? `plan approved by ${d.by}` : `plan revision asked by ${d.by}`;
       pushLine(p.activity, line);
       pushLine(p.steps, line);
+      return true;
+    }
+    case 'command.approval_requested': {
+      const { id, command, reasons, expiresAt } = event.data;
+      p.commandAsks.push({ id, command, reasons, expiresAt });
+      p.phase = 'waiting for approval of a command';
+      pushLine(p.activity, `⏸️ asks to run: ${command}`);
+      pushLine(p.steps, `Waiting for approval to run: ${command}`);
+      return true;
+    }
+    case 'command.approval_decided': {
+      const d = event.data;
+      p.commandAsks = p.commandAsks.filter((a) => a.id !== d.id);
+      const words = COMMAND_DECISION_WORDS[d.decision];
+      pushLine(p.activity, `${words}: ${d.command}${d.decision === 'expired' ? '' : ` (${d.by})`}`);
       return true;
     }
     case 'steer':
@@ -227,6 +252,7 @@ function finish(p: TaskProgress, status: ProgressStatus, at: Date): void {
   p.status = status;
   p.phase = status;
   p.finishedAt = at;
+  p.commandAsks = [];
   p.durationMs = at.getTime() - (p.startedAt ?? p.createdAt).getTime();
 }
 

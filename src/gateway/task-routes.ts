@@ -1,4 +1,4 @@
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import {
@@ -320,6 +320,34 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
     return c.json(taskJson(after), 202);
   });
 
+  // A risky command the running task waits on (`approval: commands`): allowed once (or, with
+  // {"scope": "task"}, for the rest of the task) or denied. Same rule as cancel.
+  const decideCommand = async (c: Context<ApiEnv>, decision: 'allow' | 'deny') => {
+    const claims = c.get('claims');
+    const task = await loadOwnTask(c.req.param('id') ?? '', claims);
+    let scope: 'once' | 'task' = 'once';
+    if (decision === 'allow') {
+      // The body is optional: no body allows once.
+      const length = c.req.header('content-length');
+      const bodyless = length === '0' || (length === undefined && !c.req.header('transfer-encoding'));
+      const parsed = allowBody.safeParse(bodyless ? {} : await readRequestJson(c, deps.bodyLimitBytes));
+      if (!parsed.success)
+        throw new ApiError(400, 'invalid_body', 'give {"scope": "once"} or {"scope": "task"}');
+      scope = parsed.data.scope;
+    }
+    const outcome = await approvals().decideCommand(
+      task.id,
+      c.req.param('cid') ?? '',
+      claims.subject,
+      decision === 'deny' ? 'denied' : scope === 'task' ? 'allowed_task' : 'allowed_once',
+    );
+    if (!outcome.ok)
+      throw new ApiError(outcome.reason === 'no_command' ? 404 : 409, outcome.reason, outcome.message);
+    return c.json(taskJson(outcome.task), 202);
+  };
+  app.post('/tasks/:id/commands/:cid/allow', auth('tasks:write'), (c) => decideCommand(c, 'allow'));
+  app.post('/tasks/:id/commands/:cid/deny', auth('tasks:write'), (c) => decideCommand(c, 'deny'));
+
   // Server-Sent Events: a task's events as they happen (`curl -N`), resumed with Last-Event-ID.
   app.get('/tasks/:id/events', auth('tasks:read'), async (c) => {
     const events = deps.events;
@@ -367,4 +395,5 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   });
 }
 
+const allowBody = z.strictObject({ scope: z.enum(['once', 'task']).default('once') });
 const reviseBody = z.object({ text: z.string().trim().min(1).max(MAX_STEER_CHARS) }).strict();

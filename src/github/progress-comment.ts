@@ -38,6 +38,20 @@ export function renderProgressComment(state: TaskProgress, taskPage?: string): s
     out.push('**Plan**', '', planText(state.plan), '');
     out.push('Comment `/devbot go` to start or `/devbot revise <what>` to change the plan.', '');
   }
+  const ask = state.status === 'running' ? state.commandAsks[0] : undefined;
+  if (ask) {
+    out.push(
+      '**⏸️ devbot wants to run a command that needs your OK:**',
+      '',
+      fence(ask.command),
+      '',
+      `Why: ${ask.reasons}`,
+      '',
+      'Comment `/devbot allow` to run it once, `/devbot allow task` to allow it for the rest of this task, or `/devbot deny` (no answer by ' +
+        `${ask.expiresAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} counts as deny).`,
+      '',
+    );
+  }
   if (state.summary && state.status === 'succeeded') out.push(state.summary, '');
   const error = publicError(state);
   if (error && state.status !== 'succeeded') out.push(`> ${error.split('\n').join('\n> ')}`, '');
@@ -55,6 +69,13 @@ export function renderProgressComment(state: TaskProgress, taskPage?: string): s
   facts.push(`task \`${state.taskId}\``);
   out.push(`<sub>${facts.join(' · ')}</sub>`);
   return out.join('\n');
+}
+
+/** A code block that the text cannot close early. */
+function fence(text: string): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  return `${ticks}sh\n${text.length > 1000 ? `${text.slice(0, 997)}…` : text}\n${ticks}`;
 }
 
 /**

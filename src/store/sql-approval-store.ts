@@ -78,7 +78,10 @@ const DECIDE_SQL = `WITH a AS (
       AND EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND status = 'waiting')
     RETURNING round
   ), t AS (
-    UPDATE tasks SET status = 'queued', input = $5::jsonb, updated_at = now(), event_seq = event_seq + 1
+    -- A continuation starts its own count of attempts: approve/revise rounds are not failures, and a
+    -- transient failure after them is still retried DEVBOT_TASK_ATTEMPTS times.
+    UPDATE tasks SET status = 'queued', input = $5::jsonb, attempts = 0, updated_at = now(),
+      event_seq = event_seq + 1
     WHERE id = $1 AND status = 'waiting' AND EXISTS (SELECT 1 FROM a)
     RETURNING *
   ), e AS (

@@ -183,6 +183,38 @@ export function renderPlan(p: TaskProgress, decided?: string): RenderedMessage {
   return message;
 }
 
+/**
+ * A risky command waits for a person (`approval: commands`): the command, why it asks, and three
+ * buttons; once decided (`decided` says how), the same message without buttons.
+ */
+export function renderCommandAsk(
+  p: TaskProgress,
+  ask: { id: string; command: string; reasons: string; expiresAt: string },
+  decided?: string,
+): RenderedMessage {
+  const lines = [
+    `⏸️ <b>A command needs your OK</b> · ${KIND_LABEL[p.kind]}`,
+    `<pre>${escapeHtml(truncateText(ask.command, PLAN_CHARS))}</pre>`,
+    `Why: ${escapeHtml(truncateText(ask.reasons, 500))}`,
+  ];
+  if (decided) lines.push(escapeHtml(decided));
+  else
+    lines.push(
+      `<i>No answer by ${escapeHtml(ask.expiresAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} counts as Deny.</i>`,
+    );
+  lines.push(`<code>${escapeHtml(p.taskId)}</code>`);
+  const message: RenderedMessage = { html: ensureFits(lines.join('\n')) };
+  if (!decided)
+    message.buttons = [
+      [
+        { text: '✅ Allow once', callbackData: `ca:o:${ask.id}` },
+        { text: '♾️ Allow for this task', callbackData: `ca:t:${ask.id}` },
+      ],
+      [{ text: '🚫 Deny', callbackData: `ca:d:${ask.id}` }],
+    ];
+  return message;
+}
+
 /** The first status message, sent before the task exists (the fast acknowledgement). */
 export function renderAck(kind: TaskKind, text: string): RenderedMessage {
   const what =

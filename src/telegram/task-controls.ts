@@ -39,6 +39,14 @@ export interface TaskControlsDeps {
 const STEERABLE = new Set<Task['kind']>(['dev', 'followup']);
 
 const CALLBACK = /^(ap|st):([arcn]):(\d+):([0-9a-f-]{36})$/;
+/** A command approval button: Allow once, Allow for this task, Deny, and the request's id. */
+const COMMAND_CALLBACK = /^ca:([otd]):([0-9a-f-]{36})$/;
+const COMMAND_ACTIONS = { o: 'allowed_once', t: 'allowed_task', d: 'denied' } as const;
+const COMMAND_TOASTS = {
+  allowed_once: 'Allowed once: the command runs.',
+  allowed_task: 'Allowed for the rest of this task.',
+  denied: 'Denied: the crew goes on without it.',
+} as const;
 
 export class TaskControls {
   /** Questions already answered here (a double press of Add / New does it once). */
@@ -49,6 +57,7 @@ export class TaskControls {
   /** Handles one button press; always answers the callback query. */
   async handleCallback(query: CallbackQuery): Promise<void> {
     const toast = (text: string) => this.deps.answer(query.id, text);
+    if (query.data?.startsWith('ca:')) return this.#commandChoice(query, toast);
     const match = CALLBACK.exec(query.data ?? '');
     const chatId = query.message?.chat.id;
     if (!match || chatId === undefined || !query.message) return toast('This button is not valid.');
@@ -173,6 +182,30 @@ export class TaskControls {
       ],
     });
     return true;
+  }
+
+  /** Allow once / Allow for this task / Deny on a command the running task waits on. */
+  async #commandChoice(query: CallbackQuery, toast: (text: string) => Promise<void>): Promise<void> {
+    const match = COMMAND_CALLBACK.exec(query.data ?? '');
+    const chatId = query.message?.chat.id;
+    if (!match || chatId === undefined) return toast('This button is not valid.');
+    if (!isAllowedUser(query.from.id, this.deps.allowed))
+      return toast('You are not allowed to use this bot.');
+    const decision = COMMAND_ACTIONS[match[1] as keyof typeof COMMAND_ACTIONS];
+    const request = await this.deps.approvals.command(match[2] as string);
+    const task = request ? await this.deps.store.getTask(request.taskId) : null;
+    const origin = task ? telegramOrigin(task) : null;
+    if (!request || !task || !origin || origin.chatId !== chatId)
+      return toast('This button belongs to no task of this chat.');
+    if (!this.#mayDecide(task, query.from.id))
+      return toast('Only the person who asked for this task (or an admin) can decide on it.');
+    const outcome = await this.deps.approvals.decideCommand(
+      task.id,
+      request.id,
+      `tg:${query.from.id}`,
+      decision,
+    );
+    return toast(outcome.ok ? COMMAND_TOASTS[decision] : capitalize(outcome.message));
   }
 
   async #steerChoice(

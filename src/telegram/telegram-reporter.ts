@@ -18,7 +18,7 @@ import {
   type TelegramOrigin,
 } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
-import { renderPlan, renderResult, renderStatus } from './render-progress.js';
+import { renderCommandAsk, renderPlan, renderResult, renderStatus } from './render-progress.js';
 import type { OutgoingMessage, TelegramOutbox } from './telegram-outbox.js';
 import { escapeHtml } from './telegram-text.js';
 
@@ -41,7 +41,16 @@ interface Tracked {
   lastRenderAt: number;
   /** The plan round whose message no longer offers buttons (decided, or the task ended). */
   closedRound: number;
+  /** Command approval requests still open, by id: their message (once sent) and what they ask. */
+  commandAsks: Map<string, { message: Promise<number | null>; ask: TaskProgress['commandAsks'][number] }>;
 }
+
+const COMMAND_OUTCOME = {
+  allowed_once: (by: string) => `✅ Allowed once by ${by}.`,
+  allowed_task: (by: string) => `♾️ Allowed for the rest of this task by ${by}.`,
+  denied: (by: string) => `🚫 Denied by ${by}: the crew goes on without it.`,
+  expired: () => '⌛ No answer in time: not run (counted as Deny).',
+} as const;
 
 /** How many finished task ids to remember, so a repeated end event sends nothing twice. */
 const FINISHED_MEMORY = 2000;
@@ -93,6 +102,11 @@ export class TelegramReporter implements TaskReporter {
     if (this.#finished.has(task.id)) return;
     const tracked = this.#tasks.get(task.id) ?? (await this.#track(task, event));
     if (!applyEvent(tracked.progress, event)) return;
+    if (event.type === 'command.approval_requested') this.#sendCommandAsk(tracked, event.data);
+    else if (event.type === 'command.approval_decided')
+      this.#closeCommandAsk(tracked, event.data.id, COMMAND_OUTCOME[event.data.decision](event.data.by));
+    if (isTerminalEvent(event))
+      for (const id of [...tracked.commandAsks.keys()]) this.#closeCommandAsk(tracked, id, 'The task ended.');
     if (event.type === 'task.waiting') await this.#sendPlan(task, tracked);
     else if (event.type === 'task.started' || isTerminalEvent(event)) this.#closePlan(task, tracked);
     if (isTerminalEvent(event)) {
@@ -122,6 +136,30 @@ export class TelegramReporter implements TaskReporter {
       .catch((err) =>
         this.#log.warn({ err, taskId: task.id }, 'telegram: could not store the plan message id'),
       );
+  }
+
+  /** A risky command waits: a new message (so the requester is notified) with three buttons. */
+  #sendCommandAsk(tracked: Tracked, ask: TaskProgress['commandAsks'][number]): void {
+    const message = this.options.outbox.send(tracked.chatId, {
+      ...renderCommandAsk(tracked.progress, ask),
+      ...this.#replyTo(tracked),
+    });
+    tracked.commandAsks.set(ask.id, { message, ask });
+  }
+
+  /** The command was decided on (from any front door), or the task ended: its buttons go. */
+  #closeCommandAsk(tracked: Tracked, id: string, outcome: string): void {
+    const open = tracked.commandAsks.get(id);
+    if (!open) return;
+    tracked.commandAsks.delete(id);
+    void open.message.then((messageId) => {
+      if (messageId !== null)
+        void this.options.outbox.edit(
+          tracked.chatId,
+          messageId,
+          renderCommandAsk(tracked.progress, open.ask, outcome),
+        );
+    });
   }
 
   /** The plan was decided on (from any front door) or the task ended: its buttons go. */
@@ -155,6 +193,7 @@ export class TelegramReporter implements TaskReporter {
       statusMessage: Promise.resolve(known),
       lastRenderAt: 0,
       closedRound: 0,
+      commandAsks: new Map(),
     };
     if (known === null) tracked.statusMessage = this.#sendStatusMessage(task.id, tracked);
     this.#tasks.set(task.id, tracked);

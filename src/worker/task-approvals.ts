@@ -8,9 +8,12 @@
 import {
   type ApprovalOutcome,
   type ApprovalStore,
+  type CommandApproval,
+  type CommandApprovalStore,
   type EventBus,
   MAX_STEER_CHARS,
   type PendingApproval,
+  type PersonCommandDecision,
   type Task,
   type TaskApprovals,
   type TaskInput,
@@ -23,6 +26,8 @@ import type { Metrics } from '../observability/metrics.js';
 export interface TaskApprovalsDeps {
   store: TaskStore;
   approvals: ApprovalStore;
+  /** Risky commands a running task waits on (`approval: commands`). */
+  commands?: CommandApprovalStore;
   queue: TaskQueue;
   bus: EventBus;
   metrics: Metrics;
@@ -37,6 +42,13 @@ const STATUS_WORDS: Record<Task['status'], string> = {
   failed: 'has already failed',
   cancelled: 'was cancelled',
 };
+
+const DECISION_WORDS = {
+  allowed_once: 'allowed once',
+  allowed_task: 'allowed for this task',
+  denied: 'denied',
+  expired: 'it timed out',
+} as const;
 
 export class DefaultTaskApprovals implements TaskApprovals {
   constructor(private readonly deps: TaskApprovalsDeps) {}
@@ -76,6 +88,50 @@ export class DefaultTaskApprovals implements TaskApprovals {
       return { ok: false, reason: 'not_running', message: `the task ${STATUS_WORDS[task.status]}` };
     const event = await this.deps.store.appendEvent(taskId, { type: 'steer', data: { by, text: message } });
     await this.deps.bus.publish(event).catch(() => {});
+    return { ok: true, task };
+  }
+
+  async command(commandId: string): Promise<CommandApproval | null> {
+    return (await this.deps.commands?.get(commandId)) ?? null;
+  }
+
+  async decideCommand(
+    taskId: string,
+    commandId: string | null,
+    by: string,
+    decision: PersonCommandDecision,
+  ): Promise<ApprovalOutcome> {
+    const commands = this.deps.commands;
+    const task = await this.deps.store.getTask(taskId);
+    if (!task || !commands) return { ok: false, reason: 'not_found', message: 'there is no such task' };
+    if (task.status !== 'running')
+      return {
+        ok: false,
+        reason: 'not_running',
+        message: `nothing to decide: the task ${STATUS_WORDS[task.status]}`,
+      };
+    const open = await commands.open(taskId);
+    const target = commandId === null ? open[0] : open.find((c) => c.id === commandId);
+    if (!target) {
+      const known = commandId === null ? null : await commands.get(commandId);
+      const message =
+        known?.taskId === taskId && known.decision
+          ? `this command was already decided (${DECISION_WORDS[known.decision]})`
+          : 'no command of this task waits for approval';
+      return { ok: false, reason: 'no_command', message };
+    }
+    const decided = await commands.decide(taskId, target.id, { decision, by });
+    if (!decided) {
+      const known = await commands.get(target.id);
+      return {
+        ok: false,
+        reason: 'no_command',
+        message: `this command was already decided (${DECISION_WORDS[known?.decision ?? 'expired']})`,
+      };
+    }
+    this.deps.metrics.approvalsTotal.inc({ decision: `command_${decision}` });
+    // The waiting worker tails the task's events: this wakes it.
+    await this.deps.bus.publish(decided.event).catch(() => {});
     return { ok: true, task };
   }
 

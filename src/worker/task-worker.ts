@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import {
   type ApprovalStore,
   CancelledError,
+  type CommandApprovalStore,
   type EventBus,
   errorMessage,
   isPermanent,
@@ -27,6 +28,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SecretRegistry } from '../observability/redact.js';
 import { type JobData, QUEUE_NAME } from '../queue/bullmq-task-queue.js';
+import { waitForCommandApproval } from './command-waiter.js';
 
 export interface TaskWorkerOptions {
   connection: Redis;
@@ -52,6 +54,11 @@ export interface TaskWorkerOptions {
   abortSettleMs?: number;
   /** Where a task that waits for a person stores its request, and how long it may wait. */
   approvals?: { store: ApprovalStore; timeoutMs: number };
+  /**
+   * Where risky commands ask a person (`approval: commands`), how long they wait before counting as
+   * denied, and how often the store is read while waiting (the live event stream is the fast path).
+   */
+  commandApprovals?: { store: CommandApprovalStore; timeoutMs: number; pollMs?: number };
 }
 
 class ShutdownError extends Error {
@@ -202,6 +209,29 @@ export class TaskWorker {
         signal: controller.signal,
         attempt: task.attempts,
         takeMessages,
+        ...(this.options.commandApprovals
+          ? {
+              askCommand: (request) => {
+                const commands = this.options.commandApprovals as NonNullable<
+                  TaskWorkerOptions['commandApprovals']
+                >;
+                return waitForCommandApproval(
+                  {
+                    commands: commands.store,
+                    events: store,
+                    bus: this.options.bus,
+                    timeoutMs: commands.timeoutMs,
+                    ...(commands.pollMs !== undefined ? { pollMs: commands.pollMs } : {}),
+                    publish: (event) => this.#fanOut(current, event),
+                    report: (event) => this.#report(current, event),
+                  },
+                  taskId,
+                  controller.signal,
+                  request,
+                );
+              },
+            }
+          : {}),
       };
       context = ctx;
       if (current.kind === 'auto') {
@@ -219,6 +249,10 @@ export class TaskWorker {
         throw new UnavailableError(missingHandlerReason(current.kind));
       }
       const result = await raceAbort(handler(ctx), controller.signal, this.options.abortSettleMs ?? 10_000);
+      // Messages that came after the crew's last turn were never read: say so rather than "noted".
+      for (const e of await store.listEvents(taskId, steerSeq, ['steer']))
+        if (e.type === 'steer')
+          await emit('log', { message: `📝 arrived after the crew's last step, not used: ${e.data.text}` });
       const finished = await store.finishTask(taskId, 'succeeded', resultPatch(result), {
         summary: result.summary,
       });
@@ -359,6 +393,13 @@ export class TaskWorker {
     await this.options.bus.publish(event).catch((err) => {
       this.options.logger.warn({ err, taskId: task.id }, 'live event not published');
     });
+    for (const reporter of this.options.reporters) {
+      if (reporter.accepts(task)) await this.#safeReport(reporter, task, event);
+    }
+  }
+
+  /** An event another process already published: to this worker's reporters only. */
+  async #report(task: Task, event: TaskEvent): Promise<void> {
     for (const reporter of this.options.reporters) {
       if (reporter.accepts(task)) await this.#safeReport(reporter, task, event);
     }

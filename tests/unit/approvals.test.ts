@@ -163,6 +163,11 @@ describe('a /devbot comment on an issue with a task at work', () => {
         calls.push(`steer ${id} ${by} ${text}`);
         return ok();
       },
+      command: async () => null,
+      decideCommand: async (id, commandId, by, decision) => {
+        calls.push(`command ${id} ${commandId ?? 'oldest'} ${by} ${decision}`);
+        return ok();
+      },
     };
     return { calls, deps: { approvals, activeTask: async () => task } };
   }

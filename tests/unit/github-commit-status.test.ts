@@ -18,6 +18,7 @@ function progress(over: Partial<TaskProgress>): TaskProgress {
     startedAt: null,
     finishedAt: null,
     steps: [],
+    commandAsks: [],
     activity: [],
     command: null,
     exitCode: null,

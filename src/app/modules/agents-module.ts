@@ -146,6 +146,7 @@ export function createAgentsModule(
       openSandbox: openShellSandbox,
       verbatim: deps.verbatimShell,
       network,
+      commandApproval: config.DEVBOT_APPROVAL.includes('commands'),
     }),
   };
 }

@@ -9,7 +9,8 @@ import { rm } from 'node:fs/promises';
 import {
   type AgentResult,
   type ApprovalInfo,
-  type ApprovalMode,
+  type ApprovalSetting,
+  approvalIncludes,
   assertChangeAllowed,
   BadInputError,
   branchName,
@@ -62,8 +63,8 @@ export interface RepoTaskHandlerDeps {
   sandboxTimeoutMs?: number;
   /** Give the task's sandbox network access through the provider's policy (DEVBOT_SANDBOX_NETWORK). */
   network?: boolean;
-  /** The deployment's plan approval (DEVBOT_APPROVAL); a repository's `.devbot.yml` overrides it. */
-  approval?: ApprovalMode;
+  /** The deployment's approvals (DEVBOT_APPROVAL); a repository's `.devbot.yml` overrides them. */
+  approval?: ApprovalSetting;
 }
 
 /** `.devbot.yml` larger than this is refused (it is a few lines of settings). */
@@ -187,7 +188,7 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         config,
         ...(issueNumber !== undefined ? { issueNumber } : {}),
         ...(prNumber !== undefined ? { prNumber } : {}),
-        approval: approvalFor(task, kind, config.approval ?? deps.approval ?? 'none'),
+        approval: approvalFor(task, kind, config.approval ?? deps.approval ?? []),
       };
       // The crew reads the prompt with the PR's review context; the stored prompt stays as asked.
       let prompt = review ? promptWithReviewContext(task.prompt, review) : task.prompt;
@@ -360,13 +361,15 @@ async function commitPushAndOpen(
 }
 
 /**
- * Plan approval applies to new work (dev), not to follow-ups on devbot's own PR, and not when the
- * front door said to skip it (GitHub's `devbot-auto`). A plan approved earlier is handed back.
+ * Plan approval applies to new work (dev), not to follow-ups on devbot's own PR; command approval
+ * to both. Neither applies when the front door said to skip approval (GitHub's `devbot-auto`). A
+ * plan approved earlier is handed back.
  */
-function approvalFor(task: Task, kind: RepoInfo['kind'], mode: ApprovalMode): ApprovalInfo {
-  const effective: ApprovalMode = kind === 'dev' && !task.input.skipApproval ? mode : 'none';
+function approvalFor(task: Task, kind: RepoInfo['kind'], setting: ApprovalSetting): ApprovalInfo {
+  const skip = Boolean(task.input.skipApproval);
   return {
-    mode: effective,
+    mode: kind === 'dev' && !skip && approvalIncludes(setting, 'plan') ? 'plan' : 'none',
+    commands: !skip && approvalIncludes(setting, 'commands'),
     ...(task.input.approvedPlan ? { approvedPlan: task.input.approvedPlan } : {}),
     ...(task.input.revisions?.length ? { revisions: task.input.revisions } : {}),
   };
