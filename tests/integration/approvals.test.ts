@@ -12,6 +12,12 @@
  * - The API: approve and revise, with the same rules as cancel.
  * - Steering: a reply to the status message reaches the next model request, fenced and labelled;
  *   a plain message while the task runs asks Add / New, and each does what it says.
+ * - Command approval (`approval: [commands]`, and DEVBOT_APPROVAL=commands for repositories without
+ *   a setting): a risky command waits with Allow once / Allow for this task / Deny; another user's
+ *   press is refused; Deny reaches the model as the tool result and the task goes on; Allow once
+ *   runs it; Allow for this task (through the API) stops asking for the same command; a harmless
+ *   command and `/sh` never ask. GitHub: `/devbot allow` by a read-only user is refused, `/devbot
+ *   deny` by a write user answers.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +41,8 @@ import { removeDir, taskEnded, tempDir, uniquePrefix, waitFor } from '../helpers
 
 const OWNER = 'acme';
 const GREET = 'greet'; // .devbot.yml says approval: plan
-const FREE = 'free'; // no approval
+const FREE = 'free'; // no approval in .devbot.yml (the deployment's: commands)
+const CMDS = 'cmds'; // .devbot.yml says approval: [commands]
 const SECRET = `whsec-${randomBytes(12).toString('hex')}`;
 const ALICE = 1001;
 const BOB = 1002;
@@ -177,7 +184,15 @@ beforeAll(async () => {
     files: { 'README.md': '# greet\n', '.devbot.yml': 'approval: plan\n' },
   });
   await gh.createRepo({ owner: OWNER, name: FREE, files: { 'README.md': '# free\n' } });
-  for (const repo of [GREET, FREE]) {
+  await gh.createRepo({
+    owner: OWNER,
+    name: CMDS,
+    files: {
+      'README.md': '# cmds\n',
+      '.devbot.yml': 'approval: [commands]\napprove_commands: ./deploy.sh\n',
+    },
+  });
+  for (const repo of [GREET, FREE, CMDS]) {
     gh.setPermission(OWNER, repo, 'alice', 'write');
     gh.setPermission(OWNER, repo, 'bob', 'write');
     gh.setPermission(OWNER, repo, 'rita', 'read');
@@ -194,6 +209,7 @@ beforeAll(async () => {
     TELEGRAM_ALLOWED_USER_IDS: `${ALICE},${BOB}`,
     DEVBOT_QUEUE_PREFIX: uniquePrefix(),
     DEVBOT_SANDBOX_TIMEOUT_MS: '30000',
+    DEVBOT_APPROVAL: 'commands',
   };
   await start();
   const access = new SqlSubjectAccess(devbot.app.runtime.sql);
@@ -523,4 +539,168 @@ describe('steering a running task', () => {
     releaseLong();
     await waitForStatus(long.id, 'cancelled');
   }, 120_000);
+});
+
+describe('command approval', () => {
+  const run = (command: string) => ({ name: 'run_command', arguments: { command } });
+  /** The model's last message is the result of a call to run `command` (its text starts with `start`). */
+  const toolResult =
+    (start: string) =>
+    (body: { messages: Array<{ role: string; content?: unknown }> }): boolean => {
+      const last = body.messages.at(-1);
+      return last?.role === 'tool' && String(last.content).startsWith(start);
+    };
+  const isAsk = (command: string) => (m: StoredMessage) =>
+    m.text.startsWith('⏸️') && m.text.includes(command) && buttonsOf(m).length > 0;
+  const synth = (tag: string): ScriptedTurn => ({
+    match: { role: 'synthesizer' },
+    content: JSON.stringify({
+      summary: `Ran the commands (${tag}).`,
+      steps: ['Ran commands'],
+      prTitle: `Commands (${tag})`,
+      prBody: 'Ran commands.',
+      chatReply: `Done (${tag}).`,
+    }),
+  });
+
+  it('Telegram: a risky command waits for the requester; Deny reaches the model and the task goes on; Allow once runs it; Allow for this task stops asking; harmless commands and /sh never ask', async () => {
+    tg.sendUserMessage({ from: ALICE, chat: 'group', mention: true, text: `/repo ${OWNER}/${CMDS}` });
+    await tg.waitForMessage((m) => m.text.includes(`now works on ${OWNER}/${CMDS}`), { chatId: GROUP });
+    llm.load([
+      plannerTurn('cmds'),
+      // A harmless command runs at once; a risky one (chmod -R) waits.
+      {
+        match: { role: 'coder' },
+        toolCalls: [run('echo harmless-ran'), run('chmod -R u+w . && touch denied.txt')],
+      },
+      {
+        match: { role: 'coder', test: toolResult('error: the user denied running this command') },
+        toolCalls: [run('chmod -R u+w . && touch once.txt')],
+      },
+      { match: { role: 'coder', test: toolResult('exit code 0') }, toolCalls: [run('chmod -R u+w .')] },
+      // The same command (whitespace aside) after "Allow for this task": no question.
+      { match: { role: 'coder', test: toolResult('exit code 0') }, toolCalls: [run('chmod  -R u+w .')] },
+      { match: { role: 'coder', test: toolResult('exit code 0') }, content: 'Ran them.' },
+      synth('cmds'),
+    ]);
+    tg.sendUserMessage({ from: ALICE, chat: 'group', mention: true, text: '/new_task run the commands' });
+    const ask1 = await tg.waitForMessage(isAsk('touch denied.txt'), { chatId: GROUP, timeoutMs: 30_000 });
+    const task = await newestTask();
+    expect(buttonsOf(ask1).map((b) => b.text)).toEqual(['✅ Allow once', '♾️ Allow for this task', '🚫 Deny']);
+    expect(ask1.text).toMatch(/changes permissions recursively/);
+    // The task keeps running (and its sandbox) while the command waits.
+    expect((await store().getTask(task.id))?.status).toBe('running');
+    const ask1Buttons = buttonsOf(ask1);
+    expect(await press(BOB, ask1, 'Deny')).toMatch(/Only the person who asked/);
+    const forged = tg.pressButton({
+      from: ALICE,
+      chatId: GROUP,
+      messageId: ask1.messageId,
+      data: 'ca:o:00000000-0000-4000-8000-000000000000',
+    });
+    expect(await toast(forged)).toMatch(/no task of this chat/);
+    expect(await press(ALICE, ask1, 'Deny')).toBe('Denied: the crew goes on without it.');
+    expect(await press(ALICE, ask1, 'Allow once', ask1Buttons)).toMatch(/already decided \(denied\)/);
+    await tg.waitFor(() => ask1.text.includes('Denied by tg:1001'), 10_000, 'the ask closed');
+
+    const ask2 = await tg.waitForMessage(isAsk('touch once.txt'), { chatId: GROUP, timeoutMs: 30_000 });
+    const ask2Buttons = buttonsOf(ask2);
+    expect(await press(ALICE, ask2, 'Allow once')).toBe('Allowed once: the command runs.');
+
+    // Allow for this task, through the API: another subject may not, the requester may.
+    const ask3 = await tg.waitForMessage((m) => isAsk('chmod -R u+w .')(m) && !m.text.includes('touch'), {
+      chatId: GROUP,
+      timeoutMs: 30_000,
+    });
+    const open = (await store().listEvents(task.id)).filter((e) => e.type === 'command.approval_requested');
+    const cid = (open.at(-1)?.data as { id: string } | undefined)?.id ?? '';
+    const mallory = await devbot.client('mallory');
+    expect((await mallory.request('POST', `/tasks/${task.id}/commands/${cid}/allow`)).status).toBe(403);
+    const alice = await devbot.client(`tg:${ALICE}`);
+    expect(
+      (await alice.request('POST', `/tasks/${task.id}/commands/${cid}/allow`, { scope: 'forever' })).status,
+    ).toBe(400);
+    expect(
+      (await alice.request('POST', `/tasks/${task.id}/commands/${cid}/allow`, { scope: 'task' })).status,
+    ).toBe(202);
+    await tg.waitFor(() => ask3.text.includes('Allowed for the rest of this task'), 10_000, 'ask 3 closed');
+
+    const done = await taskEnded(store(), task.id, 40_000);
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    expect(llm.errors).toEqual([]);
+    const events = await store().listEvents(task.id);
+    expect(events.filter((e) => e.type === 'command.approval_requested')).toHaveLength(3);
+    expect(
+      events
+        .filter((e) => e.type === 'command.approval_decided')
+        .map((e) => (e.data as { decision: string; by: string }).decision),
+    ).toEqual(['denied', 'allowed_once', 'allowed_task']);
+    const ran = events
+      .filter((e) => e.type === 'command.started')
+      .map((e) => (e.data as { command: string }).command);
+    expect(ran).toContain('echo harmless-ran');
+    expect(ran).not.toContain('chmod -R u+w . && touch denied.txt');
+    expect(ran).toContain('chmod  -R u+w .');
+    expect(await gh.gitShow(OWNER, CMDS, `${done.branch}:once.txt`)).toBe('');
+    await expect(gh.gitShow(OWNER, CMDS, `${done.branch}:denied.txt`)).rejects.toThrow();
+    // A late press, after the task ended.
+    expect(await press(ALICE, ask2, 'Deny', ask2Buttons)).toMatch(
+      /Nothing to decide: the task has already finished/,
+    );
+
+    // `/sh` is the user's own command: it never asks, even where commands need approval.
+    tg.sendUserMessage({
+      from: ALICE,
+      chat: 'group',
+      mention: true,
+      text: '/sh mkdir -p /tmp/x && chmod -R u+w /tmp/x && echo sh-ran',
+    });
+    const sh = await waitFor(async () => {
+      const t = await newestTask();
+      return t.id !== task.id && t.kind === 'shell' ? t : undefined;
+    }, 'the /sh task');
+    const shDone = await taskEnded(store(), sh.id, 30_000);
+    expect(shDone.status, shDone.error ?? '').toBe('succeeded');
+    expect((await store().listEvents(sh.id)).some((e) => e.type === 'command.approval_requested')).toBe(
+      false,
+    );
+  }, 120_000);
+
+  it('GitHub: the question in the sticky comment; /devbot allow by a read-only user is refused, /devbot deny by a write user answers', async () => {
+    const hook = `${devbot.app.url}/api/github/webhooks`;
+    llm.load([
+      plannerTurn('gh-cmds'),
+      { match: { role: 'coder' }, toolCalls: [run('./deploy.sh --prod')] },
+      {
+        match: { role: 'coder', test: toolResult('error: the user denied running this command') },
+        toolCalls: [{ name: 'write_file', arguments: { path: 'notes.txt', content: 'not deployed\n' } }],
+      },
+      { match: { role: 'coder', afterToolResult: true }, content: 'Left a note instead.' },
+      synth('gh-cmds'),
+    ]);
+    const issue = gh.createIssue(OWNER, CMDS, { title: 'Deploy it', user: 'alice', labels: ['devbot'] });
+    await deliver(hook, SECRET, issueLabeled(gh, OWNER, CMDS, issue.number, 'devbot', 'alice'));
+    const [task] = await store().listTasks({ source: 'github', limit: 1 });
+    const sticky = () => gh.comments(OWNER, CMDS, issue.number).find((c) => c.user.login === 'devbot[bot]');
+    await waitFor(
+      () => (sticky()?.body.includes('/devbot allow') ? true : undefined),
+      'the question in the sticky comment',
+      30_000,
+    );
+    expect(sticky()?.body).toContain('./deploy.sh --prod');
+    expect(sticky()?.body).toContain("matches the repository's approve_commands");
+
+    const read = gh.addComment(OWNER, CMDS, issue.number, '/devbot allow', 'rita');
+    await deliver(hook, SECRET, issueCommentCreated(gh, OWNER, CMDS, read));
+    const events = await store().listEvents(task!.id);
+    expect(events.some((e) => e.type === 'command.approval_decided')).toBe(false);
+
+    const deny = gh.addComment(OWNER, CMDS, issue.number, '/devbot deny', 'bob');
+    await deliver(hook, SECRET, issueCommentCreated(gh, OWNER, CMDS, deny));
+    const done = await taskEnded(store(), task!.id, 40_000);
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    const decided = (await store().listEvents(task!.id)).filter((e) => e.type === 'command.approval_decided');
+    expect(decided.map((e) => e.data)).toMatchObject([{ decision: 'denied', by: 'gh:bob' }]);
+    expect(llm.errors).toEqual([]);
+  }, 90_000);
 });
