@@ -86,6 +86,10 @@ export function eventLine(event: Pick<TaskEvent, 'type' | 'data'>): string {
       return `$ ${str('command')}`;
     case 'command.finished':
       return `exit ${String(d['exitCode'])} in ${formatDuration(Number(d['durationMs']) || 0)}: ${str('command')}`;
+    case 'command.approval_requested':
+      return `⏸️ waits for approval to run: ${clip(str('command'), 200)} (${str('reasons')})`;
+    case 'command.approval_decided':
+      return `command ${str('decision').replace('_', ' ')} by ${str('by')}: ${clip(str('command'), 200)}`;
     case 'preview_ready':
       return `preview ready: ${str('url')}`;
     case 'tool_call':
