@@ -304,6 +304,9 @@ describe('plan approval in Telegram', () => {
     expect(await gh.gitShow(OWNER, GREET, `${done.branch}:greeting.txt`)).toBe('hello approved\n');
     // The continuation worked from the approved plan: no third planner request.
     expect(llm.requests.filter((r) => r.role === 'planner')).toHaveLength(2);
+    // Each continuation counts its own attempts: three rounds (plan, revise, approve) are not three
+    // failed attempts, so a transient failure now would still be retried.
+    expect(done.attempts).toBe(1);
     expect(llm.errors).toEqual([]);
     // A double press after the approval: nothing to decide, nothing changes.
     expect(await press(ALICE, plan2, 'Approve', plan2Buttons)).toMatch(/Nothing to decide/);
@@ -448,10 +451,18 @@ describe('steering a running task', () => {
     const hold = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let releaseSynth: () => void = () => {};
+    const holdSynth = new Promise<void>((resolve) => {
+      releaseSynth = resolve;
+    });
     llm.load([
       plannerTurn('steer'),
       ...workTurns('steer', { hold }).map((turn, i) =>
-        i === 1 ? { ...turn, match: { role: 'coder', contains: 'please also say goodbye' } } : turn,
+        i === 1
+          ? { ...turn, match: { role: 'coder', contains: 'please also say goodbye' } }
+          : i === 2
+            ? { ...turn, hold: holdSynth }
+            : turn,
       ),
     ]);
     const update = tg.sendUserMessage({
@@ -490,8 +501,29 @@ describe('steering a running task', () => {
       return steers.length === 2 ? true : undefined;
     }, 'two steering messages');
     release();
+    // A message after the coder's last turn (the write-up is being written): it cannot reach the
+    // crew any more, and the status message says so instead of "noted".
+    await waitFor(
+      () => (llm.requests.at(-1)?.role === 'synthesizer' ? true : undefined),
+      'the synthesizer at work',
+      30_000,
+    );
+    tg.sendUserMessage({ from: ALICE, chat: 'group', replyTo: status.messageId, text: 'one more thing' });
+    await waitFor(async () => {
+      const steers = (await store().listEvents(task.id)).filter((e) => e.type === 'steer');
+      return steers.length === 3 ? true : undefined;
+    }, 'the late message');
+    releaseSynth();
     const done = await taskEnded(store(), task.id, 40_000);
     expect(done.status, done.error ?? '').toBe('succeeded');
+    await tg.waitFor(
+      () =>
+        status.history.some((h) =>
+          h.includes("arrived after the crew's last step, not used: one more thing"),
+        ),
+      10_000,
+      'the late message acknowledged as too late',
+    );
     const next = llm.requests.filter((r) => r.role === 'coder').at(-1);
     const text = JSON.stringify(next?.body.messages);
     expect(text).toContain('please also say goodbye');
