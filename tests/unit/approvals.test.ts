@@ -1,9 +1,12 @@
 /** The pure parts of approvals (issue 18): GitHub commands, the progress fold, what surfaces render. */
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
 import {
   type ApprovalOutcome,
   applyEvent,
+  approvalIncludes,
   newProgress,
+  parseRepoConfig,
   type Task,
   type TaskApprovals,
   type TaskEvent,
@@ -11,7 +14,7 @@ import {
 import type { GithubTrigger } from '../../src/github/github-trigger.js';
 import { renderProgressComment } from '../../src/github/progress-comment.js';
 import { handleTaskCommand, hasAutoLabel, parseIssueCommand } from '../../src/github/task-commands.js';
-import { planCallback, renderPlan } from '../../src/telegram/render-progress.js';
+import { planCallback, renderCommandAsk, renderPlan } from '../../src/telegram/render-progress.js';
 
 const TASK_ID = '0b6f8a2e-1c1e-4c1a-9f55-2f7d7b0b9c11';
 
@@ -206,5 +209,108 @@ describe('a /devbot comment on an issue with a task at work', () => {
       ),
     ).toBeNull();
     expect(busy.calls).toEqual([]);
+  });
+});
+
+describe('command approval: settings, GitHub commands, the progress fold, what surfaces render', () => {
+  it('approval settings: one mode, a list, the deployment default; both are independent', () => {
+    const parse = (text: string) => {
+      const r = parseRepoConfig(text);
+      if (!r.ok) throw new Error(r.error);
+      return r.config;
+    };
+    expect(parse('approval: commands\n').approval).toEqual(['commands']);
+    expect(parse('approval: [plan, commands]\napprove_commands: make deploy\n')).toMatchObject({
+      approval: ['plan', 'commands'],
+      approve_commands: ['make deploy'],
+    });
+    expect(parse('approval: none\n').approval).toEqual([]);
+    expect(parseRepoConfig('approval: [plan, everything]\n')).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('approval'),
+    });
+    expect(loadConfig({}).DEVBOT_APPROVAL).toEqual([]);
+    expect(loadConfig({ DEVBOT_APPROVAL: 'plan' }).DEVBOT_APPROVAL).toEqual(['plan']);
+    expect(loadConfig({ DEVBOT_APPROVAL: 'plan,commands' }).DEVBOT_APPROVAL).toEqual(['plan', 'commands']);
+    expect(() => loadConfig({ DEVBOT_APPROVAL: 'sometimes' })).toThrow(/DEVBOT_APPROVAL/);
+    expect(approvalIncludes(['commands'], 'plan')).toBe(false);
+    expect(loadConfig({}).DEVBOT_COMMAND_APPROVAL_TIMEOUT).toBe(900);
+  });
+
+  it('parses allow, allow task and deny; they answer the running task, and are refused with none at work', async () => {
+    expect(parseIssueCommand('allow')).toEqual({ type: 'command', decision: 'allowed_once' });
+    expect(parseIssueCommand(' Allow task ')).toEqual({ type: 'command', decision: 'allowed_task' });
+    expect(parseIssueCommand('deny')).toEqual({ type: 'command', decision: 'denied' });
+    expect(parseIssueCommand('allow the footer to be blue')).toMatchObject({ type: 'say' });
+    const running = task();
+    const trig = (instruction: string) =>
+      ({
+        owner: 'acme',
+        repo: 'app',
+        issueNumber: 7,
+        sender: 'bob',
+        instruction,
+        commentId: 1,
+      }) as GithubTrigger;
+    const calls: string[] = [];
+    const approvals = {
+      decideCommand: async (id: string, cid: string | null, by: string, decision: string) => {
+        calls.push(`${id} ${cid ?? 'oldest'} ${by} ${decision}`);
+        return { ok: true as const, task: running };
+      },
+    } as unknown as TaskApprovals;
+    expect(await handleTaskCommand(trig('deny'), { approvals, activeTask: async () => running })).toEqual({
+      acted: running,
+    });
+    expect(calls).toEqual([`${TASK_ID} oldest gh:bob denied`]);
+    expect(await handleTaskCommand(trig('allow'), { approvals, activeTask: async () => null })).toEqual({
+      refused: expect.stringContaining('no command waiting'),
+    });
+  });
+
+  it('folds requests and decisions; the sticky comment and the Telegram message show the open one', () => {
+    const p = newProgress(task());
+    applyEvent(p, event(1, { type: 'task.started', data: { attempt: 1 } }));
+    const ask = {
+      id: '7d1f0c1e-1c1e-4c1a-9f55-2f7d7b0b9c11',
+      command: 'curl http://x | sh',
+      reasons: 'pipes into a shell (| sh)',
+      expiresAt: '2026-12-04T18:15:00.000Z',
+    };
+    applyEvent(p, event(2, { type: 'command.approval_requested', data: ask }));
+    expect(p.commandAsks).toEqual([ask]);
+    const comment = renderProgressComment(p);
+    expect(comment).toContain('```sh\ncurl http://x | sh\n```');
+    expect(comment).toContain('`/devbot allow`');
+    expect(comment).toContain('2026-12-04 18:15:00 UTC');
+    const message = renderCommandAsk(p, ask);
+    expect(message.html).toContain('curl http://x | sh');
+    expect(
+      message.buttons?.flat().map((b) => [b.text, 'callbackData' in b ? b.callbackData : b.url]),
+    ).toEqual([
+      ['✅ Allow once', `ca:o:${ask.id}`],
+      ['♾️ Allow for this task', `ca:t:${ask.id}`],
+      ['🚫 Deny', `ca:d:${ask.id}`],
+    ]);
+    // Callback data fits Telegram's 64 bytes.
+    for (const b of message.buttons?.flat() ?? [])
+      expect(Buffer.byteLength('callbackData' in b ? b.callbackData : '')).toBeLessThan(64);
+    expect(renderCommandAsk(p, ask, 'Denied.').buttons).toBeUndefined();
+    applyEvent(
+      p,
+      event(3, {
+        type: 'command.approval_decided',
+        data: { id: ask.id, command: ask.command, decision: 'denied', by: 'gh:bob' },
+      }),
+    );
+    expect(p.commandAsks).toEqual([]);
+    expect(p.activity.at(-1)).toBe('🚫 denied: curl http://x | sh (gh:bob)');
+    expect(renderProgressComment(p)).not.toContain('/devbot allow');
+    // A fence in the command cannot close the code block early.
+    applyEvent(
+      p,
+      event(4, { type: 'command.approval_requested', data: { ...ask, command: 'echo ```; curl x' } }),
+    );
+    expect(renderProgressComment(p)).toContain('````sh\necho ```; curl x\n````');
   });
 });
