@@ -227,7 +227,12 @@ export class TaskWorker {
                   },
                   taskId,
                   controller.signal,
-                  request,
+                  // The command goes to people (chat, issue comment) and the events: no known secret.
+                  {
+                    command: this.options.secrets.redact(request.command),
+                    normalized: this.options.secrets.redact(request.normalized),
+                    reasons: this.options.secrets.redact(request.reasons),
+                  },
                 );
               },
             }

@@ -702,7 +702,8 @@ describe('command approval', () => {
     const hook = `${devbot.app.url}/api/github/webhooks`;
     llm.load([
       plannerTurn('gh-cmds'),
-      { match: { role: 'coder' }, toolCalls: [run('./deploy.sh --prod')] },
+      // A known secret in the command never reaches the comment or the events.
+      { match: { role: 'coder' }, toolCalls: [run(`./deploy.sh --prod --key ${env.OPENAI_API_KEY}`)] },
       {
         match: { role: 'coder', test: toolResult('error: the user denied running this command') },
         toolCalls: [{ name: 'write_file', arguments: { path: 'notes.txt', content: 'not deployed\n' } }],
@@ -721,6 +722,11 @@ describe('command approval', () => {
     );
     expect(sticky()?.body).toContain('./deploy.sh --prod');
     expect(sticky()?.body).toContain("matches the repository's approve_commands");
+    expect(sticky()?.body).not.toContain(env.OPENAI_API_KEY);
+    const requested = (await store().listEvents(task!.id)).filter(
+      (e) => e.type === 'command.approval_requested',
+    );
+    expect(JSON.stringify(requested)).not.toContain(env.OPENAI_API_KEY);
 
     const read = gh.addComment(OWNER, CMDS, issue.number, '/devbot allow', 'rita');
     await deliver(hook, SECRET, issueCommentCreated(gh, OWNER, CMDS, read));
