@@ -129,6 +129,8 @@ export function applyEvent(p: TaskProgress, event: TaskEvent): boolean {
       p.phase = 'queued';
       return false;
     case 'task.started':
+      // A new attempt waits on no command an earlier attempt asked about.
+      p.commandAsks = [];
       p.status = 'running';
       p.phase = 'starting';
       p.startedAt ??= event.at;

@@ -287,7 +287,7 @@ function visible(s: TaskProgress): string {
   return JSON.stringify([
     s.status,
     s.planRound,
-    s.commandAsks[0]?.id,
+    s.commandAsks.at(-1)?.id,
     s.steps.length,
     s.steps.at(-1),
     s.prUrl,

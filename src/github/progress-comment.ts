@@ -38,7 +38,7 @@ export function renderProgressComment(state: TaskProgress, taskPage?: string): s
     out.push('**Plan**', '', planText(state.plan), '');
     out.push('Comment `/devbot go` to start or `/devbot revise <what>` to change the plan.', '');
   }
-  const ask = state.status === 'running' ? state.commandAsks[0] : undefined;
+  const ask = state.status === 'running' ? state.commandAsks.at(-1) : undefined;
   if (ask) {
     out.push(
       '**⏸️ devbot wants to run a command that needs your OK:**',

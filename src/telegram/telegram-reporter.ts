@@ -105,8 +105,9 @@ export class TelegramReporter implements TaskReporter {
     if (event.type === 'command.approval_requested') this.#sendCommandAsk(tracked, event.data);
     else if (event.type === 'command.approval_decided')
       this.#closeCommandAsk(tracked, event.data.id, COMMAND_OUTCOME[event.data.decision](event.data.by));
-    if (isTerminalEvent(event))
-      for (const id of [...tracked.commandAsks.keys()]) this.#closeCommandAsk(tracked, id, 'The task ended.');
+    if (isTerminalEvent(event) || event.type === 'task.started')
+      for (const id of [...tracked.commandAsks.keys()])
+        this.#closeCommandAsk(tracked, id, isTerminalEvent(event) ? 'The task ended.' : 'The attempt ended.');
     if (event.type === 'task.waiting') await this.#sendPlan(task, tracked);
     else if (event.type === 'task.started' || isTerminalEvent(event)) this.#closePlan(task, tracked);
     if (isTerminalEvent(event)) {

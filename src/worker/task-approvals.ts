@@ -111,7 +111,9 @@ export class DefaultTaskApprovals implements TaskApprovals {
         message: `nothing to decide: the task ${STATUS_WORDS[task.status]}`,
       };
     const open = await commands.open(taskId);
-    const target = commandId === null ? open[0] : open.find((c) => c.id === commandId);
+    // Without an id, the newest: a task waits on one command at a time, and an older open request
+    // is one an earlier attempt (a crashed worker) left behind.
+    const target = commandId === null ? open.at(-1) : open.find((c) => c.id === commandId);
     if (!target) {
       const known = commandId === null ? null : await commands.get(commandId);
       const message =
@@ -120,6 +122,8 @@ export class DefaultTaskApprovals implements TaskApprovals {
           : 'no command of this task waits for approval';
       return { ok: false, reason: 'no_command', message };
     }
+    if (target !== open.at(-1))
+      return { ok: false, reason: 'stale', message: 'this request is from an earlier attempt of the task' };
     const decided = await commands.decide(taskId, target.id, { decision, by });
     if (!decided) {
       const known = await commands.get(target.id);
