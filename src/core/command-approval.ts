@@ -73,7 +73,8 @@ export interface CommandApprovalStore {
 /** The tool result the model gets for a denied (or unanswered) command. */
 export function deniedCommandMessage(command: string, verdict: CommandVerdict): string {
   const clipped = command.length > 300 ? `${command.slice(0, 297)}…` : command;
+  const next = 'It was not run: carry on without it, or do the work another way.';
   return verdict.decision === 'expired'
-    ? `nobody answered the request to run this command in time, so it was not run: ${clipped}. Carry on without it, or do the work another way.`
-    : `the user denied running this command: ${clipped}. It was not run. Carry on without it, or do the work another way.`;
+    ? `nobody answered the request to run this command in time: ${clipped}\n${next}`
+    : `the user denied running this command: ${clipped}\n${next}`;
 }
