@@ -66,12 +66,15 @@ export class Coder {
     const network = options.network
       ? 'Commands may use the network through a proxy that is already configured (HTTP_PROXY/HTTPS_PROXY); it allows package registries and source hosts only, so installing dependencies works and other hosts are refused.'
       : 'There is no network: do not install packages or fetch anything; such commands are refused.';
+    const approval = options.commandApproval
+      ? ' Risky commands (installs, network access, deleting outside the workspace, git push or reset --hard, chmod -R, piping into a shell) wait for a person to allow them; if one is denied, do the work another way.'
+      : '';
     this.#messages = [
       {
         role: 'system',
         content: loadPrompt('coder', {
           workdir: options.sandbox.workdir,
-          network,
+          network: network + approval,
           extraTools: (options.extraTools ?? []).map((t) => `\n- ${t.name}: ${t.description}`).join(''),
         }),
       },

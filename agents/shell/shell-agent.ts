@@ -77,9 +77,13 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
             role: 'system',
             content: loadPrompt('shell', {
               workdir: sandbox.workdir,
-              network: network
-                ? 'Commands may use the network through a proxy that allows package registries and source hosts only.'
-                : 'There is no network access.',
+              network:
+                (network
+                  ? 'Commands may use the network through a proxy that allows package registries and source hosts only.'
+                  : 'There is no network access.') +
+                (deps.commandApproval
+                  ? ' Risky commands (installs, network access, deletes outside the workspace, git push, chmod -R, piping into a shell) wait for the user to allow them; if one is denied, say so and do not retry it.'
+                  : ''),
             }),
           },
           {

@@ -209,22 +209,7 @@ function judge(segment: Segment, options: CommandRiskOptions, add: Add, depth: n
   else if (args.some((a) => /^[a-z][a-z0-9+.-]*:\/\//i.test(a) && !a.startsWith('file://')))
     add({ class: 'network', detail: text });
   if (DELETERS.has(program)) judgeDelete(args, options.workdir, text, add);
-  if (program === 'find' && args.some((a) => a === '-delete' || a === '-exec' || a === '-execdir')) {
-    const roots = args
-      .slice(
-        0,
-        Math.max(
-          0,
-          args.findIndex((a) => a.startsWith('-')),
-        ),
-      )
-      .filter(Boolean);
-    const root = options.workdir.replace(/\/+$/, '');
-    const outside = (r: string) =>
-      outsideWorkspace(r, options.workdir, ['/tmp']) &&
-      resolveDots(r.startsWith('/') ? r : `${root}/${r}`) !== root;
-    if (roots.length === 0 || roots.some(outside)) add({ class: 'delete', detail: text });
-  }
+  if (program === 'find') judgeFind(args, options, text, add, depth);
   if (program === 'dd' || /^mkfs/.test(program) || program === 'wipefs')
     add({ class: 'delete', detail: text });
   if ((program === 'chmod' || program === 'chown' || program === 'chgrp') && args.some(isRecursiveFlag))
@@ -234,6 +219,36 @@ function judge(segment: Segment, options: CommandRiskOptions, add: Add, depth: n
     if (['pull', 'push', 'login', 'run', 'build'].includes(args[0] ?? ''))
       add({ class: 'network', detail: text });
   if (INSTALLERS[program]) judgeInstaller(program, args, text, add);
+}
+
+/**
+ * `find` deletes with `-delete` (risky when it starts outside the workspace), and runs commands with
+ * `-exec`/`-execdir`/`-ok`: those are judged as commands, `{}` standing for where find starts.
+ */
+function judgeFind(
+  args: readonly string[],
+  options: CommandRiskOptions,
+  text: string,
+  add: Add,
+  depth: number,
+) {
+  const firstOption = args.findIndex((a) => a.startsWith('-') || a === '(' || a === '!');
+  const roots = (firstOption < 0 ? args : args.slice(0, firstOption)).filter(Boolean);
+  const root = options.workdir.replace(/\/+$/, '');
+  const outside = (r: string) =>
+    outsideWorkspace(r, options.workdir, ['/tmp']) &&
+    resolveDots(r.startsWith('/') ? r : `${root}/${r}`) !== root;
+  if (args.includes('-delete') && (roots.length === 0 || roots.some(outside)))
+    add({ class: 'delete', detail: text });
+  const start = roots.find(outside) ?? roots[0] ?? '.';
+  for (let i = 0; i < args.length; i++) {
+    if (!['-exec', '-execdir', '-ok', '-okdir'].includes(args[i] as string)) continue;
+    const end = args.findIndex((a, j) => j > i && (a === ';' || a === '+'));
+    const words = args.slice(i + 1, end < 0 ? undefined : end).map((w) => w.replaceAll('{}', start));
+    visit(words.map(quoteWord).join(' '), options, add, depth + 1);
+    if (end < 0) break;
+    i = end;
+  }
 }
 
 function judgeInstaller(program: string, args: readonly string[], text: string, add: Add): void {
@@ -493,9 +508,12 @@ export function parse(command: string): { segments: Segment[]; substitutions: st
       continue;
     }
     if (ch === '\n' || ch === ';' || ch === '(' || ch === ')' || ch === '{' || ch === '}') {
-      // Braces only group at the start of a word (`{ a; }`); inside a word they are text.
-      if ((ch === '{' || ch === '}') && inWord) {
+      // Braces group only as words of their own (`{ a; }`); `{}` and `a{b,c}` are text.
+      const next = command[i + 1] ?? '';
+      const alone = !inWord && (next === '' || /[\s;&|()]/.test(next));
+      if ((ch === '{' || ch === '}') && !alone) {
         word += ch;
+        inWord = true;
         i += 1;
         continue;
       }
