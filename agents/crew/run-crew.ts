@@ -117,7 +117,11 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
     inbox: ctx.takeMessages?.bind(ctx),
     commandApproval:
       approval?.commands && ctx.askCommand
-        ? { ask: ctx.askCommand.bind(ctx), patterns: repoConfig.approve_commands ?? [] }
+        ? {
+            ask: ctx.askCommand.bind(ctx),
+            patterns: repoConfig.approve_commands ?? [],
+            waited: (ms: number) => session.budget.exclude(ms),
+          }
         : undefined,
   });
   const checks = await detectChecks(sandbox, repoConfig, { network });

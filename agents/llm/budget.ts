@@ -46,7 +46,7 @@ export class TaskBudget {
     toolCalls: 0,
   };
   readonly progress: string[] = [];
-  readonly #startedAt: number;
+  #startedAt: number;
   readonly #now: () => number;
 
   constructor(limits: BudgetLimits, now: () => number = Date.now) {
@@ -58,6 +58,11 @@ export class TaskBudget {
   /** A line of "what was done", quoted when the budget runs out. */
   note(step: string): void {
     this.progress.push(step);
+  }
+
+  /** Time spent waiting for a person (a command's approval) is not the task's to spend. */
+  exclude(ms: number): void {
+    this.#startedAt += Math.max(0, ms);
   }
 
   elapsedMs(): number {

@@ -62,7 +62,9 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
         emit: ctx.emit.bind(ctx),
         signal: ctx.signal,
         commandApproval:
-          deps.commandApproval && ctx.askCommand ? { ask: ctx.askCommand.bind(ctx) } : undefined,
+          deps.commandApproval && ctx.askCommand
+            ? { ask: ctx.askCommand.bind(ctx), waited: (ms: number) => session.budget.exclude(ms) }
+            : undefined,
       }).filter((t) => ['run_command', 'list_files', 'read_file'].includes(t.name));
       const history = (workspace.history ?? []).slice(-20);
       await ctx.emit('step', { phase: 'running', message: 'Working out the commands' });

@@ -43,6 +43,8 @@ export interface WorkspaceToolsOptions {
 export interface CommandApproval {
   ask(request: CommandApprovalRequest): Promise<CommandVerdict>;
   patterns?: readonly string[] | undefined;
+  /** Told how long a person took to answer (that wait is not the task's wall-time budget). */
+  waited?: ((ms: number) => void) | undefined;
 }
 
 const SKIP_DIRS = new Set(['.git', 'node_modules', '.venv', '__pycache__', 'dist', 'build', '.next']);
@@ -181,11 +183,10 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
       if (approval) {
         const risk = assessCommand(command, { workdir: sandbox.workdir, patterns: approval.patterns ?? [] });
         if (risk.risky) {
-          const verdict = await approval.ask({
-            command,
-            normalized: normalizeCommand(command),
-            reasons: describeRisk(risk.reasons),
-          });
+          const asked = Date.now();
+          const verdict = await approval
+            .ask({ command, normalized: normalizeCommand(command), reasons: describeRisk(risk.reasons) })
+            .finally(() => approval.waited?.(Date.now() - asked));
           if (!verdict.allowed) throw new ToolError(deniedCommandMessage(command, verdict));
         }
       }

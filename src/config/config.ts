@@ -117,7 +117,7 @@ export const configSchema = z.object({
   DEVBOT_APPROVAL_TIMEOUT: int(24 * 3600, 1),
   /**
    * Seconds a risky command waits for a person before it counts as denied (15 min). The task keeps
-   * running meanwhile, so the wait counts in DEVBOT_TASK_TIMEOUT_MS and the budget's wall time.
+   * running meanwhile, so the wait counts in DEVBOT_TASK_TIMEOUT_MS (not in the budget's wall time).
    */
   DEVBOT_COMMAND_APPROVAL_TIMEOUT: int(15 * 60, 1),
   /** BullMQ lock/stall detection; short in tests so a killed worker's job comes back quickly. */
