@@ -14,7 +14,7 @@ export class Metrics {
   });
   readonly approvalsTotal = new Counter({
     name: 'devbot_approvals_total',
-    help: 'Decisions on waiting tasks (approved, revised, expired)',
+    help: 'Decisions on waiting plans (approved, revised, expired) and on risky commands (command_allowed_once, command_allowed_task, command_denied)',
     labelNames: ['decision'] as const,
     registers: [this.registry],
   });
