@@ -152,11 +152,6 @@ export function createAgentsModule(
 
 function metricsSink(metrics: Metrics): UsageSink {
   return {
-    record: (usage: UsageRecord) => {
-      metrics.llmTokens.inc({ role: usage.role, direction: 'in' }, usage.tokensIn);
-      metrics.llmTokens.inc({ role: usage.role, direction: 'out' }, usage.tokensOut);
-      metrics.llmCost.inc({ role: usage.role }, usage.costUsd);
-      metrics.llmRequestDuration.observe({ role: usage.role }, usage.durationMs / 1000);
-    },
+    record: (usage: UsageRecord) => metrics.recordLlmUsage(usage),
   };
 }
