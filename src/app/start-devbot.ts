@@ -11,6 +11,7 @@ import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { isTerminal, type SandboxProvider } from '../core/index.js';
 import type { SqlClient } from '../core/sql-client.js';
 import { createApiApp } from '../gateway/api-app.js';
+import { createApiRateLimiter } from '../gateway/api-rate-limit.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { TaskStreamServer } from '../gateway/task-stream.js';
 import { createTokenRoutes } from '../gateway/token-routes.js';
@@ -209,6 +210,12 @@ async function startGateway(
     metrics,
     logger,
     rateLimitPerMinute: config.DEVBOT_RATE_LIMIT,
+    // One budget per subject across every gateway of this deployment (its queue prefix).
+    rateLimiter: createApiRateLimiter({
+      perMinute: config.DEVBOT_RATE_LIMIT,
+      redis: { client: infra.connection, prefix: infra.prefix },
+      logger,
+    }),
     bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
     metricsToken: config.DEVBOT_METRICS_TOKEN,
     apiEnabled: serveApi,

@@ -14,6 +14,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { createAuth } from './api-auth.js';
 import type { ApiEnv } from './api-env.js';
 import { ApiError, apiErrorHandler } from './api-error.js';
+import type { ApiRateLimiter } from './api-rate-limit.js';
 import { mountOpsRoutes } from './ops-routes.js';
 import { mountTaskRoutes } from './task-routes.js';
 import type { TaskStreamServer } from './task-stream.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   metrics: Metrics;
   logger: Logger;
   rateLimitPerMinute: number;
+  /** The deployment's shared rate limiter (Redis); by default this process counts on its own. */
+  rateLimiter?: ApiRateLimiter | undefined;
   bodyLimitBytes: number;
   /** DEVBOT_METRICS_TOKEN: when set, /metrics wants it as a bearer token. */
   metricsToken?: string | undefined;
