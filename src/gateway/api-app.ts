@@ -15,6 +15,7 @@ import { createAuth } from './api-auth.js';
 import type { ApiEnv } from './api-env.js';
 import { ApiError, apiErrorHandler } from './api-error.js';
 import type { ApiRateLimiter } from './api-rate-limit.js';
+import { openApiDocument } from './openapi-document.js';
 import { mountOpsRoutes } from './ops-routes.js';
 import { mountTaskRoutes } from './task-routes.js';
 import type { TaskStreamServer } from './task-stream.js';
@@ -82,6 +83,14 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   );
   mountOpsRoutes(app, deps);
   if (deps.apiEnabled === false) return app;
+
+  // Public: it describes the API, not any data (built once, on first request).
+  let openapi: Record<string, unknown> | null = null;
+  app.get('/openapi.json', (c) => {
+    openapi ??= openApiDocument({ serverUrl: deps.publicUrl?.() });
+    c.header('cache-control', 'public, max-age=300');
+    return c.json(openapi);
+  });
 
   const auth = createAuth(deps);
   mountTaskRoutes(app, { ...deps, auth });

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { MEMORY_KINDS, type Memory, type MemoryPort, type RecalledMemory } from '../core/memory.js';
-import type { ApiEnv } from './api-app.js';
+import type { ApiEnv } from './api-env.js';
 
 export interface MemoriesRoutesDeps {
   /** null when memory is disabled: every request gets 503 with `unavailableReason`. */
@@ -9,7 +9,7 @@ export interface MemoriesRoutesDeps {
   unavailableReason?: string;
 }
 
-const query = z.object({
+export const memoriesQuery = z.object({
   repo: z.string().trim().min(1).max(200).optional(),
   q: z.string().trim().min(1).max(2000).optional(),
   kind: z.enum(MEMORY_KINDS).optional(),
@@ -31,7 +31,7 @@ export function createMemoriesRoutes(deps: MemoriesRoutesDeps): Hono<ApiEnv> {
         { error: 'forbidden', message: 'reading memories needs an admin token (devbot token --admin)' },
         403,
       );
-    const parsed = query.safeParse(c.req.query());
+    const parsed = memoriesQuery.safeParse(c.req.query());
     if (!parsed.success)
       return c.json(
         {

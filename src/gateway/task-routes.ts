@@ -74,6 +74,18 @@ const DOCUMENTED_INPUT = {
 } as const;
 const RESERVED_INPUT = new Set(['chatSandbox']);
 
+/**
+ * `input` as the OpenAPI document describes it (openapi-document.ts reads it from here): the keys
+ * above, each optional; other keys are kept with the task and read by nothing.
+ */
+export const documentedTaskInput = z
+  .object(DOCUMENTED_INPUT)
+  .partial()
+  .catchall(z.unknown())
+  .describe(
+    'What the kind reads: command and preview (shell); issueNumber, issueTitle, instruction, context (dev); prNumber or branch (followup). chatSandbox is refused.',
+  );
+
 const taskInput = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   const issue = jsonInputIssue(value, INPUT_LIMITS);
   if (issue) {
@@ -122,7 +134,7 @@ export const createTaskBody = z
     message: 'a shell task needs a command',
   });
 
-const listQuery = z.object({
+export const listQuery = z.object({
   status: z.enum(TASK_STATUSES).optional(),
   source: z.enum(TASK_SOURCES).optional(),
   repo: repoName.optional(),
@@ -367,4 +379,4 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   });
 }
 
-const reviseBody = z.object({ text: z.string().trim().min(1).max(MAX_STEER_CHARS) }).strict();
+export const reviseBody = z.object({ text: z.string().trim().min(1).max(MAX_STEER_CHARS) }).strict();
