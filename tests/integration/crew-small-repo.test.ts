@@ -12,6 +12,7 @@ import { runCrew } from '../../agents/crew/run-crew.js';
 import { BudgetExceededError } from '../../agents/llm/budget.js';
 import { createLlmClient } from '../../agents/llm/llm-client.js';
 import { requireRepoConfig } from '../../src/core/index.js';
+import { taskEventPayloads } from '../../src/gateway/api-schemas.js';
 import { createDirSandbox, type DirSandbox } from '../fakes/llm/dir-sandbox.js';
 import { createRecordingContext, makeTask } from '../fakes/llm/recording-context.js';
 import {
@@ -165,6 +166,12 @@ describe('crew on the small repository', () => {
     const phases = ctx.events.filter((e) => e.type === 'step').map((e) => e.data['phase']);
     expect(phases).toEqual(['planning', 'coding', 'testing', 'coding', 'testing', 'summarizing']);
     expect(ctx.events.filter((e) => e.type === 'llm')).toHaveLength(10);
+    // Every payload the crew emitted fits its schema in the API's OpenAPI document.
+    for (const e of ctx.events)
+      expect(
+        taskEventPayloads[e.type].safeParse(e.data).error,
+        `${e.type} ${JSON.stringify(e.data)}`,
+      ).toBeUndefined();
     expect(ctx.task.usage['tokensIn']).toBeGreaterThan(0);
     expect(ctx.task.usage['toolCalls']).toBe(7);
     // The coder was told about the failing test with the runner's own output.
