@@ -4,6 +4,7 @@ import {
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
+  RLWrapperTimeouts,
 } from 'rate-limiter-flexible';
 import type { Logger } from '../observability/logger.js';
 
@@ -30,6 +31,8 @@ export interface ApiRateLimiterOptions {
    * (a single-process devbot needs no more).
    */
   redis?: { client: Redis; prefix: string } | undefined;
+  /** How long a request waits for Redis before it is counted in memory instead (default 500 ms). */
+  redisTimeoutMs?: number;
   logger?: Pick<Logger, 'warn' | 'info'> | undefined;
 }
 
@@ -75,13 +78,18 @@ export function createApiRateLimiter(options: ApiRateLimiterOptions): ApiRateLim
     );
   });
   const limiter = options.redis
-    ? new RateLimiterRedis({
-        ...base,
-        storeClient: options.redis.client,
-        keyPrefix: `${options.redis.prefix}:ratelimit:api`,
-        // A Redis that is reconnecting answers nothing: use the fallback at once, not after retries.
-        rejectIfRedisNotReady: true,
+    ? // A Redis that hangs (connected, not answering) must not hold requests: past the timeout
+      // the fallback counts this one.
+      new RLWrapperTimeouts({
+        limiter: new RateLimiterRedis({
+          ...base,
+          storeClient: options.redis.client,
+          keyPrefix: `${options.redis.prefix}:ratelimit:api`,
+          // A Redis that is reconnecting answers nothing: use the fallback at once, not after retries.
+          rejectIfRedisNotReady: true,
+        }),
         insuranceLimiter: fallback,
+        timeoutMs: options.redisTimeoutMs ?? 500,
       })
     : fallback;
 

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskIngress, TaskQueue, TaskStore } from '../../src/core/index.js';
@@ -128,6 +130,56 @@ describe('API rate limits shared through Redis', () => {
       expect(log.lines[0]?.msg).toMatch(/Redis does not answer/);
     } finally {
       dead.disconnect();
+    }
+  });
+
+  it('Redis that hangs (connected, silent): requests wait at most the timeout, then count in memory', async () => {
+    // Answers the client's handshake (INFO for the ready check, anything else +OK) and then
+    // nothing at all: the rate limiter's script never comes back.
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', (chunk) => {
+        // One reply per command (RESP arrays of bulk strings); a pipelined chunk holds several.
+        for (const m of String(chunk).matchAll(/\*\d+\r\n\$\d+\r\n([^\r]+)\r\n/g)) {
+          const command = (m[1] ?? '').toLowerCase();
+          if (command.startsWith('eval')) continue;
+          if (command === 'hello') socket.write("-ERR unknown command 'hello'\r\n");
+          else if (command === 'info') {
+            const body = '# Server\r\nredis_version:7.0.0\r\nloading:0\r\n';
+            socket.write(`$${body.length}\r\n${body}\r\n`);
+          } else socket.write('+OK\r\n');
+        }
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const silent = new Redis(`redis://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      maxRetriesPerRequest: 0,
+    });
+    silent.on('error', () => {});
+    try {
+      await once(silent, 'ready');
+      const log = recordingLogger();
+      const app = gatewayApp(
+        createApiRateLimiter({
+          perMinute: LIMIT,
+          redis: { client: silent, prefix },
+          redisTimeoutMs: 100,
+          logger: log,
+        }),
+      );
+      const auth = { authorization: `Bearer ${await tokens.sign('dave')}` };
+      const started = performance.now();
+      const res = await app.request('/tasks', { headers: auth });
+      expect(res.status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(res.headers.get('ratelimit-remaining')).toBe(String(LIMIT - 1));
+      expect(log.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+    } finally {
+      silent.disconnect();
+      for (const socket of sockets) socket.destroy();
+      server.close();
     }
   });
 });
