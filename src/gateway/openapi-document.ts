@@ -185,7 +185,7 @@ export function openApiDocument(options: { serverUrl?: string | undefined } = {}
       // The API's version (info.version is the document's, not devbot's release): one so far.
       version: '1.0.0',
       description:
-        'Tasks (create, follow, cancel, approve), API tokens and memories. Authenticate with `Authorization: Bearer <token>` (`devbot token --user NAME`). Every authenticated answer carries the IETF draft RateLimit headers; a 429 adds Retry-After. Errors are JSON {error, message}.',
+        'Tasks (create, follow, cancel, approve), API tokens and memories. Not described here: the webhooks, /setup, previews and the dashboard (/ui), which are not an API. Authenticate with `Authorization: Bearer <token>` (`devbot token --user NAME`). Every authenticated answer carries the IETF draft RateLimit headers; a 429 adds Retry-After. Errors are JSON {error, message}.',
     },
     servers: [{ url: options.serverUrl || '/' }],
     tags: [{ name: 'tasks' }, { name: 'tokens' }, { name: 'memories' }, { name: 'operations' }],
