@@ -118,6 +118,7 @@ export function createAgentsModule(
       checks: result.checks,
       tests: result.tests,
       rounds: result.rounds,
+      ...(result.threads.length > 0 ? { threads: result.threads } : {}),
       ...(preview?.url
         ? { preview: { url: preview.url, port: preview.port, command: preview.command } }
         : {}),
