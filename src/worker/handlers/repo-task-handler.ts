@@ -242,6 +242,8 @@ async function runInSandbox(
   ws: TaskWorkspace,
   info: RepoInfo,
 ): Promise<{ result: AgentResult; diff: string }> {
+  // A task cancelled during the checkout stops here, not at the crew's first model call.
+  stopIfAborted(ctx);
   const seedDir = await ws.exportSeed();
   await ctx.emit('step', { phase: 'sandbox', message: 'Copying the repository into a sandbox' });
   const sandbox = await deps.sandboxes
@@ -255,6 +257,7 @@ async function runInSandbox(
   let keepForPreview = false;
   try {
     const baseline = await recordSandboxBaseline(sandbox);
+    stopIfAborted(ctx);
     await ctx.emit('step', { phase: 'agent', message: 'Working on the change in the sandbox' });
     const result = await deps.runAgent(ctx, sandbox, info);
     const diff = await collectSandboxDiff(sandbox, baseline);
