@@ -22,6 +22,13 @@ import { BodyTooLargeError, readBody } from '../http/read-body.js';
 import { refuseRequest } from '../http/refuse-request.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/redact.js';
+import {
+  ciFailedNotice,
+  closedNotice,
+  conversationNotice,
+  type LinkNotice,
+  openedNotice,
+} from './chat-notices.js';
 import { type CiEvent, describeFailure, failedJobs, failsOnBase, parseCiEvent } from './ci-failures.js';
 import {
   DEVBOT_MARKER,
@@ -145,6 +152,11 @@ export class GithubApp {
   announce:
     | ((chat: { chatId: number; threadId?: number; replyTo?: number }, html: string) => Promise<void>)
     | null = null;
+  /**
+   * The chats linked (`/link owner/repo`) to a repository whose notices may go out now. Set by the
+   * composition root when Telegram is on (it also checks that whoever linked a chat still may).
+   */
+  linkedChats: ((repo: string) => Promise<Array<{ chatId: number; threadId?: number }>>) | null = null;
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
   /** Reactions waiting or in flight, per installation. */
@@ -225,6 +237,17 @@ export class GithubApp {
    */
   async handleGithubEvent(event: WebhookEvent): Promise<GithubEventResult> {
     const log = this.options.logger.child({ deliveryId: event.id, event: event.name });
+    const result = await this.#handle(event, log);
+    if (this.linkedChats && (event.name === 'pull_request_review' || event.name === 'issue_comment')) {
+      const notice = conversationNotice(event, await this.#devbotLogin());
+      // A follow-up that streams to its PR's chat tells that chat already.
+      const told = result.created ? chatLinkOf(result.task)['chatId'] : undefined;
+      if (notice) this.#tellLinkedChats(notice, told, log);
+    }
+    return result;
+  }
+
+  async #handle(event: WebhookEvent, log: Logger): Promise<GithubEventResult> {
     const token = this.options.token;
     if (event.name === 'workflow_run' || event.name === 'check_suite') return this.#ciEvent(event, log);
     if (event.name === 'pull_request') return this.#pullRequestEvent(event, log);
@@ -469,6 +492,7 @@ export class GithubApp {
         body: string | null;
         html_url: string;
         merged?: boolean;
+        title?: string;
         user?: { login: string };
       };
       repository?: { full_name: string };
@@ -480,6 +504,8 @@ export class GithubApp {
     if (p.action === 'opened') {
       const task = await this.#openingTask(pr.body ?? '', pr.html_url);
       await this.pullRequests.opened(repo, pr.number, task?.id ?? null);
+      // The chat that asked for it has the PR in its result message already.
+      this.#tellLinkedChats(openedNotice(repo, pr), chatLinkOf(task)['chatId'], log);
     } else if (p.action === 'closed') {
       const task = await this.#openingTask(pr.body ?? '', pr.html_url);
       await this.pullRequests.opened(repo, pr.number, task?.id ?? null);
@@ -490,6 +516,11 @@ export class GithubApp {
         task,
         pr,
         record.outcome === 'merged' ? 'was merged 🎉' : 'was closed without merging',
+        log,
+      );
+      this.#tellLinkedChats(
+        closedNotice(repo, pr, record.outcome === 'merged'),
+        chatLinkOf(task)['chatId'],
         log,
       );
     }
@@ -513,6 +544,36 @@ export class GithubApp {
       },
       html,
     ).catch((err: unknown) => log.warn({ err }, 'could not announce the pull request in its chat'));
+  }
+
+  /**
+   * Posts a notice to the chats linked to its repository, once per notice key, except `told` (the
+   * chat that hears about it anyway). In the background: the webhook answer never waits on chats.
+   */
+  #tellLinkedChats(notice: LinkNotice, told: number | undefined, log: Logger): void {
+    const linkedChats = this.linkedChats;
+    const announce = this.announce;
+    if (!linkedChats || !announce) return;
+    const pending = (async () => {
+      const chats = (await linkedChats(notice.repo)).filter((c) => c.chatId !== told);
+      if (chats.length === 0) return;
+      if (!(await this.#notices.claim(notice.key))) return;
+      await Promise.all(
+        chats.map((c) =>
+          announce(
+            { chatId: c.chatId, ...(c.threadId !== undefined ? { threadId: c.threadId } : {}) },
+            notice.html,
+          ),
+        ),
+      );
+      log.info(
+        { repo: notice.repo, pr: notice.prNumber, chats: chats.length },
+        'pull request notice sent to linked chats',
+      );
+    })()
+      .catch((err: unknown) => log.warn({ err, repo: notice.repo }, 'could not tell the linked chats'))
+      .finally(() => this.#background.delete(pending));
+    this.#background.add(pending);
   }
 
   /** The task that opened a devbot PR: named in the PR's footer, and its PR must be this one. */
@@ -600,6 +661,7 @@ export class GithubApp {
           body: `${DEVBOT_MARKER}ci-fix -->\n❌ ${ci.name} failed on ${ci.headSha.slice(0, 7)}. No new fix attempt: ${why}`,
         })
         .catch((err: unknown) => log.warn({ err }, 'could not post the CI-fix notice'));
+      this.#tellLinkedChats(ciFailedNotice(repo, pr, ci, `No new fix attempt: ${why}`), undefined, log);
       return { task: null, created: false, reason: claim.refused };
     }
     const fence = untrustedFence();
@@ -635,6 +697,12 @@ export class GithubApp {
       idempotencyKey: `gh:ci:${repo}:${ci.source}:${ci.id}`,
     });
     log.info({ taskId: task.id, pr: pr.number, attempt: claim.attempt }, 'ci fix task accepted');
+    // The chat that started the PR follows the fix itself.
+    this.#tellLinkedChats(
+      ciFailedNotice(repo, pr, ci, `devbot is trying a fix (attempt ${claim.attempt} of ${max}).`),
+      chatLinkOf(opening)['chatId'],
+      log,
+    );
     return { task, created };
   }
 

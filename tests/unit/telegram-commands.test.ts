@@ -5,7 +5,7 @@ import {
   isAllowedUser,
   type MessageLike,
 } from '../../src/telegram/access.js';
-import { normalizeRepo, parseCommand } from '../../src/telegram/parse-command.js';
+import { BOT_COMMANDS, normalizeRepo, parseCommand } from '../../src/telegram/parse-command.js';
 
 describe('parseCommand', () => {
   it('parses each command', () => {
@@ -60,6 +60,31 @@ describe('parseCommand', () => {
     });
     expect(parseCommand('/sh@other_bot pwd', 'devbot_test_bot')).toEqual({ type: 'ignore' });
     expect(parseCommand('/frobnicate')).toEqual({ type: 'unknown', command: 'frobnicate' });
+  });
+
+  it('/link and /unlink: a repository, or none (list / remove all); a bad name is a clear error', () => {
+    expect(parseCommand('/link octo/hello')).toEqual({ type: 'link', repo: 'octo/hello' });
+    expect(parseCommand('/link https://github.com/octo/hello')).toEqual({ type: 'link', repo: 'octo/hello' });
+    expect(parseCommand('/link@devbot_test_bot octo/hello', 'devbot_test_bot')).toEqual({
+      type: 'link',
+      repo: 'octo/hello',
+    });
+    expect(parseCommand('/link')).toEqual({ type: 'link', repo: null });
+    expect(parseCommand('/unlink octo/hello')).toEqual({ type: 'unlink', repo: 'octo/hello' });
+    expect(parseCommand('/UNLINK')).toEqual({ type: 'unlink', repo: null });
+    for (const bad of ['../etc', 'octo/..', './x', 'octo', 'octo/hello/extra', 'a b/c', 'octo/<b>']) {
+      const parsed = parseCommand(`/link ${bad}`);
+      expect(parsed, bad).toMatchObject({ type: 'usage', command: 'link' });
+      expect((parsed as { error?: string }).error).toContain('is not a repository name');
+    }
+    expect(parseCommand('/unlink ..')).toMatchObject({ type: 'usage', command: 'unlink' });
+    // A long bad argument is cut in the error.
+    const long = parseCommand(`/link ${'x'.repeat(500)}`) as { error: string };
+    expect(long.error.length).toBeLessThan(200);
+  });
+
+  it('lists /link and /unlink in the command menu', () => {
+    expect(BOT_COMMANDS.map((c) => c.command)).toEqual(expect.arrayContaining(['link', 'unlink']));
   });
 
   it('normalises repository names and URLs', () => {
