@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import {
+  chatOf,
   memoryPullRequestRecords,
   type NoticeLog,
   neutraliseLinks,
@@ -241,7 +242,7 @@ export class GithubApp {
     if (this.linkedChats && (event.name === 'pull_request_review' || event.name === 'issue_comment')) {
       const notice = conversationNotice(event, await this.#devbotLogin());
       // A follow-up that streams to its PR's chat tells that chat already.
-      const told = result.created ? chatLinkOf(result.task)['chatId'] : undefined;
+      const told = result.created ? chatOf(result.task)?.chatId : undefined;
       if (notice) this.#tellLinkedChats(notice, told, log);
     }
     return result;
