@@ -118,6 +118,9 @@ export interface GithubAppOptions {
   taskCommands?: TaskCommandDeps;
 }
 
+/** Most notices one linked chat gets a minute (a flood of comments cannot flood the chat). */
+export const LINK_NOTICES_PER_MINUTE = 20;
+
 export type GithubEventResult =
   | { task: Task; created: boolean; reason?: undefined }
   | { task: null; created: false; reason: string };
@@ -158,6 +161,8 @@ export class GithubApp {
    * composition root when Telegram is on (it also checks that whoever linked a chat still may).
    */
   linkedChats: ((repo: string) => Promise<Array<{ chatId: number; threadId?: number }>>) | null = null;
+  /** Notices sent per linked chat in the current minute. */
+  readonly #noticeWindows = new Map<number, { start: number; count: number }>();
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
   /** Reactions waiting or in flight, per installation. */
@@ -560,12 +565,16 @@ export class GithubApp {
       if (chats.length === 0) return;
       if (!(await this.#notices.claim(notice.key))) return;
       await Promise.all(
-        chats.map((c) =>
-          announce(
-            { chatId: c.chatId, ...(c.threadId !== undefined ? { threadId: c.threadId } : {}) },
-            notice.html,
-          ),
-        ),
+        chats.map((c) => {
+          const where = { chatId: c.chatId, ...(c.threadId !== undefined ? { threadId: c.threadId } : {}) };
+          const room = this.#noticeRoom(c.chatId);
+          if (room === 'full') return undefined;
+          const html =
+            room === 'last'
+              ? `${notice.html}\n\n⏸ Much pull-request activity: further notices in this chat pause for a minute.`
+              : notice.html;
+          return announce(where, html);
+        }),
       );
       log.info(
         { repo: notice.repo, pr: notice.prNumber, chats: chats.length },
@@ -575,6 +584,22 @@ export class GithubApp {
       .catch((err: unknown) => log.warn({ err, repo: notice.repo }, 'could not tell the linked chats'))
       .finally(() => this.#background.delete(pending));
     this.#background.add(pending);
+  }
+
+  /**
+   * Anyone who can comment on a public repository can make notices: at most LINK_NOTICES_PER_MINUTE
+   * per chat and minute (in this process), the last one saying that the rest pause.
+   */
+  #noticeRoom(chatId: number): 'ok' | 'last' | 'full' {
+    const now = Date.now();
+    let w = this.#noticeWindows.get(chatId);
+    if (!w || now - w.start >= 60_000) {
+      if (this.#noticeWindows.size > 10_000) this.#noticeWindows.clear();
+      w = { start: now, count: 0 };
+      this.#noticeWindows.set(chatId, w);
+    }
+    w.count += 1;
+    return w.count < LINK_NOTICES_PER_MINUTE ? 'ok' : w.count === LINK_NOTICES_PER_MINUTE ? 'last' : 'full';
   }
 
   /** The task that opened a devbot PR: named in the PR's footer, and its PR must be this one. */

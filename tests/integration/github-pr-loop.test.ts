@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GithubModule } from '../../src/app/modules/github-module.js';
 import type { RunAgent } from '../../src/core/agent-runner.js';
 import type { Task } from '../../src/core/index.js';
+import { LINK_NOTICES_PER_MINUTE } from '../../src/github/github-app.js';
 import { SqlChatRepoLinks } from '../../src/store/sql-chat-repo-links.js';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
@@ -647,6 +648,17 @@ describe('chats linked to a repository with /link', () => {
     expect((await groupSays(about('❌'))).text).toMatch(
       /CI failed: .+No new fix attempt: CI autofix is off/s,
     );
+
+    // A flood of comments from anyone: the chat gets a bounded number, the last says they pause.
+    for (let i = 0; i < LINK_NOTICES_PER_MINUTE + 5; i++) {
+      const spam = gh.addComment(OWNER, REPO, pr.number, `spam ${i}`, 'mallory');
+      await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, spam));
+    }
+    await mod.app.settled();
+    const spam = tg.botMessages(GROUP).filter((m) => m.text.includes('spam '));
+    expect(spam.length).toBeGreaterThan(0);
+    expect(spam.length).toBeLessThan(LINK_NOTICES_PER_MINUTE);
+    expect(spam.at(-1)!.text).toContain('further notices in this chat pause for a minute');
 
     inGroup(BOB, `/unlink ${OWNER}/${REPO}`);
     await groupSays((t) => t.startsWith('Unlinked'));
