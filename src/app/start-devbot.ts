@@ -16,6 +16,7 @@ import { GatewayServer } from '../gateway/gateway-server.js';
 import { sharePreviewAlias } from '../gateway/preview-directory.js';
 import { TaskStreamServer } from '../gateway/task-stream.js';
 import { createTokenRoutes } from '../gateway/token-routes.js';
+import { createUsersRoutes } from '../gateway/users-routes.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { SecretRegistry } from '../observability/redact.js';
@@ -24,6 +25,7 @@ import { PreviewRevivalQueue } from '../queue/preview-revival-queue.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlShareLinks } from '../store/sql-share-links.js';
+import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
 import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
@@ -262,6 +264,13 @@ async function startGateway(
           {
             path: '/tokens',
             app: createTokenRoutes({ admin: infra.tokenAdmin, bodyLimitBytes: config.DEVBOT_BODY_LIMIT }),
+          },
+          {
+            path: '/users',
+            app: createUsersRoutes({
+              access: new SqlSubjectAccess(runtime.sql),
+              bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
+            }),
           },
           ...modules.all.flatMap((m) => m.apiRoutes ?? []),
         ]
