@@ -65,6 +65,8 @@ export interface DevbotApp {
   queue: BullTaskQueue;
   worker: TaskWorker | null;
   modules: AppModules;
+  /** Revocations made elsewhere, read again every few seconds where the API is served (else null). */
+  tokenRevocations: Infrastructure['revocations'];
   stop(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
         sql: options.sql,
         pgSchema: options.pgSchema,
         tokenRevocationPollMs: options.tokenRevocationPollMs,
+        servesApi: role === 'all' || role === 'gateway',
       },
       stack,
     );
@@ -220,7 +223,15 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
         : {}),
     });
     logger.info({ summary: summary.parts }, summary.text);
-    return { runtime, url: boundUrl, queue: infra.queue, worker, modules, stop: () => stack.stopAll() };
+    return {
+      runtime,
+      url: boundUrl,
+      queue: infra.queue,
+      worker,
+      modules,
+      tokenRevocations: infra.revocations,
+      stop: () => stack.stopAll(),
+    };
   } catch (err) {
     await stack.stopAll();
     throw err;
@@ -288,7 +299,8 @@ async function startGateway(
   });
   const gateway = new GatewayServer({
     api,
-    stream,
+    // Tokens are checked only where the API is served (revocations are read there).
+    stream: serveApi ? stream : null,
     rawRoutes: modules.all
       .flatMap((m) => m.routes ?? [])
       .filter((r) => (r.roles ?? ['all', 'gateway']).includes(role)),

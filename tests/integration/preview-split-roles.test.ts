@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { PreviewRecord } from '../../src/core/index.js';
 import { SqlPreviewRecords } from '../../src/store/sql-preview-records.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
@@ -148,6 +149,31 @@ describe('previews with --role gateway and --role worker in separate processes',
       expect(await rawStatus(`${url}${climb}`), climb).toBe(404);
     }
   }, 60_000);
+
+  it('reads token revocations and streams tasks only where the API is served', async () => {
+    expect(gateway.app.tokenRevocations).not.toBeNull();
+    expect(worker.app.tokenRevocations).toBeNull();
+    const { task } = await gateway.app.runtime.store.createTask({
+      source: 'api',
+      requester: 'alice',
+      kind: 'shell',
+      prompt: 'true',
+    });
+    const upgrade = (base: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/tasks/${task.id}/stream`, {
+          headers: { authorization: `Bearer ${gateway.api.token}` },
+        });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', () => resolve(-1));
+      });
+    expect(await upgrade(worker.app.url)).toBe(404);
+    expect(await upgrade(gateway.app.url)).toBe(101);
+  });
 
   it('answers 404 through the gateway for an unknown token', async () => {
     for (const token of ['not-a-real-token', randomBytes(16).toString('base64url')]) {
