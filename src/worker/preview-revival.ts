@@ -63,9 +63,14 @@ export class PreviewRevival {
     if (remote) {
       // A worker remembers what its last attempt ended with; otherwise one (more) request, which
       // the queue dedupes while one is waiting or running.
-      const last = await remote.lastAnswer(token);
-      if (last) return last;
-      await remote.request(token);
+      try {
+        const last = await remote.lastAnswer(token);
+        if (last) return last;
+        await remote.request(token);
+      } catch (err) {
+        const reason = `could not ask a worker to start it (Redis): ${err instanceof Error ? err.message : String(err)}`;
+        return { state: 'failed', label, reason };
+      }
       return { state: 'starting', label };
     }
     void this.#run(checked.record);
