@@ -3,7 +3,7 @@
  * the one handler table from them. The only place that knows every adapter.
  */
 import { join, resolve } from 'node:path';
-import { ForbiddenError } from '../core/index.js';
+import { ForbiddenError, type PreviewAnswer, type PreviewRevivalRequests } from '../core/index.js';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
 import type { TokenIssuer } from '../gateway/token-issuer.js';
@@ -59,6 +59,8 @@ export interface AppModules {
   authorizer: RepoAuthorizer;
   /** The repository hosts (null when none is configured): front doors check names with it. */
   hosts: RepoHosts | null;
+  /** Revives an ended preview here and resolves once it is served (null) or with why not. */
+  reviveNow(token: string): Promise<PreviewAnswer | null>;
   /** In start order; stopped in reverse. */
   all: DevbotModule[];
   handlers: HandlerTable;
@@ -66,7 +68,15 @@ export interface AppModules {
 
 export async function buildModules(
   runtime: Runtime,
-  previews: { registry: PreviewRegistry; directory: PreviewDirectory; tokens?: TokenIssuer },
+  previews: {
+    registry: PreviewRegistry;
+    directory: PreviewDirectory;
+    tokens?: TokenIssuer;
+    /** A gateway without a worker in its process: revivals are asked of the workers. */
+    remoteRevivals?: PreviewRevivalRequests;
+    /** A worker without the gateway in its process: a revived link is shared through Redis. */
+    shareAlias?: (oldToken: string, newToken: string) => Promise<void>;
+  },
   options: ModuleOptions = {},
 ): Promise<AppModules> {
   const { config } = runtime;
@@ -121,8 +131,12 @@ export async function buildModules(
       workspaces: repoHosts ? workspaces : null,
       sandboxes: runtime.sandboxes,
       leases: sandbox.previews,
-      alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
+      alias: (oldToken, newToken) =>
+        previews.shareAlias
+          ? previews.shareAlias(oldToken, newToken)
+          : previews.registry.alias(oldToken, newToken),
       pullRequests,
+      remote: previews.remoteRevivals,
       logger: runtime.logger.child({ component: 'preview-revival' }),
     });
   revival = revivalFor(hosts);
@@ -191,6 +205,7 @@ export async function buildModules(
     telegram,
     authorizer,
     hosts,
+    reviveNow: (token) => (revival ? revival.reviveNow(token) : Promise.resolve({ state: 'unknown' })),
     all,
     handlers,
   };
