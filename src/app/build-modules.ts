@@ -3,12 +3,14 @@
  * the one handler table from them. The only place that knows every adapter.
  */
 import { join, resolve } from 'node:path';
+import { ForbiddenError, type PreviewAnswer, type PreviewRevivalRequests } from '../core/index.js';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
 import type { TokenIssuer } from '../gateway/token-issuer.js';
 import { LocalRepoHost } from '../git/local-repo-host.js';
 import { RepoWorkspaces } from '../git/repo-workspaces.js';
 import { readStoredGithubApp } from '../github/stored-app.js';
+import { SqlChatRepoLinks } from '../store/sql-chat-repo-links.js';
 import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
@@ -57,6 +59,8 @@ export interface AppModules {
   authorizer: RepoAuthorizer;
   /** The repository hosts (null when none is configured): front doors check names with it. */
   hosts: RepoHosts | null;
+  /** Revives an ended preview here and resolves once it is served (null) or with why not. */
+  reviveNow(token: string): Promise<PreviewAnswer | null>;
   /** In start order; stopped in reverse. */
   all: DevbotModule[];
   handlers: HandlerTable;
@@ -64,7 +68,15 @@ export interface AppModules {
 
 export async function buildModules(
   runtime: Runtime,
-  previews: { registry: PreviewRegistry; directory: PreviewDirectory; tokens?: TokenIssuer },
+  previews: {
+    registry: PreviewRegistry;
+    directory: PreviewDirectory;
+    tokens?: TokenIssuer;
+    /** A gateway without a worker in its process: revivals are asked of the workers. */
+    remoteRevivals?: PreviewRevivalRequests;
+    /** A worker without the gateway in its process: a revived link is shared through Redis. */
+    shareAlias?: (oldToken: string, newToken: string) => Promise<void>;
+  },
   options: ModuleOptions = {},
 ): Promise<AppModules> {
   const { config } = runtime;
@@ -98,23 +110,17 @@ export async function buildModules(
     { memory: memory.memory, shellSessions: sandbox.chatShell, verbatimShell: sandbox.shell.handle },
     options.agents,
   );
+  const chatLinks = new SqlChatRepoLinks(runtime.sql);
   const telegram = createTelegramModule(
     runtime,
     {
       chatSandbox: sandbox.chatShell,
       authorize: (subject, repo) => authorizer.assertMayChange(subject, repo),
+      links: chatLinks,
     },
     options.telegram,
   );
-  // A PR a chat started is announced there when it is merged or closed.
-  if (github && telegram)
-    github.app.announce = async (chat, html) => {
-      await telegram.outbox.send(chat.chatId, {
-        html,
-        ...(chat.replyTo !== undefined ? { replyTo: chat.replyTo } : {}),
-        ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
-      });
-    };
+  if (github && telegram) connectChats(github, telegram, chatLinks, authorizer, runtime);
 
   const pullRequests = new SqlPullRequestRecords(runtime.sql);
   const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger });
@@ -125,8 +131,12 @@ export async function buildModules(
       workspaces: repoHosts ? workspaces : null,
       sandboxes: runtime.sandboxes,
       leases: sandbox.previews,
-      alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
+      alias: (oldToken, newToken) =>
+        previews.shareAlias
+          ? previews.shareAlias(oldToken, newToken)
+          : previews.registry.alias(oldToken, newToken),
       pullRequests,
+      remote: previews.remoteRevivals,
       logger: runtime.logger.child({ component: 'preview-revival' }),
     });
   revival = revivalFor(hosts);
@@ -159,6 +169,7 @@ export async function buildModules(
   const attachGithub = (mod: GithubModule): void => {
     if (modules.github) throw new Error('a GitHub module is attached already');
     modules.github = mod;
+    if (telegram) connectChats(mod, telegram, chatLinks, authorizer, runtime);
     if (hosts) hosts.attachGithub(mod.host);
     else {
       hosts = new RepoHosts({ github: mod.host, local: null });
@@ -194,8 +205,59 @@ export async function buildModules(
     telegram,
     authorizer,
     hosts,
+    reviveNow: (token) => (revival ? revival.reviveNow(token) : Promise.resolve({ state: 'unknown' })),
     all,
     handlers,
   };
   return modules;
+}
+
+/**
+ * GitHub tells chats about pull requests: the chat that started one (its merge or close), and the
+ * chats linked to its repository with /link. A link counts while whoever made it still may make
+ * devbot act on the repository; when they no longer may, it is removed and the chat is told.
+ */
+function connectChats(
+  github: GithubModule,
+  telegram: TelegramModule,
+  links: SqlChatRepoLinks,
+  authorizer: RepoAuthorizer,
+  runtime: Runtime,
+): void {
+  const log = runtime.logger.child({ component: 'chat-links' });
+  const send = (chat: { chatId: number; threadId?: number; replyTo?: number }, html: string) =>
+    telegram.outbox.send(chat.chatId, {
+      html,
+      ...(chat.replyTo !== undefined ? { replyTo: chat.replyTo } : {}),
+      ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
+    });
+  github.app.announce = async (chat, html) => {
+    await send(chat, html);
+  };
+  github.app.linkedChats = async (repo) => {
+    const chats: Array<{ chatId: number; threadId?: number }> = [];
+    for (const link of await links.chatsFor(repo)) {
+      const chat = { chatId: link.chatId, ...(link.threadId !== null ? { threadId: link.threadId } : {}) };
+      try {
+        await authorizer.assertMayChange(link.linkedBy, repo);
+        chats.push(chat);
+      } catch (err) {
+        if (!(err instanceof ForbiddenError)) {
+          log.warn({ err, chatId: link.chatId, repo }, 'could not check a chat link; its notice is skipped');
+          continue;
+        }
+        if ((await links.unlink(link.chatId, repo)).length === 0) continue;
+        log.info({ chatId: link.chatId, repo, linkedBy: link.linkedBy }, 'chat link removed: access lost');
+        void send(
+          chat,
+          `🔗 Unlinked <b>${escapeHtml(link.repo)}</b>: whoever linked it may no longer make devbot act on it. Someone with write access can /link it again.`,
+        );
+      }
+    }
+    return chats;
+  };
+}
+
+function escapeHtml(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }

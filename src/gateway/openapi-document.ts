@@ -9,7 +9,7 @@ import {
   taskEventPayloads,
   taskSchema,
 } from './api-schemas.js';
-import { memoriesQuery } from './memories-route.js';
+import { forgetMemoriesQuery, memoriesQuery } from './memories-route.js';
 import { createTaskBody, documentedTaskInput, listQuery, reviseBody } from './task-routes.js';
 import { issueTokenBody } from './token-routes.js';
 
@@ -515,6 +515,27 @@ export function openApiDocument(options: { serverUrl?: string | undefined } = {}
                 }),
               },
               '400': errorResponse('Invalid query'),
+              '503': errorResponse('Memory is disabled'),
+            },
+            'admin',
+          ),
+        },
+        delete: {
+          tags: ['memories'],
+          operationId: 'forgetMemories',
+          summary: 'Forget memories by id, repository (and kind) or task (admins)',
+          parameters: queryParameters(forgetMemoriesQuery),
+          ...authenticated(
+            {
+              '200': {
+                description: 'How many were forgotten',
+                content: json({
+                  type: 'object',
+                  properties: { forgotten: { type: 'integer' } },
+                  required: ['forgotten'],
+                }),
+              },
+              '400': errorResponse('Invalid query, or none of id, repo, task'),
               '503': errorResponse('Memory is disabled'),
             },
             'admin',

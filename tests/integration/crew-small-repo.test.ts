@@ -144,6 +144,7 @@ describe('crew on the small repository', () => {
       rounds: 2,
       prTitle: 'Fix slugify: lower-case and trim separators',
       chatReply: 'Fixed slugify; all 3 tests pass.',
+      threads: [],
     });
     expect(result.prBody).toContain('✅ `node --test test/*.test.js`');
     expect(result.plan.files).toEqual(['src/slugify.js']);
@@ -202,7 +203,14 @@ describe('crew on the small repository', () => {
       { match: { role: 'coder' }, toolCalls: [fix] },
       { match: { role: 'coder', contains: 'edited src/slugify.js' }, toolCalls: [runTests] },
       { match: { role: 'coder', afterToolResult: true, contains: 'exit code 0' }, content: 'Fixed.' },
-      synthTurn,
+      {
+        // A follow-up's synthesizer reports each review thread it was shown.
+        ...synthTurn,
+        content: JSON.stringify({
+          ...JSON.parse(synthTurn.content!),
+          threads: [{ id: 41, addressed: true, note: 'Trimmed the dashes as asked.' }],
+        }),
+      },
     ]);
     let ctx = createRecordingContext(makeTask({ prompt: 'slugify is broken: make the tests pass' }));
     let { result } = await runCrew({
@@ -215,6 +223,7 @@ describe('crew on the small repository', () => {
     });
     expect(llm.errors).toEqual([]);
     expect(result).toMatchObject({ status: 'succeeded', tests: { passed: 3, failed: 0 }, rounds: 1 });
+    expect(result.threads).toEqual([{ id: 41, addressed: true, note: 'Trimmed the dashes as asked.' }]);
     expect(sandbox.commands.filter((c) => c === 'node --test test/*.test.js')).toHaveLength(1);
     expect(result.prBody).toContain("the coder's last run: nothing changed after it");
     expect(

@@ -10,13 +10,21 @@ import {
   createShellAgentHandler,
   IntentRouter,
   type LlmClient,
+  NO_LLM_MESSAGE,
   runCrew,
+  runReadOnlyCrew,
   type UsageRecord,
   type UsageSink,
   type WorkspaceProvider,
 } from '../../../agents/index.js';
 import { createPlannerRecall, createRagTools } from '../../../agents/tools/rag.js';
-import type { MemoryPort, RunAgent, ShellSessions, TaskHandler } from '../../core/index.js';
+import {
+  BadInputError,
+  type MemoryPort,
+  type RunAgent,
+  type ShellSessions,
+  type TaskHandler,
+} from '../../core/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { DevbotModule, Runtime } from '../runtime.js';
 
@@ -75,6 +83,11 @@ export function createAgentsModule(
 
   const { memory } = deps;
   const crew: RunAgent = async (ctx, sandbox, info) => {
+    // Questions and reviews run read-only: no planner, no coder, no tool that writes.
+    if (info.mode === 'answer' || info.mode === 'review') {
+      if (!llm) throw new BadInputError(NO_LLM_MESSAGE);
+      return runReadOnlyCrew({ ctx, sandbox, info, llm, limits, redact, usageSink });
+    }
     const repo = info.fullName;
     const { result, preview } = await runCrew({
       ctx,
@@ -105,6 +118,7 @@ export function createAgentsModule(
       checks: result.checks,
       tests: result.tests,
       rounds: result.rounds,
+      ...(result.threads.length > 0 ? { threads: result.threads } : {}),
       ...(preview?.url
         ? { preview: { url: preview.url, port: preview.port, command: preview.command } }
         : {}),

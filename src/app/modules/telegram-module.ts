@@ -4,7 +4,7 @@
  */
 import { Api } from 'grammy';
 import type { Update } from 'grammy/types';
-import type { Task } from '../../core/index.js';
+import type { ChatRepoLinks, Task } from '../../core/index.js';
 import { SqlChatBindings } from '../../store/sql-chat-bindings.js';
 import { SqlUpdateClaims } from '../../store/sql-update-claims.js';
 import { TelegramBot } from '../../telegram/telegram-bot.js';
@@ -28,6 +28,8 @@ export interface TelegramModuleDeps {
   chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> };
   /** Refuses (ForbiddenError) a user who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
+  /** Chats' links to repositories (/link, /unlink). */
+  links?: ChatRepoLinks;
 }
 
 export interface TelegramModule extends DevbotModule {
@@ -78,6 +80,7 @@ export function createTelegramModule(
     logger,
     ...(deps.chatSandbox ? { chatSandbox: deps.chatSandbox } : {}),
     ...(deps.authorize ? { authorize: deps.authorize } : {}),
+    ...(deps.links ? { links: deps.links } : {}),
     ...(webhook ? { webhook } : {}),
     ...(options.pollingTimeoutSeconds !== undefined
       ? { pollingTimeoutSeconds: options.pollingTimeoutSeconds }
