@@ -119,6 +119,7 @@ export function parseExposition(text: string): ExposedSample[] {
 
 interface ScrapeJob {
   job_name: string;
+  honor_labels?: boolean;
   static_configs?: { targets: string[]; labels?: Record<string, string> }[];
   dns_sd_configs?: { names: string[]; port: number }[];
   relabel_configs?: Record<string, unknown>[];
@@ -131,6 +132,8 @@ interface ScrapeJob {
  * kind of rule makes this test say it needs teaching rather than pass on a wrong model.
  */
 export function targetLabels(job: ScrapeJob, instance: string): Record<string, string> {
+  // attachTargetLabels models the default (a clashing scraped label becomes exported_<name>).
+  if (job.honor_labels) throw new Error(`honor_labels is not modelled by this test (job ${job.job_name})`);
   const labels: Record<string, string> = { job: job.job_name, instance };
   for (const sc of job.static_configs ?? [])
     if (sc.targets.includes(instance)) Object.assign(labels, sc.labels ?? {});
