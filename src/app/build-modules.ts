@@ -3,6 +3,7 @@
  * the one handler table from them. The only place that knows every adapter.
  */
 import { join, resolve } from 'node:path';
+import type { TaskHandler } from '../core/index.js';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
 import type { TokenIssuer } from '../gateway/token-issuer.js';
@@ -15,7 +16,12 @@ import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
 import { PreviewRevival } from '../worker/preview-revival.js';
 import { RepoAuthorizer } from '../worker/repo-authorizer.js';
 import { RepoHosts } from '../worker/repo-hosts.js';
-import { buildHandlerTable, type HandlerTable } from './handler-table.js';
+import {
+  buildHandlerTable,
+  type HandlerOverrides,
+  type HandlerTable,
+  repoTaskEntries,
+} from './handler-table.js';
 import { type AgentsModule, type AgentsModuleOptions, createAgentsModule } from './modules/agents-module.js';
 import { createGithubModule, type GithubModule, type GithubModuleOptions } from './modules/github-module.js';
 import { createGithubSetupModule, type GithubSetupModule } from './modules/github-setup-module.js';
@@ -39,8 +45,11 @@ export interface ModuleOptions {
   github?: GithubModuleOptions;
   agents?: AgentsModuleOptions;
   telegram?: TelegramModuleOptions;
-  /** Replaces whole handler-table entries (tests and benchmarks that script a kind). */
-  handlers?: HandlerTable;
+  /**
+   * Replaces whole handler-table entries (tests and benchmarks that script a kind): a bare handler
+   * accepts its kind's documented input, `{ handle, input }` the input schema it brings.
+   */
+  handlers?: HandlerOverrides;
 }
 
 export interface AppModules {
@@ -146,8 +155,11 @@ export async function buildModules(
       approval: config.DEVBOT_APPROVAL,
     });
   const repoTask = hosts ? repoTaskFor(hosts) : null;
+  // A stand-in agent (tests) that reads input keys of its own registers them with the handler.
+  const repoInput = options.agents?.agentInput;
+  const repoEntry = (handle: TaskHandler) => ({ handle, ...(repoInput ? { input: repoInput } : {}) });
   const handlers = buildHandlerTable(
-    { shell: agents.shell, question: agents.question, repoTask },
+    { shell: agents.shell, question: agents.question, repoTask: repoTask ? repoEntry(repoTask) : null },
     options.handlers,
   );
   /**
@@ -165,9 +177,9 @@ export async function buildModules(
       modules.hosts = hosts;
       authorizer.useHost(hosts);
       revival = revivalFor(hosts);
-      const repoTaskNow = repoTaskFor(hosts);
-      handlers.dev ??= repoTaskNow;
-      handlers.followup ??= repoTaskNow;
+      const entries = repoTaskEntries(repoEntry(repoTaskFor(hosts)));
+      handlers.dev ??= entries.dev;
+      handlers.followup ??= entries.followup;
     }
   };
   const githubSetup = createGithubSetupModule(runtime, {

@@ -24,6 +24,7 @@ import { SqlShareLinks } from '../store/sql-share-links.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
 import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
+import { inputSchemaOf } from './handler-table.js';
 import {
   createPreviewRegistry,
   defaultSandboxProvider,
@@ -226,7 +227,7 @@ async function startGateway(
       await modules.hosts?.check({ owner, name });
       await modules.authorizer.assertMayChange(subject, repo);
     },
-    handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
+    inputSchema: inputSchemaOf(modules.handlers),
     shareLinks: runtime.shareLinks,
     publicUrl: runtime.publicUrl,
     evalReportsDir: join(config.dataDir, 'eval'),

@@ -23,6 +23,7 @@ export * from './sql-client.js';
 export * from './subject-access.js';
 export * from './task.js';
 export * from './task-event.js';
+export * from './task-input-schemas.js';
 export * from './task-plan.js';
 export * from './task-progress.js';
 export * from './task-result.js';
