@@ -12,6 +12,7 @@ import { RepoWorkspaces } from '../git/repo-workspaces.js';
 import { readStoredGithubApp } from '../github/stored-app.js';
 import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
+import { escapeHtml } from '../telegram/telegram-text.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
 import { PreviewRevival } from '../worker/preview-revival.js';
 import { RepoAuthorizer } from '../worker/repo-authorizer.js';
@@ -23,6 +24,7 @@ import {
   repoTaskEntries,
 } from './handler-table.js';
 import { type AgentsModule, type AgentsModuleOptions, createAgentsModule } from './modules/agents-module.js';
+import { createGithubLoginModule, type GithubLoginModule } from './modules/github-login-module.js';
 import { createGithubModule, type GithubModule, type GithubModuleOptions } from './modules/github-module.js';
 import { createGithubSetupModule, type GithubSetupModule } from './modules/github-setup-module.js';
 import { createMemoryModule, type MemoryModule, type MemoryModuleOptions } from './modules/memory-module.js';
@@ -60,6 +62,8 @@ export interface AppModules {
   /** `/setup` (GitHub in one click), and the seams a GitHub module set up while running plugs into. */
   githubSetup: GithubSetupModule;
   agents: AgentsModule;
+  /** Signing in with GitHub (`/login`): the states and the pages at /auth/github/. */
+  githubLogin: GithubLoginModule;
   /** null when no bot token is configured. */
   telegram: TelegramModule | null;
   /** Who may make devbot change which repository (front doors refuse early; the handler enforces). */
@@ -73,7 +77,13 @@ export interface AppModules {
 
 export async function buildModules(
   runtime: Runtime,
-  previews: { registry: PreviewRegistry; directory: PreviewDirectory; tokens?: TokenIssuer },
+  previews: {
+    registry: PreviewRegistry;
+    directory: PreviewDirectory;
+    tokens?: TokenIssuer;
+    /** The deployment's Redis key prefix (sign-in states). */
+    prefix: string;
+  },
   options: ModuleOptions = {},
 ): Promise<AppModules> {
   const { config } = runtime;
@@ -101,7 +111,21 @@ export async function buildModules(
   );
   const local = config.DEVBOT_REPOS_DIR ? new LocalRepoHost(resolve(config.DEVBOT_REPOS_DIR)) : null;
   let hosts = github || local ? new RepoHosts({ github: github?.host ?? null, local }) : null;
-  const authorizer = new RepoAuthorizer({ access: new SqlSubjectAccess(runtime.sql), host: hosts });
+  const access = new SqlSubjectAccess(runtime.sql);
+  const authorizer = new RepoAuthorizer({ access, host: hosts });
+  // Signing in with GitHub links a Telegram user as `devbot users link` does; the chat is told.
+  let chat: TelegramModule | null = null;
+  const githubLogin = createGithubLoginModule(runtime, {
+    prefix: previews.prefix,
+    links: access,
+    onLinked: async (subject, login) => {
+      const id = /^tg:(\d+)$/.exec(subject)?.[1];
+      if (id && chat)
+        await chat.outbox.send(Number(id), {
+          html: `✅ Signed in with GitHub: I act as <b>${escapeHtml(login)}</b> for you now.`,
+        });
+    },
+  });
   const agents = createAgentsModule(
     runtime,
     { memory: memory.memory, shellSessions: sandbox.chatShell, verbatimShell: sandbox.shell.handle },
@@ -112,9 +136,11 @@ export async function buildModules(
     {
       chatSandbox: sandbox.chatShell,
       authorize: (subject, repo) => authorizer.assertMayChange(subject, repo),
+      loginLink: (subject) => githubLogin.loginLink(subject),
     },
     options.telegram,
   );
+  chat = telegram;
   // A PR a chat started is announced there when it is merged or closed.
   if (github && telegram)
     github.app.announce = async (chat, html) => {
@@ -194,6 +220,7 @@ export async function buildModules(
     memory,
     ...(github ? [github] : []),
     githubSetup,
+    githubLogin,
     agents,
     ...(telegram ? [telegram] : []),
   ];
@@ -202,6 +229,7 @@ export async function buildModules(
     memory,
     github,
     githubSetup,
+    githubLogin,
     agents,
     telegram,
     authorizer,

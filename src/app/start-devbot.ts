@@ -126,7 +126,11 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       redis: infra.connection,
       sandboxes,
     };
-    const modules = await buildModules(runtime, { registry, directory, tokens: infra.tokens }, options);
+    const modules = await buildModules(
+      runtime,
+      { registry, directory, tokens: infra.tokens, prefix: infra.prefix },
+      options,
+    );
 
     const address = await startGateway(runtime, infra, modules, stack);
     const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;

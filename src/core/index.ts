@@ -6,6 +6,7 @@ export * from './change-guard.js';
 export * from './chat-state.js';
 export * from './errors.js';
 export * from './format-duration.js';
+export * from './login-states.js';
 export * from './memory.js';
 export * from './missing-handler.js';
 export * from './neutralise-links.js';

@@ -28,6 +28,8 @@ export interface TelegramModuleDeps {
   chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> };
   /** Refuses (ForbiddenError) a user who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
+  /** A one-time GitHub sign-in link for a user (`/login`); null when signing in is not set up. */
+  loginLink?: (subject: string) => Promise<string | null>;
 }
 
 export interface TelegramModule extends DevbotModule {
@@ -78,6 +80,7 @@ export function createTelegramModule(
     logger,
     ...(deps.chatSandbox ? { chatSandbox: deps.chatSandbox } : {}),
     ...(deps.authorize ? { authorize: deps.authorize } : {}),
+    ...(deps.loginLink ? { loginLink: deps.loginLink } : {}),
     ...(webhook ? { webhook } : {}),
     ...(options.pollingTimeoutSeconds !== undefined
       ? { pollingTimeoutSeconds: options.pollingTimeoutSeconds }
