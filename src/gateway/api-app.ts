@@ -5,6 +5,7 @@ import type {
   ShareLinks,
   TaskApprovals,
   TaskIngress,
+  TaskInputSchema,
   TaskKind,
   TaskQueue,
   TaskStore,
@@ -35,8 +36,11 @@ export interface ApiDeps {
   metricsToken?: string | undefined;
   /** false on worker and bot processes: only health and metrics are served. */
   apiEnabled?: boolean;
-  /** Whether this deployment has a handler for a kind (a kind it cannot run is refused with 422). */
-  handles?: (kind: TaskKind) => boolean;
+  /**
+   * The `input` a kind takes from API callers (its handler's schema), or null when this deployment
+   * has no handler for it (then 422).
+   */
+  inputSchema: (kind: TaskKind) => TaskInputSchema | null;
   /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
   /** Read-only share links of task pages (the dashboard's /ui/t/<token>, `shareUrl`). */
