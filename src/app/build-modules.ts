@@ -3,7 +3,12 @@
  * the one handler table from them. The only place that knows every adapter.
  */
 import { join, resolve } from 'node:path';
-import { ForbiddenError, type PreviewAnswer, type PreviewRevivalRequests } from '../core/index.js';
+import {
+  ForbiddenError,
+  type PreviewAnswer,
+  type PreviewRevivalRequests,
+  type TaskHandler,
+} from '../core/index.js';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
 import type { TokenIssuer } from '../gateway/token-issuer.js';
@@ -13,12 +18,19 @@ import { readStoredGithubApp } from '../github/stored-app.js';
 import { SqlChatRepoLinks } from '../store/sql-chat-repo-links.js';
 import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
+import { escapeHtml } from '../telegram/telegram-text.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
 import { PreviewRevival } from '../worker/preview-revival.js';
 import { RepoAuthorizer } from '../worker/repo-authorizer.js';
 import { RepoHosts } from '../worker/repo-hosts.js';
-import { buildHandlerTable, type HandlerTable } from './handler-table.js';
+import {
+  buildHandlerTable,
+  type HandlerOverrides,
+  type HandlerTable,
+  repoTaskEntries,
+} from './handler-table.js';
 import { type AgentsModule, type AgentsModuleOptions, createAgentsModule } from './modules/agents-module.js';
+import { createGithubLoginModule, type GithubLoginModule } from './modules/github-login-module.js';
 import { createGithubModule, type GithubModule, type GithubModuleOptions } from './modules/github-module.js';
 import { createGithubSetupModule, type GithubSetupModule } from './modules/github-setup-module.js';
 import { createMemoryModule, type MemoryModule, type MemoryModuleOptions } from './modules/memory-module.js';
@@ -41,8 +53,11 @@ export interface ModuleOptions {
   github?: GithubModuleOptions;
   agents?: AgentsModuleOptions;
   telegram?: TelegramModuleOptions;
-  /** Replaces whole handler-table entries (tests and benchmarks that script a kind). */
-  handlers?: HandlerTable;
+  /**
+   * Replaces whole handler-table entries (tests and benchmarks that script a kind): a bare handler
+   * accepts its kind's documented input, `{ handle, input }` the input schema it brings.
+   */
+  handlers?: HandlerOverrides;
 }
 
 export interface AppModules {
@@ -53,6 +68,8 @@ export interface AppModules {
   /** `/setup` (GitHub in one click), and the seams a GitHub module set up while running plugs into. */
   githubSetup: GithubSetupModule;
   agents: AgentsModule;
+  /** Signing in with GitHub (`/login`): the states and the pages at /auth/github/. */
+  githubLogin: GithubLoginModule;
   /** null when no bot token is configured. */
   telegram: TelegramModule | null;
   /** Who may make devbot change which repository (front doors refuse early; the handler enforces). */
@@ -76,6 +93,8 @@ export async function buildModules(
     remoteRevivals?: PreviewRevivalRequests;
     /** A worker without the gateway in its process: a revived link is shared through Redis. */
     shareAlias?: (oldToken: string, newToken: string) => Promise<void>;
+    /** The deployment's Redis key prefix (sign-in states). */
+    prefix: string;
   },
   options: ModuleOptions = {},
 ): Promise<AppModules> {
@@ -104,7 +123,21 @@ export async function buildModules(
   );
   const local = config.DEVBOT_REPOS_DIR ? new LocalRepoHost(resolve(config.DEVBOT_REPOS_DIR)) : null;
   let hosts = github || local ? new RepoHosts({ github: github?.host ?? null, local }) : null;
-  const authorizer = new RepoAuthorizer({ access: new SqlSubjectAccess(runtime.sql), host: hosts });
+  const access = new SqlSubjectAccess(runtime.sql);
+  const authorizer = new RepoAuthorizer({ access, host: hosts });
+  // Signing in with GitHub links a Telegram user as `devbot users link` does; the chat is told.
+  let chat: TelegramModule | null = null;
+  const githubLogin = createGithubLoginModule(runtime, {
+    prefix: previews.prefix,
+    links: access,
+    onLinked: async (subject, login) => {
+      const id = /^tg:(\d+)$/.exec(subject)?.[1];
+      if (id && chat)
+        await chat.outbox.send(Number(id), {
+          html: `✅ Signed in with GitHub: I act as <b>${escapeHtml(login)}</b> for you now.`,
+        });
+    },
+  });
   const agents = createAgentsModule(
     runtime,
     { memory: memory.memory, shellSessions: sandbox.chatShell, verbatimShell: sandbox.shell.handle },
@@ -117,9 +150,11 @@ export async function buildModules(
       chatSandbox: sandbox.chatShell,
       authorize: (subject, repo) => authorizer.assertMayChange(subject, repo),
       links: chatLinks,
+      loginLink: (subject) => githubLogin.loginLink(subject),
     },
     options.telegram,
   );
+  chat = telegram;
   if (github && telegram) connectChats(github, telegram, chatLinks, authorizer, runtime);
 
   const pullRequests = new SqlPullRequestRecords(runtime.sql);
@@ -156,8 +191,11 @@ export async function buildModules(
       approval: config.DEVBOT_APPROVAL,
     });
   const repoTask = hosts ? repoTaskFor(hosts) : null;
+  // A stand-in agent (tests) that reads input keys of its own registers them with the handler.
+  const repoInput = options.agents?.agentInput;
+  const repoEntry = (handle: TaskHandler) => ({ handle, ...(repoInput ? { input: repoInput } : {}) });
   const handlers = buildHandlerTable(
-    { shell: agents.shell, question: agents.question, repoTask },
+    { shell: agents.shell, question: agents.question, repoTask: repoTask ? repoEntry(repoTask) : null },
     options.handlers,
   );
   /**
@@ -176,9 +214,9 @@ export async function buildModules(
       modules.hosts = hosts;
       authorizer.useHost(hosts);
       revival = revivalFor(hosts);
-      const repoTaskNow = repoTaskFor(hosts);
-      handlers.dev ??= repoTaskNow;
-      handlers.followup ??= repoTaskNow;
+      const entries = repoTaskEntries(repoEntry(repoTaskFor(hosts)));
+      handlers.dev ??= entries.dev;
+      handlers.followup ??= entries.followup;
     }
   };
   const githubSetup = createGithubSetupModule(runtime, {
@@ -193,6 +231,7 @@ export async function buildModules(
     memory,
     ...(github ? [github] : []),
     githubSetup,
+    githubLogin,
     agents,
     ...(telegram ? [telegram] : []),
   ];
@@ -201,6 +240,7 @@ export async function buildModules(
     memory,
     github,
     githubSetup,
+    githubLogin,
     agents,
     telegram,
     authorizer,
@@ -256,8 +296,4 @@ function connectChats(
     }
     return chats;
   };
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }

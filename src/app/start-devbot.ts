@@ -30,6 +30,7 @@ import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
 import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
+import { inputSchemaOf } from './handler-table.js';
 import {
   createPreviewRegistry,
   defaultSandboxProvider,
@@ -152,6 +153,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
         registry,
         directory,
         tokens: infra.tokens,
+        prefix: infra.prefix,
         ...(role === 'gateway' && revivals ? { remoteRevivals: revivals } : {}),
         ...(role === 'worker'
           ? {
@@ -298,7 +300,7 @@ async function startGateway(
       await modules.hosts?.check({ owner, name });
       await modules.authorizer.assertMayChange(subject, repo);
     },
-    handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
+    inputSchema: inputSchemaOf(modules.handlers),
     shareLinks: runtime.shareLinks,
     publicUrl: runtime.publicUrl,
     evalReportsDir: join(config.dataDir, 'eval'),

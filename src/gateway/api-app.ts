@@ -5,6 +5,7 @@ import type {
   ShareLinks,
   TaskApprovals,
   TaskIngress,
+  TaskInputSchema,
   TaskKind,
   TaskQueue,
   TaskStore,
@@ -39,8 +40,11 @@ export interface ApiDeps {
   metricsToken?: string | undefined;
   /** false on worker and bot processes: only health and metrics are served. */
   apiEnabled?: boolean;
-  /** Whether this deployment has a handler for a kind (a kind it cannot run is refused with 422). */
-  handles?: (kind: TaskKind) => boolean;
+  /**
+   * The `input` a kind takes from API callers (its handler's schema), or null when this deployment
+   * has no handler for it (then 422).
+   */
+  inputSchema: (kind: TaskKind) => TaskInputSchema | null;
   /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
   /** Read-only share links of task pages (the dashboard's /ui/t/<token>, `shareUrl`). */
@@ -87,7 +91,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   // Public: it describes the API, not any data (built once, on first request).
   let openapi: Record<string, unknown> | null = null;
   app.get('/openapi.json', (c) => {
-    openapi ??= openApiDocument({ serverUrl: deps.publicUrl?.() });
+    openapi ??= openApiDocument({ serverUrl: deps.publicUrl?.(), inputSchema: deps.inputSchema });
     c.header('cache-control', 'public, max-age=300');
     return c.json(openapi);
   });

@@ -1,5 +1,13 @@
 import { z } from 'zod';
 import {
+  autoInputSchema,
+  INTERNAL_INPUT_KEYS,
+  TASK_INPUT_SCHEMAS,
+  TASK_KINDS,
+  type TaskInputSchema,
+  type TaskKind,
+} from '../core/index.js';
+import {
   errorSchema,
   issuedTokenSchema,
   memorySchema,
@@ -10,7 +18,7 @@ import {
   taskSchema,
 } from './api-schemas.js';
 import { forgetMemoriesQuery, memoriesQuery } from './memories-route.js';
-import { createTaskBody, documentedTaskInput, listQuery, reviseBody } from './task-routes.js';
+import { createTaskBody, listQuery, reviseBody } from './task-routes.js';
 import { issueTokenBody } from './token-routes.js';
 
 type Json = Record<string, unknown>;
@@ -27,12 +35,22 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-/** POST /tasks's body as callers send it: the route's schema, with `input` documented by key. */
-function createTaskSchema(): Json {
+/** Where the input a kind takes comes from: the handlers' schemas (the route's `inputSchema`). */
+export type InputSchemaOf = (kind: TaskKind) => TaskInputSchema | null;
+
+/** Without a deployment's handler table: every kind's documented input (core/task-input-schemas). */
+const documentedInputs: InputSchemaOf = (kind) =>
+  kind === 'auto' ? autoInputSchema(Object.values(TASK_INPUT_SCHEMAS)) : TASK_INPUT_SCHEMAS[kind];
+
+/** POST /tasks's body as callers send it: the route's schema, `input` by the task's kind. */
+function createTaskSchema(kinds: readonly TaskKind[]): Json {
   const schema = jsonSchema(createTaskBody, 'input') as { properties: Json; required?: string[] };
   // Refused with 403 (devbot sets them): accepted by the schema only to name them in the error.
   for (const key of ['source', 'origin', 'requester']) delete schema.properties[key];
-  schema.properties['input'] = jsonSchema(documentedTaskInput, 'input');
+  schema.properties['input'] = {
+    description: `The keys the task's kind takes: TaskInput.<kind> (auto: those of every kind, as the router may choose any); other keys are refused, and so are the ones devbot sets itself (${Object.keys(INTERNAL_INPUT_KEYS).join(', ')}).`,
+    anyOf: kinds.map((kind) => ref(`TaskInput.${kind}`)),
+  };
   return {
     ...schema,
     description:
@@ -97,7 +115,15 @@ const taskAnswer = (description: string) => ({ description, content: json(ref('T
  * from api-schemas.ts. Served at `GET /openapi.json`; the test compares its paths with the
  * routes the app registers.
  */
-export function openApiDocument(options: { serverUrl?: string | undefined } = {}): Json {
+export function openApiDocument(
+  options: { serverUrl?: string | undefined; inputSchema?: InputSchemaOf | undefined } = {},
+): Json {
+  const inputOf = options.inputSchema ?? documentedInputs;
+  // The kinds this deployment runs (a kind with no handler is refused with 422).
+  const inputs = TASK_KINDS.flatMap((kind) => {
+    const schema = inputOf(kind);
+    return schema ? [[kind, schema] as const] : [];
+  });
   const eventNames = TASK_EVENT_TYPES.map((type) => `TaskEvent.${type}`);
   const schemas: Json = {
     Task: jsonSchema(taskSchema, 'output'),
@@ -126,7 +152,8 @@ export function openApiDocument(options: { serverUrl?: string | undefined } = {}
       },
       required: ['tasks', 'next'],
     },
-    CreateTask: createTaskSchema(),
+    CreateTask: createTaskSchema(inputs.map(([kind]) => kind)),
+    ...Object.fromEntries(inputs.map(([kind, schema]) => [`TaskInput.${kind}`, jsonSchema(schema, 'input')])),
     Revise: jsonSchema(reviseBody, 'input'),
     PullRequest: jsonSchema(pullRequestSchema, 'output'),
     Error: jsonSchema(errorSchema, 'output'),

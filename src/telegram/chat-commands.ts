@@ -31,6 +31,11 @@ export interface ChatCommandsDeps {
   links?: ChatRepoLinks | undefined;
   /** Most links per chat (default 20). */
   maxLinks?: number | undefined;
+  /**
+   * A one-time sign-in link with GitHub for a Telegram user (`tg:<id>`), or null when this devbot
+   * has no GitHub OAuth client (then /login says how else to get linked).
+   */
+  loginLink?: ((subject: string) => Promise<string | null>) | undefined;
   /** The bot's @username once known (for /start). */
   username(): string | undefined;
 }
@@ -69,6 +74,8 @@ export class ChatCommands {
         return this.#cancel(chatId, from.id, command.taskId);
       case 'reset':
         return this.#reset(chatId);
+      case 'login':
+        return this.#login(from.id, message.chat.type);
     }
   }
 
@@ -146,6 +153,19 @@ export class ChatCommands {
     return removed.length > 0
       ? `Unlinked ${removed.map((r) => `<b>${escapeHtml(r)}</b>`).join(', ')}: no more pull-request notices here.`
       : 'This chat is linked to no repository.';
+  }
+
+  async #login(userId: number, chatType: string): Promise<string> {
+    const subject = `tg:${userId}`;
+    const manual = `an operator can link you instead: <code>devbot users link ${subject} YOUR-GITHUB-LOGIN</code>`;
+    // Whoever opens the link signs in for the person who asked: never post one where others see it.
+    if (chatType !== 'private') return 'Send /login to me in a private chat: the link is for you alone.';
+    const link = await this.deps.loginLink?.(subject);
+    if (!link) return `Signing in with GitHub is not set up on this devbot; ${manual}.`;
+    return [
+      `Sign in with GitHub: <a href="${escapeHtml(link)}">link your GitHub account</a>.`,
+      'The link works once, for 10 minutes, and only for you: do not share it.',
+    ].join('\n');
   }
 
   /** The chat's running tasks and its last few finished ones, each found in SQL by chat. */

@@ -16,6 +16,8 @@ export type ChatCommand =
   | { type: 'shell'; command: string }
   | { type: 'status' }
   | { type: 'reset' }
+  /** Link this Telegram user to a GitHub login by signing in with GitHub. */
+  | { type: 'login' }
   | { type: 'cancel'; taskId: string | null }
   /** A known command used wrongly: answer with how to use it. */
   | { type: 'usage'; command: string; usage: string; error?: string }
@@ -34,6 +36,7 @@ export const BOT_COMMANDS = [
   { command: 'status', description: 'Running and recent tasks of this chat' },
   { command: 'cancel', description: 'Cancel a task: /cancel [task id]' },
   { command: 'reset', description: 'Start over with an empty sandbox (deletes its files)' },
+  { command: 'login', description: 'Sign in with GitHub, so I act with your GitHub access' },
   { command: 'help', description: 'What I can do' },
 ] as const;
 
@@ -81,6 +84,8 @@ export function parseCommand(text: string, botUsername?: string): ChatCommand | 
       return { type: 'status' };
     case 'reset':
       return { type: 'reset' };
+    case 'login':
+      return { type: 'login' };
     case 'cancel':
       return { type: 'cancel', taskId: args === '' ? null : (args.split(/\s+/)[0] ?? null) };
     case 'repo': {

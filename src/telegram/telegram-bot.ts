@@ -62,6 +62,8 @@ export interface TelegramBotOptions {
   authorize?: (subject: string, repo: string) => Promise<void>;
   /** Chats' links to repositories, for /link and /unlink (checked with `authorize`). */
   links?: ChatRepoLinks;
+  /** A one-time GitHub sign-in link for a user (`/login`); null when signing in is not set up. */
+  loginLink?: (subject: string) => Promise<string | null>;
   /** Webhook mode: Telegram posts updates to `url` with `secret` in the secret-token header. */
   webhook?: { url: string; secret: string };
   /** Long-poll timeout passed to getUpdates. Default 30 s. */
@@ -116,6 +118,7 @@ export class TelegramBot {
       chatSandbox: options.chatSandbox,
       authorize: options.authorize,
       links: options.links,
+      loginLink: options.loginLink,
       username: () => this.identity.username,
     });
     const approvals = options.approvals;

@@ -31,6 +31,7 @@ function gatewayApp(rateLimiter: ApiRateLimiter) {
     rateLimitPerMinute: LIMIT,
     rateLimiter,
     bodyLimitBytes: 1 << 20,
+    inputSchema: () => null,
   });
 }
 

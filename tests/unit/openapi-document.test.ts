@@ -1,6 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { NewTask, Task, TaskIngress, TaskQueue, TaskStore } from '../../src/core/index.js';
+import {
+  autoInputSchema,
+  type NewTask,
+  TASK_INPUT_SCHEMAS,
+  type Task,
+  type TaskIngress,
+  type TaskQueue,
+  type TaskStore,
+} from '../../src/core/index.js';
 import { createApiApp } from '../../src/gateway/api-app.js';
 import { TASK_EVENT_TYPES, taskSchema } from '../../src/gateway/api-schemas.js';
 import { createMemoriesRoutes } from '../../src/gateway/memories-route.js';
@@ -171,7 +179,9 @@ function gatewayApp() {
     logger: createLogger({ level: 'silent' }),
     rateLimitPerMinute: 100,
     bodyLimitBytes: 1 << 20,
-    handles: () => true,
+    // As start-devbot's handler table answers: each kind's schema, auto the union of them.
+    inputSchema: (kind) =>
+      kind === 'auto' ? autoInputSchema(Object.values(TASK_INPUT_SCHEMAS)) : TASK_INPUT_SCHEMAS[kind],
     extraRoutes: [
       { path: '/tokens', app: createTokenRoutes({ admin: {} as TokenAdmin, bodyLimitBytes: 1 << 20 }) },
       { path: '/memories', app: createMemoriesRoutes({ memory: null }) },
@@ -237,6 +247,24 @@ describe('the OpenAPI document', () => {
     expect(schemas['TaskEventData.command.finished']).toMatchObject({
       required: ['command', 'exitCode', 'durationMs'],
     });
+  });
+
+  it("documents each kind's input from the handlers' schemas, only for kinds the deployment runs", () => {
+    const schemas = (doc['components'] as Json)['schemas'] as Record<string, Json>;
+    expect(schemas['TaskInput.shell']).toMatchObject({
+      additionalProperties: false,
+      properties: { command: { type: 'string' } },
+    });
+    expect(Object.keys(schemas['TaskInput.followup']?.['properties'] as Json)).toContain('prNumber');
+    expect(Object.keys(schemas['TaskInput.auto']?.['properties'] as Json)).toEqual(
+      expect.arrayContaining(['command', 'issueNumber', 'prNumber', 'context']),
+    );
+    const shellOnly = openApiDocument({
+      inputSchema: (kind) => (kind === 'shell' ? TASK_INPUT_SCHEMAS.shell : null),
+    });
+    const only = (shellOnly['components'] as Json)['schemas'] as Record<string, Json>;
+    expect(Object.keys(only).filter((k) => k.startsWith('TaskInput.'))).toEqual(['TaskInput.shell']);
+    expect(openApiProblems(shellOnly)).toEqual([]);
   });
 
   it('is served without a token at GET /openapi.json', async () => {

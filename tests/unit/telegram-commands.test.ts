@@ -16,6 +16,7 @@ describe('parseCommand', () => {
     expect(parseCommand('/help')).toEqual({ type: 'help' });
     expect(parseCommand('/status')).toEqual({ type: 'status' });
     expect(parseCommand('/reset')).toEqual({ type: 'reset' });
+    expect(parseCommand('/login')).toEqual({ type: 'login' });
     expect(parseCommand('/cancel')).toEqual({ type: 'cancel', taskId: null });
     expect(parseCommand('/cancel 0b7c9a52')).toEqual({ type: 'cancel', taskId: '0b7c9a52' });
     expect(parseCommand('/repo octo/hello')).toEqual({ type: 'repo', repo: 'octo/hello' });
@@ -267,5 +268,47 @@ describe('/link and /unlink answers', () => {
       /^❌ devbot cannot see a\/b/,
     );
     expect(await links.list(-7)).toEqual([]);
+  });
+});
+
+describe('/login', () => {
+  const asked: string[] = [];
+  const commands = (loginLink?: (subject: string) => Promise<string | null>) =>
+    new ChatCommands({
+      bindings: {
+        get: async () => null,
+        setRepo: async () => {
+          throw new Error('not used');
+        },
+      },
+      store: { listTasks: async () => [] },
+      ingress: { cancel: async () => null },
+      loginLink,
+      username: () => 'devbot_test_bot',
+    });
+  const message = (type: 'private' | 'group') =>
+    ({
+      from: { id: 77, first_name: 'A', is_bot: false },
+      chat: { id: type === 'private' ? 77 : -5, type },
+    }) as Message;
+  const link = async (subject: string) => {
+    asked.push(subject);
+    return `https://devbot.example/auth/github/start?state=s-${subject}`;
+  };
+
+  it('sends the asker a one-time link for themselves, only in a private chat', async () => {
+    const answer = await commands(link).answer({ type: 'login' }, message('private'));
+    expect(answer).toContain('href="https://devbot.example/auth/github/start?state=s-tg:77"');
+    expect(await commands(link).answer({ type: 'login' }, message('group'))).toMatch(/private chat/);
+    expect(asked).toEqual(['tg:77']);
+  });
+
+  it('says how else to get linked when signing in is not set up', async () => {
+    expect(await commands(async () => null).answer({ type: 'login' }, message('private'))).toContain(
+      'devbot users link tg:77',
+    );
+    expect(await commands().answer({ type: 'login' }, message('private'))).toContain(
+      'devbot users link tg:77',
+    );
   });
 });

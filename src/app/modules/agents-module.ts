@@ -24,6 +24,7 @@ import {
   type RunAgent,
   type ShellSessions,
   type TaskHandler,
+  type TaskInputSchema,
 } from '../../core/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { DevbotModule, Runtime } from '../runtime.js';
@@ -33,6 +34,11 @@ export interface AgentsModuleOptions {
   llm?: LlmClient | null;
   /** Overrides the crew as the repo task handler's agent (tests drive the pipeline with a script). */
   runAgent?: RunAgent;
+  /**
+   * The input a stand-in `runAgent` accepts, by kind, when it reads keys of its own (a scripted
+   * agent running `input.command`): the repo task handler is registered with these schemas.
+   */
+  agentInput?: Partial<Record<'dev' | 'followup', TaskInputSchema>>;
   /** A read-only copy of the task's repository, for questions. */
   openRepoWorkspace?: WorkspaceProvider;
 }

@@ -30,6 +30,8 @@ export interface TelegramModuleDeps {
   authorize?: (subject: string, repo: string) => Promise<void>;
   /** Chats' links to repositories (/link, /unlink). */
   links?: ChatRepoLinks;
+  /** A one-time GitHub sign-in link for a user (`/login`); null when signing in is not set up. */
+  loginLink?: (subject: string) => Promise<string | null>;
 }
 
 export interface TelegramModule extends DevbotModule {
@@ -81,6 +83,7 @@ export function createTelegramModule(
     ...(deps.chatSandbox ? { chatSandbox: deps.chatSandbox } : {}),
     ...(deps.authorize ? { authorize: deps.authorize } : {}),
     ...(deps.links ? { links: deps.links } : {}),
+    ...(deps.loginLink ? { loginLink: deps.loginLink } : {}),
     ...(webhook ? { webhook } : {}),
     ...(options.pollingTimeoutSeconds !== undefined
       ? { pollingTimeoutSeconds: options.pollingTimeoutSeconds }
