@@ -13,6 +13,7 @@ export {
 export { LlmSession, type UsageRecord } from './llm/llm-session.js';
 export { createTaskSession, type UsageSink } from './llm/task-session.js';
 export { createQuestionHandler, type QuestionDeps } from './question/question-handler.js';
+export { type ReadOnlyCrewOptions, runReadOnlyCrew } from './review/read-only-crew.js';
 export { IntentRouter, type IntentRouterOptions } from './router/intent-router.js';
 export { ruleRoute } from './router/rule-route.js';
 export { createShellAgentHandler, type ShellAgentDeps } from './shell/shell-agent.js';

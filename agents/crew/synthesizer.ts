@@ -22,6 +22,8 @@ export interface CrewResult {
   prTitle: string;
   prBody: string;
   chatReply: string;
+  /** A follow-up's review threads, as the crew reports them (empty when it had none). */
+  threads: Array<{ id: number; addressed: boolean; note: string }>;
   previewUrl: string | null;
   rounds: number;
   plan: Plan;
@@ -44,6 +46,10 @@ const proseSchema = z.object({
   prTitle: z.string().min(1),
   prBody: z.string().catch(''),
   chatReply: z.string().min(1),
+  threads: z
+    .array(z.object({ id: z.number().int(), addressed: z.boolean(), note: z.string().max(1_000) }))
+    .max(100)
+    .catch([]),
 });
 
 const PROSE_JSON_SCHEMA = {
@@ -54,8 +60,17 @@ const PROSE_JSON_SCHEMA = {
     prTitle: { type: 'string' },
     prBody: { type: 'string' },
     chatReply: { type: 'string' },
+    threads: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { id: { type: 'integer' }, addressed: { type: 'boolean' }, note: { type: 'string' } },
+        required: ['id', 'addressed', 'note'],
+        additionalProperties: false,
+      },
+    },
   },
-  required: ['summary', 'steps', 'prTitle', 'prBody', 'chatReply'],
+  required: ['summary', 'steps', 'prTitle', 'prBody', 'chatReply', 'threads'],
   additionalProperties: false,
 };
 
@@ -97,6 +112,7 @@ export async function synthesize(input: SynthesizerInput): Promise<CrewResult> {
       input.previewUrl ? `\n\nPreview: ${input.previewUrl}` : ''
     }`.trim(),
     chatReply: prose.chatReply,
+    threads: prose.threads,
     previewUrl: input.previewUrl,
     rounds: input.rounds,
     plan: input.plan,
@@ -137,5 +153,6 @@ function fallbackProse(input: SynthesizerInput, status: string): z.infer<typeof 
     prBody: summary,
     chatReply:
       status === 'failed' ? `I made changes but the checks still fail. ${summary}` : `Done. ${summary}`,
+    threads: [],
   };
 }

@@ -12,7 +12,15 @@ import type {
 } from 'openai/resources/chat/completions';
 import { UnavailableError } from '../../src/core/index.js';
 
-export const LLM_ROLES = ['router', 'planner', 'coder', 'synthesizer', 'shell', 'question'] as const;
+export const LLM_ROLES = [
+  'router',
+  'planner',
+  'coder',
+  'synthesizer',
+  'shell',
+  'question',
+  'reviewer',
+] as const;
 export type LlmRole = (typeof LLM_ROLES)[number];
 
 export interface ModelMap {
@@ -78,7 +86,7 @@ export class LlmClient {
     });
   }
 
-  /** Shell and question share the coder and planner models: they do the same kind of work. */
+  /** Shell, question and reviewer share the coder and planner models: they do the same kind of work. */
   modelFor(role: LlmRole): string {
     const m = this.#models;
     switch (role) {
@@ -86,6 +94,7 @@ export class LlmClient {
         return m.router ?? m.default;
       case 'planner':
       case 'question':
+      case 'reviewer':
         return m.planner ?? m.default;
       case 'coder':
       case 'shell':

@@ -3,20 +3,34 @@
  * the one handler table from them. The only place that knows every adapter.
  */
 import { join, resolve } from 'node:path';
+import {
+  ForbiddenError,
+  type PreviewAnswer,
+  type PreviewRevivalRequests,
+  type TaskHandler,
+} from '../core/index.js';
 import type { PreviewDirectory } from '../gateway/preview-directory.js';
 import type { PreviewRegistry } from '../gateway/preview-registry.js';
 import type { TokenIssuer } from '../gateway/token-issuer.js';
 import { LocalRepoHost } from '../git/local-repo-host.js';
 import { RepoWorkspaces } from '../git/repo-workspaces.js';
 import { readStoredGithubApp } from '../github/stored-app.js';
+import { SqlChatRepoLinks } from '../store/sql-chat-repo-links.js';
 import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlSubjectAccess } from '../store/sql-subject-access.js';
+import { escapeHtml } from '../telegram/telegram-text.js';
 import { createRepoTaskHandler } from '../worker/handlers/repo-task-handler.js';
 import { PreviewRevival } from '../worker/preview-revival.js';
 import { RepoAuthorizer } from '../worker/repo-authorizer.js';
 import { RepoHosts } from '../worker/repo-hosts.js';
-import { buildHandlerTable, type HandlerTable } from './handler-table.js';
+import {
+  buildHandlerTable,
+  type HandlerOverrides,
+  type HandlerTable,
+  repoTaskEntries,
+} from './handler-table.js';
 import { type AgentsModule, type AgentsModuleOptions, createAgentsModule } from './modules/agents-module.js';
+import { createGithubLoginModule, type GithubLoginModule } from './modules/github-login-module.js';
 import { createGithubModule, type GithubModule, type GithubModuleOptions } from './modules/github-module.js';
 import { createGithubSetupModule, type GithubSetupModule } from './modules/github-setup-module.js';
 import { createMemoryModule, type MemoryModule, type MemoryModuleOptions } from './modules/memory-module.js';
@@ -39,8 +53,11 @@ export interface ModuleOptions {
   github?: GithubModuleOptions;
   agents?: AgentsModuleOptions;
   telegram?: TelegramModuleOptions;
-  /** Replaces whole handler-table entries (tests and benchmarks that script a kind). */
-  handlers?: HandlerTable;
+  /**
+   * Replaces whole handler-table entries (tests and benchmarks that script a kind): a bare handler
+   * accepts its kind's documented input, `{ handle, input }` the input schema it brings.
+   */
+  handlers?: HandlerOverrides;
 }
 
 export interface AppModules {
@@ -51,12 +68,16 @@ export interface AppModules {
   /** `/setup` (GitHub in one click), and the seams a GitHub module set up while running plugs into. */
   githubSetup: GithubSetupModule;
   agents: AgentsModule;
+  /** Signing in with GitHub (`/login`): the states and the pages at /auth/github/. */
+  githubLogin: GithubLoginModule;
   /** null when no bot token is configured. */
   telegram: TelegramModule | null;
   /** Who may make devbot change which repository (front doors refuse early; the handler enforces). */
   authorizer: RepoAuthorizer;
   /** The repository hosts (null when none is configured): front doors check names with it. */
   hosts: RepoHosts | null;
+  /** Revives an ended preview here and resolves once it is served (null) or with why not. */
+  reviveNow(token: string): Promise<PreviewAnswer | null>;
   /** In start order; stopped in reverse. */
   all: DevbotModule[];
   handlers: HandlerTable;
@@ -64,7 +85,17 @@ export interface AppModules {
 
 export async function buildModules(
   runtime: Runtime,
-  previews: { registry: PreviewRegistry; directory: PreviewDirectory; tokens?: TokenIssuer },
+  previews: {
+    registry: PreviewRegistry;
+    directory: PreviewDirectory;
+    tokens?: TokenIssuer;
+    /** A gateway without a worker in its process: revivals are asked of the workers. */
+    remoteRevivals?: PreviewRevivalRequests;
+    /** A worker without the gateway in its process: a revived link is shared through Redis. */
+    shareAlias?: (oldToken: string, newToken: string) => Promise<void>;
+    /** The deployment's Redis key prefix (sign-in states). */
+    prefix: string;
+  },
   options: ModuleOptions = {},
 ): Promise<AppModules> {
   const { config } = runtime;
@@ -92,29 +123,39 @@ export async function buildModules(
   );
   const local = config.DEVBOT_REPOS_DIR ? new LocalRepoHost(resolve(config.DEVBOT_REPOS_DIR)) : null;
   let hosts = github || local ? new RepoHosts({ github: github?.host ?? null, local }) : null;
-  const authorizer = new RepoAuthorizer({ access: new SqlSubjectAccess(runtime.sql), host: hosts });
+  const access = new SqlSubjectAccess(runtime.sql);
+  const authorizer = new RepoAuthorizer({ access, host: hosts });
+  // Signing in with GitHub links a Telegram user as `devbot users link` does; the chat is told.
+  let chat: TelegramModule | null = null;
+  const githubLogin = createGithubLoginModule(runtime, {
+    prefix: previews.prefix,
+    links: access,
+    onLinked: async (subject, login) => {
+      const id = /^tg:(\d+)$/.exec(subject)?.[1];
+      if (id && chat)
+        await chat.outbox.send(Number(id), {
+          html: `✅ Signed in with GitHub: I act as <b>${escapeHtml(login)}</b> for you now.`,
+        });
+    },
+  });
   const agents = createAgentsModule(
     runtime,
     { memory: memory.memory, shellSessions: sandbox.chatShell, verbatimShell: sandbox.shell.handle },
     options.agents,
   );
+  const chatLinks = new SqlChatRepoLinks(runtime.sql);
   const telegram = createTelegramModule(
     runtime,
     {
       chatSandbox: sandbox.chatShell,
       authorize: (subject, repo) => authorizer.assertMayChange(subject, repo),
+      links: chatLinks,
+      loginLink: (subject) => githubLogin.loginLink(subject),
     },
     options.telegram,
   );
-  // A PR a chat started is announced there when it is merged or closed.
-  if (github && telegram)
-    github.app.announce = async (chat, html) => {
-      await telegram.outbox.send(chat.chatId, {
-        html,
-        ...(chat.replyTo !== undefined ? { replyTo: chat.replyTo } : {}),
-        ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
-      });
-    };
+  chat = telegram;
+  if (github && telegram) connectChats(github, telegram, chatLinks, authorizer, runtime);
 
   const pullRequests = new SqlPullRequestRecords(runtime.sql);
   const workspaces = new RepoWorkspaces({ root: join(config.dataDir, 'git'), logger: runtime.logger });
@@ -125,8 +166,12 @@ export async function buildModules(
       workspaces: repoHosts ? workspaces : null,
       sandboxes: runtime.sandboxes,
       leases: sandbox.previews,
-      alias: (oldToken, newToken) => previews.registry.alias(oldToken, newToken),
+      alias: (oldToken, newToken) =>
+        previews.shareAlias
+          ? previews.shareAlias(oldToken, newToken)
+          : previews.registry.alias(oldToken, newToken),
       pullRequests,
+      remote: previews.remoteRevivals,
       logger: runtime.logger.child({ component: 'preview-revival' }),
     });
   revival = revivalFor(hosts);
@@ -146,8 +191,11 @@ export async function buildModules(
       approval: config.DEVBOT_APPROVAL,
     });
   const repoTask = hosts ? repoTaskFor(hosts) : null;
+  // A stand-in agent (tests) that reads input keys of its own registers them with the handler.
+  const repoInput = options.agents?.agentInput;
+  const repoEntry = (handle: TaskHandler) => ({ handle, ...(repoInput ? { input: repoInput } : {}) });
   const handlers = buildHandlerTable(
-    { shell: agents.shell, question: agents.question, repoTask },
+    { shell: agents.shell, question: agents.question, repoTask: repoTask ? repoEntry(repoTask) : null },
     options.handlers,
   );
   /**
@@ -159,15 +207,16 @@ export async function buildModules(
   const attachGithub = (mod: GithubModule): void => {
     if (modules.github) throw new Error('a GitHub module is attached already');
     modules.github = mod;
+    if (telegram) connectChats(mod, telegram, chatLinks, authorizer, runtime);
     if (hosts) hosts.attachGithub(mod.host);
     else {
       hosts = new RepoHosts({ github: mod.host, local: null });
       modules.hosts = hosts;
       authorizer.useHost(hosts);
       revival = revivalFor(hosts);
-      const repoTaskNow = repoTaskFor(hosts);
-      handlers.dev ??= repoTaskNow;
-      handlers.followup ??= repoTaskNow;
+      const entries = repoTaskEntries(repoEntry(repoTaskFor(hosts)));
+      handlers.dev ??= entries.dev;
+      handlers.followup ??= entries.followup;
     }
   };
   const githubSetup = createGithubSetupModule(runtime, {
@@ -182,6 +231,7 @@ export async function buildModules(
     memory,
     ...(github ? [github] : []),
     githubSetup,
+    githubLogin,
     agents,
     ...(telegram ? [telegram] : []),
   ];
@@ -190,12 +240,60 @@ export async function buildModules(
     memory,
     github,
     githubSetup,
+    githubLogin,
     agents,
     telegram,
     authorizer,
     hosts,
+    reviveNow: (token) => (revival ? revival.reviveNow(token) : Promise.resolve({ state: 'unknown' })),
     all,
     handlers,
   };
   return modules;
+}
+
+/**
+ * GitHub tells chats about pull requests: the chat that started one (its merge or close), and the
+ * chats linked to its repository with /link. A link counts while whoever made it still may make
+ * devbot act on the repository; when they no longer may, it is removed and the chat is told.
+ */
+function connectChats(
+  github: GithubModule,
+  telegram: TelegramModule,
+  links: SqlChatRepoLinks,
+  authorizer: RepoAuthorizer,
+  runtime: Runtime,
+): void {
+  const log = runtime.logger.child({ component: 'chat-links' });
+  const send = (chat: { chatId: number; threadId?: number; replyTo?: number }, html: string) =>
+    telegram.outbox.send(chat.chatId, {
+      html,
+      ...(chat.replyTo !== undefined ? { replyTo: chat.replyTo } : {}),
+      ...(chat.threadId !== undefined ? { threadId: chat.threadId } : {}),
+    });
+  github.app.announce = async (chat, html) => {
+    await send(chat, html);
+  };
+  github.app.linkedChats = async (repo) => {
+    const chats: Array<{ chatId: number; threadId?: number }> = [];
+    for (const link of await links.chatsFor(repo)) {
+      const chat = { chatId: link.chatId, ...(link.threadId !== null ? { threadId: link.threadId } : {}) };
+      try {
+        await authorizer.assertMayChange(link.linkedBy, repo);
+        chats.push(chat);
+      } catch (err) {
+        if (!(err instanceof ForbiddenError)) {
+          log.warn({ err, chatId: link.chatId, repo }, 'could not check a chat link; its notice is skipped');
+          continue;
+        }
+        if ((await links.unlink(link.chatId, repo)).length === 0) continue;
+        log.info({ chatId: link.chatId, repo, linkedBy: link.linkedBy }, 'chat link removed: access lost');
+        void send(
+          chat,
+          `🔗 Unlinked <b>${escapeHtml(link.repo)}</b>: whoever linked it may no longer make devbot act on it. Someone with write access can /link it again.`,
+        );
+      }
+    }
+    return chats;
+  };
 }

@@ -39,12 +39,19 @@ export interface InfrastructureOptions {
   pgSchema?: string | undefined;
   /** How often token revocations made elsewhere are read (default 5 s). */
   tokenRevocationPollMs?: number | undefined;
+  /**
+   * Whether this process serves the API (and so checks tokens). Only then are revocations read
+   * and polled: a worker or a bot checks no token and has no reason to query the log every 5 s.
+   */
+  servesApi?: boolean | undefined;
 }
 
 export interface Infrastructure {
   sql: SqlClient;
   store: SqlTaskStore;
   tokens: TokenIssuer;
+  /** The revoked token ids, polled from the database; null where no API is served. */
+  revocations: TokenRevocations | null;
   /** Issues, lists and revokes API tokens (the /tokens routes). */
   tokenAdmin: LocalTokenAdmin;
   /** This deployment's id (stored in its database) and its queue prefix (set, or derived from it). */
@@ -87,14 +94,19 @@ export async function openInfrastructure(
   const prefix = config.DEVBOT_QUEUE_PREFIX ?? derivedQueuePrefix(deployment);
 
   const tokenLog = new SqlApiTokenLog(sql);
-  const revocations = new TokenRevocations(tokenLog, { pollMs: o.tokenRevocationPollMs ?? 5000, logger });
-  await revocations.start();
-  stack.push(async () => revocations.stop());
-  const tokens = new TokenIssuer(jwtSecret, { revoked: revocations });
+  const revocations =
+    o.servesApi === false
+      ? null
+      : new TokenRevocations(tokenLog, { pollMs: o.tokenRevocationPollMs ?? 5000, logger });
+  if (revocations) {
+    await revocations.start();
+    stack.push(async () => revocations.stop());
+  }
+  const tokens = new TokenIssuer(jwtSecret, revocations ? { revoked: revocations } : {});
   const tokenAdmin = new LocalTokenAdmin({
     issuer: tokens,
     log: tokenLog,
-    onRevoked: (id) => revocations.add(id),
+    onRevoked: (id) => revocations?.add(id),
   });
 
   const redis = await ensureRedis(config.redisUrl, config.dataDir, logger, {
@@ -142,6 +154,7 @@ export async function openInfrastructure(
     sql,
     store,
     tokens,
+    revocations,
     tokenAdmin,
     approvalStore,
     commandApprovals,

@@ -3,6 +3,7 @@
  * starts what the role runs (the gateway's HTTP server, the worker, the modules' own loops), and
  * stops it all in reverse order. main.ts and the tests use it.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config, Role } from '../config/config.js';
@@ -11,19 +12,25 @@ import { resolveJwtSecret } from '../config/jwt-secret.js';
 import { isTerminal, type SandboxProvider } from '../core/index.js';
 import type { SqlClient } from '../core/sql-client.js';
 import { createApiApp } from '../gateway/api-app.js';
+import { createApiRateLimiter } from '../gateway/api-rate-limit.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
+import { sharePreviewAlias } from '../gateway/preview-directory.js';
 import { TaskStreamServer } from '../gateway/task-stream.js';
 import { createTokenRoutes } from '../gateway/token-routes.js';
+import { createUsersRoutes } from '../gateway/users-routes.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { SecretRegistry } from '../observability/redact.js';
 import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
+import { PreviewRevivalQueue } from '../queue/preview-revival-queue.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { SqlPullRequestRecords } from '../store/sql-pull-request-records.js';
 import { SqlShareLinks } from '../store/sql-share-links.js';
+import { SqlSubjectAccess } from '../store/sql-subject-access.js';
 import { reconcile } from '../worker/reconciler.js';
 import { TaskWorker } from '../worker/task-worker.js';
 import { type AppModules, buildModules, type ModuleOptions } from './build-modules.js';
+import { inputSchemaOf } from './handler-table.js';
 import {
   createPreviewRegistry,
   defaultSandboxProvider,
@@ -60,6 +67,8 @@ export interface DevbotApp {
   queue: BullTaskQueue;
   worker: TaskWorker | null;
   modules: AppModules;
+  /** Revocations made elsewhere, read again every few seconds where the API is served (else null). */
+  tokenRevocations: Infrastructure['revocations'];
   stop(): Promise<void>;
 }
 
@@ -90,6 +99,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
         sql: options.sql,
         pgSchema: options.pgSchema,
         tokenRevocationPollMs: options.tokenRevocationPollMs,
+        servesApi: role === 'all' || role === 'gateway',
       },
       stack,
     );
@@ -98,13 +108,15 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     const publicUrl = () => config.DEVBOT_PUBLIC_URL?.replace(/\/$/, '') ?? boundUrl;
     const registry = createPreviewRegistry(config, publicUrl);
     const directory = previewDirectory(infra.prefix, infra.connection);
+    // This process, as the owner of the previews it registers in Redis (split roles).
+    const instance = randomUUID();
     const sandboxes = (options.sandboxes ?? defaultSandboxProvider)({
       config,
       logger,
       metrics,
       role,
       redis: infra.connection,
-      previews: previewPublisherFor(role, registry, directory, () => internalUrl),
+      previews: previewPublisherFor(role, registry, directory, () => internalUrl, instance),
     });
     stack.push(() => sandboxes.close());
 
@@ -125,7 +137,33 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       redis: infra.connection,
       sandboxes,
     };
-    const modules = await buildModules(runtime, { registry, directory, tokens: infra.tokens }, options);
+    // Split roles: a gateway asks the workers to revive a dead preview (the `previews` queue).
+    const revivals =
+      role === 'gateway' || role === 'worker'
+        ? new PreviewRevivalQueue({
+            connection: infra.connection,
+            prefix: infra.prefix,
+            deployment: infra.deployment,
+          })
+        : null;
+    if (revivals) stack.push(() => revivals.close());
+    const modules = await buildModules(
+      runtime,
+      {
+        registry,
+        directory,
+        tokens: infra.tokens,
+        prefix: infra.prefix,
+        ...(role === 'gateway' && revivals ? { remoteRevivals: revivals } : {}),
+        ...(role === 'worker'
+          ? {
+              shareAlias: (oldToken: string, newToken: string) =>
+                sharePreviewAlias(registry, directory, () => internalUrl, instance, oldToken, newToken),
+            }
+          : {}),
+      },
+      options,
+    );
 
     const address = await startGateway(runtime, infra, modules, stack);
     const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
@@ -148,6 +186,21 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     for (const mod of modules.all) {
       started.push(mod);
       if (mod.start) await mod.start();
+    }
+    if (role === 'worker' && revivals) {
+      // Alive while it renews its presence: a gateway treats the previews of a worker that stopped
+      // renewing (killed) as dead and has them revived by any worker.
+      const leave = directory.announce(instance, (err) =>
+        logger.warn(
+          { err },
+          'cannot mark this worker alive in Redis; gateways will revive its previews elsewhere',
+        ),
+      );
+      stack.push(leave);
+      const revivalConnection = createRedis(infra.redis.url, { blocking: true, name: 'devbot-previews' });
+      stack.push(async () => revivalConnection.disconnect());
+      revivals.serve((token) => modules.reviveNow(token), { connection: revivalConnection });
+      stack.push(() => revivals.close());
     }
 
     logger.info(
@@ -173,7 +226,15 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
         : {}),
     });
     logger.info({ summary: summary.parts }, summary.text);
-    return { runtime, url: boundUrl, queue: infra.queue, worker, modules, stop: () => stack.stopAll() };
+    return {
+      runtime,
+      url: boundUrl,
+      queue: infra.queue,
+      worker,
+      modules,
+      tokenRevocations: infra.revocations,
+      stop: () => stack.stopAll(),
+    };
   } catch (err) {
     await stack.stopAll();
     throw err;
@@ -209,6 +270,12 @@ async function startGateway(
     metrics,
     logger,
     rateLimitPerMinute: config.DEVBOT_RATE_LIMIT,
+    // One budget per subject across every gateway of this deployment (its queue prefix).
+    rateLimiter: createApiRateLimiter({
+      perMinute: config.DEVBOT_RATE_LIMIT,
+      redis: { client: infra.connection, prefix: infra.prefix },
+      logger,
+    }),
     bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
     metricsToken: config.DEVBOT_METRICS_TOKEN,
     apiEnabled: serveApi,
@@ -218,6 +285,13 @@ async function startGateway(
             path: '/tokens',
             app: createTokenRoutes({ admin: infra.tokenAdmin, bodyLimitBytes: config.DEVBOT_BODY_LIMIT }),
           },
+          {
+            path: '/users',
+            app: createUsersRoutes({
+              access: new SqlSubjectAccess(runtime.sql),
+              bodyLimitBytes: config.DEVBOT_BODY_LIMIT,
+            }),
+          },
           ...modules.all.flatMap((m) => m.apiRoutes ?? []),
         ]
       : [],
@@ -226,7 +300,7 @@ async function startGateway(
       await modules.hosts?.check({ owner, name });
       await modules.authorizer.assertMayChange(subject, repo);
     },
-    handles: (kind) => kind === 'auto' || modules.handlers[kind] !== undefined,
+    inputSchema: inputSchemaOf(modules.handlers),
     shareLinks: runtime.shareLinks,
     publicUrl: runtime.publicUrl,
     evalReportsDir: join(config.dataDir, 'eval'),
@@ -234,7 +308,8 @@ async function startGateway(
   });
   const gateway = new GatewayServer({
     api,
-    stream,
+    // Tokens are checked only where the API is served (revocations are read there).
+    stream: serveApi ? stream : null,
     rawRoutes: modules.all
       .flatMap((m) => m.routes ?? [])
       .filter((r) => (r.roles ?? ['all', 'gateway']).includes(role)),

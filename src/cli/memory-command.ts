@@ -100,7 +100,7 @@ function parse(argv: readonly string[]) {
 
 /**
  * `devbot memory ...` end to end: opens the configured database, applies migrations, runs the
- * command. With embedded PGlite, stop devbot first: a PGlite data directory has one user at a time.
+ * command (through the running devbot's API while it holds the embedded database).
  */
 export async function memoryCli(
   argv: readonly string[],
@@ -110,26 +110,30 @@ export async function memoryCli(
   return runMemoryCli(parseMemoryArgs(argv), config, write);
 }
 
-/** Runs parsed `devbot memory` arguments against the configured database. */
+/**
+ * Runs parsed `devbot memory` arguments against the configured database, or through the running
+ * devbot's `/memories` API when it holds the embedded database (PGlite serves one process).
+ */
 export async function runMemoryCli(
   args: MemoryCommandArgs,
   config: Config,
   write: (line: string) => void,
 ): Promise<number> {
   // Loaded when a memory command runs, so `devbot --help` does not load the database drivers.
-  const [{ openSqlClient }, { migrate }, { openMemory }] = await Promise.all([
-    import('../store/open-sql-client.js'),
-    import('../store/migrate.js'),
+  const [{ withDatabaseOrRunningDevbot }, { openMemory }, { HttpMemory }] = await Promise.all([
+    import('./running-devbot.js'),
     import('../memory/open-memory.js'),
+    import('./http-memory.js'),
   ]);
-  const sql = await openSqlClient({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, max: 2 });
-  try {
-    await migrate(sql);
-    const { service } = await openMemory({ sql, config });
-    return await runMemoryCommand(args, service, write);
-  } finally {
-    await sql.close();
-  }
+  return withDatabaseOrRunningDevbot(
+    config,
+    async (sql) => {
+      const { service } = await openMemory({ sql, config });
+      return runMemoryCommand(args, service, write);
+    },
+    (api) => runMemoryCommand(args, new HttpMemory(api), write),
+    { max: 2 },
+  );
 }
 
 /**
@@ -140,7 +144,13 @@ export async function runMemoryCli(
 export function registerMemoryCommand(program: Command, ctx: CliContext): void {
   const memory = program
     .command('memory')
-    .description('look into what devbot remembers (with the embedded PGlite, stop devbot first)');
+    .description('look into what devbot remembers')
+    .addHelpText(
+      'after',
+      `
+On PostgreSQL (DATABASE_URL) or a stopped embedded devbot this opens the database; while devbot
+runs on the embedded database it goes through that devbot's admin API on HOST:PORT.`,
+    );
   const run =
     (action: MemoryCommandArgs['action']) =>
     async (...params: unknown[]): Promise<void> => {
@@ -189,7 +199,7 @@ export function registerMemoryCommand(program: Command, ctx: CliContext): void {
 /** Runs one `devbot memory` command; returns the process exit code. */
 export async function runMemoryCommand(
   args: MemoryCommandArgs,
-  memory: MemoryPort,
+  memory: Pick<MemoryPort, 'list' | 'recall' | 'forget'>,
   write: (line: string) => void,
 ): Promise<number> {
   switch (args.action) {

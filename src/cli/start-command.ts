@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import type { DevbotApp } from '../app/start-devbot.js';
 import { loadConfig } from '../config/config.js';
 import { ROLES, type Role } from '../config/role.js';
+import { UnavailableError } from '../core/errors.js';
 import type { CliContext } from './cli-context.js';
 
 /** `devbot start [--role all|gateway|worker|bot]`: runs until SIGTERM or SIGINT. */
@@ -14,7 +15,9 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       'after',
       `
 Roles split one deployment across processes: gateway serves the API and webhooks, worker runs
-tasks (scale it out), bot polls Telegram; all runs everything. SIGTERM or SIGINT stops cleanly.`,
+tasks (scale it out), bot polls Telegram; all runs everything. A role other than all needs
+DATABASE_URL (PostgreSQL shared by the roles; the embedded database serves one process).
+SIGTERM or SIGINT stops cleanly.`,
     )
     .action(async (options: { role: Role }) => {
       await runStart(options.role, ctx);
@@ -23,6 +26,12 @@ tasks (scale it out), bot polls Telegram; all runs everything. SIGTERM or SIGINT
 
 async function runStart(role: Role, ctx: CliContext): Promise<void> {
   const config = loadConfig(ctx.env(), ctx.cwd);
+  // The embedded database serves one process: a gateway and a worker on one data directory would
+  // each take tasks the other never sees. Split roles need a shared PostgreSQL.
+  if (role !== 'all' && !config.DATABASE_URL)
+    throw new UnavailableError(
+      `--role ${role} needs DATABASE_URL (a PostgreSQL the other roles share): the embedded database serves one process; set DATABASE_URL, or run devbot start (all roles in one process)`,
+    );
   // Signals are handled from the start: a SIGTERM that arrives while devbot is still starting
   // (docker stop, a supervisor giving up) stops it cleanly once it is up, instead of killing it
   // with its private redis-server and PGlite files half-written.

@@ -139,8 +139,8 @@ async function withTokenAdmin(
   } catch (err) {
     if (!(err instanceof UnavailableError) || !(err.cause instanceof PgliteLockedError)) throw err;
     // A running devbot holds the embedded database: ask it, as an admin for one minute.
-    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-    const base = `http://${host.includes(':') ? `[${host}]` : host}:${config.PORT}`;
+    const { localApiBase } = await import('./running-devbot.js');
+    const base = localApiBase(config);
     const bearer = await issuer.sign('devbot-cli', {
       scopes: ['tasks:read', 'tasks:write', 'admin'],
       ttlSeconds: 60,

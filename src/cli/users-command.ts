@@ -6,7 +6,13 @@
  */
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../config/config.js';
-import { BadInputError, isGrantPattern, type SubjectAccess } from '../core/index.js';
+import {
+  BadInputError,
+  isGrantPattern,
+  isHostLogin,
+  isSubjectName,
+  type SubjectAccess,
+} from '../core/index.js';
 import type { CliContext } from './cli-context.js';
 import { usageError } from './usage-error.js';
 
@@ -20,13 +26,10 @@ export const USERS_USAGE = `usage: devbot users <command>
 
 SUBJECT is a Telegram user (tg:<user id>) or an API token's subject (devbot token --user NAME).`;
 
-const SUBJECT = /^[\w.@:-]{1,100}$/;
-const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
-
 /** Runs one `devbot users` command against the store; returns the exit code. */
 export async function runUsersCommand(
   argv: readonly string[],
-  access: SubjectAccess,
+  access: Omit<SubjectAccess, 'get'>,
   write: (line: string) => void,
 ): Promise<number> {
   const [action, subject, value, ...extra] = argv;
@@ -37,13 +40,13 @@ export async function runUsersCommand(
       argv.length !== count + 1
     )
       throw new BadInputError(`devbot users ${action}: wrong arguments\n\n${USERS_USAGE}`);
-    if (!SUBJECT.test(subject ?? ''))
+    if (!isSubjectName(subject ?? ''))
       throw new BadInputError(`"${subject}" is not a subject: use tg:<user id> or an API token's user name`);
   };
   switch (action) {
     case 'link': {
       need(2);
-      if (!LOGIN.test(value ?? '')) throw new BadInputError(`"${value}" is not a GitHub login`);
+      if (!isHostLogin(value ?? '')) throw new BadInputError(`"${value}" is not a GitHub login`);
       await access.link(subject as string, value as string);
       write(`${subject} now acts as @${value}: devbot checks @${value}'s write access per repository`);
       return 0;
@@ -87,32 +90,38 @@ export async function runUsersCommand(
   }
 }
 
-/** `devbot users ...` on the configured database. */
+/**
+ * `devbot users ...` on the configured database, or through the running devbot's `/users` API
+ * when it holds the embedded database (PGlite serves one process).
+ */
 export async function usersCli(
   argv: readonly string[],
   config: Config,
   write: (line: string) => void,
 ): Promise<number> {
-  // Loaded when the command runs, so `devbot --help` does not load the database drivers.
-  const [{ openSqlClient }, { migrate }, { SqlSubjectAccess }] = await Promise.all([
-    import('../store/open-sql-client.js'),
-    import('../store/migrate.js'),
+  const [{ withDatabaseOrRunningDevbot }, { SqlSubjectAccess }, { HttpSubjectAccess }] = await Promise.all([
+    import('./running-devbot.js'),
     import('../store/sql-subject-access.js'),
+    import('./http-subject-access.js'),
   ]);
-  const sql = await openSqlClient({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, max: 1 });
-  try {
-    await migrate(sql);
-    return await runUsersCommand(argv, new SqlSubjectAccess(sql), write);
-  } finally {
-    await sql.close();
-  }
+  return withDatabaseOrRunningDevbot(
+    config,
+    (sql) => runUsersCommand(argv, new SqlSubjectAccess(sql), write),
+    (api) => runUsersCommand(argv, new HttpSubjectAccess(api), write),
+  );
 }
 
 /** `devbot users link|unlink|grant|revoke|list`, on commander. */
 export function registerUsersCommand(program: Command, ctx: CliContext): void {
   const users = program
     .command('users')
-    .description('who may make devbot change which repository (with the embedded PGlite, stop devbot first)');
+    .description('who may make devbot change which repository')
+    .addHelpText(
+      'after',
+      `
+On PostgreSQL (DATABASE_URL) or a stopped embedded devbot this opens the database; while devbot
+runs on the embedded database it goes through that devbot's admin API on HOST:PORT.`,
+    );
   const run =
     (action: string) =>
     async (...params: unknown[]): Promise<void> => {

@@ -11,6 +11,7 @@ export function configSecrets(config: Config): string[] {
     config.GITHUB_PRIVATE_KEY,
     config.GITHUB_WEBHOOK_SECRET,
     config.GITHUB_TOKEN,
+    config.GITHUB_CLIENT_SECRET,
     config.OPENAI_API_KEY,
     config.E2B_API_KEY,
     config.DEVBOT_JWT_SECRET,

@@ -197,6 +197,12 @@ export const configSchema = z.object({
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
   GITHUB_APP_SLUG: z.string().min(1).default('devbot'),
+  /**
+   * The GitHub App's OAuth client (its settings page: Client ID, a client secret): Telegram users
+   * link their GitHub login with /login. Unset: the App /setup created, if any.
+   */
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
   GITHUB_TRIGGER_LABEL: z.string().min(1).default('devbot'),
   GITHUB_PR_DRAFT: bool.default(false),
   DEVBOT_CI_FIX_ATTEMPTS: int(2, 0),
@@ -295,6 +301,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
         'GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH: set the App private key (PEM) or its path',
       );
   }
+  if (Boolean(raw.GITHUB_CLIENT_ID) !== Boolean(raw.GITHUB_CLIENT_SECRET))
+    problems.push(
+      "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET: set both (the GitHub App's OAuth client, for /login) or neither",
+    );
   if (raw.DEVBOT_SANDBOX === 'e2b' && !raw.E2B_API_KEY)
     problems.push('E2B_API_KEY: required when DEVBOT_SANDBOX=e2b (get one at e2b.dev)');
   if (raw.TELEGRAM_WEBHOOK_URL && !raw.TELEGRAM_WEBHOOK_SECRET)

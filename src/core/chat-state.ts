@@ -43,3 +43,34 @@ export interface UpdateClaims {
   /** Forgets claims older than `days`. */
   prune(days?: number): Promise<number>;
 }
+
+/**
+ * A chat subscribed (`/link owner/repo`) to devbot's pull-request events of a repository: its
+ * reviews, comments, CI failures, openings and fates are announced there.
+ */
+export interface ChatRepoLink {
+  chatId: number;
+  /** The forum topic the link was made in (notices go there), or null. */
+  threadId: number | null;
+  /** `owner/name`, lower case (GitHub's names are case-insensitive). */
+  repo: string;
+  /** Who linked it (`tg:<user id>`): the notices go on while that subject may act on the repo. */
+  linkedBy: string;
+  createdAt: Date;
+}
+
+export type LinkOutcome = 'linked' | 'updated' | { full: number };
+
+export interface ChatRepoLinks {
+  /**
+   * Links a chat to a repository (again: updates who linked it and the topic). Refused with
+   * `{ full }` when the chat already has `max` other links.
+   */
+  link(link: Omit<ChatRepoLink, 'createdAt'>, max: number): Promise<LinkOutcome>;
+  /** Removes one link, or every link of the chat; returns the repositories unlinked. */
+  unlink(chatId: number, repo?: string): Promise<string[]>;
+  /** A chat's links, oldest first. */
+  list(chatId: number): Promise<ChatRepoLink[]>;
+  /** The chats linked to a repository. */
+  chatsFor(repo: string): Promise<ChatRepoLink[]>;
+}

@@ -24,3 +24,20 @@ export interface PreviewRecords {
 export function previewToken(url: string): string | null {
   return /\/preview\/([A-Za-z0-9_-]{16,64})\/?$/.exec(url)?.[1] ?? null;
 }
+
+/** What opening a preview link whose sandbox is gone does: nothing known, starting, or why not. */
+export type PreviewAnswer =
+  | { state: 'unknown' }
+  | { state: 'starting'; label: string }
+  | { state: 'gone'; reason: string }
+  | { state: 'failed'; label: string; reason: string };
+
+/**
+ * Revivals asked of another process (split roles: the gateway asks, any worker does it). One
+ * request per token runs at a time; a worker remembers a gone or failed outcome for a while.
+ */
+export interface PreviewRevivalRequests {
+  request(token: string): Promise<void>;
+  /** How the last attempt ended when it did not serve the preview (gone, failed), or null. */
+  lastAnswer(token: string): Promise<PreviewAnswer | null>;
+}

@@ -55,8 +55,8 @@ export interface ReviewThread {
 export interface PullRequestContext {
   title: string;
   body: string;
-  /** The PR's files with their line counts (the diff summary). */
-  files: Array<{ path: string; additions: number; deletions: number }>;
+  /** The PR's files with their line counts (the diff summary) and, where the host gives it, the patch. */
+  files: Array<{ path: string; additions: number; deletions: number; patch?: string }>;
   /** Unresolved review threads only. */
   threads: ReviewThread[];
   /** How many threads were left out because they are resolved. */

@@ -37,3 +37,13 @@ export function grantMatches(pattern: string, repo: string): boolean {
 export function isGrantPattern(pattern: string): boolean {
   return pattern === '*' || /^[A-Za-z0-9_.-]+\/(\*|[A-Za-z0-9_.-]+)$/.test(pattern);
 }
+
+/** A subject devbot accepts: a Telegram user (`tg:<id>`) or an API token's user name. */
+export function isSubjectName(subject: string): boolean {
+  return /^[\w.@:-]{1,100}$/.test(subject);
+}
+
+/** A GitHub login's shape. */
+export function isHostLogin(login: string): boolean {
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(login);
+}

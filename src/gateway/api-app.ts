@@ -5,6 +5,7 @@ import type {
   ShareLinks,
   TaskApprovals,
   TaskIngress,
+  TaskInputSchema,
   TaskKind,
   TaskQueue,
   TaskStore,
@@ -14,6 +15,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { createAuth } from './api-auth.js';
 import type { ApiEnv } from './api-env.js';
 import { ApiError, apiErrorHandler } from './api-error.js';
+import type { ApiRateLimiter } from './api-rate-limit.js';
+import { openApiDocument } from './openapi-document.js';
 import { mountOpsRoutes } from './ops-routes.js';
 import { mountTaskRoutes } from './task-routes.js';
 import type { TaskStreamServer } from './task-stream.js';
@@ -30,13 +33,18 @@ export interface ApiDeps {
   metrics: Metrics;
   logger: Logger;
   rateLimitPerMinute: number;
+  /** The deployment's shared rate limiter (Redis); by default this process counts on its own. */
+  rateLimiter?: ApiRateLimiter | undefined;
   bodyLimitBytes: number;
   /** DEVBOT_METRICS_TOKEN: when set, /metrics wants it as a bearer token. */
   metricsToken?: string | undefined;
   /** false on worker and bot processes: only health and metrics are served. */
   apiEnabled?: boolean;
-  /** Whether this deployment has a handler for a kind (a kind it cannot run is refused with 422). */
-  handles?: (kind: TaskKind) => boolean;
+  /**
+   * The `input` a kind takes from API callers (its handler's schema), or null when this deployment
+   * has no handler for it (then 422).
+   */
+  inputSchema: (kind: TaskKind) => TaskInputSchema | null;
   /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
   /** Read-only share links of task pages (the dashboard's /ui/t/<token>, `shareUrl`). */
@@ -79,6 +87,14 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   );
   mountOpsRoutes(app, deps);
   if (deps.apiEnabled === false) return app;
+
+  // Public: it describes the API, not any data (built once, on first request).
+  let openapi: Record<string, unknown> | null = null;
+  app.get('/openapi.json', (c) => {
+    openapi ??= openApiDocument({ serverUrl: deps.publicUrl?.(), inputSchema: deps.inputSchema });
+    c.header('cache-control', 'public, max-age=300');
+    return c.json(openapi);
+  });
 
   const auth = createAuth(deps);
   mountTaskRoutes(app, { ...deps, auth });

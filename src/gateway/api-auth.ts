@@ -1,8 +1,8 @@
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { RateLimiter } from '../utils/rate-limiter.js';
 import type { ApiEnv } from './api-env.js';
 import { ApiError } from './api-error.js';
+import { type ApiRateLimiter, createApiRateLimiter, rateLimitHeaders } from './api-rate-limit.js';
 import {
   InvalidTokenError,
   NOT_VALID,
@@ -16,10 +16,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Bearer-token authentication for the API: a missing or bad token is 401, a missing scope 403, and
- * more than `rateLimitPerMinute` requests of one subject a minute 429 with Retry-After.
+ * more than `rateLimitPerMinute` requests of one subject a minute 429 with Retry-After. Every
+ * authenticated answer carries the `RateLimit-*` headers. `rateLimiter` is the deployment's
+ * shared one (Redis); without it this process counts on its own.
  */
-export function createAuth(deps: { tokens: TokenIssuer; rateLimitPerMinute: number }) {
-  const limiter = new RateLimiter(deps.rateLimitPerMinute);
+export function createAuth(deps: {
+  tokens: TokenIssuer;
+  rateLimitPerMinute: number;
+  rateLimiter?: ApiRateLimiter | undefined;
+}) {
+  const limiter = deps.rateLimiter ?? createApiRateLimiter({ perMinute: deps.rateLimitPerMinute });
   return (scope: Scope) =>
     createMiddleware<ApiEnv>(async (c, next) => {
       const header = c.req.header('authorization');
@@ -54,12 +60,15 @@ export function createAuth(deps: { tokens: TokenIssuer; rateLimitPerMinute: numb
       if (!claims.scopes.includes(scope) && !claims.scopes.includes('admin')) {
         throw new ApiError(403, 'forbidden', `the token lacks the ${scope} scope`);
       }
-      const retryAfter = limiter.take(claims.subject);
-      if (retryAfter > 0) {
-        throw new ApiError(429, 'rate_limited', `more than ${deps.rateLimitPerMinute} requests a minute`, {
-          'retry-after': String(retryAfter),
+      const decision = await limiter.take(claims.subject);
+      const headers = rateLimitHeaders(decision);
+      if (!decision.allowed) {
+        throw new ApiError(429, 'rate_limited', `more than ${decision.limit} requests a minute`, {
+          ...headers,
+          'retry-after': String(decision.resetSeconds),
         });
       }
+      for (const [name, value] of Object.entries(headers)) c.header(name, value);
       c.set('claims', claims);
       await next();
     });

@@ -12,7 +12,8 @@ import type { TaskStreamServer } from './task-stream.js';
 
 export interface GatewayServerOptions {
   api: Hono<ApiEnv>;
-  stream: TaskStreamServer;
+  /** The task stream (WebSocket); null where the API is not served (a worker's or a bot's port). */
+  stream: TaskStreamServer | null;
   rawRoutes: RawRoute[];
   logger: Logger;
   /** DEVBOT_PREVIEW_URL: requests on a preview host go to the preview route, whatever their path. */
@@ -64,8 +65,8 @@ export class GatewayServer {
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
     const onPreviewHost = this.#previewHost !== null && this.#previewHost(req.headers.host) !== null;
-    if (!onPreviewHost && this.options.stream.matches(req)) {
-      this.options.stream.upgrade(req, socket, head);
+    if (!onPreviewHost && this.options.stream?.matches(req)) {
+      this.options.stream?.upgrade(req, socket, head);
       return;
     }
     const route = this.#route(req);
@@ -94,7 +95,7 @@ export class GatewayServer {
   async close(): Promise<void> {
     if (!this.#listening) return;
     this.#listening = false;
-    this.options.stream.close();
+    this.options.stream?.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();

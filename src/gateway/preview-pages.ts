@@ -3,13 +3,10 @@
  * (refreshes itself), gone for good (410), or failed to start (502). No script, no other origin.
  */
 import type { ServerResponse } from 'node:http';
+import type { PreviewAnswer } from '../core/preview-records.js';
 
-/** What the app answers about a dead preview (PreviewRevival in the worker). */
-export type PreviewMiss =
-  | { state: 'unknown' }
-  | { state: 'starting'; label: string }
-  | { state: 'gone'; reason: string }
-  | { state: 'failed'; label: string; reason: string };
+/** What the app answers about a dead preview (PreviewRevival in a worker). */
+export type PreviewMiss = PreviewAnswer;
 
 const ENTITIES: Record<string, string> = {
   '&': '&amp;',

@@ -80,7 +80,7 @@ export class PreviewRegistry implements PreviewPublisher {
     if (this.#entries.delete(token)) this.#changed();
   }
 
-  /** Forgets a sandbox's previews; returns their tokens. */
+  /** Forgets a sandbox's previews; returns their tokens (and the old tokens aliased to them). */
   unpublishSandbox(sandboxId: string): string[] {
     const removed: string[] = [];
     for (const [token, entry] of this.#entries) {
@@ -90,6 +90,13 @@ export class PreviewRegistry implements PreviewPublisher {
       }
     }
     if (removed.length > 0) this.#changed();
+    // A revived preview's old link points at one of them: it is dead again too.
+    for (const [alias, target] of this.#aliases) {
+      if (removed.includes(target)) {
+        this.#aliases.delete(alias);
+        removed.push(alias);
+      }
+    }
     return removed;
   }
 

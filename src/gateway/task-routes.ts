@@ -5,6 +5,7 @@ import {
   type ApprovalOutcome,
   BadInputError,
   ForbiddenError,
+  INTERNAL_INPUT_KEYS,
   MAX_STEER_CHARS,
   missingHandlerReason,
   type PullRequestRecord,
@@ -16,6 +17,7 @@ import {
   type TaskApprovals,
   type TaskIngress,
   type TaskInput,
+  type TaskInputSchema,
   type TaskKind,
   type TaskStore,
 } from '../core/index.js';
@@ -49,53 +51,54 @@ const text = () =>
   });
 
 /**
- * The `input` keys devbot's handlers read, with the type each must have when an API caller sets
- * it. `chatSandbox` is not among them: only the Telegram front door puts a task in a chat's
- * sandbox. Other keys are kept with the task (bounded below) and read by nothing.
+ * A task's `input` as one request may send it: bounded (depth, size), storable text, and none of
+ * the keys only devbot sets. Which keys a kind takes, and their types, is the kind's schema
+ * (TASK_INPUT_SCHEMAS, registered with its handler), checked once the kind is known.
  */
-const DOCUMENTED_INPUT = {
-  command: text().min(1).max(100_000),
-  preview: z
-    .object({ port: z.number().int().min(1).max(65535) })
-    .strict()
-    .nullable(),
-  instruction: text().max(100_000),
-  issueNumber: z.number().int().positive(),
-  issueTitle: text().max(1000),
-  prNumber: z.number().int().positive(),
-  branch: z
-    .string()
-    .regex(/^devbot\/[\w./-]{1,200}$/, 'must be a branch devbot made (devbot/…)')
-    .refine((b) => !b.split('/').includes('..'), 'must not contain ..'),
-  context: z.union([
-    text().max(100_000),
-    z.array(z.object({ author: text().max(200).optional(), body: text().max(100_000) }).strict()).max(200),
-  ]),
-} as const;
-const RESERVED_INPUT = new Set(['chatSandbox']);
-
 const taskInput = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   const issue = jsonInputIssue(value, INPUT_LIMITS);
   if (issue) {
     ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
     return;
   }
-  for (const [key, v] of Object.entries(value)) {
-    if (RESERVED_INPUT.has(key)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: "is set by devbot's chat front door, not by API callers",
-        path: [key],
-      });
-      continue;
-    }
-    const schema = DOCUMENTED_INPUT[key as keyof typeof DOCUMENTED_INPUT];
-    const parsed = schema?.safeParse(v);
-    if (parsed && !parsed.success)
-      for (const i of parsed.error.issues)
-        ctx.addIssue({ code: 'custom', message: i.message, path: [key, ...i.path] });
+  for (const key of Object.keys(value)) {
+    const internal = Object.hasOwn(INTERNAL_INPUT_KEYS, key) ? INTERNAL_INPUT_KEYS[key] : undefined;
+    if (internal) ctx.addIssue({ code: 'custom', message: internal, path: [key] });
   }
 });
+
+/**
+ * What is wrong with a task's input for its kind, one `path: message` per problem, or null. An
+ * unknown key is named with the keys the kind takes; `fromBody` are keys the body set at its top
+ * level (`command`, `preview`), named as such.
+ */
+export function inputProblems(
+  kind: TaskKind,
+  schema: TaskInputSchema,
+  input: TaskInput,
+  fromBody: ReadonlySet<string> = new Set(),
+): string | null {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return null;
+  const at = (path: PropertyKey[]) => {
+    if (path.length === 0) return 'input';
+    const [key = '', ...rest] = path.map(String);
+    return [fromBody.has(key) ? key : `input.${key}`, ...rest].join('.');
+  };
+  const allowed = Object.keys(schema.shape);
+  const takes = allowed.length ? `they take ${allowed.join(', ')}` : 'they take no input keys';
+  return parsed.error.issues
+    .flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) =>
+            i.path.length === 0
+              ? `${at([k])}: is not an input of ${kind} tasks (${takes})`
+              : `${at([...i.path, k])}: is not a known key here`,
+          )
+        : [`${at(i.path)}: ${i.message}`],
+    )
+    .join('; ');
+}
 
 /** POST /tasks body. `source`, `origin` and `requester` are refused: devbot sets them. */
 export const createTaskBody = z
@@ -122,7 +125,7 @@ export const createTaskBody = z
     message: 'a shell task needs a command',
   });
 
-const listQuery = z.object({
+export const listQuery = z.object({
   status: z.enum(TASK_STATUSES).optional(),
   source: z.enum(TASK_SOURCES).optional(),
   repo: repoName.optional(),
@@ -139,8 +142,11 @@ export interface TaskRoutesDeps {
   auth: (scope: Scope) => MiddlewareHandler<ApiEnv>;
   /** Refuses (ForbiddenError) a subject who may not make devbot change a repository. */
   authorize?: ((subject: string, repo: string) => Promise<void>) | undefined;
-  /** Whether this deployment has a handler for a kind. */
-  handles?: ((kind: TaskKind) => boolean) | undefined;
+  /**
+   * The input a kind takes from API callers (its handler's schema), or null when this deployment
+   * has no handler for it (every role knows it: a gateway runs no handler).
+   */
+  inputSchema: (kind: TaskKind) => TaskInputSchema | null;
   /** Share links of task pages: `shareUrl` for the owner, revocation for admins. */
   shareLinks?: ShareLinks | undefined;
   /** Decisions on waiting tasks (approve, revise). */
@@ -194,8 +200,17 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
     }
     const key = body.idempotencyKey ?? headerKey;
     // A task this deployment can never run is refused now, with what to configure, not failed later.
-    if (body.kind !== 'auto' && deps.handles && !deps.handles(body.kind))
-      throw new ApiError(422, 'unavailable', missingHandlerReason(body.kind));
+    const schema = deps.inputSchema(body.kind);
+    if (!schema) throw new ApiError(422, 'unavailable', missingHandlerReason(body.kind));
+    const input: TaskInput = { ...body.input };
+    const fromBody = new Set<string>();
+    if (body.command !== undefined && input.command === undefined) fromBody.add('command');
+    if (body.preview !== undefined && input.preview === undefined) fromBody.add('preview');
+    if (body.command !== undefined) input.command = body.command;
+    if (body.preview !== undefined) input.preview = body.preview;
+    // Only the keys the kind's handler reads, with their types (issue 13): nothing else is stored.
+    const problems = inputProblems(body.kind, schema, input, fromBody);
+    if (problems) throw new ApiError(400, 'invalid_body', problems);
     // A change to a repository needs the caller's access to it (checked again before the push).
     if ((body.kind === 'dev' || body.kind === 'followup') && body.repo) {
       try {
@@ -206,9 +221,6 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
         throw err;
       }
     }
-    const input: TaskInput = { ...body.input };
-    if (body.command !== undefined) input.command = body.command;
-    if (body.preview !== undefined) input.preview = body.preview;
     const { task, created } = await deps.ingress.submit({
       source: 'api',
       requester: claims.subject,
@@ -395,5 +407,5 @@ export function mountTaskRoutes(app: Hono<ApiEnv>, deps: TaskRoutesDeps): void {
   });
 }
 
-const allowBody = z.strictObject({ scope: z.enum(['once', 'task']).default('once') });
-const reviseBody = z.object({ text: z.string().trim().min(1).max(MAX_STEER_CHARS) }).strict();
+export const allowBody = z.strictObject({ scope: z.enum(['once', 'task']).default('once') });
+export const reviseBody = z.object({ text: z.string().trim().min(1).max(MAX_STEER_CHARS) }).strict();

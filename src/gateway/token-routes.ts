@@ -6,7 +6,7 @@ import { ApiError } from './api-error.js';
 import { readRequestJson } from './request-body.js';
 import type { TokenAdmin } from './token-admin.js';
 
-const issueBody = z
+export const issueTokenBody = z
   .object({
     user: z.string(),
     admin: z.boolean().default(false),
@@ -36,7 +36,7 @@ export function createTokenRoutes(deps: { admin: TokenAdmin; bodyLimitBytes: num
   });
   app.get('/', async (c) => c.json({ tokens: (await deps.admin.list()).map(tokenJson) }));
   app.post('/', async (c) => {
-    const parsed = issueBody.safeParse(await readRequestJson(c, deps.bodyLimitBytes));
+    const parsed = issueTokenBody.safeParse(await readRequestJson(c, deps.bodyLimitBytes));
     if (!parsed.success)
       throw new ApiError(
         400,

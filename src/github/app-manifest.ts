@@ -55,7 +55,7 @@ const NAME = /^[\w .-]{1,34}$/;
 /** app.yml's events and permissions with this deployment's webhook and callback URLs. */
 export function buildAppManifest(
   yml: AppYml,
-  urls: { webhookUrl: string; callbackUrl: string },
+  urls: { webhookUrl: string; callbackUrl: string; loginCallbackUrl?: string },
   name?: string,
 ): AppManifest {
   if (name !== undefined && !NAME.test(name))
@@ -67,7 +67,8 @@ export function buildAppManifest(
     public: yml.public ?? false,
     hook_attributes: { url: urls.webhookUrl, active: true },
     redirect_url: urls.callbackUrl,
-    callback_urls: [urls.callbackUrl],
+    // The OAuth callback of signing in with GitHub (`/login`), which GitHub checks redirect_uri against.
+    callback_urls: [urls.callbackUrl, ...(urls.loginCallbackUrl ? [urls.loginCallbackUrl] : [])],
     default_permissions: { ...yml.default_permissions },
     default_events: [...yml.default_events],
   };

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createNodeMiddleware, Probot, ProbotOctokit } from 'probot';
 import {
+  chatOf,
   memoryPullRequestRecords,
   type NoticeLog,
   neutraliseLinks,
@@ -22,6 +23,13 @@ import { BodyTooLargeError, readBody } from '../http/read-body.js';
 import { refuseRequest } from '../http/refuse-request.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/redact.js';
+import {
+  ciFailedNotice,
+  closedNotice,
+  conversationNotice,
+  type LinkNotice,
+  openedNotice,
+} from './chat-notices.js';
 import { type CiEvent, describeFailure, failedJobs, failsOnBase, parseCiEvent } from './ci-failures.js';
 import {
   DEVBOT_MARKER,
@@ -110,6 +118,9 @@ export interface GithubAppOptions {
   taskCommands?: TaskCommandDeps;
 }
 
+/** Most notices one linked chat gets a minute (a flood of comments cannot flood the chat). */
+export const LINK_NOTICES_PER_MINUTE = 20;
+
 export type GithubEventResult =
   | { task: Task; created: boolean; reason?: undefined }
   | { task: null; created: false; reason: string };
@@ -145,6 +156,13 @@ export class GithubApp {
   announce:
     | ((chat: { chatId: number; threadId?: number; replyTo?: number }, html: string) => Promise<void>)
     | null = null;
+  /**
+   * The chats linked (`/link owner/repo`) to a repository whose notices may go out now. Set by the
+   * composition root when Telegram is on (it also checks that whoever linked a chat still may).
+   */
+  linkedChats: ((repo: string) => Promise<Array<{ chatId: number; threadId?: number }>>) | null = null;
+  /** Notices sent per linked chat in the current minute. */
+  readonly #noticeWindows = new Map<number, { start: number; count: number }>();
   /** Reactions still in flight: they never hold up the webhook answer. */
   readonly #background = new Set<Promise<void>>();
   /** Reactions waiting or in flight, per installation. */
@@ -225,6 +243,17 @@ export class GithubApp {
    */
   async handleGithubEvent(event: WebhookEvent): Promise<GithubEventResult> {
     const log = this.options.logger.child({ deliveryId: event.id, event: event.name });
+    const result = await this.#handle(event, log);
+    if (this.linkedChats && (event.name === 'pull_request_review' || event.name === 'issue_comment')) {
+      const notice = conversationNotice(event, await this.#devbotLogin());
+      // A follow-up that streams to its PR's chat tells that chat already.
+      const told = result.created ? chatOf(result.task)?.chatId : undefined;
+      if (notice) this.#tellLinkedChats(notice, told, log);
+    }
+    return result;
+  }
+
+  async #handle(event: WebhookEvent, log: Logger): Promise<GithubEventResult> {
     const token = this.options.token;
     if (event.name === 'workflow_run' || event.name === 'check_suite') return this.#ciEvent(event, log);
     if (event.name === 'pull_request') return this.#pullRequestEvent(event, log);
@@ -469,6 +498,7 @@ export class GithubApp {
         body: string | null;
         html_url: string;
         merged?: boolean;
+        title?: string;
         user?: { login: string };
       };
       repository?: { full_name: string };
@@ -480,6 +510,8 @@ export class GithubApp {
     if (p.action === 'opened') {
       const task = await this.#openingTask(pr.body ?? '', pr.html_url);
       await this.pullRequests.opened(repo, pr.number, task?.id ?? null);
+      // The chat that asked for it has the PR in its result message already.
+      this.#tellLinkedChats(openedNotice(repo, pr), chatLinkOf(task)['chatId'], log);
     } else if (p.action === 'closed') {
       const task = await this.#openingTask(pr.body ?? '', pr.html_url);
       await this.pullRequests.opened(repo, pr.number, task?.id ?? null);
@@ -490,6 +522,11 @@ export class GithubApp {
         task,
         pr,
         record.outcome === 'merged' ? 'was merged 🎉' : 'was closed without merging',
+        log,
+      );
+      this.#tellLinkedChats(
+        closedNotice(repo, pr, record.outcome === 'merged'),
+        chatLinkOf(task)['chatId'],
         log,
       );
     }
@@ -513,6 +550,56 @@ export class GithubApp {
       },
       html,
     ).catch((err: unknown) => log.warn({ err }, 'could not announce the pull request in its chat'));
+  }
+
+  /**
+   * Posts a notice to the chats linked to its repository, once per notice key, except `told` (the
+   * chat that hears about it anyway). In the background: the webhook answer never waits on chats.
+   */
+  #tellLinkedChats(notice: LinkNotice, told: number | undefined, log: Logger): void {
+    const linkedChats = this.linkedChats;
+    const announce = this.announce;
+    if (!linkedChats || !announce) return;
+    const pending = (async () => {
+      const chats = (await linkedChats(notice.repo)).filter((c) => c.chatId !== told);
+      if (chats.length === 0) return;
+      if (!(await this.#notices.claim(notice.key))) return;
+      await Promise.all(
+        chats.map((c) => {
+          const where = { chatId: c.chatId, ...(c.threadId !== undefined ? { threadId: c.threadId } : {}) };
+          const room = this.#noticeRoom(c.chatId);
+          if (room === 'full') return undefined;
+          const html =
+            room === 'last'
+              ? `${notice.html}\n\n⏸ Much pull-request activity: further notices in this chat pause for a minute.`
+              : notice.html;
+          return announce(where, html);
+        }),
+      );
+      log.info(
+        { repo: notice.repo, pr: notice.prNumber, chats: chats.length },
+        'pull request notice sent to linked chats',
+      );
+    })()
+      .catch((err: unknown) => log.warn({ err, repo: notice.repo }, 'could not tell the linked chats'))
+      .finally(() => this.#background.delete(pending));
+    this.#background.add(pending);
+  }
+
+  /**
+   * Anyone who can comment on a public repository can make notices: at most LINK_NOTICES_PER_MINUTE
+   * per chat and minute (in this process), the last one saying that the rest pause.
+   */
+  #noticeRoom(chatId: number): 'ok' | 'last' | 'full' {
+    const now = Date.now();
+    let w = this.#noticeWindows.get(chatId);
+    if (!w || now - w.start >= 60_000) {
+      if (this.#noticeWindows.size > 10_000) this.#noticeWindows.clear();
+      w = { start: now, count: 0 };
+      this.#noticeWindows.set(chatId, w);
+    }
+    w.count += 1;
+    return w.count < LINK_NOTICES_PER_MINUTE ? 'ok' : w.count === LINK_NOTICES_PER_MINUTE ? 'last' : 'full';
   }
 
   /** The task that opened a devbot PR: named in the PR's footer, and its PR must be this one. */
@@ -600,6 +687,7 @@ export class GithubApp {
           body: `${DEVBOT_MARKER}ci-fix -->\n❌ ${ci.name} failed on ${ci.headSha.slice(0, 7)}. No new fix attempt: ${why}`,
         })
         .catch((err: unknown) => log.warn({ err }, 'could not post the CI-fix notice'));
+      this.#tellLinkedChats(ciFailedNotice(repo, pr, ci, `No new fix attempt: ${why}`), undefined, log);
       return { task: null, created: false, reason: claim.refused };
     }
     const fence = untrustedFence();
@@ -635,6 +723,12 @@ export class GithubApp {
       idempotencyKey: `gh:ci:${repo}:${ci.source}:${ci.id}`,
     });
     log.info({ taskId: task.id, pr: pr.number, attempt: claim.attempt }, 'ci fix task accepted');
+    // The chat that started the PR follows the fix itself.
+    this.#tellLinkedChats(
+      ciFailedNotice(repo, pr, ci, `devbot is trying a fix (attempt ${claim.attempt} of ${max}).`),
+      chatLinkOf(opening)['chatId'],
+      log,
+    );
     return { task, created };
   }
 

@@ -123,9 +123,12 @@ export async function fetchPullRequestContext(
   const context: PullRequestContext = {
     title: pr.title,
     body: pr.body ?? '',
-    files: files
-      .slice(0, MAX_FILES)
-      .map((f) => ({ path: f.filename, additions: f.additions, deletions: f.deletions })),
+    files: files.slice(0, MAX_FILES).map((f) => ({
+      path: f.filename,
+      additions: f.additions,
+      deletions: f.deletions,
+      ...(f.patch ? { patch: f.patch } : {}),
+    })),
     threads: open.slice(0, MAX_THREADS),
     resolvedCount: all.length - open.length,
   };

@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import type { LokiOptions } from 'pino-loki';
 import pretty from 'pino-pretty';
 import { redactSecrets } from './redact.js';
 
@@ -71,32 +72,37 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     );
   if (settings.destination) return pino(options, settings.destination);
   if (settings.lokiUrl) {
-    const transport = pino.transport({
-      targets: [
-        format === 'pretty'
-          ? {
-              target: 'pino-pretty',
-              options: { ...PRETTY, colorize: Boolean(process.stdout.isTTY), destination: 1 },
-              level: options.level as string,
-            }
-          : { target: 'pino/file', options: { destination: 1 }, level: options.level as string },
-        {
-          target: 'pino-loki',
-          // pino-loki 3 takes the interval inside `batching` (a top-level `interval` is ignored);
-          // `role` becomes a label so Grafana can filter gateway/worker/bot.
-          options: {
-            host: settings.lokiUrl,
-            batching: { interval: 2 },
-            labels: { app: 'devbot' },
-            propsToLabels: ['role'],
-          },
-          level: options.level as string,
-        },
-      ],
-    });
+    const targets: pino.TransportTargetOptions[] = [
+      format === 'pretty'
+        ? {
+            target: 'pino-pretty',
+            options: { ...PRETTY, colorize: Boolean(process.stdout.isTTY), destination: 1 },
+            level: options.level as string,
+          }
+        : { target: 'pino/file', options: { destination: 1 }, level: options.level as string },
+      { target: 'pino-loki', options: lokiOptions(settings.lokiUrl), level: options.level as string },
+    ];
+    const transport = pino.transport({ targets });
     return pino(options, transport);
   }
   return pino(options);
+}
+
+/**
+ * How logs reach Loki (pino-loki 3). Each stream is labelled `app=devbot`, `role` (gateway, worker,
+ * bot) and `level` with the level's NAME (`error`, not pino's number 50), so the dashboard selects
+ * errors with the stream selector `{app="devbot", level=~"error|critical"}`. The map is spelled out
+ * rather than left to pino-loki's default so a dependency update cannot change the label values.
+ * The interval sits inside `batching` (a top-level `interval` is ignored).
+ */
+export function lokiOptions(host: string): LokiOptions {
+  return {
+    host,
+    batching: { interval: 2 },
+    labels: { app: 'devbot' },
+    propsToLabels: ['role'],
+    levelMap: { 10: 'debug', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'critical' },
+  };
 }
 
 /**

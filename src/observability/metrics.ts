@@ -96,20 +96,20 @@ export class Metrics {
   });
   readonly llmTokens = new Counter({
     name: 'devbot_llm_tokens_total',
-    help: 'LLM tokens by role and direction (in, out)',
-    labelNames: ['role', 'direction'] as const,
+    help: 'LLM tokens by agent role (llm_role) and direction (in, out)',
+    labelNames: ['llm_role', 'direction'] as const,
     registers: [this.registry],
   });
   readonly llmCost = new Counter({
     name: 'devbot_llm_cost_usd_total',
-    help: 'Estimated LLM cost in US dollars, by role',
-    labelNames: ['role'] as const,
+    help: 'Estimated LLM cost in US dollars, by agent role (llm_role)',
+    labelNames: ['llm_role'] as const,
     registers: [this.registry],
   });
   readonly llmRequestDuration = new Histogram({
     name: 'devbot_llm_request_duration_seconds',
-    help: 'LLM request latency by role',
-    labelNames: ['role'] as const,
+    help: 'LLM request latency by agent role (llm_role)',
+    labelNames: ['llm_role'] as const,
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
@@ -119,6 +119,25 @@ export class Metrics {
     labelNames: ['method', 'outcome'] as const,
     registers: [this.registry],
   });
+
+  /**
+   * One LLM call's usage. The label is `llm_role` (planner, coder, router...), never `role`: the
+   * shipped Prometheus config sets a target label `role` (gateway, worker, bot) on every scraped
+   * series, and Prometheus renames a clashing metric label to `exported_role`.
+   */
+  recordLlmUsage(usage: {
+    role: string;
+    tokensIn: number;
+    tokensOut: number;
+    costUsd: number;
+    durationMs: number;
+  }) {
+    const llm_role = usage.role;
+    this.llmTokens.inc({ llm_role, direction: 'in' }, usage.tokensIn);
+    this.llmTokens.inc({ llm_role, direction: 'out' }, usage.tokensOut);
+    this.llmCost.inc({ llm_role }, usage.costUsd);
+    this.llmRequestDuration.observe({ llm_role }, usage.durationMs / 1000);
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'devbot_' });

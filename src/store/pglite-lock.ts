@@ -44,8 +44,7 @@ export function lockPgliteDir(dataDir: string): () => void {
       if (alive || (host !== undefined && host !== hostname()))
         throw new PgliteLockedError(
           `another devbot process (pid ${pid ?? '?'} on ${host ?? '?'}) uses the embedded database in ${dataDir}: ` +
-            'stop it first (devbot memory and devbot users need it stopped), or set DATABASE_URL so several ' +
-            'processes share one PostgreSQL',
+            'stop it first, or set DATABASE_URL so several processes share one PostgreSQL',
           pid === undefined || Number.isNaN(Number(pid)) ? null : Number(pid),
         );
       // Its process is gone (killed, crashed): the lock is stale.

@@ -1,12 +1,15 @@
 /**
- * The bot's answers to chat commands (/start, /help, /repo, /status, /cancel, /reset). Each runs
- * against ports only: the chat's binding, the task store (a chat's tasks, found in SQL), the
- * ingress (cancel) and the chat's sandbox (reset).
+ * The bot's answers to chat commands (/start, /help, /repo, /link, /unlink, /status, /cancel,
+ * /reset). Each runs against ports only: the chat's binding and repository links, the task store
+ * (a chat's tasks, found in SQL), the ingress (cancel) and the chat's sandbox (reset).
  */
 import type { Message } from 'grammy/types';
 import {
+  BadInputError,
   type ChatBindings,
+  type ChatRepoLinks,
   ForbiddenError,
+  NotFoundError,
   type Task,
   type TaskIngress,
   type TaskStore,
@@ -24,9 +27,21 @@ export interface ChatCommandsDeps {
   chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> } | undefined;
   /** Refuses (ForbiddenError) binding a chat to a repository its user may not change. */
   authorize?: ((subject: string, repo: string) => Promise<void>) | undefined;
+  /** Chats' links to repositories (/link, /unlink). Without it both say they are not available. */
+  links?: ChatRepoLinks | undefined;
+  /** Most links per chat (default 20). */
+  maxLinks?: number | undefined;
+  /**
+   * A one-time sign-in link with GitHub for a Telegram user (`tg:<id>`), or null when this devbot
+   * has no GitHub OAuth client (then /login says how else to get linked).
+   */
+  loginLink?: ((subject: string) => Promise<string | null>) | undefined;
   /** The bot's @username once known (for /start). */
   username(): string | undefined;
 }
+
+/** How many repositories one chat may be linked to. */
+export const MAX_LINKS = 20;
 
 /** How many finished tasks /status lists. */
 const RECENT_DONE = 5;
@@ -44,17 +59,23 @@ export class ChatCommands {
       case 'help':
         return helpText();
       case 'usage':
-        return `Usage: ${escapeHtml(command.usage)}`;
+        return `${command.error ? `❌ ${escapeHtml(command.error)}\n` : ''}Usage: ${escapeHtml(command.usage)}`;
       case 'unknown':
         return `I don't know /${escapeHtml(command.command)}. /help lists what I can do.`;
       case 'repo':
         return this.#repo(chatId, from.id, message.chat.type, command.repo);
+      case 'link':
+        return this.#link(message, from.id, command.repo);
+      case 'unlink':
+        return this.#unlink(chatId, command.repo);
       case 'status':
         return this.#statusText(chatId);
       case 'cancel':
         return this.#cancel(chatId, from.id, command.taskId);
       case 'reset':
         return this.#reset(chatId);
+      case 'login':
+        return this.#login(from.id, message.chat.type);
     }
   }
 
@@ -73,6 +94,78 @@ export class ChatCommands {
     }
     await this.deps.bindings.setRepo(chatId, chatType, repo);
     return `✅ This chat now works on <b>${escapeHtml(repo)}</b>.`;
+  }
+
+  /**
+   * /link owner/name: only someone who may make devbot act on the repository (the same check as
+   * /repo and a dev task) links it, since everyone in the chat then reads its PR activity.
+   */
+  async #link(message: Message, userId: number, repo: string | null): Promise<string> {
+    const links = this.deps.links;
+    if (!links) return 'Linking repositories is not available here.';
+    const chatId = message.chat.id;
+    if (repo === null) {
+      const linked = await links.list(chatId);
+      if (linked.length === 0)
+        return 'This chat is linked to no repository. /link owner/name to hear about devbot’s pull requests there.';
+      return [
+        '<b>This chat hears about devbot’s pull requests in</b>',
+        ...linked.map((l) => `• ${escapeHtml(l.repo)}`),
+        '/unlink owner/name stops one, /unlink alone stops them all.',
+      ].join('\n');
+    }
+    if (repo.split('/')[0] === 'local')
+      return '❌ Local repositories have no pull requests to hear about: /link a GitHub repository.';
+    // Nothing to check with means nobody may link (the notices would reach people unchecked).
+    const authorize = this.deps.authorize;
+    if (!authorize) return 'Linking repositories is not available here.';
+    try {
+      await authorize(`tg:${userId}`, repo);
+    } catch (err) {
+      if (err instanceof ForbiddenError) return `⛔ ${escapeHtml(err.message)}`;
+      if (err instanceof BadInputError || err instanceof NotFoundError)
+        return `❌ ${escapeHtml(err.message)}`;
+      if ((err as { status?: unknown }).status === 404)
+        return `❌ devbot cannot see ${escapeHtml(repo)}: it does not exist, or devbot is not installed on it.`;
+      throw err;
+    }
+    const max = this.deps.maxLinks ?? MAX_LINKS;
+    const threadId = message.is_topic_message ? (message.message_thread_id ?? null) : null;
+    const outcome = await links.link({ chatId, threadId, repo, linkedBy: `tg:${userId}` }, max);
+    if (typeof outcome === 'object')
+      return `❌ This chat is linked to ${outcome.full} repositories already, the most it can be. /unlink one first (/link lists them).`;
+    const shared =
+      message.chat.type === 'private'
+        ? ''
+        : '\n⚠️ Everyone in this chat will see its pull-request activity, review and comment text included.';
+    return `🔗 ${outcome === 'updated' ? 'Still linked' : 'Linked'}: this chat hears about devbot’s pull requests in <b>${escapeHtml(repo.toLowerCase())}</b> (opened, reviews, comments, CI failures, merged or closed).${shared}`;
+  }
+
+  /** /unlink owner/name removes one link; /unlink alone removes them all (it only ever tells less). */
+  async #unlink(chatId: number, repo: string | null): Promise<string> {
+    const links = this.deps.links;
+    if (!links) return 'Linking repositories is not available here.';
+    const removed = await links.unlink(chatId, repo ?? undefined);
+    if (repo !== null)
+      return removed.length > 0
+        ? `Unlinked <b>${escapeHtml(removed[0] as string)}</b>: no more notices about it here.`
+        : `This chat is not linked to ${escapeHtml(repo)}. /link lists its links.`;
+    return removed.length > 0
+      ? `Unlinked ${removed.map((r) => `<b>${escapeHtml(r)}</b>`).join(', ')}: no more pull-request notices here.`
+      : 'This chat is linked to no repository.';
+  }
+
+  async #login(userId: number, chatType: string): Promise<string> {
+    const subject = `tg:${userId}`;
+    const manual = `an operator can link you instead: <code>devbot users link ${subject} YOUR-GITHUB-LOGIN</code>`;
+    // Whoever opens the link signs in for the person who asked: never post one where others see it.
+    if (chatType !== 'private') return 'Send /login to me in a private chat: the link is for you alone.';
+    const link = await this.deps.loginLink?.(subject);
+    if (!link) return `Signing in with GitHub is not set up on this devbot; ${manual}.`;
+    return [
+      `Sign in with GitHub: <a href="${escapeHtml(link)}">link your GitHub account</a>.`,
+      'The link works once, for 10 minutes, and only for you: do not share it.',
+    ].join('\n');
   }
 
   /** The chat's running tasks and its last few finished ones, each found in SQL by chat. */

@@ -8,13 +8,19 @@ export type ChatCommand =
   | { type: 'start' }
   | { type: 'help' }
   | { type: 'repo'; repo: string | null }
+  /** `/link owner/name` subscribes the chat to devbot's PRs there; `/link` alone lists the links. */
+  | { type: 'link'; repo: string | null }
+  /** `/unlink owner/name` removes one link; `/unlink` alone removes every link of the chat. */
+  | { type: 'unlink'; repo: string | null }
   | { type: 'task'; kind: 'dev' | 'auto'; prompt: string }
   | { type: 'shell'; command: string }
   | { type: 'status' }
   | { type: 'reset' }
+  /** Link this Telegram user to a GitHub login by signing in with GitHub. */
+  | { type: 'login' }
   | { type: 'cancel'; taskId: string | null }
   /** A known command used wrongly: answer with how to use it. */
-  | { type: 'usage'; command: string; usage: string }
+  | { type: 'usage'; command: string; usage: string; error?: string }
   | { type: 'unknown'; command: string }
   /** Addressed to another bot (`/cmd@other_bot`). */
   | { type: 'ignore' };
@@ -25,9 +31,12 @@ export const BOT_COMMANDS = [
   { command: 'new_task', description: 'Start a development task: /new_task <what to do>' },
   { command: 'sh', description: 'Run a shell command in this chat’s sandbox: /sh <command>' },
   { command: 'repo', description: 'Bind this chat to a repository: /repo owner/name' },
+  { command: 'link', description: 'Hear about devbot’s pull requests in a repository: /link owner/name' },
+  { command: 'unlink', description: 'Stop hearing about a repository: /unlink [owner/name]' },
   { command: 'status', description: 'Running and recent tasks of this chat' },
   { command: 'cancel', description: 'Cancel a task: /cancel [task id]' },
   { command: 'reset', description: 'Start over with an empty sandbox (deletes its files)' },
+  { command: 'login', description: 'Sign in with GitHub, so I act with your GitHub access' },
   { command: 'help', description: 'What I can do' },
 ] as const;
 
@@ -35,6 +44,8 @@ export const USAGE: Record<string, string> = {
   new_task: '/new_task <what to do>, e.g. /new_task add a dark-mode toggle',
   sh: '/sh <command>, e.g. /sh ls -la (or write: $ ls -la)',
   repo: '/repo owner/name, e.g. /repo octocat/hello-world',
+  link: '/link owner/name, e.g. /link octocat/hello-world (/link alone lists this chat’s links)',
+  unlink: '/unlink owner/name, or /unlink alone to remove every link of this chat',
 };
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -73,12 +84,27 @@ export function parseCommand(text: string, botUsername?: string): ChatCommand | 
       return { type: 'status' };
     case 'reset':
       return { type: 'reset' };
+    case 'login':
+      return { type: 'login' };
     case 'cancel':
       return { type: 'cancel', taskId: args === '' ? null : (args.split(/\s+/)[0] ?? null) };
     case 'repo': {
       if (args === '') return { type: 'repo', repo: null };
       const repo = normalizeRepo(args);
       return repo ? { type: 'repo', repo } : { type: 'usage', command: 'repo', usage: USAGE.repo as string };
+    }
+    case 'link':
+    case 'unlink': {
+      if (args === '') return { type: name, repo: null };
+      const repo = normalizeRepo(args);
+      if (repo) return { type: name, repo };
+      const shown = args.length > 80 ? `${args.slice(0, 79)}…` : args;
+      return {
+        type: 'usage',
+        command: name,
+        usage: USAGE[name] as string,
+        error: `“${shown}” is not a repository name: owner/name, letters, digits, . _ - (and not . or ..)`,
+      };
     }
     case 'new_task':
     case 'newtask':

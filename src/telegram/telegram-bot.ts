@@ -10,6 +10,7 @@ import type { Message, Update } from 'grammy/types';
 import {
   type ChatBinding,
   type ChatBindings,
+  type ChatRepoLinks,
   errorMessage,
   ForbiddenError,
   type Task,
@@ -59,6 +60,10 @@ export interface TelegramBotOptions {
    * chat is bound and when a dev task is asked for. Without it, nothing is checked here.
    */
   authorize?: (subject: string, repo: string) => Promise<void>;
+  /** Chats' links to repositories, for /link and /unlink (checked with `authorize`). */
+  links?: ChatRepoLinks;
+  /** A one-time GitHub sign-in link for a user (`/login`); null when signing in is not set up. */
+  loginLink?: (subject: string) => Promise<string | null>;
   /** Webhook mode: Telegram posts updates to `url` with `secret` in the secret-token header. */
   webhook?: { url: string; secret: string };
   /** Long-poll timeout passed to getUpdates. Default 30 s. */
@@ -112,6 +117,8 @@ export class TelegramBot {
       ingress: options.ingress,
       chatSandbox: options.chatSandbox,
       authorize: options.authorize,
+      links: options.links,
+      loginLink: options.loginLink,
       username: () => this.identity.username,
     });
     const approvals = options.approvals;

@@ -1,6 +1,6 @@
 /**
- * A fixed one-minute window per requester, in memory. Each gateway process counts on its own;
- * with N gateways the effective limit is N times this (documented in the README).
+ * A fixed one-minute window per requester, in memory: the Telegram ingress's per-user task limit.
+ * (The HTTP API's limit is shared by all gateways through Redis: gateway/api-rate-limit.ts.)
  */
 export class RateLimiter {
   readonly #windows = new Map<string, { start: number; count: number }>();

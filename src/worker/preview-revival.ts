@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import {
   NotFoundError,
+  type PreviewAnswer,
   type PreviewRecord,
   type PreviewRecords,
+  type PreviewRevivalRequests,
   type PullRequestRecords,
   previewToken,
   type RepoHost,
@@ -21,11 +23,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { PreviewLeases } from './preview-leases.js';
 
-export type RevivalAnswer =
-  | { state: 'unknown' }
-  | { state: 'starting'; label: string }
-  | { state: 'gone'; reason: string }
-  | { state: 'failed'; label: string; reason: string };
+export type RevivalAnswer = PreviewAnswer;
 
 export interface PreviewRevivalDeps {
   records: PreviewRecords;
@@ -34,33 +32,73 @@ export interface PreviewRevivalDeps {
   sandboxes: SandboxProvider;
   leases: PreviewLeases;
   /** Makes the old token serve the revived preview's (PreviewRegistry.alias). */
-  alias(oldToken: string, newToken: string): void;
+  alias(oldToken: string, newToken: string): void | Promise<void>;
   logger: Logger;
   /** How long the preview command may take to answer on its port. */
   waitMs?: number;
   /** devbot's pull requests: a preview of a merged or closed one is gone, branch or not. */
   pullRequests?: Pick<PullRequestRecords, 'byTask'> | undefined;
+  /**
+   * Split roles, in a gateway: the revival is asked of a worker (the `previews` queue) instead of
+   * run here; the checks that need only the database (unknown, shell preview, closed PR) stay here.
+   */
+  remote?: PreviewRevivalRequests | undefined;
 }
 
 /** How long a failed or gone answer is remembered before the next open tries again. */
 const REMEMBER_MS = 30_000;
 
 export class PreviewRevival {
-  readonly #starting = new Map<string, string>();
+  readonly #starting = new Map<string, { label: string; done: Promise<RevivalAnswer | null> }>();
   readonly #ended = new Map<string, { answer: RevivalAnswer; at: number }>();
 
   constructor(private readonly deps: PreviewRevivalDeps) {}
 
   /** What opening a dead preview link does now: starts it (once) or says why it cannot. */
   async revive(token: string): Promise<RevivalAnswer> {
-    const label = this.#starting.get(token);
-    if (label !== undefined) return { state: 'starting', label };
+    const checked = await this.#check(token);
+    if (!('record' in checked)) return checked;
+    const label = labelOf(checked.record);
+    const { remote } = this.deps;
+    if (remote) {
+      // A worker remembers what its last attempt ended with; otherwise one (more) request, which
+      // the queue dedupes while one is waiting or running.
+      try {
+        const last = await remote.lastAnswer(token);
+        if (last) return last;
+        await remote.request(token);
+      } catch (err) {
+        const reason = `could not ask a worker to start it (Redis): ${err instanceof Error ? err.message : String(err)}`;
+        return { state: 'failed', label, reason };
+      }
+      return { state: 'starting', label };
+    }
+    void this.#run(checked.record);
+    return { state: 'starting', label };
+  }
+
+  /**
+   * Revives the preview and resolves when it is served again (null) or with why it is not: a
+   * worker's answer to a gateway's request. Joins a revival already running here.
+   */
+  async reviveNow(token: string): Promise<RevivalAnswer | null> {
+    const checked = await this.#check(token);
+    if (!('record' in checked))
+      return checked.state === 'starting' ? (this.#starting.get(token)?.done ?? null) : checked;
+    return this.#run(checked.record);
+  }
+
+  /** The record to revive, or the answer that makes a revival needless or impossible. */
+  async #check(token: string): Promise<RevivalAnswer | { record: PreviewRecord }> {
+    const running = this.#starting.get(token);
+    if (running !== undefined) return { state: 'starting', label: running.label };
     const ended = this.#ended.get(token);
     if (ended && Date.now() - ended.at < REMEMBER_MS) return ended.answer;
     this.#ended.delete(token);
     const record = await this.deps.records.get(token);
     if (!record) return { state: 'unknown' };
-    if (!record.repo || !record.commit || !record.command || !this.deps.host || !this.deps.workspaces)
+    const canBuild = this.deps.remote !== undefined || (this.deps.host && this.deps.workspaces);
+    if (!record.repo || !record.commit || !record.command || !canBuild)
       return {
         state: 'gone',
         reason: 'This preview has ended: previews of shell tasks last DEVBOT_PREVIEW_TTL after their task.',
@@ -76,19 +114,29 @@ export class PreviewRevival {
       this.#ended.set(token, { answer, at: Date.now() });
       return answer;
     }
-    const started = `${record.repo}@${record.commit.slice(0, 7)}`;
-    this.#starting.set(token, started);
-    void this.#start(record)
+    return { record };
+  }
+
+  /** Starts the revival once; resolves with null when served, or with why it did not start. */
+  #run(record: PreviewRecord): Promise<RevivalAnswer | null> {
+    const { token } = record;
+    const running = this.#starting.get(token);
+    if (running) return running.done;
+    const label = labelOf(record);
+    const done = this.#start(record)
+      .then(() => null)
       .catch((err: unknown) => {
         const answer: RevivalAnswer =
           err instanceof NotFoundError
             ? { state: 'gone', reason: `The branch of this preview is gone: ${err.message}.` }
-            : { state: 'failed', label: started, reason: err instanceof Error ? err.message : String(err) };
+            : { state: 'failed', label, reason: err instanceof Error ? err.message : String(err) };
         this.deps.logger.warn({ err, token: token.slice(0, 6) }, 'reviving a preview failed');
         this.#ended.set(token, { answer, at: Date.now() });
+        return answer;
       })
       .finally(() => this.#starting.delete(token));
-    return { state: 'starting', label: started };
+    this.#starting.set(token, { label, done });
+    return done;
   }
 
   async #start(record: PreviewRecord): Promise<void> {
@@ -130,7 +178,7 @@ export class PreviewRevival {
       const url = await sandbox.exposePort(record.port);
       const fresh = previewToken(url);
       if (!fresh) throw new Error('the revived preview has no token');
-      this.deps.alias(record.token, fresh);
+      await this.deps.alias(record.token, fresh);
       this.deps.leases.hold({
         taskId: record.taskId,
         sandbox,
@@ -143,4 +191,8 @@ export class PreviewRevival {
       throw err;
     }
   }
+}
+
+function labelOf(record: PreviewRecord): string {
+  return `${record.repo}@${(record.commit ?? '').slice(0, 7)}`;
 }

@@ -66,6 +66,9 @@ function howToGetAccess(subject: string, repo: string): string {
   return (
     `${subject} may not make devbot change ${repo}. Ask an operator to link you to your GitHub login ` +
     `(devbot users link ${subject} <github-login>; your write access is then checked) or to grant you ` +
-    `the repository (devbot users grant ${subject} ${repo})`
+    `the repository (devbot users grant ${subject} ${repo})` +
+    (subject.startsWith('tg:')
+      ? ', or, where signing in with GitHub is set up, send /login to the bot in a private chat'
+      : '')
   );
 }

@@ -7,6 +7,7 @@ import {
   type EventBus,
   errorMessage,
   isPermanent,
+  type KindHandler,
   LimitExceededError,
   missingHandlerReason,
   type NewTaskEvent,
@@ -15,7 +16,6 @@ import {
   type Task,
   type TaskContext,
   type TaskEvent,
-  type TaskHandler,
   type TaskKind,
   type TaskPatch,
   type TaskReporter,
@@ -42,7 +42,7 @@ export interface TaskWorkerOptions {
   stalledIntervalMs: number;
   store: TaskStore;
   bus: EventBus;
-  handlers: Partial<Record<TaskKind, TaskHandler>>;
+  handlers: Partial<Record<TaskKind, Pick<KindHandler, 'handle'>>>;
   reporters: TaskReporter[];
   router?: TaskRouter | undefined;
   logger: Logger;
@@ -249,7 +249,7 @@ export class TaskWorker {
           ...(decision.input ? { input: { ...decision.input } } : {}),
         });
       }
-      const handler = this.options.handlers[current.kind];
+      const handler = this.options.handlers[current.kind]?.handle;
       if (!handler) {
         throw new UnavailableError(missingHandlerReason(current.kind));
       }

@@ -3,9 +3,10 @@
  * run in a file and takes a while, so the test can kill -9 the process in the middle of a task.
  */
 import { appendFileSync } from 'node:fs';
+import { z } from 'zod';
 import { startDevbot } from '../../src/app/start-devbot.js';
 import { loadConfig } from '../../src/config/config.js';
-import type { TaskHandler } from '../../src/core/index.js';
+import { TASK_INPUT_SCHEMAS, type TaskHandler } from '../../src/core/index.js';
 
 const runLog = process.env['CRASH_RUN_LOG'] ?? '/dev/null';
 
@@ -20,7 +21,13 @@ const slow: TaskHandler = async (ctx) => {
 
 const app = await startDevbot({
   config: loadConfig(process.env),
-  handlers: { question: slow },
+  // `sleepMs` is the stand-in's own input key: it registers it with itself.
+  handlers: {
+    question: {
+      handle: slow,
+      input: TASK_INPUT_SCHEMAS.question.extend({ sleepMs: z.number().int().min(0).optional() }),
+    },
+  },
   reconcileIntervalMs: 0,
   shutdownGraceMs: 100,
 });

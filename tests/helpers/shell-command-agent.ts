@@ -1,4 +1,11 @@
-import { type AgentResult, BadInputError, type RunAgent, type TaskInput } from '../../src/core/index.js';
+import { z } from 'zod';
+import {
+  type AgentResult,
+  BadInputError,
+  type RunAgent,
+  TASK_INPUT_SCHEMAS,
+  type TaskInput,
+} from '../../src/core/index.js';
 
 /**
  * A scripted agent for the repo task handler: runs one shell command in the sandbox
@@ -34,3 +41,9 @@ export function shellCommandAgent(
     return { summary: `Ran \`${command}\` in ${repo.fullName}.` };
   };
 }
+
+/** The input the scripted agent reads (`command`), registered with the repo task handler it runs in. */
+export const SHELL_COMMAND_AGENT_INPUT = {
+  dev: TASK_INPUT_SCHEMAS.dev.extend({ command: z.string().min(1).optional() }),
+  followup: TASK_INPUT_SCHEMAS.followup.extend({ command: z.string().min(1).optional() }),
+};

@@ -29,7 +29,8 @@ export interface TestDevbotOptions extends Partial<Omit<StartOptions, 'config'>>
 /** Starts a whole devbot in this process on a real Redis and PGlite or PostgreSQL. */
 export async function startTestDevbot(options: TestDevbotOptions = {}): Promise<TestDevbot> {
   const backend = options.backend ?? 'pglite';
-  const schema = backend === 'postgres' ? uniqueSchema() : undefined;
+  // Two devbots of one deployment (split roles) share a schema: the caller names it and drops it.
+  const schema = backend === 'postgres' ? (options.pgSchema ?? uniqueSchema()) : undefined;
   const config = testConfig(
     { ...(backend === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}), ...options.env },
     options.dataDir,
@@ -59,7 +60,7 @@ export async function startTestDevbot(options: TestDevbotOptions = {}): Promise<
     async stop() {
       await app.stop();
       if (ownSql) await sql?.close();
-      if (schema) await dropSchema(schema);
+      if (schema && !options.pgSchema) await dropSchema(schema);
       if (!options.dataDir) removeDir(config.dataDir);
     },
   };

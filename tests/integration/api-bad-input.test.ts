@@ -5,6 +5,8 @@
  * concurrent requests of other users are created.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { TASK_INPUT_SCHEMAS } from '../../src/core/index.js';
 import { INPUT_LIMITS } from '../../src/gateway/task-routes.js';
 import { type Backend, startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 
@@ -21,7 +23,18 @@ describe.each<Backend>(['pglite', 'postgres'])('bad task input through the API o
   beforeAll(async () => {
     devbot = await startTestDevbot({
       backend,
-      handlers: { question: async () => ({ summary: 'answered' }) },
+      handlers: {
+        // The stand-in takes any value under `a` and `big`, so the limits alone decide.
+        question: {
+          handle: async () => ({ summary: 'answered' }),
+          input: TASK_INPUT_SCHEMAS.question.extend({
+            a: z.unknown().optional(),
+            big: z.string().optional(),
+          }),
+        },
+        // Follow-ups with the documented input (nothing to push to here).
+        followup: async () => ({ summary: 'followed up' }),
+      },
     });
   });
   afterAll(async () => devbot?.stop());

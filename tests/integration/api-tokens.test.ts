@@ -77,6 +77,26 @@ describe('API tokens: issue, list, revoke', () => {
     await expect.poll(async () => (await call(erin, 'GET', '/tasks')).status, { timeout: 5000 }).toBe(401);
   });
 
+  it('manages users for admins only (what devbot users calls while devbot holds the embedded database)', async () => {
+    const plain = await devbot.client('dave');
+    expect((await call(plain, 'GET', '/users')).status).toBe(403);
+    expect((await call(plain, 'POST', '/users/dave/grants', { pattern: '*' })).status).toBe(403);
+    expect((await call(plain, 'PUT', '/users/dave/login', { login: 'dave' })).status).toBe(403);
+    expect((await call(plain, 'DELETE', '/users/tg:42/login')).status).toBe(403);
+    expect((await call(plain, 'GET', '/memories')).status).toBe(403);
+
+    expect((await call(admin, 'POST', '/users/tg:42/grants', { pattern: 'acme/*' })).status).toBe(201);
+    expect((await call(admin, 'PUT', '/users/tg:42/login', { login: 'octocat' })).status).toBe(200);
+    const { users } = (await (await call(admin, 'GET', '/users')).json()) as { users: unknown[] };
+    expect(users).toContainEqual({ subject: 'tg:42', login: 'octocat', grants: ['acme/*'] });
+    const revoke = await call(admin, 'DELETE', `/users/tg:42/grants?pattern=${encodeURIComponent('acme/*')}`);
+    expect(await revoke.json()).toMatchObject({ removed: true });
+    expect(await (await call(admin, 'DELETE', '/users/tg:42/login')).json()).toMatchObject({ removed: true });
+    expect((await call(admin, 'POST', '/users/tg:42/grants', { pattern: 'acme/../x' })).status).toBe(400);
+    expect((await call(admin, 'PUT', '/users/a%20b/login', { login: 'octocat' })).status).toBe(400);
+    expect((await call(admin, 'PUT', '/users/tg:42/login', { login: 'bad login!' })).status).toBe(400);
+  });
+
   it('answers bad input with 400 and a reason', async () => {
     const bad = async (method: string, path: string, body?: unknown) => {
       const res = await call(admin, method, path, body);

@@ -28,6 +28,8 @@ describe('the /tasks API: bad input and access', () => {
         shell: async () => {
           throw new BadInputError('nope');
         },
+        // A bare stand-in: the documented follow-up input (no repository host here, no push).
+        followup: async () => ({ summary: 'followed up' }),
       },
     });
   });
@@ -89,6 +91,73 @@ describe('the /tasks API: bad input and access', () => {
     expect(
       (await devbot.api.createTask({ kind: 'shell', command: 'x', preview: { port: 70000 } })).status,
     ).toBe(400);
+  });
+
+  it("400 for input keys the task's kind does not take, naming the key and the ones it takes", async () => {
+    const before = (await devbot.api.request('GET', '/tasks?limit=500')).body.tasks.length;
+    const refused: [unknown, RegExp][] = [
+      [
+        { kind: 'question', prompt: 'x', input: { surprise: 1 } },
+        /^input\.surprise: is not an input of question tasks \(they take context\)$/,
+      ],
+      // A key of another kind is not this kind's.
+      [
+        { kind: 'shell', command: 'ls', input: { prNumber: 1 } },
+        /^input\.prNumber: is not an input of shell tasks \(they take command, preview\)$/,
+      ],
+      [{ kind: 'question', command: 'ls' }, /^command: is not an input of question tasks/],
+      [
+        { kind: 'followup', prompt: 'x', input: { prNumber: 1, push: 'anywhere' } },
+        /^input\.push: is not an input of followup tasks \(they take instruction, prNumber, branch, context, mode\)$/,
+      ],
+      [{ kind: 'followup', prompt: 'x', input: { prNumber: -1 } }, /^input\.prNumber: /],
+      [{ kind: 'followup', prompt: 'x', input: { mode: 'merge' } }, /^input\.mode: /],
+      [{ kind: 'question', prompt: 'x', input: { context: [{ body: 1 }] } }, /^input\.context/],
+      // `auto` may become any kind this deployment runs: their keys, and nothing else.
+      [{ prompt: 'x', input: { nope: true } }, /^input\.nope: is not an input of auto tasks \(they take /],
+    ];
+    for (const [body, message] of refused) {
+      const res = await devbot.api.createTask(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.message).toMatch(message);
+    }
+    expect((await devbot.api.request('GET', '/tasks?limit=500')).body.tasks.length).toBe(before);
+    const auto = await devbot.api.createTask({ prompt: 'x', input: { context: 'c', prNumber: 3 } });
+    expect(auto.status).toBe(202);
+    expect((await devbot.api.getTask(auto.body.id)).body.input).toEqual({ context: 'c', prNumber: 3 });
+    await devbot.api.request('POST', `/tasks/${auto.body.id}/cancel`);
+  });
+
+  it("a service token, even an admin one, cannot forge a task's origin or set devbot's own input keys", async () => {
+    // What an operator would give a bot process that calls the API: it still speaks as `api`.
+    const bot = await devbot.client('telegram-bot', ['tasks:read', 'tasks:write', 'admin']);
+    const before = (await devbot.api.request('GET', '/tasks?limit=500')).body.tasks.length;
+    for (const forged of [
+      { kind: 'shell', command: 'id', source: 'telegram' },
+      { kind: 'shell', command: 'id', origin: { chatId: 42 } },
+      { kind: 'shell', command: 'id', requester: 'tg:42' },
+    ]) {
+      const res = await bot.createTask(forged);
+      expect(res.status, JSON.stringify(forged)).toBe(403);
+      expect(res.body.message).toMatch(/set by devbot, not by API callers/);
+    }
+    for (const [kind, input] of [
+      ['shell', { chatSandbox: true }],
+      ['followup', { prNumber: 1, ciFix: { attempt: 1, max: 2, check: 'ci' } }],
+      ['followup', { skipApproval: true }],
+      ['followup', { approvedPlan: { steps: ['push'], files: [] } }],
+      ['followup', { revisions: ['push it'] }],
+    ] as const) {
+      const res = await bot.createTask({
+        kind,
+        prompt: 'x',
+        ...(kind === 'shell' ? { command: 'id' } : {}),
+        input,
+      });
+      expect(res.status, JSON.stringify(input)).toBe(400);
+      expect(res.body.message).toMatch(/^input\.\w+: is set by .*, not by API callers/);
+    }
+    expect((await devbot.api.request('GET', '/tasks?limit=500')).body.tasks.length).toBe(before);
   });
 
   it('413 over the body limit, and nothing is created', async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import { githubAppEnv } from '../helpers/github-fixtures.js';
-import { shellCommandAgent } from '../helpers/shell-command-agent.js';
+import { SHELL_COMMAND_AGENT_INPUT, shellCommandAgent } from '../helpers/shell-command-agent.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { taskEnded } from '../helpers/test-env.js';
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
     env: githubAppEnv(gh, `whsec-${randomBytes(8).toString('hex')}`),
     github: { throttle: false, minEditIntervalMs: 50 },
     // A scripted agent: writes the file the task's command names.
-    agents: { runAgent: shellCommandAgent() },
+    agents: { runAgent: shellCommandAgent(), agentInput: SHELL_COMMAND_AGENT_INPUT },
   });
   access = new SqlSubjectAccess(devbot.app.runtime.sql);
 }, 60_000);

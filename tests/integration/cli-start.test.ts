@@ -48,6 +48,12 @@ describe('devbot start, migrate and doctor', () => {
   }, 90_000);
 
   it('says in one line what to fix when it cannot start: bad port, port in use, no database', async () => {
+    // Split roles on the embedded database: refused before anything opens, naming DATABASE_URL.
+    const split = await runCli(['start', '--role', 'worker'], { cwd: empty, env: env() });
+    expect(split.code).toBe(1);
+    expect(split.stderr).toMatch(/^devbot: --role worker needs DATABASE_URL \(a PostgreSQL .*\n$/);
+    expect(split.stderr.trim().split('\n')).toHaveLength(1);
+
     const badPort = await runCli(['start'], { cwd: empty, env: env({ PORT: '99999' }) });
     expect(badPort.code).toBe(1);
     expect(badPort.stderr).toBe(
@@ -150,6 +156,22 @@ describe('devbot start, migrate and doctor', () => {
       env: env({ PORT: String(port) }),
     });
     expect(revoked.stdout).toMatch(/^revoked token /);
+    // devbot users and devbot memory go through the running devbot's admin API too.
+    const granted = await runCli(['users', 'grant', 'alice', 'acme/*'], {
+      cwd: empty,
+      env: env({ PORT: String(port) }),
+    });
+    expect(granted, granted.stderr).toMatchObject({
+      code: 0,
+      stdout: 'alice may now make devbot change acme/*\n',
+    });
+    const users = await runCli(['users', 'list'], { cwd: empty, env: env({ PORT: String(port) }) });
+    expect(users, users.stderr).toMatchObject({ code: 0, stdout: 'alice\t-\tacme/*\n' });
+    const forgot = await runCli(['memory', 'forget', '--repo', 'acme/web'], {
+      cwd: empty,
+      env: env({ PORT: String(port) }),
+    });
+    expect(forgot, forgot.stderr).toMatchObject({ code: 0, stdout: 'forgot 0 memories\n' });
     const refused = await get(good.stdout);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { message: string }).message).toMatch(/the token was revoked/);

@@ -20,7 +20,7 @@ import type { TelegramModule } from '../../src/app/modules/telegram-module.js';
 import type { Task, TaskEvent } from '../../src/core/index.js';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
-import { deliver, issueLabeled } from '../fakes/github/webhook-payloads.js';
+import { deliver, issueCommentCreated, issueLabeled } from '../fakes/github/webhook-payloads.js';
 import {
   type ScriptedLlmServer,
   type ScriptedTurn,
@@ -326,6 +326,56 @@ describe('the crew through the front doors (real local sandbox)', () => {
     expect(history).toContain('routed as dev');
     expect(history).toContain('Running checks: node --test test/*.test.js');
     expect(status?.text).toContain('Done');
+  }, 60_000);
+
+  it('GitHub: /devbot review on the PR -> the read-only reviewer (diff in its prompt, no coder) -> one review with an inline comment, nothing pushed', async () => {
+    const pr = gh.repo(OWNER, REPO).pulls[0]!;
+    const headBefore = await gh.gitLog(OWNER, REPO, pr.head, '%H');
+    const reviewsBefore = gh.repo(OWNER, REPO).reviews.length;
+    const before = llm.requests.length;
+    llm.load([
+      {
+        // The PR's diff reaches the reviewer, fenced; the checked-out code is the PR's branch.
+        match: { role: 'reviewer', contains: '+++ b/src/slugify.js' },
+        toolCalls: [{ name: 'read_file', arguments: { path: FILE } }],
+      },
+      {
+        match: { role: 'reviewer', contains: "replace(/^-+|-+$/g, '')" },
+        toolCalls: [
+          {
+            name: 'add_review_comment',
+            arguments: {
+              path: FILE,
+              line: 3,
+              body: 'Non-ASCII letters become dashes; say so in the doc comment.',
+            },
+          },
+        ],
+      },
+      {
+        match: { role: 'reviewer', afterToolResult: true },
+        content: 'Looks right; one note on non-ASCII input.',
+      },
+    ]);
+    const comment = gh.addComment(OWNER, REPO, pr.number, '/devbot review', 'alice');
+    const res = await deliver(hookUrl, SECRET, issueCommentCreated(gh, OWNER, REPO, comment));
+    expect(res.status).toBe(200);
+    const task = (await devbot.app.runtime.store.listTasks({ source: 'github' })).find(
+      (t) => t.kind === 'followup' && t.input.mode === 'review',
+    );
+    expect(task).toBeDefined();
+    const done = await finished(task!.id);
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    expect(llm.errors).toEqual([]);
+    expect(llm.remaining()).toBe(0);
+    // Only the reviewer spoke: no planner, coder or synthesizer for a review.
+    expect(new Set(llm.requests.slice(before).map((r) => r.role))).toEqual(new Set(['reviewer']));
+    const added = gh.repo(OWNER, REPO).reviews.slice(reviewsBefore);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ state: 'COMMENTED', body: 'Looks right; one note on non-ASCII input.' });
+    const inline = gh.repo(OWNER, REPO).reviewComments.filter((c) => c.reviewId === added[0]!.id);
+    expect(inline.map((c) => [c.path, c.line])).toEqual([[FILE, 3]]);
+    expect(await gh.gitLog(OWNER, REPO, pr.head, '%H')).toEqual(headBefore);
   }, 60_000);
 
   it('no secret (installation token, webhook secret, bot token, API key) reached the LLM or the sandbox', async () => {

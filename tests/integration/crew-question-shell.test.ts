@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLlmClient } from '../../agents/llm/llm-client.js';
 import { createQuestionHandler } from '../../agents/question/question-handler.js';
+import { runReadOnlyCrew } from '../../agents/review/read-only-crew.js';
 import { createShellAgentHandler } from '../../agents/shell/shell-agent.js';
+import type { RepoInfo } from '../../src/core/index.js';
 import { createDirSandbox, type DirSandbox } from '../fakes/llm/dir-sandbox.js';
 import { createRecordingContext, makeTask } from '../fakes/llm/recording-context.js';
 import { type ScriptedLlmServer, startScriptedLlm } from '../fakes/llm/scripted-llm-server.js';
@@ -56,6 +58,76 @@ describe('question and shell agents', () => {
     expect(outcome.summary).toBe('slugify is defined in src/slugify.js line 2.');
     expect(released).toBe(1);
     await expect(readFile(`${sandbox.workdir}/x.txt`, 'utf8')).rejects.toThrow();
+  });
+
+  it('reviews a pull request read-only: inline comments collected, nothing written, no coder', async () => {
+    llm.load([
+      {
+        match: { role: 'reviewer' },
+        toolCalls: [
+          { name: 'write_file', arguments: { path: 'src/slugify.js', content: 'pwned' } },
+          { name: 'add_review_comment', arguments: { path: '../etc/passwd', line: 1, body: 'x' } },
+        ],
+      },
+      {
+        match: { contains: 'outside the workspace' },
+        toolCalls: [
+          {
+            name: 'add_review_comment',
+            arguments: { path: './src/slugify.js', line: 3, body: 'Leading and trailing dashes are kept.' },
+          },
+        ],
+      },
+      { match: { contains: 'noted (1 comment(s) so far)' }, content: 'One problem: edge dashes.' },
+    ]);
+    const info = (mode: 'answer' | 'review'): RepoInfo => ({
+      owner: 'acme',
+      repo: 'small-repo',
+      fullName: 'acme/small-repo',
+      defaultBranch: 'main',
+      baseBranch: 'feature',
+      branch: 'feature',
+      baseSha: 'abc',
+      kind: 'followup',
+      mode,
+      config: {},
+      prNumber: 7,
+    });
+    const llmClient = createLlmClient(
+      { OPENAI_BASE_URL: llm.baseUrl, DEVBOT_MODEL: 'm' },
+      { maxRetries: 0 },
+    )!;
+    const ctx = createRecordingContext(makeTask({ kind: 'followup', prompt: '/devbot review' }));
+    const result = await runReadOnlyCrew({
+      ctx,
+      sandbox,
+      info: info('review'),
+      llm: llmClient,
+      limits: LIMITS,
+    });
+    expect(llm.errors).toEqual([]);
+    expect(result.review).toEqual({
+      body: 'One problem: edge dashes.',
+      comments: [{ path: 'src/slugify.js', line: 3, body: 'Leading and trailing dashes are kept.' }],
+    });
+    expect(await readFile(`${sandbox.workdir}/src/slugify.js`, 'utf8')).not.toBe('pwned');
+    // The reviewer is offered no tool that writes or runs commands.
+    const offered = (llm.requests.find((r) => r.role === 'reviewer')?.body.tools ?? [])
+      .map((t) => t.function.name)
+      .sort();
+    expect(offered).toEqual(['add_review_comment', 'grep', 'list_files', 'read_file']);
+
+    // An answer: the question prompt, read-only tools, the reply is the answer.
+    llm.load([{ match: { role: 'question' }, content: 'It replaces runs of other characters with a dash.' }]);
+    const answered = await runReadOnlyCrew({
+      ctx: createRecordingContext(makeTask({ kind: 'followup', prompt: '/devbot explain slugify' })),
+      sandbox,
+      info: info('answer'),
+      llm: llmClient,
+      limits: LIMITS,
+    });
+    expect(answered.reply).toBe('It replaces runs of other characters with a dash.');
+    expect(answered.review).toBeUndefined();
   });
 
   it('runs a natural-language shell request step by step, refusing a command outside the policy', async () => {

@@ -12,6 +12,7 @@ import { runCrew } from '../../agents/crew/run-crew.js';
 import { BudgetExceededError } from '../../agents/llm/budget.js';
 import { createLlmClient } from '../../agents/llm/llm-client.js';
 import { requireRepoConfig } from '../../src/core/index.js';
+import { taskEventPayloads } from '../../src/gateway/api-schemas.js';
 import { createDirSandbox, type DirSandbox } from '../fakes/llm/dir-sandbox.js';
 import { createRecordingContext, makeTask } from '../fakes/llm/recording-context.js';
 import {
@@ -143,6 +144,7 @@ describe('crew on the small repository', () => {
       rounds: 2,
       prTitle: 'Fix slugify: lower-case and trim separators',
       chatReply: 'Fixed slugify; all 3 tests pass.',
+      threads: [],
     });
     expect(result.prBody).toContain('✅ `node --test test/*.test.js`');
     expect(result.plan.files).toEqual(['src/slugify.js']);
@@ -165,6 +167,12 @@ describe('crew on the small repository', () => {
     const phases = ctx.events.filter((e) => e.type === 'step').map((e) => e.data['phase']);
     expect(phases).toEqual(['planning', 'coding', 'testing', 'coding', 'testing', 'summarizing']);
     expect(ctx.events.filter((e) => e.type === 'llm')).toHaveLength(10);
+    // Every payload the crew emitted fits its schema in the API's OpenAPI document.
+    for (const e of ctx.events)
+      expect(
+        taskEventPayloads[e.type].safeParse(e.data).error,
+        `${e.type} ${JSON.stringify(e.data)}`,
+      ).toBeUndefined();
     expect(ctx.task.usage['tokensIn']).toBeGreaterThan(0);
     expect(ctx.task.usage['toolCalls']).toBe(7);
     // The coder was told about the failing test with the runner's own output.
@@ -195,7 +203,14 @@ describe('crew on the small repository', () => {
       { match: { role: 'coder' }, toolCalls: [fix] },
       { match: { role: 'coder', contains: 'edited src/slugify.js' }, toolCalls: [runTests] },
       { match: { role: 'coder', afterToolResult: true, contains: 'exit code 0' }, content: 'Fixed.' },
-      synthTurn,
+      {
+        // A follow-up's synthesizer reports each review thread it was shown.
+        ...synthTurn,
+        content: JSON.stringify({
+          ...JSON.parse(synthTurn.content!),
+          threads: [{ id: 41, addressed: true, note: 'Trimmed the dashes as asked.' }],
+        }),
+      },
     ]);
     let ctx = createRecordingContext(makeTask({ prompt: 'slugify is broken: make the tests pass' }));
     let { result } = await runCrew({
@@ -208,6 +223,7 @@ describe('crew on the small repository', () => {
     });
     expect(llm.errors).toEqual([]);
     expect(result).toMatchObject({ status: 'succeeded', tests: { passed: 3, failed: 0 }, rounds: 1 });
+    expect(result.threads).toEqual([{ id: 41, addressed: true, note: 'Trimmed the dashes as asked.' }]);
     expect(sandbox.commands.filter((c) => c === 'node --test test/*.test.js')).toHaveLength(1);
     expect(result.prBody).toContain("the coder's last run: nothing changed after it");
     expect(

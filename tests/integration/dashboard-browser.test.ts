@@ -15,7 +15,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { type AgentResult, type RunAgent, waitForPort } from '../../src/core/index.js';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import type { ApiClient } from '../helpers/api-client.js';
-import { shellCommandAgent } from '../helpers/shell-command-agent.js';
+import { SHELL_COMMAND_AGENT_INPUT, shellCommandAgent } from '../helpers/shell-command-agent.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { taskEnded } from '../helpers/test-env.js';
 
@@ -56,7 +56,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in a browser', () => {
     await git('add', '.');
     await git('-c', 'user.name=Me', '-c', 'user.email=me@example.com', 'commit', '-qm', 'first');
     [devbot, browser] = await Promise.all([
-      startTestDevbot({ env: { DEVBOT_REPOS_DIR: reposDir }, agents: { runAgent: agentWithPreview } }),
+      startTestDevbot({
+        env: { DEVBOT_REPOS_DIR: reposDir },
+        agents: { runAgent: agentWithPreview, agentInput: SHELL_COMMAND_AGENT_INPUT },
+      }),
       chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] }),
     ]);
     await new SqlSubjectAccess(devbot.app.runtime.sql).grant('alice', 'local/*');

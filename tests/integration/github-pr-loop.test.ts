@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GithubModule } from '../../src/app/modules/github-module.js';
 import type { RunAgent } from '../../src/core/agent-runner.js';
 import type { Task } from '../../src/core/index.js';
+import { LINK_NOTICES_PER_MINUTE } from '../../src/github/github-app.js';
+import { SqlChatRepoLinks } from '../../src/store/sql-chat-repo-links.js';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github.js';
 import {
@@ -31,6 +33,8 @@ const SECRET = `whsec-${randomBytes(12).toString('hex')}`;
 let gh: FakeGithub;
 let tg: FakeTelegramServer;
 const ALICE = 1001;
+/** On the allowlist, but linked to no GitHub login and granted nothing (at first). */
+const BOB = 1002;
 let devbot: TestDevbot;
 let mod: GithubModule;
 /** The prompt each task's agent was given, by task id. */
@@ -80,7 +84,7 @@ beforeAll(async () => {
       DEVBOT_PUBLIC_URL: 'http://devbot.test',
       TELEGRAM_BOT_TOKEN: tg.token,
       TELEGRAM_API_ROOT: tg.apiRoot,
-      TELEGRAM_ALLOWED_USER_IDS: String(ALICE),
+      TELEGRAM_ALLOWED_USER_IDS: `${ALICE},${BOB}`,
     },
     github: { minEditIntervalMs: 20, throttle: false },
     telegram: {
@@ -492,6 +496,10 @@ describe('one conversation across GitHub and Telegram', () => {
   it("a review on a PR a chat started: the follow-up's progress and result go to that chat, replying to the first result", async () => {
     tg.sendUserMessage({ from: ALICE, text: `/repo ${OWNER}/${REPO}` });
     await tg.waitForMessage((m) => m.text.includes(`${OWNER}/${REPO}`), { chatId: ALICE });
+    // The chat is also linked to the repository: it still hears about its own PR once per event.
+    tg.sendUserMessage({ from: ALICE, text: `/link ${OWNER}/${REPO}` });
+    const linked = await tg.waitForMessage((m) => m.text.startsWith('🔗 Linked'), { chatId: ALICE });
+    expect(linked.text).not.toContain('Everyone in this chat'); // a private chat
     script = async (_ctx, sandbox) => {
       await sandbox.exec('printf "hola\\n" > hello.txt');
       return { summary: 'Added hello.txt.', prTitle: 'Say hola' };
@@ -501,6 +509,7 @@ describe('one conversation across GitHub and Telegram', () => {
     const chatTask = (await devbot.app.runtime.store.listTasks({ source: 'telegram' })).find((t) => t.prUrl)!;
     expect(chatTask.status).toBe('succeeded');
     const pr = gh.repo(OWNER, REPO).pulls.find((p) => chatTask.prUrl!.endsWith(`/pull/${p.number}`))!;
+    await mod.app.handleGithubEvent(await pullRequestOpened(gh, OWNER, REPO, pr.number));
 
     script = async (_ctx, sandbox) => {
       await sandbox.exec('printf "adios\\n" >> hello.txt');
@@ -554,5 +563,133 @@ describe('one conversation across GitHub and Telegram', () => {
     const merged = await tg.waitForMessage((m) => m.text.includes('was merged'), { chatId: ALICE });
     expect(merged.text).toContain(`#${pr.number}`);
     expect(merged.replyToMessageId).toBe(first.messageId);
+    // No duplicates from the link: no notice of the opening (the result message has the PR), of
+    // the review (the follow-up's own messages tell it) or of the merge (announced above).
+    await mod.app.settled();
+    const aboutPr = tg.botMessages(ALICE).filter((m) => m.text.includes(`#${pr.number}`));
+    expect(aboutPr.filter((m) => /^(🆕|📝|🎉)/u.test(m.text))).toEqual([]);
+    expect(aboutPr.filter((m) => /merged/i.test(m.text))).toHaveLength(1);
+    tg.sendUserMessage({ from: ALICE, text: '/unlink' });
+    const unlinked = await tg.waitForMessage((m) => m.text.startsWith('Unlinked'), { chatId: ALICE });
+    expect(unlinked.text).toContain(`${OWNER}/${REPO}`);
+  });
+});
+
+describe('chats linked to a repository with /link', () => {
+  const GROUP = -100;
+  let prNumber = 0;
+  const links = () => new SqlChatRepoLinks(devbot.app.runtime.sql);
+  /** Messages the group had before the last command: answers are looked for after it. */
+  let mark = 0;
+  const inGroup = (from: number, text: string) => {
+    mark = Math.max(0, ...tg.botMessages(GROUP).map((m) => m.messageId));
+    const [command, ...rest] = text.split(' ');
+    tg.sendUserMessage({ from, chat: 'group', text: [`${command}@${tg.bot.username}`, ...rest].join(' ') });
+  };
+  const groupSays = (match: (text: string) => boolean) =>
+    tg.waitForMessage((m) => m.messageId > mark && match(m.text), { chatId: GROUP });
+
+  it('a user who may not make devbot act on the repository is refused, and nothing is stored', async () => {
+    inGroup(BOB, `/link ${OWNER}/${REPO}`);
+    const refused = await groupSays((t) => t.startsWith('⛔'));
+    expect(refused.text).toContain(`devbot users link tg:${BOB}`);
+    expect(refused.text).toContain(`devbot users grant tg:${BOB} ${OWNER}/${REPO}`);
+    expect(await links().list(GROUP)).toEqual([]);
+    inGroup(ALICE, '/link acme/no-such-repo');
+    expect((await groupSays((t) => t.includes('no-such-repo'))).text).toMatch(/^❌ devbot cannot see/);
+    inGroup(ALICE, '/link ../etc');
+    expect((await groupSays((t) => t.includes('../etc'))).text).toContain('is not a repository name');
+    expect(await links().list(GROUP)).toEqual([]);
+  });
+
+  it("a linked group hears of devbot's PR from an issue: opened, review, comment, CI failure; /unlink stops it", async () => {
+    inGroup(ALICE, `/link ${OWNER}/${REPO}`);
+    const ok = await groupSays((t) => t.startsWith('🔗 Linked'));
+    expect(ok.text).toContain('Everyone in this chat will see');
+    inGroup(ALICE, '/link');
+    expect((await groupSays((t) => t.includes('hears about devbot’s pull requests in'))).text).toContain(
+      `${OWNER}/${REPO}`,
+    );
+
+    const issue = gh.createIssue(OWNER, REPO, { title: 'Add a readme', user: 'alice', labels: ['devbot'] });
+    script = async (_ctx, sandbox) => {
+      await sandbox.exec('printf "# shop\\n" > README.md');
+      return { summary: 'Added a readme.', prTitle: 'Add a <readme>' };
+    };
+    const done = await run(issueLabeled(gh, OWNER, REPO, issue.number, 'devbot', 'alice'));
+    const pr = gh.repo(OWNER, REPO).pulls.find((p) => p.head === done.branch)!;
+    prNumber = pr.number;
+    const about = (icon: string) => (t: string) => t.startsWith(icon) && t.includes(`#${pr.number}`);
+    await mod.app.handleGithubEvent(await pullRequestOpened(gh, OWNER, REPO, pr.number));
+    expect((await groupSays(about('🆕'))).text).toContain('Add a <readme>');
+
+    // A review by a read-only user: its text shown as text, cut to size, nobody pinged.
+    const body = `<b>looks</b> fine @bob ${'x'.repeat(2000)}`;
+    const tasks = (await devbot.app.runtime.store.listTasks({})).length;
+    await mod.app.handleGithubEvent(
+      await reviewSubmitted(gh, OWNER, REPO, pr.number, { state: 'approved', body, user: 'rita' }),
+    );
+    const review = await groupSays(about('📝'));
+    expect(review.text).toContain('rita approved:');
+    expect(review.text).toContain('<b>looks</b> fine @\u2060bob');
+    expect(review.text.length).toBeLessThan(1000);
+    const comment = gh.addComment(OWNER, REPO, pr.number, 'Ship it?', 'rita');
+    await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, comment));
+    expect((await groupSays(about('💬'))).text).toContain('rita commented:\nShip it?');
+    expect((await devbot.app.runtime.store.listTasks({})).length).toBe(tasks);
+
+    // CI fails on the PR's head with autofix off: the chat hears it, and why nothing is tried.
+    await mod.app.pullRequests.setAutofix(`${OWNER}/${REPO}`, pr.number, false);
+    const failing = await gh.addWorkflowRun(OWNER, REPO, {
+      headBranch: pr.head,
+      jobs: [{ name: 'build', conclusion: 'failure', steps: [{ name: 'make', conclusion: 'failure' }] }],
+    });
+    await mod.app.handleGithubEvent(workflowRunCompleted(gh, OWNER, REPO, failing));
+    expect((await groupSays(about('❌'))).text).toMatch(
+      /CI failed: .+No new fix attempt: CI autofix is off/s,
+    );
+
+    // A flood of comments from anyone: the chat gets a bounded number, the last says they pause.
+    for (let i = 0; i < LINK_NOTICES_PER_MINUTE + 5; i++) {
+      const spam = gh.addComment(OWNER, REPO, pr.number, `spam ${i}`, 'mallory');
+      await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, spam));
+    }
+    await mod.app.settled();
+    const spam = tg.botMessages(GROUP).filter((m) => m.text.includes('spam '));
+    expect(spam.length).toBeGreaterThan(0);
+    expect(spam.length).toBeLessThan(LINK_NOTICES_PER_MINUTE);
+    expect(spam.at(-1)!.text).toContain('further notices in this chat pause for a minute');
+
+    inGroup(BOB, `/unlink ${OWNER}/${REPO}`);
+    await groupSays((t) => t.startsWith('Unlinked'));
+    expect(await links().list(GROUP)).toEqual([]);
+    const before = tg.botMessages(GROUP).length;
+    const later = gh.addComment(OWNER, REPO, pr.number, 'Anyone?', 'rita');
+    await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, later));
+    await gh.closePull(OWNER, REPO, pr.number, { merged: true, by: 'alice' });
+    await mod.app.handleGithubEvent(await pullRequestClosed(gh, OWNER, REPO, pr.number, 'alice'));
+    await mod.app.settled();
+    expect(tg.botMessages(GROUP).length).toBe(before);
+  });
+
+  it('a link lapses when whoever made it may no longer act on the repository', async () => {
+    const access = new SqlSubjectAccess(devbot.app.runtime.sql);
+    await access.grant(`tg:${BOB}`, `${OWNER}/${REPO}`);
+    inGroup(BOB, `/link ${OWNER}/${REPO}`);
+    await groupSays((t) => t.startsWith('🔗 Linked'));
+    await access.revoke(`tg:${BOB}`, `${OWNER}/${REPO}`);
+    const before = tg.botMessages(GROUP).length;
+    const comment = gh.addComment(OWNER, REPO, prNumber, 'Still there?', 'rita');
+    await mod.app.handleGithubEvent(issueCommentCreated(gh, OWNER, REPO, comment));
+    const lapsed = await groupSays((t) => t.startsWith('🔗 Unlinked'));
+    expect(lapsed.text).toContain('may no longer make devbot act on it');
+    await mod.app.settled();
+    expect(
+      tg
+        .botMessages(GROUP)
+        .slice(before)
+        .map((m) => m.text),
+    ).toEqual([lapsed.text]);
+    expect(await links().list(GROUP)).toEqual([]);
   });
 });

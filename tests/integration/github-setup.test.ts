@@ -107,7 +107,7 @@ describe('GitHub App in one click', () => {
       name: yml.name,
       hook_attributes: { url: `${devbot.app.url}/api/github/webhooks`, active: true },
       redirect_url: `${devbot.app.url}/setup/github/callback`,
-      callback_urls: [`${devbot.app.url}/setup/github/callback`],
+      callback_urls: [`${devbot.app.url}/setup/github/callback`, `${devbot.app.url}/auth/github/callback`],
     });
     expect(form.res.headers.get('referrer-policy')).toBe('no-referrer');
     const org = await setupForm('?org=acme-corp&name=devbot-acme');
@@ -189,6 +189,10 @@ describe('GitHub App in one click', () => {
     expect(log.lines.join('\n')).not.toContain(stored.webhookSecret);
     const mod = devbot.app.modules.github;
     expect(mod?.mode).toBe('app');
+    // The stored App's OAuth client: Telegram users can sign in with GitHub (/login) at once.
+    const login = await devbot.app.modules.githubLogin.loginLink('tg:5');
+    const start = await fetch(login ?? '', { redirect: 'manual' });
+    expect(new URL(start.headers.get('location') ?? '').searchParams.get('client_id')).toBe(stored.clientId);
     expect((await fetch(`${devbot.app.url}/setup`)).status).toBe(200);
 
     // The person installs the App; GitHub delivers the next labelled issue, signed with its secret.

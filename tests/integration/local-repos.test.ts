@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
-import { shellCommandAgent } from '../helpers/shell-command-agent.js';
+import { SHELL_COMMAND_AGENT_INPUT, shellCommandAgent } from '../helpers/shell-command-agent.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { taskEnded } from '../helpers/test-env.js';
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
   symlinkSync(outside, join(reposDir, 'escape'));
   devbot = await startTestDevbot({
     env: { DEVBOT_REPOS_DIR: reposDir },
-    agents: { runAgent: shellCommandAgent() },
+    agents: { runAgent: shellCommandAgent(), agentInput: SHELL_COMMAND_AGENT_INPUT },
   });
   await new SqlSubjectAccess(devbot.app.runtime.sql).grant('alice', 'local/*');
 }, 60_000);

@@ -196,6 +196,18 @@ describe('memory with the crew', () => {
     });
     expect(denied.status).toBe(403);
     expect((await fetch(`${devbot.app.url}/memories`)).status).toBe(401);
+
+    // DELETE forgets (what `devbot memory forget` calls while devbot holds the embedded database):
+    // admins only, and never everything at once.
+    const forget = (client: { token: string }, query: string) =>
+      fetch(`${devbot.app.url}/memories${query}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${client.token}` },
+      });
+    await memory().remember({ repo: 'acme/forget-me', kind: 'note', content: 'a note to forget' });
+    expect((await forget(user, '?repo=acme/forget-me')).status).toBe(403);
+    expect((await forget(admin, '')).status).toBe(400);
+    expect(await (await forget(admin, '?repo=acme/forget-me')).json()).toEqual({ forgotten: 1 });
   });
 
   it("gives the coder recall and remember tools bound to the task's repository", async () => {

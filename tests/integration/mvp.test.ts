@@ -4,6 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskEventType } from '../../src/core/index.js';
+import { taskEventSchemas, taskSchema } from '../../src/gateway/api-schemas.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 
 const SEED = 'echo "Hello from devbot" > index.html && python3 -m http.server 8000';
@@ -48,8 +50,14 @@ describe('MVP: a shell task serves a page at a preview URL', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(types.at(-1)).toBe('task.succeeded');
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    // Each streamed event fits its component in the OpenAPI document (GET /openapi.json).
+    for (const e of events) {
+      const schema = taskEventSchemas[e.type as TaskEventType];
+      expect(schema?.safeParse(e).error, JSON.stringify(e)).toBeUndefined();
+    }
 
     const task = (await devbot.api.getTask(id)).body;
+    expect(taskSchema.safeParse(task).error).toBeUndefined();
     expect(task.status).toBe('succeeded');
     expect(task.previewUrl).toBe(url);
     const readyAt = Date.parse(String((ready as { at?: unknown }).at ?? ''));

@@ -1,11 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadInputError, type TaskHandler } from '../../src/core/index.js';
+import { z } from 'zod';
+import { BadInputError, type KindHandler, TASK_INPUT_SCHEMAS } from '../../src/core/index.js';
 import { type Backend, startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 
 const SECRET = 'sk-test-0123456789abcdef-secret';
 
+/** The input keys the stand-in reads: it registers them with itself, as a handler does. */
+const scriptedInput = TASK_INPUT_SCHEMAS.question.extend({
+  steps: z.number().int().min(0).optional(),
+  failTimes: z.number().int().min(0).optional(),
+  permanent: z.boolean().optional(),
+  leak: z.boolean().optional(),
+});
+
 /** A handler that behaves per the task's input: emit steps, fail N times, leak a secret. */
-const scripted: TaskHandler = async (ctx) => {
+const handle: KindHandler['handle'] = async (ctx) => {
   const input = ctx.task.input as { steps?: number; failTimes?: number; permanent?: boolean; leak?: boolean };
   if (input.permanent) throw new BadInputError('the request makes no sense');
   if (ctx.attempt <= (input.failTimes ?? 0)) throw new Error(`flaky failure on attempt ${ctx.attempt}`);
@@ -16,6 +25,7 @@ const scripted: TaskHandler = async (ctx) => {
   await ctx.patch({ branch: 'devbot/42-thing' });
   return { summary: `done after ${ctx.attempt} attempt(s)`, result: { ok: true } };
 };
+const scripted: KindHandler = { handle, input: scriptedInput };
 
 describe.each<Backend>(['pglite', 'postgres'])('a task through the queue on %s', (backend) => {
   let devbot: TestDevbot;

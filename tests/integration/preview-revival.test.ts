@@ -16,7 +16,7 @@ import type { SqlClient } from '../../src/core/sql-client.js';
 import { SqlPullRequestRecords } from '../../src/store/sql-pull-request-records.js';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
 import { openTestPglite } from '../helpers/pglite-template.js';
-import { shellCommandAgent } from '../helpers/shell-command-agent.js';
+import { SHELL_COMMAND_AGENT_INPUT, shellCommandAgent } from '../helpers/shell-command-agent.js';
 import { startTestDevbot, type TestDevbot } from '../helpers/test-devbot.js';
 import { removeDir, taskEnded, tempDir, waitFor } from '../helpers/test-env.js';
 
@@ -46,7 +46,7 @@ describe('previews that come back', () => {
       sql,
       dataDir,
       env: { DEVBOT_REPOS_DIR: reposDir, DEVBOT_PREVIEW_TTL: '2' },
-      agents: { runAgent: agentWithPreview },
+      agents: { runAgent: agentWithPreview, agentInput: SHELL_COMMAND_AGENT_INPUT },
     });
   };
   let token = '';

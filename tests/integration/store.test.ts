@@ -8,6 +8,7 @@ import {
 } from '../../src/core/index.js';
 import type { SqlClient } from '../../src/core/sql-client.js';
 import { createPgClient } from '../../src/store/pg-client.js';
+import { SqlChatRepoLinks } from '../../src/store/sql-chat-repo-links.js';
 import { SqlTaskStore } from '../../src/store/sql-task-store.js';
 import { openTestPglite } from '../helpers/pglite-template.js';
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from '../helpers/test-env.js';
@@ -65,6 +66,29 @@ describe.each(backends)('task store on %s', (_name, open) => {
     await store.migrate();
   });
   afterAll(async () => cleanup());
+
+  it('links chats to repositories: unique per chat, case-insensitive, capped per chat, unlinked one or all', async () => {
+    const links = new SqlChatRepoLinks(store.sql);
+    const link = (chatId: number, repo: string, by = 'tg:1', threadId: number | null = null) =>
+      links.link({ chatId, repo, linkedBy: by, threadId }, 3);
+    expect(await link(-5, 'Acme/Shop')).toBe('linked');
+    expect(await link(-5, 'acme/shop', 'tg:2', 11)).toBe('updated');
+    expect(await link(-5, 'acme/b')).toBe('linked');
+    expect(await link(-5, 'acme/c')).toBe('linked');
+    expect(await link(-5, 'acme/d')).toEqual({ full: 3 });
+    expect(await link(-5, 'ACME/C')).toBe('updated'); // a link it has already is no new one
+    expect(await link(8, 'acme/shop')).toBe('linked');
+    expect((await links.list(-5)).map((l) => l.repo)).toEqual(['acme/shop', 'acme/b', 'acme/c']);
+    expect(await links.chatsFor('ACME/shop')).toMatchObject([
+      { chatId: -5, repo: 'acme/shop', linkedBy: 'tg:2', threadId: 11 },
+      { chatId: 8, repo: 'acme/shop', linkedBy: 'tg:1', threadId: null },
+    ]);
+    expect(await links.unlink(-5, 'Acme/Shop')).toEqual(['acme/shop']);
+    expect(await links.unlink(-5, 'acme/shop')).toEqual([]);
+    expect(await links.unlink(-5)).toEqual(['acme/b', 'acme/c']);
+    expect(await links.list(-5)).toEqual([]);
+    expect((await links.chatsFor('acme/shop')).map((l) => l.chatId)).toEqual([8]);
+  });
 
   it('migrates idempotently', async () => {
     await store.migrate();

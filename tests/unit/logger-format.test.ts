@@ -1,6 +1,11 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import pino from 'pino';
+import pinoLoki from 'pino-loki';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, lokiOptions } from '../../src/observability/logger.js';
 
 function capture() {
   const chunks: string[] = [];
@@ -38,6 +43,39 @@ describe('log formats', () => {
       const out = capture();
       createLogger({ format, destination: out.destination }).info('devbot started');
       expect(JSON.parse(out.text())).toMatchObject({ level: 30, msg: 'devbot started', service: 'devbot' });
+    }
+  });
+});
+
+describe('logs shipped to Loki', () => {
+  it('each stream carries app, role and level as a string label (what the error-log panel selects)', async () => {
+    const pushes: { streams: { stream: Record<string, string>; values: string[][] }[] }[] = [];
+    const loki = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        pushes.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    loki.listen(0, '127.0.0.1');
+    await once(loki, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(loki.address() as AddressInfo).port}`;
+      // The options the logger gives its pino-loki transport, run in-process (no worker thread).
+      const transport = pinoLoki({ ...lokiOptions(url), batching: false });
+      const logger = pino({ base: { service: 'devbot', role: 'worker' } }, transport);
+      logger.error('task failed');
+      logger.fatal('cannot start');
+      logger.info('fine');
+      await expect.poll(() => pushes.length, { timeout: 5000 }).toBe(3);
+      const streams = pushes.flatMap((p) => p.streams.map((s) => s.stream));
+      expect(streams.map((s) => s['level'])).toEqual(['error', 'critical', 'info']);
+      for (const stream of streams) expect(stream).toMatchObject({ app: 'devbot', role: 'worker' });
+    } finally {
+      loki.close();
     }
   });
 });

@@ -95,3 +95,85 @@ export function promqlMetricNames(expr: string): string[] {
   }
   return names;
 }
+
+/** One sample line of the Prometheus text exposition format: its labels (with `__name__`) and value. */
+export interface ExposedSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses `/metrics` text (what prom-client serves); comments and blank lines are skipped. */
+export function parseExposition(text: string): ExposedSample[] {
+  const samples: ExposedSample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/.exec(line);
+    if (!match) throw new Error(`not an exposition line: ${line}`);
+    const labels: Record<string, string> = { __name__: match[1] ?? '' };
+    for (const pair of (match[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1] ?? ''] = (pair[2] ?? '').replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
+    samples.push({ labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+interface ScrapeJob {
+  job_name: string;
+  honor_labels?: boolean;
+  static_configs?: { targets: string[]; labels?: Record<string, string> }[];
+  dns_sd_configs?: { names: string[]; port: number }[];
+  relabel_configs?: Record<string, unknown>[];
+}
+
+/**
+ * The labels a scrape job gives the series of one target, as Prometheus does: `job`, `instance`,
+ * the static config's labels, then `relabel_configs`. Only what the shipped config uses is
+ * implemented (a constant `replacement` into a `target_label`); anything else throws, so a new
+ * kind of rule makes this test say it needs teaching rather than pass on a wrong model.
+ */
+export function targetLabels(job: ScrapeJob, instance: string): Record<string, string> {
+  // attachTargetLabels models the default (a clashing scraped label becomes exported_<name>).
+  if (job.honor_labels) throw new Error(`honor_labels is not modelled by this test (job ${job.job_name})`);
+  const labels: Record<string, string> = { job: job.job_name, instance };
+  for (const sc of job.static_configs ?? [])
+    if (sc.targets.includes(instance)) Object.assign(labels, sc.labels ?? {});
+  for (const rule of job.relabel_configs ?? []) {
+    const { target_label, replacement, action, source_labels, regex, ...rest } = rule;
+    const simple =
+      (action === undefined || action === 'replace') &&
+      source_labels === undefined &&
+      regex === undefined &&
+      Object.keys(rest).length === 0 &&
+      typeof target_label === 'string' &&
+      typeof replacement === 'string' &&
+      !replacement.includes('$');
+    if (!simple) throw new Error(`relabel rule not modelled by this test: ${JSON.stringify(rule)}`);
+    labels[target_label] = replacement;
+  }
+  return labels;
+}
+
+/**
+ * Series as Prometheus stores them after scraping `samples` from a target with `target`
+ * labels: with `honor_labels: false` (the default), a scraped label that clashes with a target
+ * label is kept as `exported_<name>` and the target's value wins.
+ */
+export function attachTargetLabels(
+  samples: ExposedSample[],
+  target: Record<string, string>,
+): ExposedSample[] {
+  return samples.map(({ labels, value }) => {
+    const out: Record<string, string> = {};
+    for (const [name, v] of Object.entries(labels)) out[name in target ? `exported_${name}` : name] = v;
+    return { labels: { ...out, ...target }, value };
+  });
+}
+
+/** A series in promtool's input notation: `name{a="b", ...}`. */
+export function seriesNotation(labels: Record<string, string>): string {
+  const { __name__: name, ...rest } = labels;
+  const pairs = Object.entries(rest)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return `${name}{${pairs.join(', ')}}`;
+}

@@ -1,10 +1,27 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exportedSeries, promqlMetricNames, ROOT, repoFile, repoYaml, run, which } from './ops-helpers.js';
+import { stringify } from 'yaml';
+import { Metrics } from '../../src/observability/metrics.js';
+import {
+  attachTargetLabels,
+  type ExposedSample,
+  exportedSeries,
+  parseExposition,
+  promqlMetricNames,
+  ROOT,
+  repoFile,
+  repoYaml,
+  run,
+  seriesNotation,
+  targetLabels,
+  which,
+} from './ops-helpers.js';
 
 interface Target {
   expr?: string;
+  legendFormat?: string;
   datasource?: { type?: string; uid?: string };
 }
 interface Panel {
@@ -25,10 +42,19 @@ function allPanels(panels: Panel[]): Panel[] {
 }
 
 /** Prometheus queries of the dashboard, with the panel they belong to. */
-function prometheusQueries(): { panel: string; expr: string }[] {
+function prometheusQueries(): { panel: string; expr: string; legend: string }[] {
   return allPanels(dashboard.panels).flatMap((panel) =>
     (panel.targets ?? [])
       .filter((t) => (t.datasource ?? panel.datasource)?.type === 'prometheus')
+      .map((t) => ({ panel: panel.title ?? '?', expr: t.expr ?? '', legend: t.legendFormat ?? '' })),
+  );
+}
+
+/** LogQL queries of the dashboard (Loki panels). */
+function lokiQueries(): { panel: string; expr: string }[] {
+  return allPanels(dashboard.panels).flatMap((panel) =>
+    (panel.targets ?? [])
+      .filter((t) => (t.datasource ?? panel.datasource)?.type === 'loki')
       .map((t) => ({ panel: panel.title ?? '?', expr: t.expr ?? '' })),
   );
 }
@@ -196,4 +222,179 @@ describe('Prometheus config and alert rules', () => {
       expect(out.stdout).toMatch(/SUCCESS/);
     },
   );
+});
+
+describe('Grafana panels against metrics scraped through the shipped Prometheus config', () => {
+  const prom = repoYaml<{ scrape_configs: Parameters<typeof targetLabels>[0][] }>(
+    'infra/prometheus/prometheus.yml',
+  );
+  const job = (host: string) => {
+    const found = prom.scrape_configs.find(
+      (j) =>
+        j.static_configs?.some((sc) => sc.targets.some((t) => t.startsWith(`${host}:`))) ||
+        j.dns_sd_configs?.some((d) => d.names.includes(host)),
+    );
+    if (!found) throw new Error(`no scrape job for ${host}`);
+    return found;
+  };
+  // One target per devbot role, addressed as Prometheus would find it (workers through DNS).
+  const targets = [
+    { role: 'gateway', instance: 'gateway:3000' },
+    { role: 'worker', instance: '172.18.0.7:3000' },
+    { role: 'bot', instance: 'bot:3000' },
+  ].map((t) => ({
+    ...t,
+    labels: targetLabels(job(t.role), t.instance),
+    metrics: new Metrics({ defaultMetrics: true }),
+  }));
+  const llmRoles = ['router', 'planner', 'coder', 'synthesizer', 'question'];
+
+  /** What each process does between two scrapes: a little of everything the dashboard shows. */
+  function activity(role: string, metrics: Metrics, step: number) {
+    if (role === 'gateway') {
+      metrics.queueDepth.set({ state: 'waiting' }, 3 + step);
+      metrics.queueDepth.set({ state: 'active' }, 1);
+      metrics.ingestDuration.observe({ source: 'api' }, 0.004);
+      metrics.httpDuration.observe({ method: 'POST', route: '/tasks', status: '201' }, 0.02);
+    }
+    if (role === 'worker') {
+      metrics.workerUp.set(1);
+      for (const llmRole of llmRoles)
+        metrics.recordLlmUsage({
+          role: llmRole,
+          tokensIn: 900,
+          tokensOut: 120,
+          costUsd: 0.003,
+          durationMs: 1400,
+        });
+      metrics.tasksTotal.inc({ source: 'api', kind: 'dev', status: 'succeeded' }, 2);
+      metrics.tasksTotal.inc({ source: 'telegram', kind: 'shell', status: 'failed' });
+      metrics.tasksTotal.inc({ source: 'github', kind: 'dev', status: 'cancelled' });
+      metrics.taskDuration.observe({ kind: 'dev', status: 'succeeded' }, 42);
+      metrics.queueWait.observe(0.3);
+      metrics.sandboxStart.observe({ provider: 'local' }, 0.08);
+      metrics.sandboxCommands.inc({ provider: 'local', outcome: 'ok' });
+      metrics.previewsActive.set(1);
+      metrics.errorsTotal.inc({ component: 'worker' });
+    }
+    if (role === 'bot') {
+      metrics.telegramEdits.inc({ method: 'editMessageText', outcome: 'ok' });
+      metrics.ingestDuration.observe({ source: 'telegram' }, 0.006);
+    }
+  }
+
+  /** Five scrapes a minute apart of each target's real /metrics text, relabelled as Prometheus does. */
+  async function recordScrapes(count: number): Promise<Map<string, string[]>> {
+    const series = new Map<string, string[]>();
+    for (let step = 0; step < count; step++)
+      for (const t of targets) {
+        activity(t.role, t.metrics, step);
+        const scraped: ExposedSample[] = attachTargetLabels(
+          parseExposition(await t.metrics.registry.metrics()),
+          t.labels,
+        );
+        for (const { labels, value } of scraped) {
+          const key = seriesNotation(labels);
+          const values = series.get(key) ?? new Array<string>(count).fill('_');
+          values[step] = String(value);
+          series.set(key, values);
+        }
+      }
+    return series;
+  }
+
+  it('every legend label is one the query keeps', () => {
+    for (const { panel, expr, legend } of prometheusQueries()) {
+      const kept = [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].flatMap((m) =>
+        (m[1] ?? '').split(',').map((l) => l.trim()),
+      );
+      for (const [, label] of legend.matchAll(/\{\{\s*([A-Za-z_]+)\s*\}\}/g))
+        expect(kept, `panel "${panel}" shows {{${label}}}`).toContain(label);
+    }
+  });
+
+  it('the scrape config gives every series its role; devbot labels never clash with it', async () => {
+    const series = await recordScrapes(1);
+    const keys = [...series.keys()];
+    expect(keys.some((k) => k.includes('llm_role="coder"') && k.includes('role="worker"'))).toBe(true);
+    expect(keys.filter((k) => k.includes('exported_'))).toEqual([]);
+  });
+
+  const promtool = which('promtool');
+  const reason = promtool ? '' : ' (skipped: promtool not installed; apt-get install prometheus)';
+  it.skipIf(!promtool)(
+    `promtool: each panel's query returns data, LLM panels by agent role, process panels by devbot role${reason}`,
+    async () => {
+      const count = 5;
+      const series = await recordScrapes(count);
+      const at = `${count - 1}m`;
+      const queries = prometheusQueries().map((q) => ({
+        ...q,
+        // Grafana's interval variables; the scrapes span 4 minutes.
+        expr: q.expr.replace(/\$__\w+/g, '5m'),
+      }));
+      const tests = [
+        ...queries.map(({ expr }) => ({
+          expr: `group(${expr})`,
+          eval_time: at,
+          exp_samples: [{ labels: '{}', value: 1 }],
+        })),
+        ...queries
+          .filter(({ legend }) => legend.includes('{{llm_role}}'))
+          .map(({ expr }) => ({
+            expr: `group by (llm_role) (${expr})`,
+            eval_time: at,
+            exp_samples: llmRoles.map((r) => ({ labels: `{llm_role="${r}"}`, value: 1 })),
+          })),
+        ...queries
+          .filter(({ legend }) => legend.includes('{{role}}'))
+          .map(({ expr }) => ({
+            expr: `group by (role) (${expr})`,
+            eval_time: at,
+            exp_samples: targets.map((t) => ({ labels: `{role="${t.role}"}`, value: 1 })),
+          })),
+        // No metric label was renamed by a clash with a target label.
+        ...['role', 'job', 'instance'].map((label) => ({
+          expr: `count({exported_${label}=~".+"})`,
+          eval_time: at,
+          exp_samples: [],
+        })),
+      ];
+      expect(tests.filter((t) => t.expr.startsWith('group by (llm_role)')).length).toBe(3);
+      const file = {
+        rule_files: [],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [...series].map(([name, values]) => ({ series: name, values: values.join(' ') })),
+            promql_expr_test: tests,
+          },
+        ],
+      };
+      const dir = mkdtempSync(join(tmpdir(), 'devbot-panels-'));
+      try {
+        writeFileSync(join(dir, 'panels.test.yml'), stringify(file));
+        const out = run(promtool ?? '', ['test', 'rules', 'panels.test.yml'], dir);
+        expect(out.code, out.stdout + out.stderr).toBe(0);
+        expect(out.stdout).toMatch(/SUCCESS/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+describe('Grafana error-log panel (Loki)', () => {
+  it('selects the stream label level="error" (a string), never compares level numerically', () => {
+    const queries = lokiQueries();
+    expect(queries.map((q) => q.panel)).toContain('Error logs');
+    for (const { panel, expr } of queries) {
+      // The stream selector is the first {...}; pino-loki labels each stream with level=<name>.
+      const selector = /^\s*\{([^}]*)\}/.exec(expr)?.[1] ?? '';
+      expect(selector, panel).toMatch(/\bapp="devbot"/);
+      if (panel === 'Error logs') expect(selector, panel).toMatch(/\blevel=~?"error/);
+      expect(expr, panel).not.toMatch(/\blevel\s*[<>]=?\s*\d/);
+    }
+  });
 });

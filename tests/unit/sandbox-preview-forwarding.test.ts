@@ -13,7 +13,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { PreviewPublisher } from '../../src/core/preview-publisher.js';
-import { PreviewDirectory, sharedPreviewPublisher } from '../../src/gateway/preview-directory.js';
+import {
+  PreviewDirectory,
+  sharedPreviewPublisher,
+  sharePreviewAlias,
+} from '../../src/gateway/preview-directory.js';
 import { createPreviewProxyRoute } from '../../src/gateway/preview-proxy.js';
 import { PreviewRegistry } from '../../src/gateway/preview-registry.js';
 import type { RawRoute } from '../../src/http/raw-route.js';
@@ -151,5 +155,33 @@ describe('preview forwarding from a gateway to the worker that owns the sandbox'
     expect(gone.status).toBe(404);
     expect(await gone.json()).toMatchObject({ error: 'not_found' });
     expect((await fetch(url)).status).toBe(200);
+  });
+
+  it("treats a worker's entry as stale once its presence is gone, and forgets it", async () => {
+    const token = randomBytes(16).toString('base64url');
+    const leave = directory.announce('w1');
+    await directory.put(token, { url: workerUrl, expiresAt: Date.now() + 60_000, worker: 'w1' });
+    await waitFor(async () => (await directory.lookup(token))?.worker === 'w1', 'the live entry');
+    await leave();
+    expect(await directory.lookup(token)).toBeNull();
+    expect(await redis.get(`${prefix}:preview:${token}`)).toBeNull();
+  });
+
+  it("shares a revived preview's old link, and forgets it with the revived sandbox", async () => {
+    const registry = new PreviewRegistry({ publicUrl: () => gatewayUrl, ttlSeconds: 60 });
+    const shared = sharedPreviewPublisher(registry, directory, () => workerUrl, 'w2');
+    const leave = directory.announce('w2');
+    const fresh = await shared.publish({ sandboxId: 'sb3', port: 8000, socketPath: join(dir, 'app.sock') });
+    const old = randomBytes(16).toString('base64url');
+    await sharePreviewAlias(registry, directory, () => workerUrl, 'w2', old, fresh.split('/').at(-2) ?? '');
+    expect(registry.lookup(old)?.sandboxId).toBe('sb3');
+    expect(await directory.lookup(old)).toMatchObject({ url: workerUrl, worker: 'w2' });
+    shared.unpublishSandbox('sb3');
+    expect(registry.lookup(old)).toBeNull();
+    await waitFor(
+      async () => (await redis.get(`${prefix}:preview:${old}`)) === null,
+      'the old link forgotten',
+    );
+    await leave();
   });
 });

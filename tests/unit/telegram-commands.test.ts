@@ -1,11 +1,14 @@
+import type { Message } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
+import { type ChatRepoLink, type ChatRepoLinks, ForbiddenError } from '../../src/core/index.js';
 import {
   addressedToBot,
   allowedUserIds,
   isAllowedUser,
   type MessageLike,
 } from '../../src/telegram/access.js';
-import { normalizeRepo, parseCommand } from '../../src/telegram/parse-command.js';
+import { ChatCommands, type ChatCommandsDeps } from '../../src/telegram/chat-commands.js';
+import { BOT_COMMANDS, normalizeRepo, parseCommand } from '../../src/telegram/parse-command.js';
 
 describe('parseCommand', () => {
   it('parses each command', () => {
@@ -13,6 +16,7 @@ describe('parseCommand', () => {
     expect(parseCommand('/help')).toEqual({ type: 'help' });
     expect(parseCommand('/status')).toEqual({ type: 'status' });
     expect(parseCommand('/reset')).toEqual({ type: 'reset' });
+    expect(parseCommand('/login')).toEqual({ type: 'login' });
     expect(parseCommand('/cancel')).toEqual({ type: 'cancel', taskId: null });
     expect(parseCommand('/cancel 0b7c9a52')).toEqual({ type: 'cancel', taskId: '0b7c9a52' });
     expect(parseCommand('/repo octo/hello')).toEqual({ type: 'repo', repo: 'octo/hello' });
@@ -60,6 +64,31 @@ describe('parseCommand', () => {
     });
     expect(parseCommand('/sh@other_bot pwd', 'devbot_test_bot')).toEqual({ type: 'ignore' });
     expect(parseCommand('/frobnicate')).toEqual({ type: 'unknown', command: 'frobnicate' });
+  });
+
+  it('/link and /unlink: a repository, or none (list / remove all); a bad name is a clear error', () => {
+    expect(parseCommand('/link octo/hello')).toEqual({ type: 'link', repo: 'octo/hello' });
+    expect(parseCommand('/link https://github.com/octo/hello')).toEqual({ type: 'link', repo: 'octo/hello' });
+    expect(parseCommand('/link@devbot_test_bot octo/hello', 'devbot_test_bot')).toEqual({
+      type: 'link',
+      repo: 'octo/hello',
+    });
+    expect(parseCommand('/link')).toEqual({ type: 'link', repo: null });
+    expect(parseCommand('/unlink octo/hello')).toEqual({ type: 'unlink', repo: 'octo/hello' });
+    expect(parseCommand('/UNLINK')).toEqual({ type: 'unlink', repo: null });
+    for (const bad of ['../etc', 'octo/..', './x', 'octo', 'octo/hello/extra', 'a b/c', 'octo/<b>']) {
+      const parsed = parseCommand(`/link ${bad}`);
+      expect(parsed, bad).toMatchObject({ type: 'usage', command: 'link' });
+      expect((parsed as { error?: string }).error).toContain('is not a repository name');
+    }
+    expect(parseCommand('/unlink ..')).toMatchObject({ type: 'usage', command: 'unlink' });
+    // A long bad argument is cut in the error.
+    const long = parseCommand(`/link ${'x'.repeat(500)}`) as { error: string };
+    expect(long.error.length).toBeLessThan(200);
+  });
+
+  it('lists /link and /unlink in the command menu', () => {
+    expect(BOT_COMMANDS.map((c) => c.command)).toEqual(expect.arrayContaining(['link', 'unlink']));
   });
 
   it('normalises repository names and URLs', () => {
@@ -145,5 +174,141 @@ describe('access rules', () => {
         anon,
       ),
     ).toEqual({ addressed: true, text: 'do it' });
+  });
+});
+
+describe('/link and /unlink answers', () => {
+  /** ChatRepoLinks in memory (the SQL one is tested in tests/integration/store.test.ts). */
+  function memoryLinks(): ChatRepoLinks {
+    const rows: ChatRepoLink[] = [];
+    return {
+      async link(l, max) {
+        const repo = l.repo.toLowerCase();
+        const mine = rows.filter((r) => r.chatId === l.chatId);
+        const known = mine.find((r) => r.repo === repo);
+        if (known) return 'updated';
+        if (mine.length >= max) return { full: mine.length };
+        rows.push({ ...l, repo, createdAt: new Date() });
+        return 'linked';
+      },
+      async unlink(chatId, repo) {
+        const gone = rows.filter((r) => r.chatId === chatId && (repo === undefined || r.repo === repo));
+        for (const g of gone) rows.splice(rows.indexOf(g), 1);
+        return gone.map((g) => g.repo);
+      },
+      async list(chatId) {
+        return rows.filter((r) => r.chatId === chatId);
+      },
+      async chatsFor(repo) {
+        return rows.filter((r) => r.repo === repo);
+      },
+    };
+  }
+  const commands = (deps: Partial<ChatCommandsDeps>) =>
+    new ChatCommands({
+      bindings: { get: async () => null, setRepo: async () => ({}) as never },
+      store: { listTasks: async () => [] },
+      ingress: { cancel: async () => null },
+      username: () => 'devbot_test_bot',
+      ...deps,
+    });
+  const message = (chatType: 'private' | 'group' = 'group') =>
+    ({
+      message_id: 1,
+      date: 0,
+      chat:
+        chatType === 'private'
+          ? { id: 7, type: 'private', first_name: 'A' }
+          : { id: -7, type: 'group', title: 'G' },
+      from: { id: 7, is_bot: false, first_name: 'A' },
+      text: '',
+    }) as Message;
+
+  it('refuses without an authorizer, for local repositories, and past the cap', async () => {
+    const links = memoryLinks();
+    expect(await commands({ links }).answer({ type: 'link', repo: 'a/b' }, message())).toContain(
+      'not available',
+    );
+    const cmd = commands({ links, authorize: async () => {}, maxLinks: 2 });
+    expect(await cmd.answer({ type: 'link', repo: 'local/widgets' }, message())).toMatch(
+      /^❌ Local repositories/,
+    );
+    expect(await cmd.answer({ type: 'link', repo: 'a/one' }, message())).toContain('Everyone in this chat');
+    expect(await cmd.answer({ type: 'link', repo: 'a/one' }, message('private'))).not.toContain('Everyone');
+    await cmd.answer({ type: 'link', repo: 'a/two' }, message());
+    expect(await cmd.answer({ type: 'link', repo: 'a/three' }, message())).toMatch(
+      /linked to 2 repositories already/,
+    );
+    expect(await cmd.answer({ type: 'link', repo: null }, message())).toMatch(/a\/one\n• a\/two/);
+    expect(await cmd.answer({ type: 'unlink', repo: 'a/nope' }, message())).toContain('not linked to a/nope');
+    expect(await cmd.answer({ type: 'unlink', repo: null }, message())).toContain(
+      '<b>a/one</b>, <b>a/two</b>',
+    );
+    expect(await cmd.answer({ type: 'link', repo: null }, message())).toContain('linked to no repository');
+  });
+
+  it('says why a repository cannot be linked: no access, unknown repository', async () => {
+    const links = memoryLinks();
+    const forbidden = commands({
+      links,
+      authorize: async () => {
+        throw new ForbiddenError('tg:7 may not make devbot change a/b');
+      },
+    });
+    expect(await forbidden.answer({ type: 'link', repo: 'a/b' }, message())).toBe(
+      '⛔ tg:7 may not make devbot change a/b',
+    );
+    const missing = commands({
+      links,
+      authorize: async () => {
+        throw Object.assign(new Error('Not Found'), { status: 404 });
+      },
+    });
+    expect(await missing.answer({ type: 'link', repo: 'a/b' }, message())).toMatch(
+      /^❌ devbot cannot see a\/b/,
+    );
+    expect(await links.list(-7)).toEqual([]);
+  });
+});
+
+describe('/login', () => {
+  const asked: string[] = [];
+  const commands = (loginLink?: (subject: string) => Promise<string | null>) =>
+    new ChatCommands({
+      bindings: {
+        get: async () => null,
+        setRepo: async () => {
+          throw new Error('not used');
+        },
+      },
+      store: { listTasks: async () => [] },
+      ingress: { cancel: async () => null },
+      loginLink,
+      username: () => 'devbot_test_bot',
+    });
+  const message = (type: 'private' | 'group') =>
+    ({
+      from: { id: 77, first_name: 'A', is_bot: false },
+      chat: { id: type === 'private' ? 77 : -5, type },
+    }) as Message;
+  const link = async (subject: string) => {
+    asked.push(subject);
+    return `https://devbot.example/auth/github/start?state=s-${subject}`;
+  };
+
+  it('sends the asker a one-time link for themselves, only in a private chat', async () => {
+    const answer = await commands(link).answer({ type: 'login' }, message('private'));
+    expect(answer).toContain('href="https://devbot.example/auth/github/start?state=s-tg:77"');
+    expect(await commands(link).answer({ type: 'login' }, message('group'))).toMatch(/private chat/);
+    expect(asked).toEqual(['tg:77']);
+  });
+
+  it('says how else to get linked when signing in is not set up', async () => {
+    expect(await commands(async () => null).answer({ type: 'login' }, message('private'))).toContain(
+      'devbot users link tg:77',
+    );
+    expect(await commands().answer({ type: 'login' }, message('private'))).toContain(
+      'devbot users link tg:77',
+    );
   });
 });

@@ -10,13 +10,22 @@ import {
   createShellAgentHandler,
   IntentRouter,
   type LlmClient,
+  NO_LLM_MESSAGE,
   runCrew,
+  runReadOnlyCrew,
   type UsageRecord,
   type UsageSink,
   type WorkspaceProvider,
 } from '../../../agents/index.js';
 import { createPlannerRecall, createRagTools } from '../../../agents/tools/rag.js';
-import type { MemoryPort, RunAgent, ShellSessions, TaskHandler } from '../../core/index.js';
+import {
+  BadInputError,
+  type MemoryPort,
+  type RunAgent,
+  type ShellSessions,
+  type TaskHandler,
+  type TaskInputSchema,
+} from '../../core/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { DevbotModule, Runtime } from '../runtime.js';
 
@@ -25,6 +34,11 @@ export interface AgentsModuleOptions {
   llm?: LlmClient | null;
   /** Overrides the crew as the repo task handler's agent (tests drive the pipeline with a script). */
   runAgent?: RunAgent;
+  /**
+   * The input a stand-in `runAgent` accepts, by kind, when it reads keys of its own (a scripted
+   * agent running `input.command`): the repo task handler is registered with these schemas.
+   */
+  agentInput?: Partial<Record<'dev' | 'followup', TaskInputSchema>>;
   /** A read-only copy of the task's repository, for questions. */
   openRepoWorkspace?: WorkspaceProvider;
 }
@@ -75,6 +89,11 @@ export function createAgentsModule(
 
   const { memory } = deps;
   const crew: RunAgent = async (ctx, sandbox, info) => {
+    // Questions and reviews run read-only: no planner, no coder, no tool that writes.
+    if (info.mode === 'answer' || info.mode === 'review') {
+      if (!llm) throw new BadInputError(NO_LLM_MESSAGE);
+      return runReadOnlyCrew({ ctx, sandbox, info, llm, limits, redact, usageSink });
+    }
     const repo = info.fullName;
     const { result, preview } = await runCrew({
       ctx,
@@ -105,6 +124,7 @@ export function createAgentsModule(
       checks: result.checks,
       tests: result.tests,
       rounds: result.rounds,
+      ...(result.threads.length > 0 ? { threads: result.threads } : {}),
       ...(preview?.url
         ? { preview: { url: preview.url, port: preview.port, command: preview.command } }
         : {}),
@@ -153,11 +173,6 @@ export function createAgentsModule(
 
 function metricsSink(metrics: Metrics): UsageSink {
   return {
-    record: (usage: UsageRecord) => {
-      metrics.llmTokens.inc({ role: usage.role, direction: 'in' }, usage.tokensIn);
-      metrics.llmTokens.inc({ role: usage.role, direction: 'out' }, usage.tokensOut);
-      metrics.llmCost.inc({ role: usage.role }, usage.costUsd);
-      metrics.llmRequestDuration.observe({ role: usage.role }, usage.durationMs / 1000);
-    },
+    record: (usage: UsageRecord) => metrics.recordLlmUsage(usage),
   };
 }

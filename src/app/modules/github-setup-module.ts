@@ -13,6 +13,7 @@ import { createSetupRoutes, SETUP_CALLBACK, type SetupStatus } from '../../gatew
 import type { TokenIssuer } from '../../gateway/token-issuer.js';
 import { buildAppManifest, convertManifestCode, loadAppYml } from '../../github/app-manifest.js';
 import { GITHUB_WEBHOOK_PATH } from '../../github/github-app.js';
+import { LOGIN_CALLBACK_PATH } from '../../github/github-login.js';
 import { type StoredGithubApp, writeStoredGithubApp } from '../../github/stored-app.js';
 import type { RawRoute } from '../../http/raw-route.js';
 import { refuseRequest } from '../../http/refuse-request.js';
@@ -89,7 +90,11 @@ export function createGithubSetupModule(runtime: Runtime, deps: GithubSetupDeps)
       const base = runtime.publicUrl();
       return buildAppManifest(
         loadAppYml(),
-        { webhookUrl: `${base}${GITHUB_WEBHOOK_PATH}`, callbackUrl: `${base}${SETUP_CALLBACK}` },
+        {
+          webhookUrl: `${base}${GITHUB_WEBHOOK_PATH}`,
+          callbackUrl: `${base}${SETUP_CALLBACK}`,
+          loginCallbackUrl: `${base}${LOGIN_CALLBACK_PATH}`,
+        },
         name,
       );
     },

@@ -75,8 +75,9 @@ export function previewPublisherFor(
   registry: PreviewRegistry,
   directory: PreviewDirectory,
   internalUrl: () => string,
+  worker?: string,
 ): PreviewPublisher {
-  return role === 'worker' ? sharedPreviewPublisher(registry, directory, internalUrl) : registry;
+  return role === 'worker' ? sharedPreviewPublisher(registry, directory, internalUrl, worker) : registry;
 }
 
 /** The provider for DEVBOT_SANDBOX: local bubblewrap (default) or E2B. */
@@ -164,8 +165,9 @@ export function createSandboxModule(
       createPreviewProxyRoute(deps.registry, {
         roles: ['all', 'gateway', 'worker'],
         ...(forwards ? { remote: (token: string) => deps.directory.lookup(token) } : {}),
-        // Previews come back where they run: in a process that runs tasks.
-        ...(runsTasks && deps.revive ? { revive: deps.revive } : {}),
+        // Previews come back where they run: in a process that runs tasks, or (a gateway) in
+        // whichever worker takes the revival from the `previews` queue.
+        ...(deps.revive && (runsTasks || runtime.role === 'gateway') ? { revive: deps.revive } : {}),
         onServe: (sandboxId: string) => previews.touch(sandboxId),
       }),
     ],

@@ -4,7 +4,7 @@
  */
 import { Api } from 'grammy';
 import type { Update } from 'grammy/types';
-import type { Task } from '../../core/index.js';
+import type { ChatRepoLinks, Task } from '../../core/index.js';
 import { SqlChatBindings } from '../../store/sql-chat-bindings.js';
 import { SqlUpdateClaims } from '../../store/sql-update-claims.js';
 import { TelegramBot } from '../../telegram/telegram-bot.js';
@@ -28,6 +28,10 @@ export interface TelegramModuleDeps {
   chatSandbox?: { reset(chatId: number): Promise<'reset' | 'busy'> };
   /** Refuses (ForbiddenError) a user who may not make devbot change a repository. */
   authorize?: (subject: string, repo: string) => Promise<void>;
+  /** Chats' links to repositories (/link, /unlink). */
+  links?: ChatRepoLinks;
+  /** A one-time GitHub sign-in link for a user (`/login`); null when signing in is not set up. */
+  loginLink?: (subject: string) => Promise<string | null>;
 }
 
 export interface TelegramModule extends DevbotModule {
@@ -78,6 +82,8 @@ export function createTelegramModule(
     logger,
     ...(deps.chatSandbox ? { chatSandbox: deps.chatSandbox } : {}),
     ...(deps.authorize ? { authorize: deps.authorize } : {}),
+    ...(deps.links ? { links: deps.links } : {}),
+    ...(deps.loginLink ? { loginLink: deps.loginLink } : {}),
     ...(webhook ? { webhook } : {}),
     ...(options.pollingTimeoutSeconds !== undefined
       ? { pollingTimeoutSeconds: options.pollingTimeoutSeconds }

@@ -298,8 +298,8 @@ export class ChatShellSessions implements ShellSessions {
 }
 
 /**
- * The chat a task's shell belongs to: only tasks the Telegram bot created (source `telegram` can
- * only be set by a service token). `/sh` sets `input.chatSandbox`; a message the router sent to
+ * The chat a task's shell belongs to: only tasks the Telegram bot created (only its front door
+ * sets source `telegram`; API callers can set neither source nor origin). `/sh` sets `input.chatSandbox`; a message the router sent to
  * the shell lane belongs to its chat too, unless `chatSandbox: false` asks for a fresh sandbox.
  */
 export function chatOf(task: Pick<Task, 'source' | 'origin' | 'input'>): number | null {

@@ -134,6 +134,9 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         branch = pr.baseRef;
         baseBranch = pr.baseRef;
         prBase = pr.baseRef;
+        // The fork's code is not checked out (the workspace is the base branch): the run reads the
+        // pull request's diff from the host instead.
+        review = await readReviewContext(hosted, ctx, prNumber, deps.logger);
       } else {
         // Someone else's branch: only a GitHub user whose write access was just verified may have
         // devbot push there; API and Telegram requests push only to devbot's own pull requests.
@@ -191,8 +194,11 @@ export function createRepoTaskHandler(deps: RepoTaskHandlerDeps): TaskHandler {
         approval: approvalFor(task, kind, config.approval ?? deps.approval ?? []),
       };
       // The crew reads the prompt with the PR's review context; the stored prompt stays as asked.
-      let prompt = review ? promptWithReviewContext(task.prompt, review) : task.prompt;
-      if (readOnlyNote) prompt += `\n\n${readOnlyNote} Do not change files: answer the request.`;
+      let prompt = review
+        ? promptWithReviewContext(task.prompt, review, { patches: mode !== 'change' })
+        : task.prompt;
+      if (readOnlyNote)
+        prompt += `\n\n${readOnlyNote} The workspace holds the base branch (${baseBranch}), not the fork's code: the pull request's changes are in its diff above. Do not change files: answer the request.`;
       const agentCtx = prompt === task.prompt ? ctx : { ...ctx, task: { ...task, prompt } };
       const { result, diff } = await runInSandbox(deps, agentCtx, ws, info);
       if (mode !== 'change')
@@ -237,6 +243,8 @@ async function runInSandbox(
   ws: TaskWorkspace,
   info: RepoInfo,
 ): Promise<{ result: AgentResult; diff: string }> {
+  // A task cancelled during the checkout stops here, not at the crew's first model call.
+  stopIfAborted(ctx);
   const seedDir = await ws.exportSeed();
   await ctx.emit('step', { phase: 'sandbox', message: 'Copying the repository into a sandbox' });
   const sandbox = await deps.sandboxes
@@ -250,6 +258,7 @@ async function runInSandbox(
   let keepForPreview = false;
   try {
     const baseline = await recordSandboxBaseline(sandbox);
+    stopIfAborted(ctx);
     await ctx.emit('step', { phase: 'agent', message: 'Working on the change in the sandbox' });
     const result = await deps.runAgent(ctx, sandbox, info);
     const diff = await collectSandboxDiff(sandbox, baseline);

@@ -24,13 +24,32 @@ export function threadLocation(t: Pick<ReviewThread, 'path' | 'line' | 'startLin
 
 const MAX_HUNK_LINES = 30;
 
-/** The prompt with the PR's review context appended. */
-export function promptWithReviewContext(prompt: string, context: PullRequestContext): string {
+/** How much of the PR's diff a read-only run (answer, review) sees: per file and in all. */
+const MAX_PATCH_CHARS = 8_000;
+const MAX_DIFF_CHARS = 60_000;
+
+/**
+ * The prompt with the PR's review context appended. `patches`: also the diff itself (a review or
+ * an answer about the PR reads it; a change works on the checked-out branch instead).
+ */
+export function promptWithReviewContext(
+  prompt: string,
+  context: PullRequestContext,
+  options: { patches?: boolean } = {},
+): string {
   const fence = untrustedFence(promptNonce(prompt));
   const parts = [prompt];
+  if (context.title || context.body)
+    parts.push(
+      `The pull request:\n${fence('github-pull-request', `# ${context.title}\n\n${context.body}`.trim())}`,
+    );
   if (context.files.length > 0) {
     const files = context.files.map((f) => `- ${f.path} (+${f.additions} -${f.deletions})`).join('\n');
     parts.push(`Files this pull request changes so far:\n${fence('github-pull-request-files', files)}`);
+  }
+  if (options.patches) {
+    const diff = pullRequestDiff(context.files);
+    if (diff) parts.push(`The pull request's diff:\n${fence('github-pull-request-diff', diff)}`);
   }
   if (context.linkedIssue) {
     const i = context.linkedIssue;
@@ -57,6 +76,27 @@ export function promptWithReviewContext(prompt: string, context: PullRequestCont
     );
   }
   return parts.join('\n\n');
+}
+
+/** The files' patches as one unified diff, each file and the whole cut to a size a prompt can hold. */
+export function pullRequestDiff(files: PullRequestContext['files']): string {
+  const out: string[] = [];
+  let size = 0;
+  let left = 0;
+  for (const f of files) {
+    if (!f.patch) continue;
+    const patch =
+      f.patch.length > MAX_PATCH_CHARS ? `${f.patch.slice(0, MAX_PATCH_CHARS)}\n… (cut)` : f.patch;
+    const part = `--- a/${f.path}\n+++ b/${f.path}\n${patch}`;
+    if (size + part.length > MAX_DIFF_CHARS) {
+      left += 1;
+      continue;
+    }
+    out.push(part);
+    size += part.length;
+  }
+  if (left > 0) out.push(`… ${left} more file(s) left out; read them in the workspace.`);
+  return out.join('\n');
 }
 
 export interface ThreadOutcome {

@@ -67,6 +67,7 @@ import { checksRoutes } from './routes-checks.js';
 import { coreRoutes } from './routes-core.js';
 import { graphqlRoutes } from './routes-graphql.js';
 import { type HookDelivery, hookRoutes, sendToRepoHooks } from './routes-hooks.js';
+import { oauthRoutes } from './routes-oauth.js';
 import {
   addReply,
   newReview,
@@ -159,6 +160,8 @@ export class FakeGithub {
   readonly hookDeliveries: HookDelivery[] = [];
   /** The person signed in to the fake's web pages (who creates Apps with the manifest form). */
   signedInUser = 'devbot-maker';
+  /** Who approved which OAuth client on the authorize page, in order. */
+  readonly oauthAuthorizations: { clientId: string; login: string }[] = [];
   #server: Server | null = null;
   #root = '';
   #url = '';
@@ -207,6 +210,7 @@ export class FakeGithub {
     this.#routes = [
       ...appRoutes(this),
       ...coreRoutes(this),
+      ...oauthRoutes(this),
       ...reviewRoutes(this),
       ...graphqlRoutes(this),
       ...checksRoutes(this),
