@@ -25,6 +25,7 @@ import {
 } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { isConnectionError, type OutageLog } from '../observability/outage-log.js';
 import type { SecretRegistry } from '../observability/redact.js';
 import { type JobData, QUEUE_NAME } from '../queue/bullmq-task-queue.js';
 
@@ -52,6 +53,8 @@ export interface TaskWorkerOptions {
   abortSettleMs?: number;
   /** Where a task that waits for a person stores its request, and how long it may wait. */
   approvals?: { store: ApprovalStore; timeoutMs: number };
+  /** Where the queue's connection failures go (logged once, then at a slow interval). */
+  outage?: OutageLog | undefined;
 }
 
 class ShutdownError extends Error {
@@ -67,6 +70,8 @@ class ShutdownError extends Error {
 export class TaskWorker {
   #worker: Worker<JobData> | null = null;
   readonly #running = new Map<string, AbortController>();
+  /** The run of each task in this process, so a second delivery of its job joins it (see #process). */
+  readonly #runs = new Map<string, Promise<void>>();
   #unsubscribeCancel: (() => Promise<void>) | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -82,10 +87,18 @@ export class TaskWorker {
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
       lockDuration: this.options.lockDurationMs,
+      // Renewed every third of its duration: a busy event loop has two more chances before the
+      // lock runs out and the job is handed out again.
+      lockRenewTime: Math.max(100, Math.round(this.options.lockDurationMs / 3)),
       stalledInterval: this.options.stalledIntervalMs,
       maxStalledCount: 2,
     });
-    this.#worker.on('error', (err) => this.options.logger.error({ err }, 'queue worker error'));
+    this.#worker.on('error', (err) => {
+      // BullMQ reports every failed reconnect: an unreachable Redis is one outage, not a stack
+      // trace every two seconds.
+      if (this.options.outage && isConnectionError(err)) this.options.outage.failed(err);
+      else this.options.logger.error({ err }, 'queue worker error');
+    });
     this.options.metrics.workerUp.set(1);
   }
 
@@ -118,7 +131,29 @@ export class TaskWorker {
   /** Deployments whose jobs were seen here (each is warned about once). */
   readonly #foreign = new Set<string>();
 
-  async #process(job: Job<JobData>, token?: string): Promise<void> {
+  /**
+   * A job delivered while this process still runs its task (its lock ran out under a starved event
+   * loop and BullMQ handed it out again) joins the run under way instead of starting a second one;
+   * the job then ends with that run's outcome under its new lock.
+   */
+  #process(job: Job<JobData>, token?: string): Promise<void> {
+    const { taskId } = job.data;
+    const under = this.#runs.get(taskId);
+    if (under) {
+      this.options.logger.warn(
+        { taskId },
+        'the task was handed out again while it runs here (its lock ran out: a busy event loop?); not starting it twice',
+      );
+      return under;
+    }
+    const run = this.#run(job, token).finally(() => {
+      if (this.#runs.get(taskId) === run) this.#runs.delete(taskId);
+    });
+    this.#runs.set(taskId, run);
+    return run;
+  }
+
+  async #run(job: Job<JobData>, token?: string): Promise<void> {
     const { taskId } = job.data;
     const { store, logger } = this.options;
     const theirs = job.data.deployment;
