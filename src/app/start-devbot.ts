@@ -16,6 +16,7 @@ import { TaskStreamServer } from '../gateway/task-stream.js';
 import { createTokenRoutes } from '../gateway/token-routes.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import { isConnectionError, OutageLog } from '../observability/outage-log.js';
 import { SecretRegistry } from '../observability/redact.js';
 import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { createRedis } from '../queue/redis-connection.js';
@@ -336,17 +337,27 @@ async function startWorker(
     maxMs: Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.7),
     run: () => worker.stop(),
   });
+  // The periodic passes fail together while the database or Redis is away: one outage, logged
+  // once and then once a minute, not a stack trace per pass.
+  const outage = new OutageLog(logger, {
+    what: 'the store or the queue (housekeeping)',
+    fix: 'check that PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) answer; lost tasks are queued again once they do',
+  });
+  const failed = (what: string) => (err: unknown) => {
+    if (isConnectionError(err)) outage.failed(err);
+    else logger.warn({ err }, `${what} failed`);
+  };
   // Approvals expire on time, whatever the reconcile interval (a tenth of the timeout, 1 s to 1 min).
   const sweepMs = Math.min(60_000, Math.max(1000, (config.DEVBOT_APPROVAL_TIMEOUT * 1000) / 10));
   const sweep = setInterval(() => {
-    void expireApprovals().catch((err) => logger.warn({ err }, 'approval expiry failed'));
+    void expireApprovals().catch(failed('approval expiry'));
   }, sweepMs);
   sweep.unref();
   stack.push(async () => clearInterval(sweep), 'the approval sweep');
   const interval = options.reconcileIntervalMs ?? 60_000;
   if (interval > 0) {
     const timer = setInterval(() => {
-      void housekeeping().catch((err) => logger.warn({ err }, 'housekeeping failed'));
+      void housekeeping().then(() => outage.recovered(), failed('housekeeping'));
     }, interval);
     timer.unref();
     stack.push(async () => clearInterval(timer), 'housekeeping');
