@@ -99,19 +99,23 @@ export class BullTaskQueue implements TaskQueue {
    * (its lock may still have seconds to run). With a live worker around, nothing is touched: its
    * jobs may be running, and a dead one's come back through the lock and the stall check.
    *
-   * Two processes starting together are kept apart by a short mutex: the second skips, since the
-   * first is alive and runs what it took back. A job taken back more often than the stall limit
+   * Two processes starting together are kept apart by a short mutex, held until the first one's
+   * worker is up (it expires): the second skips, since the first is alive and runs what it took
+   * back. A job taken back more often than the stall limit
    * (a task that kills its worker each time) is left to the stall check, which fails it.
    * Returns the ids of the jobs taken back.
    */
   async takeBackOrphans(options: { maxStalledCount?: number } = {}): Promise<string[]> {
     const redis = this.options.connection;
     const mutex = this.queue.toKey('take-back');
-    if ((await redis.set(mutex, String(process.pid), 'PX', 10_000, 'NX')) !== 'OK') return [];
+    if ((await redis.set(mutex, String(process.pid), 'PX', 5000, 'NX')) !== 'OK') return [];
     // An error, or a Redis that cannot list its clients (BullMQ reports that as one nameless
     // "worker"), means: not sure, touch nothing.
     const workers = await this.queue.getWorkers();
-    if (workers.length > 0) return [];
+    if (workers.length > 0) {
+      await redis.del(mutex);
+      return [];
+    }
     const taken: string[] = [];
     for (const job of await this.queue.getActive()) {
       if (!job.id) continue;
