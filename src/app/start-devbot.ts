@@ -296,10 +296,11 @@ async function startWorker(
     metrics,
     secrets: runtime.secrets,
     approvals: { store: infra.approvalStore, timeoutMs: config.DEVBOT_APPROVAL_TIMEOUT * 1000 },
-    // Running tasks get 40 % of the grace period to finish, then a fifth to stop at their next
-    // check and go back to the queue; the rest is for everything else that stops.
+    // Running tasks get 40 % of the grace period to finish, then as much (10 s at most, as for a
+    // cancel) to stop at their next check and go back to the queue; the worker's stop step has 80 %
+    // of the grace, and the rest is for everything else that stops.
     shutdownGraceMs: options.shutdownGraceMs ?? Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.4),
-    abortSettleMs: Math.min(10_000, Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.2)),
+    abortSettleMs: Math.min(10_000, Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.4)),
     outage: infra.redisOutage,
   });
   const housekeeping = async () => {
@@ -334,7 +335,7 @@ async function startWorker(
   await worker.start();
   stack.push({
     name: 'the worker',
-    maxMs: Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.7),
+    maxMs: Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.8),
     run: () => worker.stop(),
   });
   // The periodic passes fail together while the database or Redis is away: one outage, logged
