@@ -37,8 +37,8 @@ import type { Runtime } from './runtime.js';
 import { ShutdownStack, withDeadline } from './shutdown-stack.js';
 import { startupSummary } from './startup-summary.js';
 
-/** The most one module's stop() may take before shutdown goes on without it. */
-const MODULE_STOP_MS = 5000;
+/** The most one module's stop() may take (Telegram flushes final messages for up to 5 s of it). */
+const MODULE_STOP_MS = 8000;
 
 export interface StartOptions extends ModuleOptions {
   config: Config;
@@ -147,7 +147,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
     const started: AppModules['all'] = [];
     stack.push({
       name: 'the modules',
-      maxMs: MODULE_STOP_MS * 2,
+      maxMs: config.DEVBOT_SHUTDOWN_GRACE_MS,
       run: async () => {
         for (const mod of started.splice(0).reverse()) {
           if (!mod.stop) continue;
