@@ -2,12 +2,15 @@
  * BullTaskQueue.takeBackOrphans against a real Redis: a job active under a live worker is never
  * touched; once no worker of the queue is alive, the job goes back to wait at once (its lock
  * dropped), and another worker runs it; a job taken back too often is left to the stall check.
+ * And a job handed out again while its task still runs in the same process (a lock that ran out
+ * under a starved event loop) joins that run: the task runs and ends once.
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BullTaskQueue, QUEUE_NAME } from '../../src/queue/bullmq-task-queue.js';
 import { createRedis } from '../../src/queue/redis-connection.js';
+import { startTestDevbot } from '../helpers/test-devbot.js';
 import { TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-env.js';
 
 const connections: Redis[] = [];
@@ -98,4 +101,47 @@ describe('BullTaskQueue.takeBackOrphans', () => {
       await scrub(prefix);
     }
   });
+});
+
+describe('a job handed out again while its task runs here', () => {
+  it('joins the run under way: one run, one start, one end', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let runs = 0;
+    const devbot = await startTestDevbot({
+      // A long lock, a quick stall check: the test takes the lock away itself.
+      env: { DEVBOT_LOCK_DURATION_MS: '60000', DEVBOT_STALLED_INTERVAL_MS: '500' },
+      handlers: {
+        question: async () => {
+          runs += 1;
+          await gate;
+          return { summary: 'once' };
+        },
+      },
+    });
+    try {
+      const id = (await devbot.api.createTask({ kind: 'question', prompt: 'q' })).body.id as string;
+      await waitFor(() => runs === 1, 'the task to run');
+      const redis = connect();
+      const jobKey = `${devbot.config.DEVBOT_QUEUE_PREFIX}:${QUEUE_NAME}:${id}`;
+      const before = await redis.get(`${jobKey}:lock`);
+      // As if the renewal had been starved until the lock ran out: the stall check hands the job
+      // out again, to this same worker (it is the only one), under a new lock.
+      await redis.del(`${jobKey}:lock`);
+      await waitFor(async () => {
+        const now = await redis.get(`${jobKey}:lock`);
+        return now !== null && now !== before;
+      }, 'the job to be handed out again');
+      release();
+      const ended = await devbot.api.waitForEnd(id);
+      expect(ended.status).toBe('succeeded');
+      expect(runs).toBe(1);
+      const events = (await devbot.api.getTask(id)).body.events as { type: string }[];
+      expect(events.filter((e) => e.type === 'task.started')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'task.succeeded')).toHaveLength(1);
+    } finally {
+      release();
+      await devbot.stop();
+    }
+  }, 30_000);
 });
