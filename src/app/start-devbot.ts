@@ -333,6 +333,7 @@ async function startWorker(
       'took back tasks a stopped worker left running; they start again now',
     );
   await worker.start();
+  await infra.queue.takeBackDone().catch(() => {});
   stack.push({
     name: 'the worker',
     maxMs: Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.8),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Task, TaskQueue } from '../core/index.js';
@@ -100,15 +101,15 @@ export class BullTaskQueue implements TaskQueue {
    * jobs may be running, and a dead one's come back through the lock and the stall check.
    *
    * Two processes starting together are kept apart by a short mutex, held until the first one's
-   * worker is up (it expires): the second skips, since the first is alive and runs what it took
-   * back. A job taken back more often than the stall limit
+   * worker is up (`takeBackDone()`, or it expires): the second skips, since the first is alive and
+   * runs what it took back. A job taken back more often than the stall limit
    * (a task that kills its worker each time) is left to the stall check, which fails it.
    * Returns the ids of the jobs taken back.
    */
   async takeBackOrphans(options: { maxStalledCount?: number } = {}): Promise<string[]> {
     const redis = this.options.connection;
     const mutex = this.queue.toKey('take-back');
-    if ((await redis.set(mutex, String(process.pid), 'PX', 5000, 'NX')) !== 'OK') return [];
+    if ((await redis.set(mutex, this.#mutexToken, 'PX', 5000, 'NX')) !== 'OK') return [];
     // An error, or a Redis that cannot list its clients (BullMQ reports that as one nameless
     // "worker"), means: not sure, touch nothing.
     const workers = await this.queue.getWorkers();
@@ -135,6 +136,20 @@ export class BullTaskQueue implements TaskQueue {
     }
     return taken;
   }
+
+  /** This process's worker is up (Redis lists it): the next process to start may look. */
+  async takeBackDone(): Promise<void> {
+    const mutex = this.queue.toKey('take-back');
+    // Only our own mutex: one that expired and was taken by another process stays its own.
+    await this.options.connection.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      mutex,
+      this.#mutexToken,
+    );
+  }
+
+  readonly #mutexToken = `${process.pid}:${randomUUID()}`;
 
   async remove(taskId: string): Promise<boolean> {
     const job = await this.queue.getJob(taskId);

@@ -99,6 +99,15 @@ export class TaskWorker {
       if (this.options.outage && isConnectionError(err)) this.options.outage.failed(err);
       else this.options.logger.error({ err }, 'queue worker error');
     });
+    // Connected, and so named in Redis: another process starting now sees a live worker (bounded:
+    // a Redis gone meanwhile is the outage log's to report, not a reason to hang the start).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#worker.waitUntilReady().catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 10_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     this.options.metrics.workerUp.set(1);
   }
 

@@ -59,6 +59,10 @@ describe('BullTaskQueue.takeBackOrphans', () => {
       expect(await connections[0]?.exists(`${prefix}:${QUEUE_NAME}:task-1:lock`)).toBe(0);
       // A second process starting at the same moment skips: the first one runs what it took back.
       expect(await queue.takeBackOrphans()).toEqual([]);
+      // Once the first one's worker is up, the mutex goes: a crash and restart right after a start
+      // must not find it still held.
+      await queue.takeBackDone();
+      expect(await connections[0]?.exists(`${prefix}:${QUEUE_NAME}:take-back`)).toBe(0);
 
       const ran: string[] = [];
       const next = new Worker(
