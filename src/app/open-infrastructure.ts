@@ -13,9 +13,10 @@ import { TokenIssuer } from '../gateway/token-issuer.js';
 import { TokenRevocations } from '../gateway/token-revocations.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { OutageLog } from '../observability/outage-log.js';
 import type { SecretRegistry } from '../observability/redact.js';
 import { BullTaskQueue } from '../queue/bullmq-task-queue.js';
-import { ensureRedis } from '../queue/ensure-redis.js';
+import { ensureRedis, redactUrl } from '../queue/ensure-redis.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { RedisEventBus } from '../queue/redis-event-bus.js';
 import { deploymentIdentity, derivedQueuePrefix } from '../store/deployment-identity.js';
@@ -59,6 +60,8 @@ export interface Infrastructure {
   prefix: string;
   /** Where Redis answers, and whether devbot started it. */
   redis: { url: string; private: boolean };
+  /** Where every Redis client reports connection failures (logged once, then once a minute). */
+  redisOutage: OutageLog;
   /** The shared connection for plain commands. */
   connection: Redis;
   queue: BullTaskQueue;
@@ -86,7 +89,7 @@ export async function openInfrastructure(
   const sql =
     o.sql ??
     (await openSqlClient({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, schema: o.pgSchema }));
-  if (!o.sql) stack.push(() => sql.close());
+  if (!o.sql) stack.push(() => sql.close(), 'the database');
   const store = new SqlTaskStore(sql);
   await store.migrate();
 
@@ -100,7 +103,7 @@ export async function openInfrastructure(
       : new TokenRevocations(tokenLog, { pollMs: o.tokenRevocationPollMs ?? 5000, logger });
   if (revocations) {
     await revocations.start();
-    stack.push(async () => revocations.stop());
+    stack.push(async () => revocations.stop(), 'token revocations');
   }
   const tokens = new TokenIssuer(jwtSecret, revocations ? { revoked: revocations } : {});
   const tokenAdmin = new LocalTokenAdmin({
@@ -112,13 +115,25 @@ export async function openInfrastructure(
   const redis = await ensureRedis(config.redisUrl, config.dataDir, logger, {
     startPrivate: config.redisDefaulted,
   });
-  stack.push(() => redis.stop());
-  const connection = createRedis(redis.url, { name: 'devbot' });
-  stack.push(async () => {
-    // QUIT lets commands still in flight finish (a closed preview's key being deleted, a last
-    // event published); a Redis that is gone gets a second at most.
-    await Promise.race([connection.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
-    connection.disconnect();
+  stack.push(() => redis.stop(), 'the private Redis');
+  // Every Redis client of the process reports here: an outage is logged once with its fix, then
+  // once a minute, instead of a line per reconnect attempt.
+  const redisOutage = new OutageLog(logger, {
+    what: 'Redis',
+    fix: `check that Redis runs at ${redactUrl(redis.url)} (REDIS_URL${redis.private ? ', or the private redis-server under the data directory' : ''}); tasks wait in PostgreSQL meanwhile and are queued again once it is back`,
+  });
+  const connection = createRedis(redis.url, { name: 'devbot', outage: redisOutage });
+  stack.push({
+    name: 'the Redis connection',
+    run: async () => {
+      // QUIT lets commands still in flight finish (a closed preview's key being deleted, a last
+      // event published); a Redis that is gone gets a second at most.
+      await Promise.race([
+        connection.quit().catch(() => {}),
+        new Promise((r) => setTimeout(r, 1000).unref()),
+      ]);
+      connection.disconnect();
+    },
   });
   const queue = new BullTaskQueue({
     connection,
@@ -127,9 +142,9 @@ export async function openInfrastructure(
     attempts: config.DEVBOT_TASK_ATTEMPTS,
     backoffMs: config.DEVBOT_RETRY_BACKOFF_MS,
   });
-  stack.push(() => queue.close());
+  stack.push(() => queue.close(), 'the queue');
   const bus = new RedisEventBus({ url: redis.url, connection, prefix });
-  stack.push(() => bus.close());
+  stack.push(() => bus.close(), 'the event bus');
   const ingress = new DefaultTaskIngress({
     store,
     queue,
@@ -160,6 +175,7 @@ export async function openInfrastructure(
     commandApprovals,
     approvals,
     redis: { url: redis.url, private: redis.private },
+    redisOutage,
     deployment,
     prefix,
     connection,

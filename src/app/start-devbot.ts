@@ -20,6 +20,7 @@ import { createTokenRoutes } from '../gateway/token-routes.js';
 import { createUsersRoutes } from '../gateway/users-routes.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import { isConnectionError, OutageLog } from '../observability/outage-log.js';
 import { SecretRegistry } from '../observability/redact.js';
 import type { BullTaskQueue } from '../queue/bullmq-task-queue.js';
 import { PreviewRevivalQueue } from '../queue/preview-revival-queue.js';
@@ -40,8 +41,11 @@ import {
 } from './modules/sandbox-module.js';
 import { type Infrastructure, openInfrastructure } from './open-infrastructure.js';
 import type { Runtime } from './runtime.js';
-import { ShutdownStack } from './shutdown-stack.js';
+import { ShutdownStack, withDeadline } from './shutdown-stack.js';
 import { startupSummary } from './startup-summary.js';
+
+/** The most one module's stop() may take (Telegram flushes final messages for up to 5 s of it). */
+const MODULE_STOP_MS = 8000;
 
 export interface StartOptions extends ModuleOptions {
   config: Config;
@@ -55,6 +59,7 @@ export interface StartOptions extends ModuleOptions {
   pgSchema?: string;
   /** How often the reconciler runs; 0 turns the periodic run off (tests that control timing). */
   reconcileIntervalMs?: number;
+  /** How long running tasks get to finish on stop (default 40 % of DEVBOT_SHUTDOWN_GRACE_MS). */
   shutdownGraceMs?: number;
   /** How often token revocations made by other processes are read (default 5 s). */
   tokenRevocationPollMs?: number;
@@ -87,7 +92,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       base: { role },
     });
   const metrics = new Metrics({ defaultMetrics: true });
-  const stack = new ShutdownStack(logger);
+  const stack = new ShutdownStack(logger, { graceMs: config.DEVBOT_SHUTDOWN_GRACE_MS });
 
   try {
     const infra = await openInfrastructure(
@@ -118,7 +123,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       redis: infra.connection,
       previews: previewPublisherFor(role, registry, directory, () => internalUrl, instance),
     });
-    stack.push(() => sandboxes.close());
+    stack.push(() => sandboxes.close(), 'the sandboxes');
 
     const runtime: Runtime = {
       config,
@@ -175,11 +180,23 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
 
     // Modules stop after the worker (stop runs in reverse): a task finishing during the worker's
     // grace period still reaches the reporters.
+    // Each module's stop() has its own deadline: one stuck on an unreachable service (Telegram,
+    // GitHub) is logged and left behind, and the others still stop.
     const started: AppModules['all'] = [];
-    stack.push(async () => {
-      for (const mod of started.splice(0).reverse()) {
-        await mod.stop?.().catch((err) => logger.warn({ err, module: mod.name }, 'module failed to stop'));
-      }
+    stack.push({
+      name: 'the modules',
+      maxMs: config.DEVBOT_SHUTDOWN_GRACE_MS,
+      run: async () => {
+        for (const mod of started.splice(0).reverse()) {
+          if (!mod.stop) continue;
+          const outcome = await withDeadline(mod.stop(), MODULE_STOP_MS).catch((err: unknown) => {
+            logger.warn({ err, module: mod.name }, 'module failed to stop');
+            return 'done';
+          });
+          if (outcome === 'late')
+            logger.warn({ module: mod.name }, `module ${mod.name} did not stop within ${MODULE_STOP_MS} ms`);
+        }
+      },
     });
     const worker =
       role === 'all' || role === 'worker' ? await startWorker(runtime, infra, modules, stack, options) : null;
@@ -317,7 +334,7 @@ async function startGateway(
     previewUrlTemplate: config.DEVBOT_PREVIEW_URL,
   });
   const address = await gateway.listen(config.PORT, config.HOST);
-  stack.push(() => gateway.close());
+  stack.push(() => gateway.close(), 'the HTTP server');
   return address;
 }
 
@@ -330,8 +347,12 @@ async function startWorker(
   options: Pick<StartOptions, 'reconcileIntervalMs' | 'shutdownGraceMs'>,
 ): Promise<TaskWorker> {
   const { config, logger, metrics, sandboxes } = runtime;
-  const workerConnection = createRedis(infra.redis.url, { blocking: true, name: 'devbot-worker' });
-  stack.push(async () => workerConnection.disconnect());
+  const workerConnection = createRedis(infra.redis.url, {
+    blocking: true,
+    name: 'devbot-worker',
+    outage: infra.redisOutage,
+  });
+  stack.push(async () => workerConnection.disconnect(), "the worker's Redis connection");
   const worker = new TaskWorker({
     connection: workerConnection,
     prefix: infra.prefix,
@@ -354,7 +375,12 @@ async function startWorker(
       store: infra.commandApprovals,
       timeoutMs: config.DEVBOT_COMMAND_APPROVAL_TIMEOUT * 1000,
     },
-    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
+    // Running tasks get 40 % of the grace period to finish, then as much (10 s at most, as for a
+    // cancel) to stop at their next check and go back to the queue; the worker's stop step has 80 %
+    // of the grace, and the rest is for everything else that stops.
+    shutdownGraceMs: options.shutdownGraceMs ?? Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.4),
+    abortSettleMs: Math.min(10_000, Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.4)),
+    outage: infra.redisOutage,
   });
   const housekeeping = async () => {
     await reconcile(infra.store, infra.queue, logger);
@@ -371,22 +397,51 @@ async function startWorker(
   };
   // Before taking jobs: lost tasks are re-enqueued and sandboxes of ended tasks are reaped.
   await housekeeping();
+  // A crash (kill -9, OOM) leaves its tasks active under a lock that takes a while to run out. When
+  // no other worker of this queue is alive, they are a dead process's: back to the queue at once.
+  const takenBack = await infra.queue.takeBackOrphans().catch((err: unknown) => {
+    logger.warn(
+      { err },
+      'could not take back the tasks of a stopped worker; they resume once their lock runs out',
+    );
+    return [];
+  });
+  if (takenBack.length > 0)
+    logger.info(
+      { taskIds: takenBack },
+      'took back tasks a stopped worker left running; they start again now',
+    );
   await worker.start();
-  stack.push(() => worker.stop());
+  await infra.queue.takeBackDone().catch(() => {});
+  stack.push({
+    name: 'the worker',
+    maxMs: Math.round(config.DEVBOT_SHUTDOWN_GRACE_MS * 0.8),
+    run: () => worker.stop(),
+  });
+  // The periodic passes fail together while the database or Redis is away: one outage, logged
+  // once and then once a minute, not a stack trace per pass.
+  const outage = new OutageLog(logger, {
+    what: 'the store or the queue (housekeeping)',
+    fix: 'check that PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) answer; lost tasks are queued again once they do',
+  });
+  const failed = (what: string) => (err: unknown) => {
+    if (isConnectionError(err)) outage.failed(err);
+    else logger.warn({ err }, `${what} failed`);
+  };
   // Approvals expire on time, whatever the reconcile interval (a tenth of the timeout, 1 s to 1 min).
   const sweepMs = Math.min(60_000, Math.max(1000, (config.DEVBOT_APPROVAL_TIMEOUT * 1000) / 10));
   const sweep = setInterval(() => {
-    void expireApprovals().catch((err) => logger.warn({ err }, 'approval expiry failed'));
+    void expireApprovals().catch(failed('approval expiry'));
   }, sweepMs);
   sweep.unref();
-  stack.push(async () => clearInterval(sweep));
+  stack.push(async () => clearInterval(sweep), 'the approval sweep');
   const interval = options.reconcileIntervalMs ?? 60_000;
   if (interval > 0) {
     const timer = setInterval(() => {
-      void housekeeping().catch((err) => logger.warn({ err }, 'housekeeping failed'));
+      void housekeeping().then(() => outage.recovered(), failed('housekeeping'));
     }, interval);
     timer.unref();
-    stack.push(async () => clearInterval(timer));
+    stack.push(async () => clearInterval(timer), 'housekeeping');
   }
   return worker;
 }

@@ -51,14 +51,23 @@ async function runStart(role: Role, ctx: CliContext): Promise<void> {
     });
   };
   let signals = 0;
+  const grace = config.DEVBOT_SHUTDOWN_GRACE_MS;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) {
       app?.runtime.logger.warn('second signal: exiting now');
       process.exit(1);
     }
-    app?.runtime.logger.info({ signal }, 'shutting down');
+    app?.runtime.logger.info({ signal, graceMs: grace }, 'shutting down');
     stopRequested = true;
+    // Every stop step has its own deadline and the whole shutdown ends within the grace period;
+    // this is the last resort, also for a start that hangs (a signal arriving before devbot is up).
+    setTimeout(() => {
+      const message = `devbot did not stop within DEVBOT_SHUTDOWN_GRACE_MS (${grace} ms): exiting now`;
+      if (app) app.runtime.logger.error(message);
+      else process.stderr.write(`devbot: ${message}\n`);
+      process.exit(1);
+    }, grace + 2000).unref();
     stop();
   };
   process.on('SIGTERM', onSignal);
@@ -70,6 +79,9 @@ async function runStart(role: Role, ctx: CliContext): Promise<void> {
     ctx.out(`devbot (${role}) is listening on ${app.url}\n`);
     if (stopRequested) stop();
     await done;
+    // Stopped. A client still retrying an unreachable service (ioredis reconnecting, a grammY call
+    // under way) would keep the event loop alive: exit once the last log lines are out.
+    setTimeout(() => process.exit(), 500).unref();
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -120,9 +120,15 @@ export const configSchema = z.object({
    * running meanwhile, so the wait counts in DEVBOT_TASK_TIMEOUT_MS (not in the budget's wall time).
    */
   DEVBOT_COMMAND_APPROVAL_TIMEOUT: int(15 * 60, 1),
-  /** BullMQ lock/stall detection; short in tests so a killed worker's job comes back quickly. */
-  DEVBOT_STALLED_INTERVAL_MS: int(30_000, 500),
-  DEVBOT_LOCK_DURATION_MS: int(30_000, 500),
+  /**
+   * BullMQ lock and stall detection: a worker that dies holding a task (kill -9, a lost host) loses
+   * it after the lock runs out, and the next stall check hands it to another worker, within about
+   * lock + interval (20 s). The lock is renewed every third of its duration. Tests shorten both.
+   */
+  DEVBOT_STALLED_INTERVAL_MS: int(5000, 500),
+  DEVBOT_LOCK_DURATION_MS: int(15_000, 500),
+  /** The whole shutdown (SIGTERM) ends within this, whatever is unreachable; below Docker's 30 s. */
+  DEVBOT_SHUTDOWN_GRACE_MS: int(25_000, 500),
   // Sandbox
   DEVBOT_SANDBOX: z.enum(['local', 'e2b']).default('local'),
   DEVBOT_PREVIEW_TTL: int(30 * 60, 1),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Task, TaskQueue } from '../core/index.js';
@@ -90,6 +91,65 @@ export class BullTaskQueue implements TaskQueue {
     }
     await this.enqueue(task);
   }
+
+  /**
+   * Moves back to the queue the jobs left active by workers that are gone, when no worker of this
+   * queue is alive: call it before this process's worker starts. Each worker holds a named Redis
+   * connection (BullMQ's `getWorkers()` lists them), and a process that died, even by kill -9, has
+   * its connections closed by the kernel, so an active job with no live worker is a dead process's
+   * (its lock may still have seconds to run). With a live worker around, nothing is touched: its
+   * jobs may be running, and a dead one's come back through the lock and the stall check.
+   *
+   * Two processes starting together are kept apart by a short mutex, held until the first one's
+   * worker is up (`takeBackDone()`, or it expires): the second skips, since the first is alive and
+   * runs what it took back. A job taken back more often than the stall limit
+   * (a task that kills its worker each time) is left to the stall check, which fails it.
+   * Returns the ids of the jobs taken back.
+   */
+  async takeBackOrphans(options: { maxStalledCount?: number } = {}): Promise<string[]> {
+    const redis = this.options.connection;
+    const mutex = this.queue.toKey('take-back');
+    if ((await redis.set(mutex, this.#mutexToken, 'PX', 5000, 'NX')) !== 'OK') return [];
+    // An error, or a Redis that cannot list its clients (BullMQ reports that as one nameless
+    // "worker"), means: not sure, touch nothing.
+    const workers = await this.queue.getWorkers();
+    if (workers.length > 0) {
+      await redis.del(mutex);
+      return [];
+    }
+    const taken: string[] = [];
+    for (const job of await this.queue.getActive()) {
+      if (!job.id) continue;
+      const key = this.queue.toKey(job.id);
+      const stalled = await redis.hincrby(key, 'stc', 1);
+      if (stalled > (options.maxStalledCount ?? 2)) continue;
+      // Moved with the dead worker's own lock token, which also drops the lock; none: "0".
+      const token = (await redis.get(`${key}:lock`)) ?? '0';
+      // A job that ended meanwhile (it was not a dead worker's after all) is left as it is.
+      if (
+        await job.moveToWait(token).then(
+          () => true,
+          () => false,
+        )
+      )
+        taken.push(job.id);
+    }
+    return taken;
+  }
+
+  /** This process's worker is up (Redis lists it): the next process to start may look. */
+  async takeBackDone(): Promise<void> {
+    const mutex = this.queue.toKey('take-back');
+    // Only our own mutex: one that expired and was taken by another process stays its own.
+    await this.options.connection.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      mutex,
+      this.#mutexToken,
+    );
+  }
+
+  readonly #mutexToken = `${process.pid}:${randomUUID()}`;
 
   async remove(taskId: string): Promise<boolean> {
     const job = await this.queue.getJob(taskId);

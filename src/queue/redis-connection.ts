@@ -1,19 +1,25 @@
 import { Redis } from 'ioredis';
+import type { OutageLog } from '../observability/outage-log.js';
 
 /**
  * One place that builds ioredis clients. BullMQ workers and blocking readers need
  * `maxRetriesPerRequest: null`; plain commands fail fast instead of queueing forever.
  */
-export function createRedis(url: string, options: { blocking?: boolean; name?: string } = {}): Redis {
+export function createRedis(
+  url: string,
+  options: { blocking?: boolean; name?: string; outage?: OutageLog | undefined } = {},
+): Redis {
   const client = new Redis(url, {
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableReadyCheck: true,
     ...(options.name ? { connectionName: options.name } : {}),
     retryStrategy: (times: number) => Math.min(times * 200, 2000),
   });
-  // Connection errors are retried by ioredis; /readyz reports them. Unhandled 'error' events
-  // would otherwise crash the process.
-  client.on('error', () => {});
+  // Connection errors are retried by ioredis; /readyz reports them, and the outage log says so
+  // once (then once a minute). Unhandled 'error' events would otherwise crash the process.
+  const outage = options.outage;
+  client.on('error', (err) => outage?.failed(err));
+  if (outage) client.on('ready', () => outage.recovered());
   return client;
 }
 

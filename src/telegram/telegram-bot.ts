@@ -156,6 +156,7 @@ export class TelegramBot {
       },
       onSetup: () => this.#claims.prune(),
       logger: this.#log,
+      apiRoot: options.apiRoot,
       webhook: options.webhook,
       pollingTimeoutSeconds: options.pollingTimeoutSeconds,
       retryDelayMs: options.retryDelayMs,

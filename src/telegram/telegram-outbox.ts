@@ -94,6 +94,8 @@ export class TelegramOutbox {
   readonly #sleeps = new WakeableSleeps();
   #idleWaiters: (() => void)[] = [];
   #closed = false;
+  /** Aborted once close() stops waiting: a call Telegram never answers does not outlive devbot. */
+  readonly #abort = new AbortController();
 
   constructor(options: TelegramOutboxOptions) {
     this.#api = options.api;
@@ -173,6 +175,7 @@ export class TelegramOutbox {
       clearTimeout(timer);
     }
     this.#closed = true;
+    this.#abort.abort();
     this.#sleeps.wakeAll();
     for (const lane of this.#lanes.values()) {
       for (const op of lane.ops.splice(0)) settle(op, null);
@@ -228,6 +231,11 @@ export class TelegramOutbox {
   }
 
   #apply(lane: Lane, op: Op, verdict: Verdict): void {
+    // Closed while the call was under way (and aborted): nothing more goes out.
+    if (this.#closed && verdict.action !== 'done') {
+      settle(op, null);
+      return;
+    }
     switch (verdict.action) {
       case 'done':
         settle(op, verdict.messageId);
@@ -276,16 +284,19 @@ export class TelegramOutbox {
     const method =
       op.kind === 'send' ? 'sendMessage' : op.kind === 'edit' ? 'editMessageText' : 'sendDocument';
     const { text, other } = payload(op);
+    // grammY types its signals with the abort-controller shim; a native AbortSignal works the same.
+    const signal = this.#abort.signal as Parameters<OutboxApi['sendMessage']>[3];
     try {
       let messageId: number | null = null;
       if (op.kind === 'send') {
-        messageId = (await this.#api.sendMessage(op.chatId, text, other)).message_id;
+        messageId = (await this.#api.sendMessage(op.chatId, text, other, signal)).message_id;
       } else if (op.kind === 'edit') {
-        await this.#api.editMessageText(op.chatId, op.messageId, text, other);
+        await this.#api.editMessageText(op.chatId, op.messageId, text, other, signal);
         messageId = op.messageId;
       } else {
         const file = new InputFile(Buffer.from(op.content, 'utf8'), op.fileName);
-        messageId = (await this.#api.sendDocument(op.chatId, file, { ...other, caption: text })).message_id;
+        messageId = (await this.#api.sendDocument(op.chatId, file, { ...other, caption: text }, signal))
+          .message_id;
       }
       this.#onCall(method, 'ok');
       return { action: 'done', messageId };

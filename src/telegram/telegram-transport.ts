@@ -2,7 +2,9 @@
  * How updates reach the bot: long polling (supervised: restarted with backoff, 409 explained) or a
  * webhook route that checks the secret, answers 200 at once and queues the update behind earlier
  * ones of the same chat. Setup calls (getMe, setMyCommands, setWebhook) retry with backoff and
- * never stop devbot.
+ * never stop devbot; each attempt has a deadline and stop() aborts the one under way (grammY's
+ * own calls would otherwise wait minutes on a Telegram that never answers). An unreachable
+ * Telegram is logged once with the fix, then once a minute.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -14,6 +16,7 @@ import type { RawRoute } from '../http/raw-route.js';
 import { BodyTooLargeError, readBody } from '../http/read-body.js';
 import { refuseRequest } from '../http/refuse-request.js';
 import type { Logger } from '../observability/logger.js';
+import { OutageLog } from '../observability/outage-log.js';
 import { BOT_COMMANDS } from './parse-command.js';
 import { WakeableSleeps } from './wakeable-sleeps.js';
 
@@ -21,6 +24,9 @@ import { WakeableSleeps } from './wakeable-sleeps.js';
 export const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
 const WEBHOOK_BODY_LIMIT = 1_048_576;
+
+/** grammY types its signals with the abort-controller shim; a native AbortSignal works the same. */
+type GrammySignal = NonNullable<Parameters<Bot['init']>[0]>;
 
 export interface TelegramTransportOptions {
   bot: Bot;
@@ -37,6 +43,10 @@ export interface TelegramTransportOptions {
   pollingTimeoutSeconds?: number | undefined;
   /** Backoff for failing setup calls and a crashed poller. Default 1 s doubling to 60 s. */
   retryDelayMs?: { initial: number; max: number } | undefined;
+  /** How long one setup call may take before it counts as failed. Default 15 s. */
+  callTimeoutMs?: number | undefined;
+  /** Where the Bot API is (named in the outage log). */
+  apiRoot?: string | undefined;
 }
 
 export class TelegramTransport {
@@ -48,11 +58,18 @@ export class TelegramTransport {
   #runner: RunnerHandle | null = null;
   #setup: Promise<void> | null = null;
   #stopped = false;
+  /** Aborted by stop(): cuts short the setup call under way. */
+  readonly #abort = new AbortController();
+  readonly #outage: OutageLog;
 
   constructor(options: TelegramTransportOptions) {
     this.#o = options;
     this.#log = options.logger;
     this.#retry = options.retryDelayMs ?? { initial: 1000, max: 60_000 };
+    this.#outage = new OutageLog(options.logger, {
+      what: 'Telegram',
+      fix: `check that this host reaches ${options.apiRoot ?? 'the Bot API'} (TELEGRAM_API_ROOT; a proxy or firewall?) and that TELEGRAM_BOT_TOKEN is the token @BotFather gave; the bot starts once it answers`,
+    });
   }
 
   /** Starts setup and the transport in the background; never throws. Safe to call twice. */
@@ -71,6 +88,7 @@ export class TelegramTransport {
   /** Stops polling and waits for queued webhook updates. Safe to call twice. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort();
     this.#sleeps.wakeAll();
     const runner = this.#runner;
     this.#runner = null;
@@ -129,20 +147,24 @@ export class TelegramTransport {
   async #runSetup(mode: { polling: boolean; registerWebhook: boolean }): Promise<void> {
     const { bot } = this.#o;
     const api = bot.api;
-    if (!(await this.#retrying('getMe', () => bot.init()))) return;
+    if (!(await this.#retrying('getMe', (signal) => bot.init(signal)))) return;
     this.#o.onIdentity(bot.botInfo.username);
     // Commands are a convenience: they retry on their own and never hold up updates.
-    void this.#retrying('setMyCommands', () => api.setMyCommands([...BOT_COMMANDS]));
+    void this.#retrying('setMyCommands', (signal) => api.setMyCommands([...BOT_COMMANDS], {}, signal));
     void this.#o.onSetup?.().catch((err) => this.#log.debug({ err }, 'telegram: setup housekeeping failed'));
     const webhook = this.#o.webhook;
     if (webhook && mode.registerWebhook) {
-      await this.#retrying('setWebhook', () =>
-        api.setWebhook(webhook.url, { secret_token: webhook.secret, allowed_updates: [...ALLOWED_UPDATES] }),
+      await this.#retrying('setWebhook', (signal) =>
+        api.setWebhook(
+          webhook.url,
+          { secret_token: webhook.secret, allowed_updates: [...ALLOWED_UPDATES] },
+          signal,
+        ),
       );
       this.#log.info({ url: webhook.url }, 'telegram: webhook registered');
     } else if (!webhook && mode.polling) {
       // A webhook left over from an earlier run makes getUpdates fail with 409.
-      if (!(await this.#retrying('deleteWebhook', () => api.deleteWebhook()))) return;
+      if (!(await this.#retrying('deleteWebhook', (signal) => api.deleteWebhook({}, signal)))) return;
       this.#startPolling();
     }
   }
@@ -181,15 +203,25 @@ export class TelegramTransport {
     );
   }
 
-  /** Runs fn until it succeeds or the transport stops, backing off between failures. */
-  async #retrying(what: string, fn: () => Promise<unknown>): Promise<boolean> {
+  /**
+   * Runs fn until it succeeds or the transport stops, backing off between failures. Each attempt
+   * gets a signal that aborts at its deadline or at stop().
+   */
+  async #retrying(what: string, fn: (signal: GrammySignal) => Promise<unknown>): Promise<boolean> {
     let delay = this.#retry.initial;
     while (!this.#stopped) {
       try {
-        await fn();
+        const signal = AbortSignal.any([
+          this.#abort.signal,
+          AbortSignal.timeout(this.#o.callTimeoutMs ?? 15_000),
+        ]);
+        await fn(signal as GrammySignal);
+        this.#outage.recovered();
         return true;
       } catch (err) {
-        this.#log.warn({ err: errorMessage(err), retryInMs: delay }, `telegram: ${what} failed; retrying`);
+        if (this.#stopped) break;
+        this.#outage.failed(new Error(`${what}: ${errorMessage(err)}`));
+        this.#log.debug({ err: errorMessage(err), retryInMs: delay }, `telegram: ${what} failed; retrying`);
         await this.#sleeps.sleep(delay);
         delay = Math.min(delay * 2, this.#retry.max);
       }

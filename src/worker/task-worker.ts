@@ -26,6 +26,7 @@ import {
 } from '../core/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { isConnectionError, type OutageLog } from '../observability/outage-log.js';
 import type { SecretRegistry } from '../observability/redact.js';
 import { type JobData, QUEUE_NAME } from '../queue/bullmq-task-queue.js';
 import { waitForCommandApproval } from './command-waiter.js';
@@ -59,6 +60,8 @@ export interface TaskWorkerOptions {
    * denied, and how often the store is read while waiting (the live event stream is the fast path).
    */
   commandApprovals?: { store: CommandApprovalStore; timeoutMs: number; pollMs?: number };
+  /** Where the queue's connection failures go (logged once, then at a slow interval). */
+  outage?: OutageLog | undefined;
 }
 
 class ShutdownError extends Error {
@@ -74,6 +77,8 @@ class ShutdownError extends Error {
 export class TaskWorker {
   #worker: Worker<JobData> | null = null;
   readonly #running = new Map<string, AbortController>();
+  /** The run of each task in this process, so a second delivery of its job joins it (see #process). */
+  readonly #runs = new Map<string, Promise<void>>();
   #unsubscribeCancel: (() => Promise<void>) | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -89,10 +94,27 @@ export class TaskWorker {
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
       lockDuration: this.options.lockDurationMs,
+      // Renewed every third of its duration: a busy event loop has two more chances before the
+      // lock runs out and the job is handed out again.
+      lockRenewTime: Math.max(100, Math.round(this.options.lockDurationMs / 3)),
       stalledInterval: this.options.stalledIntervalMs,
       maxStalledCount: 2,
     });
-    this.#worker.on('error', (err) => this.options.logger.error({ err }, 'queue worker error'));
+    this.#worker.on('error', (err) => {
+      // BullMQ reports every failed reconnect: an unreachable Redis is one outage, not a stack
+      // trace every two seconds.
+      if (this.options.outage && isConnectionError(err)) this.options.outage.failed(err);
+      else this.options.logger.error({ err }, 'queue worker error');
+    });
+    // Connected, and so named in Redis: another process starting now sees a live worker (bounded:
+    // a Redis gone meanwhile is the outage log's to report, not a reason to hang the start).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#worker.waitUntilReady().catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 10_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     this.options.metrics.workerUp.set(1);
   }
 
@@ -125,7 +147,29 @@ export class TaskWorker {
   /** Deployments whose jobs were seen here (each is warned about once). */
   readonly #foreign = new Set<string>();
 
-  async #process(job: Job<JobData>, token?: string): Promise<void> {
+  /**
+   * A job delivered while this process still runs its task (its lock ran out under a starved event
+   * loop and BullMQ handed it out again) joins the run under way instead of starting a second one;
+   * the job then ends with that run's outcome under its new lock.
+   */
+  #process(job: Job<JobData>, token?: string): Promise<void> {
+    const { taskId } = job.data;
+    const under = this.#runs.get(taskId);
+    if (under) {
+      this.options.logger.warn(
+        { taskId },
+        'the task was handed out again while it runs here (its lock ran out: a busy event loop?); not starting it twice',
+      );
+      return under;
+    }
+    const run = this.#run(job, token).finally(() => {
+      if (this.#runs.get(taskId) === run) this.#runs.delete(taskId);
+    });
+    this.#runs.set(taskId, run);
+    return run;
+  }
+
+  async #run(job: Job<JobData>, token?: string): Promise<void> {
     const { taskId } = job.data;
     const { store, logger } = this.options;
     const theirs = job.data.deployment;

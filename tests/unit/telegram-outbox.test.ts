@@ -170,4 +170,25 @@ describe('TelegramOutbox (against the fake Bot API)', () => {
     expect(await edited).toBe(true);
     expect(await outbox.send(7, { html: 'after close' })).toBeNull();
   });
+
+  it('close() aborts a call Telegram never answers, once the flush time is up', async () => {
+    let aborted = false;
+    const silent = {
+      sendMessage: (_chat: number, _text: string, _other?: unknown, signal?: AbortSignal) =>
+        new Promise<never>((_resolve, reject) => {
+          signal?.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    } as unknown as Api;
+    const hung = makeOutbox({ api: silent });
+    const sent = hung.send(7, { html: 'into the void' });
+    await new Promise((r) => setTimeout(r, 50));
+    const at = Date.now();
+    await hung.close(200);
+    expect(Date.now() - at).toBeLessThan(1000);
+    expect(await sent).toBeNull();
+    expect(aborted).toBe(true);
+  });
 });
