@@ -24,6 +24,8 @@ export interface ReadOnlyCrewOptions {
   limits: BudgetLimits;
   redact?: ((text: string) => string) | undefined;
   usageSink?: UsageSink | undefined;
+  /** Whether the sandbox's commands may use the network (the deployment's sandbox policy). */
+  network?: boolean;
   maxSteps?: number;
 }
 
@@ -41,7 +43,24 @@ export async function runReadOnlyCrew(options: ReadOnlyCrewOptions): Promise<Age
     redact: options.redact,
     usageSink: options.usageSink,
   });
-  const tools = createWorkspaceTools({ sandbox, readOnly: true });
+  // Read, list, grep and run (tests, a script to find out): whatever the commands change in the
+  // sandbox is thrown away. Risky commands still ask when the repository wants command approval.
+  const tools = createWorkspaceTools({
+    sandbox,
+    readOnly: true,
+    runCommands: true,
+    network: options.network ?? false,
+    emit: ctx.emit.bind(ctx),
+    signal: ctx.signal,
+    commandApproval:
+      info.approval?.commands && ctx.askCommand
+        ? {
+            ask: ctx.askCommand.bind(ctx),
+            patterns: info.config.approve_commands ?? [],
+            waited: (ms: number) => session.budget.exclude(ms),
+          }
+        : undefined,
+  });
   const comments: Array<{ path: string; line: number; body: string }> = [];
   if (mode === 'review') tools.push(reviewCommentTool(sandbox, comments));
   await ctx.emit('step', {
@@ -55,7 +74,7 @@ export async function runReadOnlyCrew(options: ReadOnlyCrewOptions): Promise<Age
           pr: String(info.prNumber ?? ''),
           workdir: sandbox.workdir,
         })
-      : loadPrompt('question', { repo: info.fullName, workdir: sandbox.workdir });
+      : `${loadPrompt('question', { repo: info.fullName, workdir: sandbox.workdir })}\nrun_command runs a command in the sandbox (the tests, a script) when running is the way to find out; whatever it changes is thrown away.`;
   const { answer } = await runToolLoop({
     session,
     role: mode === 'review' ? 'reviewer' : 'question',

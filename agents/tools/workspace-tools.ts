@@ -22,6 +22,11 @@ import { relativeToWorkspace, resolveWorkspacePath } from './workspace-path.js';
 export interface WorkspaceToolsOptions {
   sandbox: Sandbox;
   readOnly?: boolean;
+  /**
+   * With `readOnly`: also `run_command` (a question or review may run the tests to find out; the
+   * sandbox's changes are thrown away, nothing is committed).
+   */
+  runCommands?: boolean;
   /** Whether commands may use the network (the task's sandbox policy). */
   network?: boolean;
   /** Paths (workspace-relative) that may not be written, e.g. `.github/workflows/`. */
@@ -207,9 +212,9 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
     },
   });
 
-  return options.readOnly
-    ? [listFiles, readFile, grep]
-    : [listFiles, readFile, grep, writeFile, editFile, runCommand];
+  if (options.readOnly)
+    return options.runCommands ? [listFiles, readFile, grep, runCommand] : [listFiles, readFile, grep];
+  return [listFiles, readFile, grep, writeFile, editFile, runCommand];
 }
 
 export function formatExec(result: {

@@ -111,11 +111,11 @@ describe('question and shell agents', () => {
       comments: [{ path: 'src/slugify.js', line: 3, body: 'Leading and trailing dashes are kept.' }],
     });
     expect(await readFile(`${sandbox.workdir}/src/slugify.js`, 'utf8')).not.toBe('pwned');
-    // The reviewer is offered no tool that writes or runs commands.
+    // The reviewer is offered no tool that writes files (commands run, their changes are thrown away).
     const offered = (llm.requests.find((r) => r.role === 'reviewer')?.body.tools ?? [])
       .map((t) => t.function.name)
       .sort();
-    expect(offered).toEqual(['add_review_comment', 'grep', 'list_files', 'read_file']);
+    expect(offered).toEqual(['add_review_comment', 'grep', 'list_files', 'read_file', 'run_command']);
 
     // An answer: the question prompt, read-only tools, the reply is the answer.
     llm.load([{ match: { role: 'question' }, content: 'It replaces runs of other characters with a dash.' }]);

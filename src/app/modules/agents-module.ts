@@ -92,7 +92,7 @@ export function createAgentsModule(
     // Questions and reviews run read-only: no planner, no coder, no tool that writes.
     if (info.mode === 'answer' || info.mode === 'review') {
       if (!llm) throw new BadInputError(NO_LLM_MESSAGE);
-      return runReadOnlyCrew({ ctx, sandbox, info, llm, limits, redact, usageSink });
+      return runReadOnlyCrew({ ctx, sandbox, info, llm, limits, redact, usageSink, network });
     }
     const repo = info.fullName;
     const { result, preview } = await runCrew({
