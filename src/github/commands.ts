@@ -1,7 +1,8 @@
 /**
  * `/devbot <subcommand> ...` on GitHub: one table, so a new subcommand is one entry. A comment
  * whose first word is not in the table is a request in plain words (`/devbot rename foo`): a
- * change, or on a fork's pull request an answer.
+ * change, or on a fork's pull request an answer — unless it reads as a question (`/devbot how does
+ * the cache expire?`), which is answered like `explain`.
  *
  * What each entry does:
  * - `answer`: a read-only crew run whose answer is the comment (no branch, no PR, no push);
@@ -48,4 +49,20 @@ export function parseSubcommand(
   const name = (m[1] as string).toLowerCase();
   const spec = Object.hasOwn(table, name) ? table[name] : undefined;
   return spec ? { name, spec, rest: (m[2] ?? '').trim() } : null;
+}
+
+const QUESTION_START =
+  /^(how|what|why|where|which|who|whom|whose|when|does|do|did|is|are|was|were|can|should|has|have|had|isn't|aren't|doesn't)\b/i;
+/** Requests phrased politely as questions ("can you fix…?") still ask for a change. */
+const REQUEST_START = /^(?:(?:can|could|would|will)\s+(?:you|devbot|we|u)\b|please\b)/i;
+
+/**
+ * Whether plain words read as a question rather than a request for a change: one question (it ends
+ * with `?`, starts with a question word, is not "can you …?") of a few lines at most. The answer
+ * comes from a read-only run; someone who wanted a change says so (or uses the imperative).
+ */
+export function readsAsQuestion(instruction: string): boolean {
+  const text = instruction.trim();
+  if (!text.endsWith('?') || text.length > 1_000 || text.split('\n').length > 5) return false;
+  return QUESTION_START.test(text) && !REQUEST_START.test(text);
 }

@@ -66,7 +66,7 @@ export interface GithubTrigger {
   reactTo: ReactionTarget | null;
 }
 
-import { parseSubcommand } from './commands.js';
+import { parseSubcommand, readsAsQuestion } from './commands.js';
 
 export type TriggerDecision = { trigger: GithubTrigger } | { ignore: string };
 
@@ -264,7 +264,7 @@ function subcommandOf(
   onPullRequest: boolean,
 ): { fields: Partial<GithubTrigger> } | { ignore: string } {
   const sub = parseSubcommand(instruction);
-  if (!sub) return { fields: {} };
+  if (!sub) return readsAsQuestion(instruction) ? { fields: { mode: 'answer' } } : { fields: {} };
   if (sub.spec.pullRequestOnly && !onPullRequest)
     return { ignore: `/devbot ${sub.name} applies to pull requests only` };
   if (sub.spec.action === 'control') return { fields: { control: { name: sub.name, rest: sub.rest } } };

@@ -328,6 +328,17 @@ describe('parseGithubTrigger', () => {
     const plain = trigger(on('/devbot explainer text please', false));
     expect(plain.mode).toBeUndefined();
     expect(plain.control).toBeUndefined();
+    // Plain words that read as a question are answered, read-only; a polite request is still a change.
+    expect(trigger(on('/devbot how does the cache expire?', false))).toMatchObject({ mode: 'answer' });
+    expect(trigger(on('@devbot Is this thread-safe?', true))).toMatchObject({ mode: 'answer' });
+    for (const request of [
+      '/devbot can you fix the cache expiry?',
+      '/devbot Could you add a test?',
+      '/devbot please rename foo?',
+      '/devbot fix the cache expiry',
+      '/devbot how about renaming foo to bar',
+    ])
+      expect(trigger(on(request, false)).mode, request).toBeUndefined();
   });
 
   it('changes_requested review on a devbot PR -> followup on its branch; approvals ignored', () => {
