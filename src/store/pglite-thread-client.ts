@@ -16,11 +16,8 @@ interface SerializedError {
   fields: Record<string, string | number | boolean>;
 }
 
-type Reply =
-  | { op: 'ready' }
-  | { op: 'failed'; error: SerializedError }
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: SerializedError };
+type Startup = { op: 'ready' } | { op: 'failed'; error: SerializedError };
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -76,8 +73,7 @@ export async function startPgliteThread(
   };
 
   await new Promise<void>((resolve, reject) => {
-    const onMessage = (msg: Reply) => {
-      if (!('op' in msg)) return;
+    const onMessage = (msg: Startup) => {
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
@@ -103,14 +99,15 @@ export async function startPgliteThread(
     worker.once('exit', onExit);
   });
 
-  worker.on('message', (msg: Reply) => {
-    if ('op' in msg) return;
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
+  worker.on('message', (replies: Reply[]) => {
+    for (const msg of replies) {
+      const p = pending.get(msg.id);
+      if (!p) continue;
+      pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.value);
+      else p.reject(reviveError(msg.error));
+    }
     if (pending.size === 0) worker.unref();
-    if (msg.ok) p.resolve(msg.value);
-    else p.reject(reviveError(msg.error));
   });
   worker.on('error', (err) => {
     die(
@@ -130,6 +127,35 @@ export async function startPgliteThread(
   });
   worker.unref();
 
+  // Requests go out in batches: everything asked in one turn of the event loop is one message (see
+  // the worker: each message is a wake-up of the other thread, dearer than a query when busy).
+  let outbox: (Request & { id: number })[] = [];
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    const batch = outbox;
+    outbox = [];
+    if (batch.length === 0 || dead) return;
+    try {
+      worker.postMessage(batch);
+    } catch {
+      // A parameter structured clone cannot copy (a function, a symbol): the caller's mistake,
+      // and only that caller's. The others go one by one.
+      for (const message of batch) {
+        try {
+          worker.postMessage([message]);
+        } catch (err) {
+          const p = pending.get(message.id);
+          pending.delete(message.id);
+          p?.reject(
+            new TypeError(`cannot send this query to the embedded database: ${(err as Error).message}`),
+          );
+        }
+      }
+      if (pending.size === 0) worker.unref();
+    }
+  };
+
   function request(message: Request): { id: number; reply: Promise<unknown> } {
     const id = nextId++;
     const reply = new Promise<unknown>((resolve, reject) => {
@@ -137,15 +163,13 @@ export async function startPgliteThread(
         reject(dead);
         return;
       }
-      try {
-        worker.postMessage({ ...message, id });
-      } catch (err) {
-        // A parameter structured clone cannot copy (a function, a symbol): the caller's mistake.
-        reject(new TypeError(`cannot send this query to the embedded database: ${(err as Error).message}`));
-        return;
-      }
       if (pending.size === 0) worker.ref();
       pending.set(id, { resolve, reject });
+      outbox.push({ ...message, id });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
     });
     return { id, reply };
   }

@@ -53,6 +53,15 @@ describe('PGlite in a worker thread', () => {
     expect(update.rowCount).toBe(1);
   });
 
+  it('refuses a parameter it cannot send, failing only that query', async () => {
+    const [bad, good] = await Promise.allSettled([
+      sql.query('SELECT $1::text AS x', [() => 1]),
+      sql.query<{ x: string }>('SELECT $1::text AS x', ['fine']),
+    ]);
+    expect(bad.status === 'rejected' && String(bad.reason)).toMatch(/cannot send this query/);
+    expect(good.status === 'fulfilled' && good.value.rows).toEqual([{ x: 'fine' }]);
+  });
+
   it('keeps PostgreSQL error fields (code, detail, constraint) for callers that check them', async () => {
     await sql.query('INSERT INTO thread_values (id) VALUES (2)');
     const err = (await sql
