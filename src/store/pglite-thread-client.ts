@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { UnavailableError } from '../core/errors.js';
-import type { SqlClient, SqlResult } from '../core/sql-client.js';
+import type { QueryOptions, SqlClient, SqlResult } from '../core/sql-client.js';
 
 /** What the worker thread (src/store/pglite-worker.mjs) is asked. */
 type Request =
-  | { op: 'query'; sql: string; params?: readonly unknown[] | undefined; tx?: number }
+  | { op: 'query'; sql: string; params?: readonly unknown[] | undefined; tx?: number; low?: boolean }
   | { op: 'exec'; sql: string }
   | { op: 'begin' }
   | { op: 'end'; tx: number; commit: boolean }
@@ -174,14 +174,20 @@ export async function startPgliteThread(
     return { id, reply };
   }
   const call = (message: Request) => request(message).reply;
-  const query = <T>(sql: string, params?: readonly unknown[], tx?: number) =>
-    call({ op: 'query', sql, params, ...(tx === undefined ? {} : { tx }) }) as Promise<SqlResult<T>>;
+  const query = <T>(sql: string, params?: readonly unknown[], tx?: number, low?: boolean) =>
+    call({
+      op: 'query',
+      sql,
+      params,
+      ...(tx === undefined ? {} : { tx }),
+      ...(low ? { low } : {}),
+    }) as Promise<SqlResult<T>>;
 
   return {
     dialect: 'pglite',
     thread: worker,
-    query<T>(sql: string, params?: readonly unknown[]) {
-      return query<T>(sql, params);
+    query<T>(sql: string, params?: readonly unknown[], options?: QueryOptions) {
+      return query<T>(sql, params, undefined, options?.background);
     },
     async exec(sql) {
       await call({ op: 'exec', sql });

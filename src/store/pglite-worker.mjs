@@ -10,7 +10,7 @@
  * built package (scripts/build.mjs copies it into dist/), with no TypeScript loader to start in a
  * second thread. It imports PGlite and nothing of devbot's.
  *
- * Messages in (arrays of):  {op: 'query', id, sql, params, tx?} | {op: 'exec', id, sql}
+ * Messages in (arrays of):  {op: 'query', id, sql, params, tx?, low?} | {op: 'exec', id, sql}
  *               | {op: 'begin', id} | {op: 'end', id, tx, commit} | {op: 'close', id}
  * Messages out: {op: 'ready'} | {op: 'failed', error} once, then arrays of
  *               {id, ok: true, value} | {id, ok: false, error}
@@ -113,8 +113,17 @@ const pglite = db;
 /** @type {Map<number, { tx: import('@electric-sql/pglite').Transaction, end: (how: { id: number, commit: boolean }) => void }>} */
 const transactions = new Map();
 
-/** @param {number} id */
+/**
+ * Enters a transaction; resolves once it holds PGlite (or failed to begin).
+ * @param {number} id
+ * @returns {Promise<void>}
+ */
 function begin(id) {
+  /** @type {() => void} */
+  let started = () => {};
+  const holding = new Promise((resolve) => {
+    started = () => resolve(undefined);
+  });
   /** @type {(how: { id: number, commit: boolean }) => void} */
   let end = () => {};
   /** @type {Promise<{ id: number, commit: boolean }>} */
@@ -129,6 +138,7 @@ function begin(id) {
       entered = true;
       transactions.set(id, { tx, end });
       ok(id, null);
+      started();
       const how = await ended;
       endId = how.id;
       if (!how.commit) throw ROLLBACK;
@@ -136,6 +146,7 @@ function begin(id) {
     .then(
       () => endId !== undefined && ok(endId, null),
       (err) => {
+        started();
         if (!entered) fail(id, err);
         else if (endId !== undefined) {
           if (err === ROLLBACK) ok(endId, null);
@@ -144,52 +155,115 @@ function begin(id) {
       },
     )
     .finally(() => transactions.delete(id));
+  return holding;
 }
 
 /**
- * @param {{ op: string, id: number, sql?: string, params?: unknown[], tx?: number, commit?: boolean }} msg
+ * The queue in front of PGlite: one statement at a time, as PGlite runs them anyway, but those
+ * marked `low` (memory searches) only when nothing else waits, so a task's write waits for at most
+ * the one search already running, never for a queue of them. Between two statements the thread
+ * turns its event loop once: replies go out as they are ready, and requests that arrived meanwhile
+ * get their place in the queue.
+ * @type {(() => Promise<void>)[]}
  */
-async function handle(msg) {
-  const { id } = msg;
+const urgent = [];
+/** @type {(() => Promise<void>)[]} */
+const later = [];
+let pumping = false;
+
+/**
+ * @param {() => Promise<void>} job
+ * @param {boolean} low
+ */
+function enqueue(job, low) {
+  (low ? later : urgent).push(job);
+  if (!pumping) void pump();
+}
+
+async function pump() {
+  pumping = true;
   try {
-    switch (msg.op) {
-      case 'query': {
-        if (msg.tx === undefined) {
-          ok(id, result(await pglite.query(msg.sql ?? '', msg.params)));
-          return;
-        }
-        const open = transactions.get(msg.tx);
-        if (!open) throw new Error('the transaction is already over');
-        ok(id, result(await open.tx.query(msg.sql ?? '', msg.params)));
+    for (;;) {
+      const job = urgent.shift() ?? later.shift();
+      if (!job) return;
+      await job();
+      if (urgent.length > 0 || later.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+/**
+ * @param {number} id
+ * @param {() => Promise<void>} work
+ */
+function guarded(id, work) {
+  return async () => {
+    try {
+      await work();
+    } catch (err) {
+      fail(id, err);
+    }
+  };
+}
+
+/**
+ * @param {{ op: string, id: number, sql?: string, params?: unknown[], tx?: number, commit?: boolean, low?: boolean }} msg
+ */
+function handle(msg) {
+  const { id } = msg;
+  switch (msg.op) {
+    case 'query':
+      if (msg.tx === undefined) {
+        enqueue(
+          guarded(id, async () => ok(id, result(await pglite.query(msg.sql ?? '', msg.params)))),
+          msg.low === true,
+        );
         return;
       }
-      case 'exec':
-        await pglite.exec(msg.sql ?? '');
-        ok(id, null);
-        return;
-      case 'begin':
-        begin(id);
-        return;
-      case 'end': {
+      // A statement of an open transaction: the transaction holds PGlite, it runs now.
+      void guarded(id, async () => {
         const open = msg.tx === undefined ? undefined : transactions.get(msg.tx);
         if (!open) throw new Error('the transaction is already over');
-        open.end({ id, commit: msg.commit === true });
-        return;
-      }
-      case 'close':
-        await pglite.close();
-        ok(id, null);
-        return;
-      default:
-        throw new Error(`unknown operation ${msg.op}`);
+        ok(id, result(await open.tx.query(msg.sql ?? '', msg.params)));
+      })();
+      return;
+    case 'exec':
+      enqueue(
+        guarded(id, async () => {
+          await pglite.exec(msg.sql ?? '');
+          ok(id, null);
+        }),
+        false,
+      );
+      return;
+    case 'begin':
+      // The queue moves on once the transaction holds PGlite; what follows waits inside PGlite.
+      enqueue(() => begin(id), false);
+      return;
+    case 'end': {
+      const open = msg.tx === undefined ? undefined : transactions.get(msg.tx);
+      if (!open) fail(id, new Error('the transaction is already over'));
+      else open.end({ id, commit: msg.commit === true });
+      return;
     }
-  } catch (err) {
-    fail(id, err);
+    case 'close':
+      enqueue(
+        guarded(id, async () => {
+          await pglite.close();
+          ok(id, null);
+        }),
+        false,
+      );
+      return;
+    default:
+      fail(id, new Error(`unknown operation ${msg.op}`));
   }
 }
 
 // Requests come in batches too (an array: everything the main thread asked in one turn).
 port.on('message', (batch) => {
-  for (const msg of batch) void handle(msg);
+  for (const msg of batch) handle(msg);
 });
 port.postMessage({ op: 'ready' });

@@ -123,6 +123,20 @@ describe('PGlite in a worker thread', () => {
     expect(ticks).toBeGreaterThan(2);
   }, 60_000);
 
+  it('runs background queries (memory searches) only when nothing else waits', async () => {
+    const done: string[] = [];
+    const heavy = 'SELECT count(*) FROM generate_series(1, 200000)';
+    const track = (name: string, p: Promise<unknown>) => p.then(() => done.push(name));
+    await Promise.all([
+      track('search 1', sql.query(heavy, [], { background: true })),
+      track('search 2', sql.query(heavy, [], { background: true })),
+      track('search 3', sql.query(heavy, [], { background: true })),
+      track('write', sql.query('UPDATE thread_values SET j = $1 WHERE id = 1', ['{"w":1}'])),
+    ]);
+    // The write waited for the search already running, not for the ones queued before it.
+    expect(done.indexOf('write')).toBeLessThan(done.indexOf('search 2'));
+  }, 60_000);
+
   it('fails every call in flight, and later ones, when its thread dies', async () => {
     const own = join(tempDir('devbot-pglite-thread-'), 'db');
     cpSync(template, own, { recursive: true });
