@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UnavailableError } from '../core/errors.js';
 import type { QueryOptions, SqlClient, SqlResult } from '../core/sql-client.js';
@@ -52,11 +55,40 @@ function reviveError(e: SerializedError): Error {
  * The thread is referenced only while a call is in flight: an idle client does not keep the
  * process alive, a pending query does.
  */
+/** A compiled WebAssembly.Module (devbot's TypeScript lib has WebAssembly's types, not its value). */
+type WasmModule = object;
+const wasmApi = (
+  globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }
+).WebAssembly;
+let compiled: Promise<WasmModule | undefined> | undefined;
+
+/**
+ * PGlite's engine compiled once per process and handed to each thread (a WebAssembly.Module
+ * crosses to a worker without recompiling): a thread started later, by a CLI command or a test
+ * reopening a directory, skips the compile. Undefined if the file is not where the package keeps it:
+ * the thread then loads PGlite's own.
+ */
+function pgliteWasm(): Promise<WasmModule | undefined> {
+  compiled ??= (async () => {
+    try {
+      const dist = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+      return await wasmApi.compile(await readFile(join(dist, 'pglite.wasm')));
+    } catch {
+      return undefined;
+    }
+  })();
+  return compiled;
+}
+
 export async function startPgliteThread(
   options: { dataDir?: string } = {},
 ): Promise<SqlClient & { readonly thread: Worker }> {
+  const pgliteWasmModule = await pgliteWasm();
   const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
-    workerData: options.dataDir ? { dataDir: options.dataDir } : {},
+    workerData: {
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(pgliteWasmModule ? { pgliteWasmModule } : {}),
+    },
     // Its output is PGlite's own (nothing by default); stdio stays the process's.
   });
   const pending = new Map<number, Pending>();

@@ -28,7 +28,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 const port = parentPort;
 if (!port) throw new Error('pglite-worker.mjs runs as a worker thread');
 
-/** @type {{ dataDir?: string }} */
+/** @type {{ dataDir?: string, pgliteWasmModule?: WebAssembly.Module }} */
 const options = workerData ?? {};
 
 /** The caller asked for a rollback: not an error to report. */
@@ -102,6 +102,7 @@ let db;
 try {
   db = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.pgliteWasmModule ? { pgliteWasmModule: options.pgliteWasmModule } : {}),
     extensions: { vector },
   });
 } catch (err) {

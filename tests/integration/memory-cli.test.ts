@@ -47,5 +47,6 @@ describe('devbot memory on the embedded database', () => {
     expect(lines.filter((l) => !l.startsWith('    ')).map((l) => l.split('  ').slice(1, 3))).toEqual([
       ['acme/web', 'commands'],
     ]);
-  });
+    // A new cluster and three opens of it (each CLI command starts the database's thread).
+  }, 60_000);
 });
