@@ -107,7 +107,8 @@ try {
   });
 } catch (err) {
   port.postMessage({ op: 'failed', error: serializeError(err) });
-  process.exit(1);
+  // The main thread ends this thread once it has read why (exiting here could lose the message).
+  await new Promise(() => {});
 }
 const pglite = db;
 

@@ -4,7 +4,7 @@
  * transaction is pinned (other queries wait behind it), the event loop runs while a long query
  * does, and a thread that dies fails every call in flight with a clear error.
  */
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient } from '../../src/core/sql-client.js';
@@ -136,6 +136,12 @@ describe('PGlite in a worker thread', () => {
     // The write waited for the search already running, not for the ones queued before it.
     expect(done.indexOf('write')).toBeLessThan(done.indexOf('search 2'));
   }, 60_000);
+
+  it('rejects an open that fails with the reason', async () => {
+    const file = join(tempDir('devbot-pglite-thread-'), 'a-file');
+    writeFileSync(file, 'not a directory');
+    await expect(startPgliteThread({ dataDir: join(file, 'db') })).rejects.toThrow(/ENOTDIR/);
+  });
 
   it('fails every call in flight, and later ones, when its thread dies', async () => {
     const own = join(tempDir('devbot-pglite-thread-'), 'db');
