@@ -32,6 +32,8 @@ export interface LoadOptions {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** A steady rate over all connections (requests/s) instead of as fast as they answer. */
+  overallRate?: number;
   /** Builds each request (for per-request signatures or ids). */
   setupRequest?: (req: Record<string, unknown>) => Record<string, unknown>;
 }
@@ -45,6 +47,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     method: options.method ?? 'GET',
     ...(options.headers ? { headers: options.headers } : {}),
     ...(options.body ? { body: options.body } : {}),
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
     ...(options.setupRequest ? { requests: [{ setupRequest: options.setupRequest as never }] } : {}),
   });
   return {
@@ -63,15 +66,16 @@ export function spawnReady(
   args: string[],
   env: Record<string, string | undefined>,
   ready: RegExp,
+  timeoutMs = 60_000,
 ): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(
-      () => reject(new Error(`${command} did not become ready: ${err.slice(-1000)}`)),
-      60_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} did not become ready: ${err.slice(-1000)}`));
+    }, timeoutMs);
     child.stdout?.on('data', (d) => {
       out += String(d);
       const m = ready.exec(out);

@@ -13,6 +13,12 @@ export interface QueryOptions {
    * connection instead of on every call. One name, one text. PGlite ignores it.
    */
   name?: string;
+  /**
+   * A query that may wait (a memory search): the embedded database runs it only when no other
+   * query is waiting, so it never holds up a task's write behind a queue of searches. PostgreSQL
+   * ignores it (every query has a connection of its own there).
+   */
+  background?: boolean;
 }
 
 export interface SqlClient {

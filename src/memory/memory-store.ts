@@ -45,6 +45,8 @@ export interface StaleMemory {
 const COLUMNS = 'id, repo, kind, content, metadata, task_id, embedding_model, embedding_dim, created_at';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_LIST = 1000;
+/** Searches run when nothing else waits for the embedded database (QueryOptions.background). */
+const BACKGROUND = { background: true } as const;
 export const DEFAULT_EF_SEARCH = 100;
 
 interface MemoryRow {
@@ -119,7 +121,8 @@ export class MemoryStore {
       1000,
     );
     let rows: MemoryRow[];
-    if (exact) rows = (await this.#sql.query<MemoryRow>(statement, params)).rows;
+    // A search waits for the task writes queued beside it on the embedded database (BACKGROUND).
+    if (exact) rows = (await this.#sql.query<MemoryRow>(statement, params, BACKGROUND)).rows;
     else if (this.#sql.dialect === 'pglite') {
       // PGlite is one session: set the HNSW knobs once instead of a transaction per search,
       // which costs several round trips through the WASM boundary.
@@ -128,7 +131,7 @@ export class MemoryStore {
         await this.#sql.exec(`SET hnsw.ef_search = ${ef}${iterative}`);
         this.#sessionEf = ef;
       }
-      rows = (await this.#sql.query<MemoryRow>(statement, params)).rows;
+      rows = (await this.#sql.query<MemoryRow>(statement, params, BACKGROUND)).rows;
     } else {
       const iterative = await this.#iterativeScans();
       rows = await this.#sql.transaction(async (tx) => {
@@ -149,6 +152,7 @@ export class MemoryStore {
     const res = await this.#sql.query<{ n: number | string }>(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM memories WHERE ${where.join(' AND ')} LIMIT ${EXACT_SEARCH_BELOW}) c`,
       params,
+      BACKGROUND,
     );
     return Number(res.rows[0]?.n ?? 0) < EXACT_SEARCH_BELOW;
   }

@@ -47,6 +47,6 @@ describe('devbot memory on the embedded database', () => {
     expect(lines.filter((l) => !l.startsWith('    ')).map((l) => l.split('  ').slice(1, 3))).toEqual([
       ['acme/web', 'commands'],
     ]);
-    // Four openings of the embedded database (each loads PGlite's WASM): slow on a busy machine.
+    // A new cluster and three opens of it (each CLI command starts the database's thread).
   }, 60_000);
 });

@@ -68,6 +68,8 @@ describe.skipIf(unreachable !== null)(
           'package/bin/devbot.js',
           'package/dist/src/main.js',
           'package/dist/src/store/migrations/001_tasks.sql',
+          // The embedded database's worker thread: plain JavaScript, copied by the build.
+          'package/dist/src/store/pglite-worker.mjs',
           'package/dist/agents/prompts/coder.md',
           'package/.env.example',
         ]),
