@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/config.js';
+import { DEVBOT_COMMANDS } from '../../src/github/commands.js';
+import { BOT_COMMANDS } from '../../src/telegram/parse-command.js';
 
 /** README and docs/*.md: relative links resolve, anchors exist, and the env vars they name are real. */
 const root = join(import.meta.dirname, '../..');
@@ -64,5 +66,28 @@ describe('docs', () => {
       }
     }
     expect([...new Set(unknown)]).toEqual([]);
+  });
+
+  it("README's command tables list every Telegram command (the bot's menu and /help) and every /devbot command", () => {
+    const readme = read(join(root, 'README.md'));
+    const section = (heading: string) => {
+      const start = readme.indexOf(`\n${heading}\n`);
+      expect(start).toBeGreaterThan(0);
+      const end = readme.indexOf('\n## ', start + heading.length + 2);
+      return readme.slice(start, end === -1 ? undefined : end);
+    };
+    const telegramRows = section('## Telegram')
+      .split('\n')
+      .filter((l) => l.startsWith('| `/'));
+    const missingTelegram = BOT_COMMANDS.map((c) => `/${c.command}`).filter(
+      (cmd) => !telegramRows.some((row) => new RegExp(`\`${cmd}[\` ]`).test(row)),
+    );
+    const githubRows = section('### On GitHub, in either mode')
+      .split('\n')
+      .filter((l) => l.startsWith('| `'));
+    const missingGithub = Object.keys(DEVBOT_COMMANDS).filter(
+      (cmd) => !githubRows.some((row) => new RegExp(`^\\| (\`[^|]*, )?\`${cmd}[\` ]`).test(row)),
+    );
+    expect({ missingTelegram, missingGithub }).toEqual({ missingTelegram: [], missingGithub: [] });
   });
 });
