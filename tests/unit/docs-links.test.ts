@@ -49,6 +49,20 @@ describe('docs', () => {
     expect(broken).toEqual([]);
   });
 
+  it('name only files of the repository that exist', () => {
+    // Written by a run (the bench's results), or inside an eval task's repository.
+    const notHere = new Set(['bench/results/latest.json', 'tests/run.sh', 'scripts/release.sh']);
+    const missing: string[] = [];
+    for (const doc of docs)
+      for (const m of read(join(root, doc)).matchAll(
+        /\b((?:tests|bench|scripts|infra|src|agents|sandbox)\/[\w./-]+\.(?:ts|mjs|sh|yml|json|md))\b/g,
+      )) {
+        const path = m[1] ?? '';
+        if (!notHere.has(path) && !existsSync(join(root, path))) missing.push(`${doc}: ${path}`);
+      }
+    expect(missing).toEqual([]);
+  });
+
   it('name only environment variables devbot reads', () => {
     const known = new Set(Object.keys(configSchema.shape));
     // Read outside the schema (the env file itself, the tests) or by docker compose only.
