@@ -211,13 +211,15 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       // Alive while it renews its presence: a gateway treats the previews of a worker that stopped
       // renewing (killed) as dead and has them revived by any worker, and other workers' reapers
       // spare the cloud sandboxes this one still holds (previews after their task).
+      // Once per outage, without a stack trace (the Redis outage itself is logged with its fix).
       const leave = directory.announce(instance, (err) =>
         logger.warn(
-          { err },
+          { reason: err instanceof Error ? err.message : String(err) },
           'cannot mark this worker alive in Redis; other processes may treat its previews and sandboxes as left behind',
         ),
       );
-      stack.push(leave);
+      // Removing the key is a courtesy (it lapses in 15 s): never hold a shutdown on a Redis that is away.
+      stack.push({ name: "the worker's presence key", maxMs: 1000, run: leave });
     }
     if (role === 'worker' && revivals) {
       const revivalConnection = createRedis(infra.redis.url, { blocking: true, name: 'devbot-previews' });
