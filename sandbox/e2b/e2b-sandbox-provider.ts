@@ -65,6 +65,11 @@ export interface E2BSandboxProviderOptions {
   /** Default per-command time limit. */
   commandTimeoutMs?: number;
   outputLimit?: number;
+  /**
+   * This process's id, stamped on the sandboxes it creates (`owner`), so that another process's
+   * reaper leaves them alone while this one is alive (a preview held after its task ended).
+   */
+  owner?: string;
   sdk?: E2BSdk;
 }
 
@@ -93,7 +98,10 @@ export const defaultE2BSdk: E2BSdk = {
 
 export class E2BSandboxProvider implements SandboxProvider {
   readonly name = 'e2b';
-  readonly #o: Required<Omit<E2BSandboxProviderOptions, 'template'>> & { template?: string };
+  readonly #o: Required<Omit<E2BSandboxProviderOptions, 'template' | 'owner'>> & {
+    template?: string;
+    owner?: string;
+  };
   readonly #live = new Set<E2BSandbox>();
 
   constructor(options: E2BSandboxProviderOptions) {
@@ -118,7 +126,12 @@ export class E2BSandboxProvider implements SandboxProvider {
       apiKey: this.#o.apiKey,
       timeoutMs,
       // A chat's persistent sandbox outlives the task that created it: the reaper leaves it alone.
-      metadata: { ...APP_TAG, taskId: options.taskId, ...(options.persistent ? { persistent: 'true' } : {}) },
+      metadata: {
+        ...APP_TAG,
+        taskId: options.taskId,
+        ...(this.#o.owner ? { owner: this.#o.owner } : {}),
+        ...(options.persistent ? { persistent: 'true' } : {}),
+      },
       // No network unless the task asks for it (E2B has no domain allowlist: it is all or nothing).
       allowInternetAccess: options.network === true,
     });
@@ -145,18 +158,25 @@ export class E2BSandboxProvider implements SandboxProvider {
 
   /**
    * Kills devbot's sandboxes whose task has ended (a worker crashed before closing them).
-   * Returns the ids it killed.
+   * A sandbox open here, a chat's persistent one, and one whose owner is another process that is
+   * still alive (it holds the sandbox as a preview after the task, and closes it when the preview
+   * ends) are left alone. Returns the ids it killed.
    */
-  async reap(isTaskFinished: (taskId: string) => Promise<boolean>): Promise<string[]> {
+  async reap(
+    isTaskFinished: (taskId: string) => Promise<boolean>,
+    isOwnerAlive: (owner: string) => Promise<boolean> = async () => false,
+  ): Promise<string[]> {
     const killed: string[] = [];
     const open = new Set([...this.#live].map((s) => s.id));
     for (const info of await this.#o.sdk.list({ apiKey: this.#o.apiKey, metadata: APP_TAG })) {
       const taskId = info.metadata['taskId'];
       if (open.has(info.sandboxId) || !taskId || info.metadata['persistent'] === 'true') continue;
-      if (await isTaskFinished(taskId)) {
-        await this.#o.sdk.kill(info.sandboxId, { apiKey: this.#o.apiKey });
-        killed.push(info.sandboxId);
-      }
+      if (!(await isTaskFinished(taskId))) continue;
+      const owner = info.metadata['owner'];
+      // Our own sandbox that is not open here has leaked; another live process's is its business.
+      if (owner && owner !== this.#o.owner && (await isOwnerAlive(owner))) continue;
+      await this.#o.sdk.kill(info.sandboxId, { apiKey: this.#o.apiKey });
+      killed.push(info.sandboxId);
     }
     return killed;
   }

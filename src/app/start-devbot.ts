@@ -122,6 +122,7 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       role,
       redis: infra.connection,
       previews: previewPublisherFor(role, registry, directory, () => internalUrl, instance),
+      instance,
     });
     stack.push(() => sandboxes.close(), 'the sandboxes');
 
@@ -199,21 +200,28 @@ export async function startDevbot(options: StartOptions): Promise<DevbotApp> {
       },
     });
     const worker =
-      role === 'all' || role === 'worker' ? await startWorker(runtime, infra, modules, stack, options) : null;
+      role === 'all' || role === 'worker'
+        ? await startWorker(runtime, infra, modules, stack, options, (owner) => directory.isAlive(owner))
+        : null;
     for (const mod of modules.all) {
       started.push(mod);
       if (mod.start) await mod.start();
     }
-    if (role === 'worker' && revivals) {
+    if (worker) {
       // Alive while it renews its presence: a gateway treats the previews of a worker that stopped
-      // renewing (killed) as dead and has them revived by any worker.
+      // renewing (killed) as dead and has them revived by any worker, and other workers' reapers
+      // spare the cloud sandboxes this one still holds (previews after their task).
+      // Once per outage, without a stack trace (the Redis outage itself is logged with its fix).
       const leave = directory.announce(instance, (err) =>
         logger.warn(
-          { err },
-          'cannot mark this worker alive in Redis; gateways will revive its previews elsewhere',
+          { reason: err instanceof Error ? err.message : String(err) },
+          'cannot mark this worker alive in Redis; other processes may treat its previews and sandboxes as left behind',
         ),
       );
-      stack.push(leave);
+      // Removing the key is a courtesy (it lapses in 15 s): never hold a shutdown on a Redis that is away.
+      stack.push({ name: "the worker's presence key", maxMs: 1000, run: leave });
+    }
+    if (role === 'worker' && revivals) {
       const revivalConnection = createRedis(infra.redis.url, { blocking: true, name: 'devbot-previews' });
       stack.push(async () => revivalConnection.disconnect());
       revivals.serve((token) => modules.reviveNow(token), { connection: revivalConnection });
@@ -345,6 +353,8 @@ async function startWorker(
   modules: AppModules,
   stack: ShutdownStack,
   options: Pick<StartOptions, 'reconcileIntervalMs' | 'shutdownGraceMs'>,
+  /** Whether another devbot process (the owner of a cloud sandbox) is still running. */
+  isOwnerAlive: (owner: string) => Promise<boolean>,
 ): Promise<TaskWorker> {
   const { config, logger, metrics, sandboxes } = runtime;
   const workerConnection = createRedis(infra.redis.url, {
@@ -387,7 +397,7 @@ async function startWorker(
     const reaped = await sandboxes.reap?.(async (taskId) => {
       const task = await infra.store.getTask(taskId);
       return !task || isTerminal(task.status);
-    });
+    }, isOwnerAlive);
     if (reaped?.length) logger.info({ sandboxes: reaped }, 'reaped sandboxes of ended tasks');
     await expireApprovals();
   };

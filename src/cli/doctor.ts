@@ -146,7 +146,7 @@ export async function runDoctor(
     Promise.resolve(checkLocalRepos(config)),
     needed('llm', () => checkLlm(config, deps, probe)),
     Promise.resolve(checkGateway(config)),
-    checkPostgres(config, deps, probe),
+    checkPostgres(config, deps, probe, role),
     checkRedis(config, deps, probe),
     needed('sandbox', () => checkSandbox(config, deps, probe)),
     needed('git', () => checkGit(deps)),
@@ -631,7 +631,22 @@ function checkGateway(config: Config): DoctorCheck[] {
 
 type Probe = <T>(what: string, p: Promise<T>) => Promise<T>;
 
-async function checkPostgres(config: Config, deps: DoctorDeps, probe: Probe): Promise<DoctorCheck[]> {
+async function checkPostgres(
+  config: Config,
+  deps: DoctorDeps,
+  probe: Probe,
+  role: Role,
+): Promise<DoctorCheck[]> {
+  // `devbot start --role R` refuses the embedded database (it serves one process): say so here too.
+  if (!config.DATABASE_URL && role !== 'all')
+    return [
+      {
+        name: 'postgres',
+        status: 'fail',
+        detail: `--role ${role} needs DATABASE_URL: the embedded PGlite serves one process, and split roles share one PostgreSQL`,
+        fix: 'set DATABASE_URL on every role, or run devbot start (all roles in one process)',
+      },
+    ];
   if (!config.DATABASE_URL)
     return [{ name: 'postgres', status: 'ok', detail: `embedded PGlite in ${config.dataDir}` }];
   const where = hostOf(config.DATABASE_URL);

@@ -33,7 +33,7 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       'expire after 3600 (seconds), 90m, 12h, 30d, or never (default: 30d)',
       duration,
     )
-    .option('--admin', "may see and cancel everyone's tasks, read memories and manage tokens")
+    .option('--admin', "may see and cancel everyone's tasks, manage memories, users and tokens")
     .option('--link', 'print a sign-in link for the dashboard (<DEVBOT_PUBLIC_URL>/ui/?token=...) instead')
     .option('--list', 'list the tokens issued that have not expired (ids, never the tokens)')
     .option('--revoke <id>', 'revoke the token with this id (devbot refuses it within seconds)')

@@ -127,7 +127,10 @@ export const configSchema = z.object({
    */
   DEVBOT_STALLED_INTERVAL_MS: int(5000, 500),
   DEVBOT_LOCK_DURATION_MS: int(15_000, 500),
-  /** The whole shutdown (SIGTERM) ends within this, whatever is unreachable; below Docker's 30 s. */
+  /**
+   * The whole shutdown (SIGTERM) ends within this, whatever is unreachable; below Kubernetes' 30 s
+   * and docker-compose.yml's stop_grace_period (Docker's own default is 10 s).
+   */
   DEVBOT_SHUTDOWN_GRACE_MS: int(25_000, 500),
   // Sandbox
   DEVBOT_SANDBOX: z.enum(['local', 'e2b']).default('local'),

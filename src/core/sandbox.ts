@@ -87,8 +87,13 @@ export interface SandboxProvider {
   /**
    * Kills sandboxes whose task has ended (cloud sandboxes can outlive a crashed worker); returns
    * the ids it killed. Providers whose sandboxes die with the process need not implement it.
+   * `isOwnerAlive` says whether the process that created a sandbox still runs (split roles: a
+   * worker holding a preview after its task); a live owner's sandboxes are left alone.
    */
-  reap?(isTaskFinished: (taskId: string) => Promise<boolean>): Promise<string[]>;
+  reap?(
+    isTaskFinished: (taskId: string) => Promise<boolean>,
+    isOwnerAlive?: (owner: string) => Promise<boolean>,
+  ): Promise<string[]>;
   /** Checks the provider can run here (bwrap installed, API key set); throws UnavailableError. */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -74,6 +74,11 @@ export class PreviewDirectory {
     };
   }
 
+  /** Whether a process announced itself and still renews its presence. */
+  async isAlive(worker: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#presenceKey(worker))) === 1;
+  }
+
   /**
    * The worker that serves a token, or null when unknown, expired, malformed or stale (its worker
    * is gone; the entry is removed so that the next lookup does not ask again).
@@ -81,7 +86,7 @@ export class PreviewDirectory {
   async lookup(token: string): Promise<RemotePreview | null> {
     const entry = await this.#read(token);
     if (!entry?.worker) return entry;
-    if ((await this.#redis.exists(this.#presenceKey(entry.worker))) === 1) return entry;
+    if (await this.isAlive(entry.worker)) return entry;
     await this.#redis.del(this.#key(token)).catch(() => {});
     return null;
   }

@@ -3,7 +3,7 @@
  * starting another: `/devbot go` approves its waiting plan, `/devbot revise <what>` plans again with
  * the change, and any other `/devbot <text>` goes to the running crew (steering) or, while the plan
  * waits, revises it. `/devbot allow` (once), `/devbot allow task` (for the rest of the task) and
- * `/devbot deny` answer the oldest command the running task waits on (`approval: commands`).
+ * `/devbot deny` answer the newest command the running task waits on (`approval: commands`).
  * The sender already passed the write-permission gate. Pure parsing plus one
  * injected lookup, so github-trigger.ts keeps only the one hook.
  */

@@ -97,6 +97,35 @@ describe('config', () => {
     expect(missing).toEqual([]);
   });
 
+  it('.env.example: only variables devbot reads (or docker compose), each under a comment, values the defaults', () => {
+    const example = readFileSync(join(import.meta.dirname, '../../.env.example'), 'utf8');
+    const lines = example.split('\n');
+    const composeOnly = lines.findIndex((l) => l.startsWith('# --- docker compose only'));
+    expect(composeOnly).toBeGreaterThan(0);
+    const known = new Set(Object.keys(configSchema.shape));
+    const defaults = loadConfig({}, '/srv/app') as unknown as Record<string, unknown>;
+    const unknown: string[] = [];
+    const uncommented: string[] = [];
+    const notDefault: string[] = [];
+    // A variable's comment is the block of `#` lines right above it, or above the variables
+    // listed with it (no blank line between).
+    let commented = false;
+    lines.slice(0, composeOnly).forEach((line) => {
+      if (line.trim() === '') commented = false;
+      else if (line.startsWith('#')) commented = !line.startsWith('# ---');
+      const m = /^([A-Z][A-Z0-9_]+)=(.*)$/.exec(line);
+      if (!m) return;
+      const [, name, value] = m as unknown as [string, string, string];
+      if (!known.has(name)) unknown.push(name);
+      if (!commented) uncommented.push(name);
+      if (value !== '' && known.has(name)) {
+        const parsed = loadConfig({ [name]: value }, '/srv/app') as unknown as Record<string, unknown>;
+        if (JSON.stringify(parsed[name]) !== JSON.stringify(defaults[name])) notDefault.push(name);
+      }
+    });
+    expect({ unknown, uncommented, notDefault }).toEqual({ unknown: [], uncommented: [], notDefault: [] });
+  });
+
   it('generates the JWT secret once, owner-readable only, and reuses it', () => {
     const dir = tempDir();
     try {

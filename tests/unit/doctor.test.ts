@@ -447,6 +447,18 @@ describe('devbot doctor', () => {
     expect((await runDoctor(loadConfig(baseEnv), broken)).ok).toBe(false);
   });
 
+  it('--role other than all on the embedded database fails, as devbot start --role refuses it', async () => {
+    const { DATABASE_URL: _, ...embedded } = baseEnv;
+    const worker = await runDoctor(loadConfig(embedded), healthyDeps(), { role: 'worker' });
+    expect(worker.ok).toBe(false);
+    expect(check(worker, 'postgres')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('--role worker needs DATABASE_URL'),
+      fix: expect.stringContaining('DATABASE_URL'),
+    });
+    expect(check(await runDoctor(loadConfig(embedded), healthyDeps()), 'postgres').status).toBe('ok');
+  });
+
   it('fails a dead LLM endpoint, naming the URL (the real probe, a closed port)', async () => {
     const port = await closedPort();
     const env = { ...baseEnv, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` };

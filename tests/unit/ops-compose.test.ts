@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { USERNS_CAPABILITIES } from '../../sandbox/local/launch-mode.js';
-import { configSchema } from '../../src/config/config.js';
+import { configSchema, loadConfig } from '../../src/config/config.js';
 import { ROOT, repoFile, repoYaml, run, which } from './ops-helpers.js';
 
 interface Service {
@@ -21,6 +21,7 @@ interface Service {
   security_opt?: string[];
   cap_drop?: string[];
   cap_add?: string[];
+  stop_grace_period?: string;
   privileged?: boolean;
   user?: string;
 }
@@ -64,6 +65,12 @@ describe('docker-compose.yml', () => {
       expect(service?.depends_on?.['redis']?.condition).toBe('service_healthy');
       expect(service?.privileged).toBeUndefined();
       if (role !== 'worker') expect(service?.cap_add).toBeUndefined();
+    }
+    // Docker kills 10 s after SIGTERM by default: each role gets longer than its shutdown grace.
+    const graceMs = loadConfig({}).DEVBOT_SHUTDOWN_GRACE_MS;
+    for (const role of ROLES) {
+      const m = /^(\d+)s$/.exec(compose.services[role]?.stop_grace_period ?? '');
+      expect(Number(m?.[1] ?? 0) * 1000, `${role}: stop_grace_period`).toBeGreaterThan(graceMs);
     }
     // The image's HEALTHCHECK covers the roles (every role serves /healthz).
     expect(repoFile('Dockerfile')).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);

@@ -268,4 +268,30 @@ describe('E2BSandboxProvider (fake SDK)', () => {
     expect(killed).toEqual(['old1']);
     expect(sdk.killedIds).toEqual(['old1']);
   });
+
+  it("split workers: another worker's reaper spares a preview its live owner holds after the task, not a dead owner's", async () => {
+    // One E2B account, two worker processes. Worker A's task ended; A holds its sandbox as a preview.
+    const sdk = new FakeSdk();
+    const a = new E2BSandboxProvider({ apiKey: 'k', sdk, owner: 'worker-a' });
+    const b = new E2BSandboxProvider({ apiKey: 'k', sdk, owner: 'worker-b' });
+    const preview = await a.create({ taskId: 'ended' });
+    const leakedByB = await b.create({ taskId: 'ended' });
+    await leakedByB.close(); // closed here, but (say) the kill was lost: B's own leak
+    sdk.killedIds.length = 0;
+    expect(sdk.created.map((c) => c.metadata['owner'])).toEqual(['worker-a', 'worker-b']);
+    sdk.listed = sdk.sandboxes.map((sb, i) => ({
+      sandboxId: sb.sandboxId,
+      metadata: sdk.created[i]!.metadata,
+    }));
+    const alive = new Set(['worker-a', 'worker-b']);
+    const finished = async () => true;
+    const isAlive = async (owner: string) => alive.has(owner);
+
+    expect(await b.reap(finished, isAlive)).toEqual([leakedByB.id]);
+    expect(sdk.killedIds).not.toContain(preview.id);
+    // A is killed (its presence lapses): its sandbox is left behind, and B reaps it.
+    alive.delete('worker-a');
+    sdk.listed = sdk.listed.filter((l) => l.sandboxId !== leakedByB.id);
+    expect(await b.reap(finished, isAlive)).toEqual([preview.id]);
+  });
 });

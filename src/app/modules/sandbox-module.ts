@@ -36,6 +36,8 @@ export interface SandboxFactoryContext {
   redis: Redis;
   /** Where the provider publishes preview sockets (the registry, shared through Redis by a worker). */
   previews: PreviewPublisher;
+  /** This process's id: cloud sandboxes carry it, so other processes' reapers spare them while it lives. */
+  instance?: string;
 }
 
 export interface SandboxModuleOptions {
@@ -89,6 +91,7 @@ export function defaultSandboxProvider(ctx: SandboxFactoryContext): SandboxProvi
       ...(config.E2B_TEMPLATE ? { template: config.E2B_TEMPLATE } : {}),
       timeoutMs: config.DEVBOT_SANDBOX_TIMEOUT_MS,
       outputLimit: config.DEVBOT_SANDBOX_OUTPUT_LIMIT,
+      ...(ctx.instance ? { owner: ctx.instance } : {}),
     });
   }
   const log = logger.child({ module: 'sandbox' });
