@@ -168,7 +168,7 @@ export class ChatCommands {
     if (!link) return `Signing in with GitHub is not set up on this devbot; ${manual}.`;
     return [
       `Sign in with GitHub: <a href="${escapeHtml(link)}">link your GitHub account</a>.`,
-      'The link works once, for 10 minutes, and only for you: do not share it.',
+      'The link works once, for 10 minutes, and only for you: do not share it. After signing in, confirm on the page that names this Telegram account.',
     ].join('\n');
   }
 
