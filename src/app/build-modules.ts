@@ -150,7 +150,7 @@ export async function buildModules(
       chatSandbox: sandbox.chatShell,
       authorize: (subject, repo) => authorizer.assertMayChange(subject, repo),
       links: chatLinks,
-      loginLink: (subject) => githubLogin.loginLink(subject),
+      loginLink: (subject, label) => githubLogin.loginLink(subject, label),
     },
     options.telegram,
   );

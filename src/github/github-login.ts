@@ -2,8 +2,13 @@
  * Signing in with GitHub to link a Telegram user to a GitHub login (issue 13), through the GitHub
  * App's OAuth client: `/auth/github/start?state=…` sends the person to GitHub's authorize page, and
  * `/auth/github/callback` redeems the one-time state (which says who asked), exchanges the code for
- * a user token, asks `GET /user` whose it is and links the two. The token is used for that one call
- * and never stored; a state that was never issued, expired or already used links nothing.
+ * a user token and asks `GET /user` whose it is. The token is used for that one call and never
+ * stored; a state that was never issued, expired or already used links nothing.
+ *
+ * The state says who asked, not who signs in: anyone who opens a /login link signs in for its
+ * asker. So the callback links nothing yet: it names the Telegram account that would act as the
+ * GitHub user and asks that person to confirm with a POST to `/auth/github/confirm` (a one-time
+ * token, five minutes). A victim sent an attacker's link sees whose account it is and stops there.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoginStates, SubjectAccess } from '../core/index.js';
@@ -11,6 +16,7 @@ import type { RawRoute } from '../http/raw-route.js';
 
 export const LOGIN_START_PATH = '/auth/github/start';
 export const LOGIN_CALLBACK_PATH = '/auth/github/callback';
+export const LOGIN_CONFIRM_PATH = '/auth/github/confirm';
 
 export interface GithubOAuthClient {
   clientId: string;
@@ -39,17 +45,35 @@ export function loginStartUrl(publicUrl: string, state: string): string {
   return `${publicUrl.replace(/\/+$/, '')}${LOGIN_START_PATH}?state=${encodeURIComponent(state)}`;
 }
 
-function page(res: ServerResponse, status: number, title: string, text: string): void {
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** A page of escaped text; `html` (already escaped by the caller) follows it. */
+function page(res: ServerResponse, status: number, title: string, text: string, html = ''): void {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
-    'content-security-policy': "default-src 'none'",
+    'x-frame-options': 'DENY',
+    'content-security-policy': "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
   });
   res.end(
-    `<!doctype html><meta charset="utf-8"><title>${esc(title)}</title><h1>${esc(title)}</h1><p>${esc(text)}</p>`,
+    `<!doctype html><meta charset="utf-8"><title>${esc(title)}</title><h1>${esc(title)}</h1><p>${esc(text)}</p>${html}`,
   );
+}
+
+/** The most a confirmation form's body may be. */
+const CONFIRM_BODY_LIMIT = 1024;
+
+async function formToken(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > CONFIRM_BODY_LIMIT) return '';
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('token') ?? '';
 }
 
 const EXPIRED =
@@ -118,15 +142,15 @@ export function createGithubLoginRoute(options: GithubLoginOptions): RawRoute {
     const state = url.searchParams.get('state') ?? '';
     const code = url.searchParams.get('code') ?? '';
     // The state first, and used up whatever happens next: a code comes with the state it was given.
-    const subject = state ? await options.states.take(state) : null;
-    if (!subject) return page(res, 400, 'Sign-in link expired', EXPIRED);
+    const asker = state ? await options.states.take(state) : null;
+    if (!asker) return page(res, 400, 'Sign-in link expired', EXPIRED);
     if (!code)
       return page(res, 400, 'Sign-in cancelled', 'GitHub sent no code back. Send /login to the bot again.');
     let login: string;
     try {
       login = await githubLoginOf(options, client, code);
     } catch (err) {
-      options.log?.warn({ err, subject }, 'GitHub sign-in failed');
+      options.log?.warn({ err, subject: asker.subject }, 'GitHub sign-in failed');
       return page(
         res,
         502,
@@ -134,6 +158,30 @@ export function createGithubLoginRoute(options: GithubLoginOptions): RawRoute {
         'GitHub did not confirm who you are. Send /login to the bot again.',
       );
     }
+    // Not linked yet: whoever signed in says whether this Telegram account may act as them.
+    const token = await options.states.hold({ ...asker, login });
+    const account = asker.label ?? asker.subject;
+    return page(
+      res,
+      200,
+      'Confirm: link your GitHub account',
+      `You signed in as GitHub user ${login}. Confirming lets the Telegram account ${account} make devbot act as ${login}: change repositories ${login} can write to.`,
+      `<p><strong>Only confirm if ${esc(account)} is your own Telegram account and you sent /login yourself.</strong> If someone sent you this link, close this page: nothing is linked.</p>` +
+        `<form method="post" action="${LOGIN_CONFIRM_PATH}"><input type="hidden" name="token" value="${esc(token)}">` +
+        `<button type="submit">Link ${esc(login)} to ${esc(account)}</button></form>`,
+    );
+  };
+  const confirm = async (req: IncomingMessage, res: ServerResponse) => {
+    const token = await formToken(req);
+    const held = token ? await options.states.redeem(token) : null;
+    if (!held)
+      return page(
+        res,
+        400,
+        'Confirmation expired',
+        'This confirmation is not valid: it expired (5 minutes), was used already, or was never issued. Send /login to the bot again.',
+      );
+    const { subject, login } = held;
     await options.links.link(subject, login);
     options.log?.info({ subject, login }, 'subject linked to a GitHub login by signing in');
     await options
@@ -143,15 +191,19 @@ export function createGithubLoginRoute(options: GithubLoginOptions): RawRoute {
       res,
       200,
       'Signed in',
-      `Your Telegram account now acts as GitHub user ${login}. You can close this page.`,
+      `The Telegram account ${held.label ?? subject} now acts as GitHub user ${login}. You can close this page.`,
     );
   };
   return {
     prefix: '/auth/github/',
     handle: async (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://devbot.invalid');
-      if (req.method !== 'GET') return page(res, 405, 'Not allowed', 'GET only.');
       try {
+        if (url.pathname === LOGIN_CONFIRM_PATH) {
+          if (req.method !== 'POST') return page(res, 405, 'Not allowed', 'POST only.');
+          return await confirm(req, res);
+        }
+        if (req.method !== 'GET') return page(res, 405, 'Not allowed', 'GET only.');
         if (url.pathname === LOGIN_START_PATH) return await start(url, res);
         if (url.pathname === LOGIN_CALLBACK_PATH) return await callback(url, res);
         return page(res, 404, 'Not found', 'No such page.');

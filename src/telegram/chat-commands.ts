@@ -35,7 +35,7 @@ export interface ChatCommandsDeps {
    * A one-time sign-in link with GitHub for a Telegram user (`tg:<id>`), or null when this devbot
    * has no GitHub OAuth client (then /login says how else to get linked).
    */
-  loginLink?: ((subject: string) => Promise<string | null>) | undefined;
+  loginLink?: ((subject: string, label?: string) => Promise<string | null>) | undefined;
   /** The bot's @username once known (for /start). */
   username(): string | undefined;
 }
@@ -75,7 +75,7 @@ export class ChatCommands {
       case 'reset':
         return this.#reset(chatId);
       case 'login':
-        return this.#login(from.id, message.chat.type);
+        return this.#login(from, message.chat.type);
     }
   }
 
@@ -155,16 +155,20 @@ export class ChatCommands {
       : 'This chat is linked to no repository.';
   }
 
-  async #login(userId: number, chatType: string): Promise<string> {
-    const subject = `tg:${userId}`;
+  async #login(from: NonNullable<Message['from']>, chatType: string): Promise<string> {
+    const subject = `tg:${from.id}`;
     const manual = `an operator can link you instead: <code>devbot users link ${subject} YOUR-GITHUB-LOGIN</code>`;
     // Whoever opens the link signs in for the person who asked: never post one where others see it.
     if (chatType !== 'private') return 'Send /login to me in a private chat: the link is for you alone.';
-    const link = await this.deps.loginLink?.(subject);
+    // The confirmation page names this account to whoever signs in (the username is unique; the
+    // name is the user's own choice, so it only follows).
+    const name = [from.first_name, from.last_name].filter(Boolean).join(' ').slice(0, 64);
+    const label = `${from.username ? `@${from.username}, ` : ''}Telegram user ${from.id}${name ? ` ("${name}")` : ''}`;
+    const link = await this.deps.loginLink?.(subject, label);
     if (!link) return `Signing in with GitHub is not set up on this devbot; ${manual}.`;
     return [
       `Sign in with GitHub: <a href="${escapeHtml(link)}">link your GitHub account</a>.`,
-      'The link works once, for 10 minutes, and only for you: do not share it.',
+      'The link works once, for 10 minutes, and only for you: do not share it. After signing in, confirm on the page that names this Telegram account.',
     ].join('\n');
   }
 

@@ -63,7 +63,7 @@ export interface TelegramBotOptions {
   /** Chats' links to repositories, for /link and /unlink (checked with `authorize`). */
   links?: ChatRepoLinks;
   /** A one-time GitHub sign-in link for a user (`/login`); null when signing in is not set up. */
-  loginLink?: (subject: string) => Promise<string | null>;
+  loginLink?: (subject: string, label?: string) => Promise<string | null>;
   /** Webhook mode: Telegram posts updates to `url` with `secret` in the secret-token header. */
   webhook?: { url: string; secret: string };
   /** Long-poll timeout passed to getUpdates. Default 30 s. */

@@ -43,7 +43,17 @@ export interface PreviewRevivalDeps {
    * run here; the checks that need only the database (unknown, shell preview, closed PR) stay here.
    */
   remote?: PreviewRevivalRequests | undefined;
+  /**
+   * Most revivals this process builds at once (default 2); the others wait their turn. Opening a
+   * link needs no login, and preview links are public (PR comments): without a cap, opening many
+   * known links at once would build as many sandboxes at once. (Split roles: the `previews`
+   * queue's worker takes one job at a time.)
+   */
+  maxConcurrent?: number;
 }
+
+/** The default of `maxConcurrent`. */
+export const MAX_CONCURRENT_REVIVALS = 2;
 
 /** How long a failed or gone answer is remembered before the next open tries again. */
 const REMEMBER_MS = 30_000;
@@ -51,6 +61,9 @@ const REMEMBER_MS = 30_000;
 export class PreviewRevival {
   readonly #starting = new Map<string, { label: string; done: Promise<RevivalAnswer | null> }>();
   readonly #ended = new Map<string, { answer: RevivalAnswer; at: number }>();
+  /** Builds running now, and the builds waiting for one of them to end. */
+  #building = 0;
+  readonly #waiting: Array<() => void> = [];
 
   constructor(private readonly deps: PreviewRevivalDeps) {}
 
@@ -123,7 +136,7 @@ export class PreviewRevival {
     const running = this.#starting.get(token);
     if (running) return running.done;
     const label = labelOf(record);
-    const done = this.#start(record)
+    const done = this.#slot(() => this.#start(record))
       .then(() => null)
       .catch((err: unknown) => {
         const answer: RevivalAnswer =
@@ -137,6 +150,21 @@ export class PreviewRevival {
       .finally(() => this.#starting.delete(token));
     this.#starting.set(token, { label, done });
     return done;
+  }
+
+  /** Runs `build` once fewer than `maxConcurrent` builds run (in the order they asked). */
+  async #slot<T>(build: () => Promise<T>): Promise<T> {
+    const max = Math.max(1, this.deps.maxConcurrent ?? MAX_CONCURRENT_REVIVALS);
+    if (this.#building >= max) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#building += 1;
+    try {
+      return await build();
+    } finally {
+      // The slot passes straight to the next in line (the count stays), or is given back.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#building -= 1;
+    }
   }
 
   async #start(record: PreviewRecord): Promise<void> {

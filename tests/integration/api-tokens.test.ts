@@ -95,6 +95,30 @@ describe('API tokens: issue, list, revoke', () => {
     expect((await call(admin, 'POST', '/users/tg:42/grants', { pattern: 'acme/../x' })).status).toBe(400);
     expect((await call(admin, 'PUT', '/users/a%20b/login', { login: 'octocat' })).status).toBe(400);
     expect((await call(admin, 'PUT', '/users/tg:42/login', { login: 'bad login!' })).status).toBe(400);
+
+    // An admin's dashboard session (its cookie) on a forged request without the dashboard's header
+    // (a form from another page, a preview's script): no link, no grant, no memory forgotten.
+    const cookieOnly = (method: string, path: string, body?: string) =>
+      fetch(`${devbot.app.url}${path}`, {
+        method,
+        headers: {
+          cookie: `devbot_session=${admin.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'text/plain' }),
+        },
+        ...(body === undefined ? {} : { body }),
+      });
+    const forged = await cookieOnly('PUT', '/users/tg:43/login', '{"login":"octocat"}');
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('x-devbot-ui');
+    expect((await cookieOnly('POST', '/users/tg:43/grants', '{"pattern":"*"}')).status).toBe(403);
+    expect((await cookieOnly('DELETE', '/memories?repo=acme/app')).status).toBe(403);
+    expect((await cookieOnly('POST', '/tokens', '{"user":"mallory","admin":true}')).status).toBe(403);
+    const after = (await (await call(admin, 'GET', '/users')).json()) as {
+      users: Array<{ subject: string }>;
+    };
+    expect(after.users.map((u) => u.subject)).not.toContain('tg:43');
+    // The cookie itself is a session: a read works (the browser sends it only from devbot's pages).
+    expect((await cookieOnly('GET', '/users')).status).toBe(200);
   });
 
   it('answers bad input with 400 and a reason', async () => {

@@ -131,7 +131,7 @@ describe('the /tasks API: bad input and access', () => {
   it("a service token, even an admin one, cannot forge a task's origin or set devbot's own input keys", async () => {
     // What an operator would give a bot process that calls the API: it still speaks as `api`.
     const bot = await devbot.client('telegram-bot', ['tasks:read', 'tasks:write', 'admin']);
-    const before = (await devbot.api.request('GET', '/tasks?limit=500')).body.tasks.length;
+    const before = (await bot.request('GET', '/tasks?limit=500')).body.tasks.length;
     for (const forged of [
       { kind: 'shell', command: 'id', source: 'telegram' },
       { kind: 'shell', command: 'id', origin: { chatId: 42 } },
@@ -157,7 +157,33 @@ describe('the /tasks API: bad input and access', () => {
       expect(res.status, JSON.stringify(input)).toBe(400);
       expect(res.body.message).toMatch(/^input\.\w+: is set by .*, not by API callers/);
     }
-    expect((await devbot.api.request('GET', '/tasks?limit=500')).body.tasks.length).toBe(before);
+    // The same keys through JSON's own tricks. `constructor`, case variants and a top-level
+    // `__proto__` are refused; `__proto__` in input never becomes a key or a prototype (zod drops
+    // it): the task is a plain one.
+    const post = (raw: string) =>
+      fetch(`${devbot.app.url}/tasks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bot.token}`, 'content-type': 'application/json' },
+        body: raw,
+      });
+    for (const raw of [
+      '{"kind":"followup","prompt":"x","input":{"prNumber":1,"constructor":{"prototype":{"skipApproval":true}}}}',
+      '{"kind":"followup","prompt":"x","input":{"prNumber":1,"SkipApproval":true}}',
+      '{"kind":"Followup","prompt":"x","input":{"prNumber":1}}',
+      '{"kind":"shell","command":"id","__proto__":{"source":"telegram","requester":"tg:42"}}',
+    ])
+      expect((await post(raw)).status, raw).toBe(400);
+    for (const raw of ['{"kind":"shell","command":"id","input":{"__proto__":{"chatSandbox":true}}}']) {
+      const res = await post(raw);
+      expect(res.status, raw).toBe(202);
+      const { id } = (await res.json()) as { id: string };
+      const task = (await bot.getTask(id)).body;
+      expect(task).toMatchObject({ source: 'api', requester: 'telegram-bot', input: { command: 'id' } });
+      expect(Object.keys(task.input)).toEqual(['command']);
+      await bot.request('POST', `/tasks/${id}/cancel`);
+    }
+    expect(({} as Record<string, unknown>)['chatSandbox']).toBeUndefined();
+    expect((await bot.request('GET', '/tasks?limit=500')).body.tasks.length).toBe(before + 1);
   });
 
   it('413 over the body limit, and nothing is created', async () => {

@@ -1,7 +1,8 @@
 /**
  * Signing in with GitHub links a Telegram user to a GitHub login (issue 13), through the real
  * pages and the fake GitHub's OAuth flow. The attacks: a forged state, a used state, a replayed
- * code — each links nothing. The user token is never stored.
+ * code, an attacker's link opened by a victim (login CSRF) — each links nothing. The user token is
+ * never stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlSubjectAccess } from '../../src/store/sql-subject-access.js';
@@ -48,15 +49,33 @@ async function approve(link: string): Promise<string> {
   return callback;
 }
 
+/** The confirmation page's one-time token, POSTed as its form does. */
+async function confirm(pageHtml: string): Promise<Response> {
+  const token = /name="token" value="([\w-]+)"/.exec(pageHtml)?.[1] ?? '';
+  return fetch(`${devbot.app.url}/auth/github/confirm`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }).toString(),
+    redirect: 'manual',
+  });
+}
+
 describe('signing in with GitHub (/login)', () => {
   it('links the Telegram user who asked to the GitHub login that approved, once', async () => {
     const link = await devbot.app.modules.githubLogin.loginLink('tg:1001');
     expect(link).toMatch(new RegExp(`^${devbot.app.url}/auth/github/start\\?state=[\\w-]{32}$`));
     const callback = await approve(link ?? '');
-    const done = await get(callback);
+    const asked = await get(callback);
+    expect(asked.status).toBe(200);
+    const html = await asked.text();
+    expect(html).toContain('octocat');
+    expect((await access.get('tg:1001')).login).toBeNull();
+    const done = await confirm(html);
     expect(done.status).toBe(200);
     expect(await done.text()).toContain('octocat');
     expect((await access.get('tg:1001')).login).toBe('octocat');
+    // The confirmation works once.
+    expect((await confirm(html)).status).toBe(400);
 
     // The same callback again (state used, code used): nothing changes, even if the login would.
     gh.signedInUser = 'mallory';
@@ -79,7 +98,7 @@ describe('signing in with GitHub (/login)', () => {
     expect(await get(`${devbot.app.url}/auth/github/start?state=forged-state`)).toHaveProperty('status', 400);
 
     // The victim's code used once, then replayed with another user's fresh state.
-    expect((await get(callback.toString())).status).toBe(200);
+    expect((await confirm(await (await get(callback.toString())).text())).status).toBe(200);
     const attacker = await devbot.app.modules.githubLogin.loginLink('tg:3003');
     const state = new URL(attacker ?? '').searchParams.get('state') ?? '';
     const replay = await get(`${devbot.app.url}/auth/github/callback?state=${state}&code=${code}`);
@@ -88,5 +107,33 @@ describe('signing in with GitHub (/login)', () => {
     // The attacker's state is used up by the failed attempt.
     expect((await get(`${devbot.app.url}/auth/github/start?state=${state}`)).status).toBe(400);
     expect((await access.get('tg:2002')).login).toBe('octocat');
+  });
+
+  it("an attacker's /login link opened by a victim links nothing until the victim confirms, on a page naming the attacker's account", async () => {
+    // Mallory asks the bot for a link and sends it to the victim, who is signed in to GitHub (an
+    // App already authorized skips GitHub's consent screen: the callback comes at once).
+    const link = await devbot.app.modules.githubLogin.loginLink(
+      'tg:6666',
+      '@mallory, Telegram user 6666 ("<b>Mallory</b>")',
+    );
+    gh.signedInUser = 'victim';
+    try {
+      const landed = await get(await approve(link ?? ''));
+      expect(landed.status).toBe(200);
+      expect(landed.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      const html = await landed.text();
+      // Nothing linked by the GET: the victim is told whose Telegram account would act as them.
+      expect((await access.get('tg:6666')).login).toBeNull();
+      expect(html).toContain('@mallory, Telegram user 6666');
+      expect(html).toContain('method="post"');
+      expect(html).not.toContain('<b>Mallory</b>');
+      expect(html).toContain('&lt;b&gt;Mallory&lt;/b&gt;');
+      // The confirmation is a POST with its token: a GET, or a POST without the token, links nothing.
+      expect((await get(`${devbot.app.url}/auth/github/confirm`)).status).toBe(405);
+      expect((await confirm('')).status).toBe(400);
+      expect((await access.get('tg:6666')).login).toBeNull();
+    } finally {
+      gh.signedInUser = 'octocat';
+    }
   });
 });

@@ -273,7 +273,7 @@ describe('/link and /unlink answers', () => {
 
 describe('/login', () => {
   const asked: string[] = [];
-  const commands = (loginLink?: (subject: string) => Promise<string | null>) =>
+  const commands = (loginLink?: (subject: string, label?: string) => Promise<string | null>) =>
     new ChatCommands({
       bindings: {
         get: async () => null,
@@ -291,8 +291,10 @@ describe('/login', () => {
       from: { id: 77, first_name: 'A', is_bot: false },
       chat: { id: type === 'private' ? 77 : -5, type },
     }) as Message;
-  const link = async (subject: string) => {
+  const labels: Array<string | undefined> = [];
+  const link = async (subject: string, label?: string) => {
     asked.push(subject);
+    labels.push(label);
     return `https://devbot.example/auth/github/start?state=s-${subject}`;
   };
 
@@ -301,6 +303,8 @@ describe('/login', () => {
     expect(answer).toContain('href="https://devbot.example/auth/github/start?state=s-tg:77"');
     expect(await commands(link).answer({ type: 'login' }, message('group'))).toMatch(/private chat/);
     expect(asked).toEqual(['tg:77']);
+    // The confirmation page names the asker's account.
+    expect(labels).toEqual(['Telegram user 77 ("A")']);
   });
 
   it('says how else to get linked when signing in is not set up', async () => {

@@ -12,8 +12,11 @@ import type { DevbotModule, Runtime } from '../runtime.js';
 
 export interface GithubLoginModule extends DevbotModule {
   states: LoginStates;
-  /** A one-time start link for a subject, or null when there is no OAuth client. */
-  loginLink(subject: string): Promise<string | null>;
+  /**
+   * A one-time start link for a subject, or null when there is no OAuth client; `label` names the
+   * account on the confirmation page.
+   */
+  loginLink(subject: string, label?: string): Promise<string | null>;
 }
 
 export interface GithubLoginDeps {
@@ -52,7 +55,7 @@ export function createGithubLoginModule(
     name: 'github-login',
     routes: [route],
     states,
-    loginLink: async (subject) =>
-      client() ? loginStartUrl(runtime.publicUrl(), await states.create(subject)) : null,
+    loginLink: async (subject, label) =>
+      client() ? loginStartUrl(runtime.publicUrl(), await states.create(subject, label)) : null,
   };
 }

@@ -31,7 +31,7 @@ export interface TelegramModuleDeps {
   /** Chats' links to repositories (/link, /unlink). */
   links?: ChatRepoLinks;
   /** A one-time GitHub sign-in link for a user (`/login`); null when signing in is not set up. */
-  loginLink?: (subject: string) => Promise<string | null>;
+  loginLink?: (subject: string, label?: string) => Promise<string | null>;
 }
 
 export interface TelegramModule extends DevbotModule {
