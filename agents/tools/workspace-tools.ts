@@ -15,7 +15,14 @@ import {
 } from '../../src/core/index.js';
 import { defineTool, type Tool, ToolError } from '../llm/tool.js';
 import { checkCommand } from './command-policy.js';
-import { assessCommand, describeRisk, normalizeCommand } from './command-risk.js';
+import {
+  assessCommand,
+  type CommandRisk,
+  describeRisk,
+  filesToRead,
+  normalizeCommand,
+  writtenPaths,
+} from './command-risk.js';
 import { shellQuote } from './shell-quote.js';
 import { relativeToWorkspace, resolveWorkspacePath } from './workspace-path.js';
 
@@ -43,6 +50,11 @@ export interface WorkspaceToolsOptions {
 export interface CommandApproval {
   ask(request: CommandApprovalRequest): Promise<CommandVerdict>;
   patterns?: readonly string[] | undefined;
+  /**
+   * Workspace-relative paths written or edited in this task; the tools add what they write (and what
+   * a command's text says it writes). Share one set between the tools and the executor.
+   */
+  changed?: Set<string> | undefined;
   /** Told how long a person took to answer (that wait is not the task's wall-time budget). */
   waited?: ((ms: number) => void) | undefined;
 }
@@ -52,6 +64,7 @@ const MAX_READ_LINES = 400;
 
 export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
   const { sandbox } = options;
+  const changed = options.commandApproval?.changed ?? new Set<string>();
   const resolve = (path: string) => resolveWorkspacePath(sandbox.workdir, path);
   const writable = (path: string) => {
     const abs = resolve(path);
@@ -138,6 +151,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
     run: async ({ path, content }) => {
       const { abs, rel } = writable(path);
       await sandbox.writeFile(abs, content);
+      changed.add(rel);
       options.onWrite?.(rel);
       return `wrote ${rel} (${content.split('\n').length} lines)`;
     },
@@ -162,6 +176,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
         );
       const at = text.indexOf(search);
       await sandbox.writeFile(abs, text.slice(0, at) + replace + text.slice(at + search.length));
+      changed.add(rel);
       options.onWrite?.(rel);
       const line = text.slice(0, at).split('\n').length;
       return `edited ${rel} at line ${line}`;
@@ -181,7 +196,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
       if (refusal) throw new ToolError(refusal);
       const approval = options.commandApproval;
       if (approval) {
-        const risk = assessCommand(command, { workdir: sandbox.workdir, patterns: approval.patterns ?? [] });
+        const risk = await assessInSandbox(sandbox, command, { patterns: approval.patterns ?? [], changed });
         if (risk.risky) {
           const asked = Date.now();
           const verdict = await approval
@@ -202,6 +217,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
         durationMs: Math.round(result.durationMs),
         truncated: result.truncated,
       });
+      for (const path of writtenPaths(command, sandbox.workdir)) changed.add(path);
       options.onCommand?.(command, result);
       return formatExec(result);
     },
@@ -210,6 +226,39 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
   return options.readOnly
     ? [listFiles, readFile, grep]
     : [listFiles, readFile, grep, writeFile, editFile, runCommand];
+}
+
+const MAX_POLICY_FILES = 20;
+const MAX_POLICY_FILE_BYTES = 256 * 1024;
+
+/**
+ * The risk policy over a command and the workspace files it runs (scripts, `package.json` scripts,
+ * the Makefile), read from the sandbox now: what runs is what is there when it runs.
+ */
+export async function assessInSandbox(
+  sandbox: Sandbox,
+  command: string,
+  options: { patterns?: readonly string[]; changed?: ReadonlySet<string> },
+): Promise<CommandRisk> {
+  const files = new Map<string, string | null>();
+  const base = {
+    workdir: sandbox.workdir,
+    patterns: options.patterns ?? [],
+    changed: options.changed ?? new Set(),
+  };
+  for (let pass = 0; pass < 4 && files.size < MAX_POLICY_FILES; pass++) {
+    const wanted = filesToRead(command, { ...base, files });
+    if (wanted.length === 0) break;
+    for (const rel of wanted.slice(0, MAX_POLICY_FILES - files.size)) {
+      try {
+        const text = await sandbox.readFile(resolveWorkspacePath(sandbox.workdir, rel));
+        files.set(rel, text.length > MAX_POLICY_FILE_BYTES ? null : text);
+      } catch {
+        files.set(rel, null);
+      }
+    }
+  }
+  return assessCommand(command, { ...base, files });
 }
 
 export function formatExec(result: {
