@@ -49,6 +49,15 @@ export interface CommandRiskOptions {
   files?: ReadonlyMap<string, string | null>;
   /** Workspace-relative paths written or edited in this task (what the model may have planted). */
   changed?: ReadonlySet<string>;
+  /**
+   * Every file counts as changed: a chat's long-lived sandbox holds no repository of its own, only
+   * what earlier commands (and models) left there.
+   */
+  everythingChanged?: boolean;
+}
+
+function isChanged(rel: string, options: CommandRiskOptions): boolean {
+  return options.everythingChanged === true || (options.changed?.has(rel) ?? false);
 }
 
 /** The internal view: the options plus where a first pass records the files it wants. */
@@ -547,7 +556,7 @@ function judgeScript(raw: string, family: string | null, options: Ctx, add: Add,
   }
   const file = fileText(raw, options);
   if (!file) return;
-  const changed = options.changed?.has(file.rel) ?? false;
+  const changed = isChanged(file.rel, options);
   if (file.text === null) {
     if (changed) add({ class: 'script', detail: `${file.rel} (could not be read)`, source: file.rel });
     return;
@@ -667,7 +676,7 @@ function packageScriptName(program: string, args: readonly string[]): string[] |
 function judgePackageScript(name: string, options: Ctx, add: Add, depth: number): void {
   const file = fileText('package.json', options);
   if (!file) return;
-  const changed = options.changed?.has('package.json') ?? false;
+  const changed = isChanged('package.json', options);
   if (file.text === null) {
     if (changed) add({ class: 'script', detail: 'package.json (could not be read)', source: 'package.json' });
     return;
@@ -699,7 +708,7 @@ function judgeMakefile(args: readonly string[], options: Ctx, add: Add, depth: n
   const names = f >= 0 && args[f + 1] ? [args[f + 1] as string] : ['GNUmakefile', 'makefile', 'Makefile'];
   for (const name of names) {
     const rel = relative(name, options.workdir);
-    if (!rel || !(options.changed?.has(rel) ?? false)) continue;
+    if (!rel || !isChanged(rel, options)) continue;
     const file = fileText(name, options);
     if (!file) continue;
     if (file.text === null) {

@@ -55,6 +55,8 @@ export interface CommandApproval {
    * a command's text says it writes). Share one set between the tools and the executor.
    */
   changed?: Set<string> | undefined;
+  /** Every workspace file counts as changed (a chat's sandbox: nothing in it is a repository's own). */
+  everythingChanged?: boolean | undefined;
   /** Told how long a person took to answer (that wait is not the task's wall-time budget). */
   waited?: ((ms: number) => void) | undefined;
 }
@@ -196,7 +198,11 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
       if (refusal) throw new ToolError(refusal);
       const approval = options.commandApproval;
       if (approval) {
-        const risk = await assessInSandbox(sandbox, command, { patterns: approval.patterns ?? [], changed });
+        const risk = await assessInSandbox(sandbox, command, {
+          patterns: approval.patterns ?? [],
+          changed,
+          everythingChanged: approval.everythingChanged ?? false,
+        });
         if (risk.risky) {
           const asked = Date.now();
           const verdict = await approval
@@ -238,13 +244,14 @@ const MAX_POLICY_FILE_BYTES = 256 * 1024;
 export async function assessInSandbox(
   sandbox: Sandbox,
   command: string,
-  options: { patterns?: readonly string[]; changed?: ReadonlySet<string> },
+  options: { patterns?: readonly string[]; changed?: ReadonlySet<string>; everythingChanged?: boolean },
 ): Promise<CommandRisk> {
   const files = new Map<string, string | null>();
   const base = {
     workdir: sandbox.workdir,
     patterns: options.patterns ?? [],
-    changed: options.changed ?? new Set(),
+    changed: options.changed ?? new Set<string>(),
+    everythingChanged: options.everythingChanged ?? false,
   };
   for (let pass = 0; pass < 4 && files.size < MAX_POLICY_FILES; pass++) {
     const wanted = filesToRead(command, { ...base, files });

@@ -319,3 +319,13 @@ describe('command risk policy: files the command runs (issue 18 review)', () => 
     ).toEqual(['a.sh', 'b.sh', 'bin', 'bin/c.sh', 'd.sh']);
   });
 });
+
+describe('command risk policy: a chat sandbox (issue 18 review)', () => {
+  it('with everythingChanged, a program left by an earlier task is judged by its code', () => {
+    const files = new Map([['x.py', 'import subprocess\nsubprocess.call("git push", shell=True)\n']]);
+    expect(assessCommand('python3 x.py', { workdir: '/workspace', files }).risky).toBe(false);
+    expect(
+      assessCommand('python3 x.py', { workdir: '/workspace', files, everythingChanged: true }).reasons,
+    ).toEqual([{ class: 'script', detail: 'x.py: subprocess', source: 'x.py' }]);
+  });
+});
