@@ -3,8 +3,13 @@
  * command text: the command is split into simple commands (`;`, `&&`, `||`, `|`, `&`, newlines,
  * subshells, `$(...)` and backticks, `bash -c '...'`, `eval`, `xargs`), env prefixes, `sudo`, `env`,
  * `nohup`, `time` and the like are stripped, and each simple command is judged by what it runs.
- * When in doubt (unbalanced quotes, a deletion target it cannot resolve) it says risky: the cost of
- * asking is a button press, the cost of not asking may be the machine.
+ * When in doubt (unbalanced quotes, a deletion target it cannot resolve, a program name built at run
+ * time) it says risky: the cost of asking is a button press, the cost of not asking may be the machine.
+ *
+ * What a command runs is judged by its text too: shell scripts, `package.json` scripts and (changed)
+ * Makefiles line by line, programs written in this task by whether their code starts processes or
+ * reaches the network. The caller reads those files (`filesToRead`) and passes them in `files`, so
+ * the policy stays pure.
  *
  * This is not the sandbox's boundary (the sandbox enforces its own policy whatever runs): it decides
  * what a person wants to see before it runs.
