@@ -991,11 +991,18 @@ function isRecursiveFlag(a: string): boolean {
   return a === '--recursive' || /^-[a-zA-Z]*R/.test(a);
 }
 
+const SHELL_KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', '!', 'coproc']);
+
 /** Strips env assignments and wrappers (`FOO=1 sudo -E env BAR=2 nohup npm i` -> `npm i`). */
 function unwrap(words: readonly string[], add: Add): string[] {
   let rest = [...words];
   for (let guard = 0; guard < 10; guard++) {
     while (rest[0] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0])) rest = rest.slice(1);
+    // Reserved words in front of a command (`if git push; then`, `do curl …`, `! git push`).
+    if (SHELL_KEYWORDS.has(rest[0] ?? '')) {
+      rest = rest.slice(1);
+      continue;
+    }
     const head = basename(rest[0] ?? '');
     if (PRIVILEGE.has(head)) {
       add({ class: 'privilege', detail: clip(rest.join(' ')) });

@@ -152,6 +152,8 @@ describe('command risk policy: obfuscation (issue 18 review)', () => {
     'tar -czf dist.tgz dist',
     'tsx scripts/gen.ts',
     'flock /tmp/lock npm test',
+    'for f in src/*.ts; do echo "$f"; done',
+    'if [ -f x ]; then echo y; else npm test; fi',
   ])('%s needs no approval', (command) => {
     expect(assessCommand(command, options)).toEqual({ risky: false, reasons: [] });
   });
@@ -224,6 +226,10 @@ describe('command risk policy: obfuscation (issue 18 review)', () => {
     ['exec 3<>/dev/tcp/10.0.0.1/80', ['network']],
     [`node --eval="require('child_process').execSync('id')"`, ['inline-code']],
     ['gh pr create --fill', ['network']],
+    ['if true; then git push; fi', ['network', 'push']],
+    ['while false; do :; done; ! git push', ['network', 'push']],
+    ['until git push; do :; done', ['network', 'push']],
+    ['coproc curl x', ['network']],
   ])('%s asks (%j)', (command, expected) => {
     expect(classes(command)).toEqual([...expected].sort());
   });
