@@ -670,7 +670,7 @@ function judgeScript(raw: string, family: string | null, options: Ctx, add: Add,
     family ??
     (shebang && !SHELLS.has(interpreter) ? (/^python/.test(interpreter) ? 'python' : interpreter) : 'sh');
   if (kind === 'sh') {
-    visit(file.text, options, fromFile(add, file.rel), depth + 1);
+    visit(file.text, options, fromFile(changed ? add : onlyChanged(add, options), file.rel), depth + 1);
     return;
   }
   if (!changed) return;
@@ -686,6 +686,17 @@ function fromFile(add: Add, source: string): Add {
       detail: r.source ? r.detail : `${source}: ${r.detail}`,
       source: r.source ? `${source} > ${r.source}` : source,
     });
+}
+
+/**
+ * A file the task did not change is the repository's own: what it runs is the repository's business
+ * (as `npm test` always was), except what leads into a file the task changed (`"test": "sh x.sh"`
+ * with x.sh written now).
+ */
+function onlyChanged(add: Add, options: CommandRiskOptions): Add {
+  return (r) => {
+    if (sourceFiles(r.source).some((f) => isChanged(f, options))) add(r);
+  };
 }
 
 /** The workspace files a reason's `source` chain names (`package.json scripts.test > x.sh`). */
@@ -793,7 +804,12 @@ function judgePackageScript(name: string, options: Ctx, add: Add, depth: number)
   for (const key of [`pre${name}`, name, `post${name}`]) {
     const body = scripts[key];
     if (typeof body === 'string' && body.trim())
-      visit(body, options, fromFile(add, `package.json scripts.${key}`), depth + 1);
+      visit(
+        body,
+        options,
+        fromFile(changed ? add : onlyChanged(add, options), `package.json scripts.${key}`),
+        depth + 1,
+      );
   }
 }
 
