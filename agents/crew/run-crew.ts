@@ -199,11 +199,10 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
 export function checkApprover(
   ask: NonNullable<TaskContext['askCommand']>,
   sandbox: Sandbox,
-  changed: ReadonlySet<string>,
+  changed: Set<string>,
   waited: (ms: number) => void,
 ): (command: string) => Promise<string | null> {
   return async (command) => {
-    if (changed.size === 0) return null;
     const risk = await assessInSandbox(sandbox, command, { changed });
     const reasons = risk.reasons.filter((r) => sourceFiles(r.source).some((f) => changed.has(f)));
     if (reasons.length === 0) return null;

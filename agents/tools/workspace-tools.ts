@@ -198,6 +198,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
       if (refusal) throw new ToolError(refusal);
       const approval = options.commandApproval;
       if (approval) {
+        if (!approval.everythingChanged) recordStart(sandbox, changed);
         const risk = await assessInSandbox(sandbox, command, {
           patterns: approval.patterns ?? [],
           changed,
@@ -244,18 +245,22 @@ const MAX_POLICY_FILE_BYTES = 256 * 1024;
 export async function assessInSandbox(
   sandbox: Sandbox,
   command: string,
-  options: { patterns?: readonly string[]; changed?: ReadonlySet<string>; everythingChanged?: boolean },
+  options: { patterns?: readonly string[]; changed?: Set<string>; everythingChanged?: boolean },
 ): Promise<CommandRisk> {
   const files = new Map<string, string | null>();
+  const changed = options.changed ?? new Set<string>();
   const base = {
     workdir: sandbox.workdir,
     patterns: options.patterns ?? [],
-    changed: options.changed ?? new Set<string>(),
+    changed,
     everythingChanged: options.everythingChanged ?? false,
   };
   for (let pass = 0; pass < 4 && files.size < MAX_POLICY_FILES; pass++) {
     const wanted = filesToRead(command, { ...base, files });
     if (wanted.length === 0) break;
+    // Files changed by programs (`git apply`, a generator, a commit) are not in the tools' list.
+    if (pass === 0 && !base.everythingChanged)
+      for (const path of await gitChanges(sandbox, changed)) changed.add(path);
     for (const rel of wanted.slice(0, MAX_POLICY_FILES - files.size)) {
       try {
         const text = await sandbox.readFile(resolveWorkspacePath(sandbox.workdir, rel));
@@ -266,6 +271,39 @@ export async function assessInSandbox(
     }
   }
   return assessCommand(command, { ...base, files });
+}
+
+/** The commit each task's workspace started from, keyed by its set of changed files. */
+const startCommits = new WeakMap<Set<string>, Promise<string | null>>();
+
+/** Records the workspace's commit before the task's first command runs (once per task). */
+export function recordStart(sandbox: Sandbox, changed: Set<string>): void {
+  if (startCommits.has(changed)) return;
+  startCommits.set(
+    changed,
+    sandbox.exec('git rev-parse --verify -q HEAD', { cwd: sandbox.workdir, timeoutMs: 15_000 }).then(
+      (r) => (r.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(r.stdout.trim()) ? r.stdout.trim() : null),
+      () => null,
+    ),
+  );
+}
+
+/** What git says changed in the workspace since the task started (uncommitted, untracked, committed). */
+async function gitChanges(sandbox: Sandbox, changed: Set<string>): Promise<string[]> {
+  const start = await startCommits.get(changed);
+  const since = start ? `; git diff --name-only --no-renames ${start} HEAD` : '';
+  try {
+    const r = await sandbox.exec(
+      `git status --porcelain --untracked-files=all --no-renames 2>/dev/null | cut -c4-${since} 2>/dev/null`,
+      { cwd: sandbox.workdir, timeoutMs: 30_000 },
+    );
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('"'));
+  } catch {
+    return [];
+  }
 }
 
 export function formatExec(result: {

@@ -228,10 +228,55 @@ describe('workspace tools', () => {
       ),
       'python3 z.py | runs a file changed in this task (z.py: os.system)',
     ]);
-    expect(sandbox.commands.slice(before)).toEqual([
+    expect(sandbox.commands.slice(before).filter((c) => !c.startsWith('git '))).toEqual([
       'true || npm test',
       "cat > z.py <<'EOF'\nimport os\nEOF",
     ]);
+  });
+
+  it('with command approval, a file changed by a program (git apply, then a commit) counts as changed: npm test asks (issue 18 review)', async () => {
+    const box = await createDirSandbox();
+    try {
+      const git = 'git -c user.email=d@x -c user.name=d';
+      await box.writeFile(`${box.workdir}/package.json`, '{"scripts":{"test":"node --test"}}\n');
+      await box.exec(`git init -q . && ${git} add -A && ${git} commit -qm base`, { cwd: box.workdir });
+      const asked: string[] = [];
+      const tools = createWorkspaceTools({
+        sandbox: box,
+        commandApproval: {
+          ask: async (request) => {
+            asked.push(request.reasons);
+            return { allowed: false, decision: 'denied', by: 'tg:1' };
+          },
+          changed: new Set<string>(),
+        },
+      });
+      const call = (name: string, args: object) => invokeTool(tools, name, JSON.stringify(args));
+      expect(await call('run_command', { command: 'true && npm test' })).toMatchObject({ ok: true });
+      const patch = [
+        '--- a/package.json',
+        '+++ b/package.json',
+        '@@ -1 +1 @@',
+        '-{"scripts":{"test":"node --test"}}',
+        '+{"scripts":{"test":"git push origin HEAD"}}',
+        '',
+      ].join('\n');
+      await call('write_file', { path: 'fix.patch', content: patch });
+      expect(
+        await call('run_command', { command: `git apply fix.patch && ${git} commit -qam wip` }),
+      ).toMatchObject({
+        ok: true,
+      });
+      expect(await call('run_command', { command: 'npm test' })).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/^the user denied/),
+      });
+      expect(asked).toEqual([
+        'pushes with git (package.json scripts.test: git push origin HEAD); uses the network (package.json scripts.test: git push origin HEAD)',
+      ]);
+    } finally {
+      await box.close?.();
+    }
   });
 
   it("the executor's test command asks when what it runs was changed in this task (package.json's test script); unchanged it does not (issue 18 review)", async () => {
