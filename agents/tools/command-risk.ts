@@ -659,7 +659,12 @@ function judgeScript(raw: string, family: string | null, options: Ctx, add: Add,
   if (!file) return;
   const changed = isChanged(file.rel, options);
   if (file.text === null) {
-    if (changed) add({ class: 'script', detail: `${file.rel} (could not be read)`, source: file.rel });
+    // Changed and unreadable, or a script not there before the command runs (so the command makes
+    // it: `python3 gen.py && sh out.sh`): nobody can say what it does. Without `files` the caller
+    // reads nothing, and nothing is known either way.
+    // A program for another interpreter (`node dist/index.js` before a build) only when changed.
+    if (changed || (options.files !== undefined && (family === 'sh' || family === null)))
+      add({ class: 'script', detail: `${file.rel} (could not be read before it runs)`, source: file.rel });
     return;
   }
   const shebang = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(file.text);

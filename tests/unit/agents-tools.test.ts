@@ -224,7 +224,7 @@ describe('workspace tools', () => {
     expect(await call('run_command', { command: 'python3 z.py' })).toMatchObject({ ok: false });
     expect(asked).toEqual([
       expect.stringMatching(
-        /bash y\.sh \| runs a file changed in this task \(y\.sh \(could not be read\)\)$/,
+        /bash y\.sh \| runs a file changed in this task \(y\.sh \(could not be read before it runs\)\)$/,
       ),
       'python3 z.py | runs a file changed in this task (z.py: os.system)',
     ]);

@@ -268,9 +268,14 @@ describe('command risk policy: files the command runs (issue 18 review)', () => 
     expect(judge('sh a.sh', files)).toEqual([]);
   });
 
-  it('a changed script that could not be read asks; an unchanged unreadable file does not', () => {
+  it('a script that could not be read (or is not there before the command makes it) asks', () => {
     expect(judge('sh x.sh', { 'x.sh': null }, ['x.sh'])).toEqual(['script']);
-    expect(judge('sh x.sh', {})).toEqual([]);
+    expect(judge('python3 gen.py && sh out.sh', { 'gen.py': 'print(1)', 'out.sh': null })).toEqual([
+      'script',
+    ]);
+    expect(judge('npm run build && node dist/index.js', { 'dist/index.js': null })).toEqual([]);
+    // Without files the policy knows nothing about them, either way.
+    expect(classes('sh x.sh')).toEqual([]);
   });
 
   it('a script written by the same command asks (its text is not known before it runs)', () => {
