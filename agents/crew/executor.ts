@@ -136,6 +136,11 @@ export interface RunChecksOptions {
    * Only used before this round has run anything itself, since any step may change the workspace.
    */
   reuse?: (command: string) => ExecResult | null;
+  /**
+   * `approval: commands`: asked before each step runs; a refusal (the tool-result sentence) means
+   * the step is not run and fails with it.
+   */
+  approve?: (command: string) => Promise<string | null>;
 }
 
 export async function runChecks(options: RunChecksOptions): Promise<ExecutorReport> {
@@ -161,6 +166,12 @@ export async function runChecks(options: RunChecksOptions): Promise<ExecutorRepo
         output: clip(`${earlier.stdout}\n${earlier.stderr}`.trim(), 8000),
         reused: true,
       });
+      continue;
+    }
+    const refusal = await options.approve?.(step.command);
+    if (refusal) {
+      runs.push({ ...step, exitCode: 126, timedOut: false, durationMs: 0, output: refusal });
+      if (step.kind === 'setup') break;
       continue;
     }
     ranSomething = true;

@@ -6,6 +6,7 @@
 import {
   type ApprovalInfo,
   BadInputError,
+  deniedCommandMessage,
   PlanApprovalNeeded,
   type RepoConfig,
   type Sandbox,
@@ -17,6 +18,8 @@ import { type LlmClient, NO_LLM_MESSAGE } from '../llm/llm-client.js';
 import type { LlmSession } from '../llm/llm-session.js';
 import { createTaskSession, type UsageSink } from '../llm/task-session.js';
 import type { Tool } from '../llm/tool.js';
+import { describeRisk, normalizeCommand, sourceFiles } from '../tools/command-risk.js';
+import { assessInSandbox } from '../tools/workspace-tools.js';
 import { Coder } from './coder.js';
 import { describeFailure, detectChecks, type ExecutorReport, runChecks } from './executor.js';
 import { type Plan, plan } from './planner.js';
@@ -103,6 +106,8 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
 
   // The operator's policy; a repository's `.devbot.yml` may turn it off, never on.
   const network = Boolean(options.network) && repoConfig.network !== false;
+  /** Files written or edited in this task (tools and command text), for the command policy. */
+  const changed = new Set<string>();
   const coder = new Coder({
     session,
     sandbox,
@@ -120,10 +125,15 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
         ? {
             ask: ctx.askCommand.bind(ctx),
             patterns: repoConfig.approve_commands ?? [],
+            changed,
             waited: (ms: number) => session.budget.exclude(ms),
           }
         : undefined,
   });
+  const approveCheck =
+    approval?.commands && ctx.askCommand
+      ? checkApprover(ctx.askCommand.bind(ctx), sandbox, changed, (ms) => session.budget.exclude(ms))
+      : undefined;
   const checks = await detectChecks(sandbox, repoConfig, { network });
   const maxRounds = repoConfig.max_rounds ?? options.maxRounds ?? 3;
   let report: ExecutorReport | null = null;
@@ -149,6 +159,7 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
       emit,
       signal: ctx.signal,
       reuse: (command) => coder.passingLastRun(command),
+      ...(approveCheck ? { approve: approveCheck } : {}),
     });
     session.budget.note(`checks ${report.ok ? 'passed' : 'failed'} (round ${rounds})`);
     if (report.ok) break;
@@ -180,6 +191,31 @@ export async function runCrew(options: CrewOptions): Promise<CrewOutcome> {
 }
 
 /** `/new_task do X` routes as dev with the instruction; the crew works on the instruction. */
+/**
+ * The repository's own setup/test/lint commands do not ask — but what they run from files written
+ * or edited in this task does (`"test": "curl … | sh"` planted in package.json, a changed script or
+ * Makefile): those reasons ask like a coder's command.
+ */
+export function checkApprover(
+  ask: NonNullable<TaskContext['askCommand']>,
+  sandbox: Sandbox,
+  changed: Set<string>,
+  waited: (ms: number) => void,
+): (command: string) => Promise<string | null> {
+  return async (command) => {
+    const risk = await assessInSandbox(sandbox, command, { changed });
+    const reasons = risk.reasons.filter((r) => sourceFiles(r.source).some((f) => changed.has(f)));
+    if (reasons.length === 0) return null;
+    const asked = Date.now();
+    const verdict = await ask({
+      command,
+      normalized: normalizeCommand(command),
+      reasons: describeRisk(reasons),
+    }).finally(() => waited(Date.now() - asked));
+    return verdict.allowed ? null : deniedCommandMessage(command, verdict);
+  };
+}
+
 function withInstruction(task: Task): Task {
   const instruction = task.input['instruction'];
   if (typeof instruction === 'string' && instruction.trim()) return { ...task, prompt: instruction.trim() };

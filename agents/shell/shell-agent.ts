@@ -28,6 +28,8 @@ export interface ShellAgentDeps {
   /**
    * The deployment's `DEVBOT_APPROVAL` includes `commands`: risky commands the agent wants to run ask
    * the requester first. Commands the user typed (`/sh`, `$ `) never ask: they go to `verbatim`.
+   * Only the deployment's setting counts: the chat's sandbox is not a checkout of the chat's bound
+   * repository, so that repository's `.devbot.yml` (`approval`, `approve_commands`) is not read here.
    */
   commandApproval?: boolean;
 }
@@ -63,7 +65,13 @@ export function createShellAgentHandler(deps: ShellAgentDeps): TaskHandler {
         signal: ctx.signal,
         commandApproval:
           deps.commandApproval && ctx.askCommand
-            ? { ask: ctx.askCommand.bind(ctx), waited: (ms: number) => session.budget.exclude(ms) }
+            ? {
+                ask: ctx.askCommand.bind(ctx),
+                waited: (ms: number) => session.budget.exclude(ms),
+                // The chat's sandbox outlives tasks: a file an earlier task left there is as
+                // untrusted as one written now (`python3 x.py` is judged by x.py's code).
+                everythingChanged: true,
+              }
             : undefined,
       }).filter((t) => ['run_command', 'list_files', 'read_file'].includes(t.name));
       const history = (workspace.history ?? []).slice(-20);

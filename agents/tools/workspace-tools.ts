@@ -15,7 +15,14 @@ import {
 } from '../../src/core/index.js';
 import { defineTool, type Tool, ToolError } from '../llm/tool.js';
 import { checkCommand } from './command-policy.js';
-import { assessCommand, describeRisk, normalizeCommand } from './command-risk.js';
+import {
+  assessCommand,
+  type CommandRisk,
+  describeRisk,
+  filesToRead,
+  normalizeCommand,
+  writtenPaths,
+} from './command-risk.js';
 import { shellQuote } from './shell-quote.js';
 import { relativeToWorkspace, resolveWorkspacePath } from './workspace-path.js';
 
@@ -48,6 +55,13 @@ export interface WorkspaceToolsOptions {
 export interface CommandApproval {
   ask(request: CommandApprovalRequest): Promise<CommandVerdict>;
   patterns?: readonly string[] | undefined;
+  /**
+   * Workspace-relative paths written or edited in this task; the tools add what they write (and what
+   * a command's text says it writes). Share one set between the tools and the executor.
+   */
+  changed?: Set<string> | undefined;
+  /** Every workspace file counts as changed (a chat's sandbox: nothing in it is a repository's own). */
+  everythingChanged?: boolean | undefined;
   /** Told how long a person took to answer (that wait is not the task's wall-time budget). */
   waited?: ((ms: number) => void) | undefined;
 }
@@ -57,6 +71,7 @@ const MAX_READ_LINES = 400;
 
 export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
   const { sandbox } = options;
+  const changed = options.commandApproval?.changed ?? new Set<string>();
   const resolve = (path: string) => resolveWorkspacePath(sandbox.workdir, path);
   const writable = (path: string) => {
     const abs = resolve(path);
@@ -143,6 +158,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
     run: async ({ path, content }) => {
       const { abs, rel } = writable(path);
       await sandbox.writeFile(abs, content);
+      changed.add(rel);
       options.onWrite?.(rel);
       return `wrote ${rel} (${content.split('\n').length} lines)`;
     },
@@ -167,6 +183,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
         );
       const at = text.indexOf(search);
       await sandbox.writeFile(abs, text.slice(0, at) + replace + text.slice(at + search.length));
+      changed.add(rel);
       options.onWrite?.(rel);
       const line = text.slice(0, at).split('\n').length;
       return `edited ${rel} at line ${line}`;
@@ -186,7 +203,12 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
       if (refusal) throw new ToolError(refusal);
       const approval = options.commandApproval;
       if (approval) {
-        const risk = assessCommand(command, { workdir: sandbox.workdir, patterns: approval.patterns ?? [] });
+        if (!approval.everythingChanged) recordStart(sandbox, changed);
+        const risk = await assessInSandbox(sandbox, command, {
+          patterns: approval.patterns ?? [],
+          changed,
+          everythingChanged: approval.everythingChanged ?? false,
+        });
         if (risk.risky) {
           const asked = Date.now();
           const verdict = await approval
@@ -207,6 +229,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
         durationMs: Math.round(result.durationMs),
         truncated: result.truncated,
       });
+      for (const path of writtenPaths(command, sandbox.workdir)) changed.add(path);
       options.onCommand?.(command, result);
       return formatExec(result);
     },
@@ -215,6 +238,77 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): Tool[] {
   if (options.readOnly)
     return options.runCommands ? [listFiles, readFile, grep, runCommand] : [listFiles, readFile, grep];
   return [listFiles, readFile, grep, writeFile, editFile, runCommand];
+}
+
+const MAX_POLICY_FILES = 20;
+const MAX_POLICY_FILE_BYTES = 256 * 1024;
+
+/**
+ * The risk policy over a command and the workspace files it runs (scripts, `package.json` scripts,
+ * the Makefile), read from the sandbox now: what runs is what is there when it runs.
+ */
+export async function assessInSandbox(
+  sandbox: Sandbox,
+  command: string,
+  options: { patterns?: readonly string[]; changed?: Set<string>; everythingChanged?: boolean },
+): Promise<CommandRisk> {
+  const files = new Map<string, string | null>();
+  const changed = options.changed ?? new Set<string>();
+  const base = {
+    workdir: sandbox.workdir,
+    patterns: options.patterns ?? [],
+    changed,
+    everythingChanged: options.everythingChanged ?? false,
+  };
+  for (let pass = 0; pass < 4 && files.size < MAX_POLICY_FILES; pass++) {
+    const wanted = filesToRead(command, { ...base, files });
+    if (wanted.length === 0) break;
+    // Files changed by programs (`git apply`, a generator, a commit) are not in the tools' list.
+    if (pass === 0 && !base.everythingChanged)
+      for (const path of await gitChanges(sandbox, changed)) changed.add(path);
+    for (const rel of wanted.slice(0, MAX_POLICY_FILES - files.size)) {
+      try {
+        const text = await sandbox.readFile(resolveWorkspacePath(sandbox.workdir, rel));
+        files.set(rel, text.length > MAX_POLICY_FILE_BYTES ? null : text);
+      } catch {
+        files.set(rel, null);
+      }
+    }
+  }
+  return assessCommand(command, { ...base, files });
+}
+
+/** The commit each task's workspace started from, keyed by its set of changed files. */
+const startCommits = new WeakMap<Set<string>, Promise<string | null>>();
+
+/** Records the workspace's commit before the task's first command runs (once per task). */
+export function recordStart(sandbox: Sandbox, changed: Set<string>): void {
+  if (startCommits.has(changed)) return;
+  startCommits.set(
+    changed,
+    sandbox.exec('git rev-parse --verify -q HEAD', { cwd: sandbox.workdir, timeoutMs: 15_000 }).then(
+      (r) => (r.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(r.stdout.trim()) ? r.stdout.trim() : null),
+      () => null,
+    ),
+  );
+}
+
+/** What git says changed in the workspace since the task started (uncommitted, untracked, committed). */
+async function gitChanges(sandbox: Sandbox, changed: Set<string>): Promise<string[]> {
+  const start = await startCommits.get(changed);
+  const since = start ? `; git diff --name-only --no-renames ${start} HEAD` : '';
+  try {
+    const r = await sandbox.exec(
+      `git status --porcelain --untracked-files=all --no-renames 2>/dev/null | cut -c4-${since} 2>/dev/null`,
+      { cwd: sandbox.workdir, timeoutMs: 30_000 },
+    );
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('"'));
+  } catch {
+    return [];
+  }
 }
 
 export function formatExec(result: {
