@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, freePort, runCli, startCli, stopAllCli } from '../helpers/cli-process.js';
-import { removeDir, TEST_REDIS_URL, tempDir, uniquePrefix } from '../helpers/test-env.js';
+import { removeDir, TEST_DATABASE_URL, TEST_REDIS_URL, tempDir, uniquePrefix } from '../helpers/test-env.js';
 
 const dirs: string[] = [];
 const dir = (prefix: string) => {
@@ -218,8 +218,8 @@ describe('devbot start, migrate and doctor', () => {
   it('doctor --role gateway skips what only a worker needs', async () => {
     const res = await runCli(['doctor', '--json', '--role', 'gateway'], {
       cwd: empty,
-      // A sandbox that cannot work here: the gateway does not care.
-      env: env({ PATH: '/nonexistent' }),
+      // A sandbox that cannot work here: the gateway does not care. (Split roles share PostgreSQL.)
+      env: env({ PATH: '/nonexistent', DATABASE_URL: TEST_DATABASE_URL }),
     });
     const report = JSON.parse(res.stdout) as {
       ok: boolean;
