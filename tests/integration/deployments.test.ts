@@ -55,15 +55,17 @@ describe('two deployments sharing a queue prefix', () => {
       );
     const [idsA, idsB] = await Promise.all([create(a, 8), create(b, 8)]);
     const ends = await Promise.all([
-      ...idsA.map((id) => a.api.waitForEnd(id, 30_000)),
-      ...idsB.map((id) => b.api.waitForEnd(id, 30_000)),
+      ...idsA.map((id) => a.api.waitForEnd(id, 80_000)),
+      ...idsB.map((id) => b.api.waitForEnd(id, 80_000)),
     ]);
     for (const end of ends) expect(end.status, end.error).toBe('succeeded');
     expect(ran.a.sort()).toEqual([...idsA].sort());
     expect(ran.b.sort()).toEqual([...idsB].sort());
     // However many of b's jobs a picked up, it said so at most once.
     expect(logs.lines.filter((l) => l.includes('another devbot deployment')).length).toBeLessThanOrEqual(1);
-  });
+    // Each job taken by the other deployment goes back for 2 s: by chance a few jobs bounce several
+    // times, and on a busy machine the delayed jobs come back late (4 to 20 s seen in suite runs).
+  }, 90_000);
 });
 
 describe('zero-config deployments', () => {
