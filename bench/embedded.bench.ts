@@ -13,12 +13,12 @@
  *   npm run bench -- embedded    (needs Redis and PostgreSQL; BENCH_ROUNDS=1 (interleaved; medians
  *                                 reported), BENCH_DURATION_S=5, BENCH_STEADY_S=10,
  *                                 BENCH_MEMORIES=3000, BENCH_SEARCHERS=4, BENCH_EMBEDDED_STORES=
- *                                 postgres,pglite,pglite-main)
+ *                                 postgres,pglite,pglite-main, BENCH_CPU_PROF=DIR)
  *
  * Run with `--serve` this file is the devbot process itself (BENCH_STORE picks the store).
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,9 +30,19 @@ import { TokenIssuer } from '../src/gateway/token-issuer.js';
 import { embedText, HASHING_DIMENSIONS, HASHING_MODEL } from '../src/memory/hashing-embedder.js';
 import { toVectorLiteral } from '../src/memory/memory-store.js';
 import { ensureModelIndex, modelIndexName } from '../src/memory/vector-schema.js';
+import { openSqlClient } from '../src/store/open-sql-client.js';
 import { createPgliteClient } from '../src/store/pglite-client.js';
 import { ensurePgliteTemplate } from '../tests/helpers/pglite-template.js';
-import { type BenchResult, deleteRedisPrefix, type LoadResult, load, spawnReady, stop } from './lib.js';
+import {
+  type BenchResult,
+  cpuPerRequest,
+  deleteRedisPrefix,
+  type LoadResult,
+  load,
+  spawnReady,
+  stop,
+  threadCpuMs,
+} from './lib.js';
 
 const DURATION = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const STEADY = Number(process.env['BENCH_STEADY_S'] ?? 10);
@@ -43,6 +53,11 @@ const RATE = 50;
 const DATABASE_URL = process.env['DEVBOT_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env['DEVBOT_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
+/** BENCH_CPU_PROF=DIR: CPU profiles of each devbot process (one per thread) in DIR/<store>. */
+const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+/** BENCH_COUNT_QUERIES=DIR: the statements each devbot ran, counted, in DIR/<store>.json. */
+const COUNT_DIR = process.env['BENCH_COUNT_QUERIES'];
+const COUNT_QUERIES = process.env['BENCH_COUNT_FILE'];
 const STORES = (process.env['BENCH_EMBEDDED_STORES'] ?? 'postgres,pglite,pglite-main').split(',');
 
 type Store = 'postgres' | 'pglite' | 'pglite-main';
@@ -103,34 +118,67 @@ async function seedMemories(sql: SqlClient, count: number): Promise<void> {
   await sql.exec('ANALYZE memories');
 }
 
+/** Counts each statement (by its first words) the store runs: BENCH_COUNT_QUERIES=FILE. */
+function countingClient(sql: SqlClient, counts: Map<string, number>): SqlClient {
+  const count = (text: string) => {
+    const key = text.replace(/\s+/g, ' ').trim().slice(0, 90);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+  return {
+    dialect: sql.dialect,
+    query: (text, params, options) => {
+      count(text);
+      return sql.query(text, params, options);
+    },
+    exec: (text) => sql.exec(text),
+    transaction: (fn) => {
+      count('BEGIN');
+      return sql.transaction((tx) =>
+        fn({
+          query: (text, params) => {
+            count(`tx: ${text}`);
+            return tx.query(text, params);
+          },
+        }),
+      );
+    },
+    close: () => sql.close(),
+  };
+}
+
 async function serve(): Promise<void> {
   const store = process.env['BENCH_STORE'] as Store;
   const config = loadConfig(process.env);
-  const sql =
+  const opened =
     store === 'postgres'
-      ? undefined
+      ? await openSqlClient({
+          databaseUrl: config.DATABASE_URL,
+          dataDir: config.dataDir,
+          schema: process.env['BENCH_PG_SCHEMA'] ?? 'public',
+        })
       : await createPgliteClient({
           dataDir: join(config.DEVBOT_DATA_DIR, 'pglite'),
           thread: store === 'pglite',
         });
-  const app = await startDevbot({
-    config,
-    role: 'all',
-    ...(sql ? { sql } : { pgSchema: process.env['BENCH_PG_SCHEMA'] ?? 'public' }),
-  });
+  const counts = COUNT_QUERIES ? new Map<string, number>() : undefined;
+  const sql = counts ? countingClient(opened, counts) : opened;
+  const app = await startDevbot({ config, role: 'all', sql });
   const memory = app.modules.memory.memory;
   if (memory) await seedMemories(app.runtime.sql, MEMORIES);
   process.stdout.write(`listening on ${app.url} memory=${memory ? 'on' : 'off'}\n`);
   process.on('SIGTERM', () => {
+    if (counts) writeFileSync(COUNT_QUERIES!, JSON.stringify(Object.fromEntries(counts), null, 2));
     void app
       .stop()
-      .then(() => sql?.close())
+      .then(() => sql.close())
       .then(() => process.exit(0));
   });
 }
 
+type CpuPerRequest = ReturnType<typeof cpuPerRequest> & { loadGeneratorMs: number };
+
 interface StoreResult {
-  throughput: LoadResult;
+  throughput: LoadResult & { cpuMsPerRequest: CpuPerRequest };
   steady: LoadResult;
   steadyWithSearches?: LoadResult & { searches: LoadResult };
 }
@@ -151,6 +199,7 @@ async function measureStore(store: Store, log: (line: string) => void): Promise<
   const env = {
     ...process.env,
     BENCH_STORE: store,
+    ...(COUNT_DIR ? { BENCH_COUNT_FILE: join(COUNT_DIR, `${store}.json`) } : {}),
     BENCH_PG_SCHEMA: schema,
     DEVBOT_DATA_DIR: dataDir,
     ...(store === 'postgres' ? { DATABASE_URL } : { DATABASE_URL: undefined }),
@@ -176,7 +225,13 @@ async function measureStore(store: Store, log: (line: string) => void): Promise<
     log(`embedded bench: ${store}: starting devbot`);
     const proc = await spawnReady(
       process.execPath,
-      ['--import', 'tsx', 'bench/embedded.bench.ts', '--serve'],
+      [
+        ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, store)}`] : []),
+        '--import',
+        'tsx',
+        'bench/embedded.bench.ts',
+        '--serve',
+      ],
       env,
       /listening on (\S+) memory=(\w+)/,
       300_000,
@@ -190,8 +245,21 @@ async function measureStore(store: Store, log: (line: string) => void): Promise<
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       };
       await load({ ...post, connections: CONNECTIONS, durationSeconds: 1 });
-      const throughput = await load({ ...post, connections: CONNECTIONS, durationSeconds: DURATION });
-      log(`embedded bench: ${store}: ${Math.round(throughput.rps)} req/s at ${CONNECTIONS} clients`);
+      const pid = proc.child.pid ?? 0;
+      const cpuBefore = threadCpuMs(pid);
+      const ownBefore = process.cpuUsage();
+      const loaded = await load({ ...post, connections: CONNECTIONS, durationSeconds: DURATION });
+      const own = process.cpuUsage(ownBefore);
+      const throughput = {
+        ...loaded,
+        cpuMsPerRequest: {
+          ...cpuPerRequest(pid, cpuBefore, threadCpuMs(pid), loaded.total),
+          loadGeneratorMs: Number(((own.user + own.system) / 1000 / Math.max(1, loaded.total)).toFixed(3)),
+        },
+      };
+      log(
+        `embedded bench: ${store}: ${Math.round(throughput.rps)} req/s at ${CONNECTIONS} clients; CPU ms/request ${JSON.stringify(throughput.cpuMsPerRequest)}`,
+      );
       const steadyLoad = () => load({ ...post, connections: 10, overallRate: RATE, durationSeconds: STEADY });
       const steady = await steadyLoad();
       log(`embedded bench: ${store}: p99 ${steady.p99} ms at ${RATE} req/s`);
@@ -231,6 +299,7 @@ export async function run(
   // Rounds interleave the stores, so a machine that gets busier or quieter meanwhile weighs on
   // each alike; the figures are the medians over the rounds.
   const results: Partial<Record<Store, StoreResult[]>> = {};
+  if (COUNT_DIR) mkdirSync(COUNT_DIR, { recursive: true });
   for (let round = 0; round < ROUNDS; round++)
     for (const store of STORES as Store[]) {
       const measured = await measureStore(store, log);
@@ -251,10 +320,15 @@ export async function run(
   for (const store of Object.keys(results) as Store[]) {
     details[store] = {
       medianRps: Math.round(med(store, (r) => r.throughput.rps) ?? Number.NaN),
+      medianCpuMsPerRequest: {
+        main: med(store, (r) => r.throughput.cpuMsPerRequest.mainMs),
+        busiestOtherThread: med(store, (r) => r.throughput.cpuMsPerRequest.busiestOtherMs),
+        process: med(store, (r) => r.throughput.cpuMsPerRequest.processMs),
+      },
       [`medianP99MsAt${RATE}`]: med(store, (r) => r.steady.p99),
       [`medianP99MsAt${RATE}WithSearches`]: med(store, (r) => r.steadyWithSearches?.p99) ?? null,
       rounds: (results[store] ?? []).map((r) => ({
-        throughput: brief(r.throughput),
+        throughput: { ...brief(r.throughput), cpuMsPerRequest: r.throughput.cpuMsPerRequest },
         [`steady${RATE}`]: brief(r.steady),
         ...(r.steadyWithSearches
           ? {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -231,4 +232,62 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
   } finally {
     await redis.quit();
   }
+}
+
+/** CPU time (ms, user + system) each thread of a process has used so far, by thread id (Linux). */
+export function threadCpuMs(pid: number): Map<number, { name: string; ms: number }> {
+  const threads = new Map<number, { name: string; ms: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // pid (comm) state ... : comm may hold spaces, the fields after it are fixed.
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      threads.set(Number(tid), { name, ms: (Number(fields[11]) + Number(fields[12])) * tick });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads;
+}
+
+/**
+ * CPU per request of a process's threads over a load: the main thread, the busiest other thread
+ * (a worker thread such as the embedded database's) and the whole process, in ms per request.
+ * CPU time, not wall time: a busy machine slows a run but does not change what each request costs.
+ */
+export function cpuPerRequest(
+  pid: number,
+  before: Map<number, { name: string; ms: number }>,
+  after: Map<number, { name: string; ms: number }>,
+  requests: number,
+): { mainMs: number; busiestOtherMs: number; busiestOtherName: string; processMs: number } {
+  let main = 0;
+  let other = 0;
+  let otherName = '';
+  let total = 0;
+  for (const [tid, t] of after) {
+    const used = t.ms - (before.get(tid)?.ms ?? 0);
+    total += used;
+    if (tid === pid) main = used;
+    else if (used > other) {
+      other = used;
+      otherName = t.name;
+    }
+  }
+  const per = (ms: number) => Number((ms / Math.max(1, requests)).toFixed(3));
+  return {
+    mainMs: per(main),
+    busiestOtherMs: per(other),
+    busiestOtherName: otherName,
+    processMs: per(total),
+  };
 }

@@ -22,7 +22,7 @@
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, parse, protocol } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 const port = parentPort;
@@ -111,6 +111,203 @@ try {
   await new Promise(() => {});
 }
 const pglite = db;
+
+/**
+ * Statements as PGlite's `query` runs them, in one exchange with the engine instead of six, and
+ * prepared once per text instead of on every call.
+ *
+ * PGlite's `query` sends Parse, Describe, Bind, Describe, Execute and Sync one by one (six trips
+ * into the WASM engine, each with its own parse of the reply and its own promise), and parses and
+ * plans the statement again on every call. devbot runs the same few statements over and over
+ * (a task's insert, read, start, event and end), so here each text is described once (the
+ * parameter types pick the serializers, as PGlite does), prepared under a name of its own, and
+ * each call is a single message: Bind, Describe, Execute, Sync (with the Parse first the first
+ * time). PostgreSQL re-plans a prepared statement by itself when the schema changes; if it
+ * cannot (a `SELECT *` whose columns changed, or the statement is gone), the name is dropped and
+ * the call runs again unprepared (nothing of it ran: Bind failed). Statements of a transaction run
+ * unprepared, still in one exchange: an error there aborts the transaction, so there is no second
+ * try.
+ *
+ * Values and results are what PGlite's `query` gives: its serializers and parsers, the same
+ * `rows`, `affectedRows` and `fields`; errors are PGlite's (PostgreSQL's fields, `query`, `params`).
+ */
+const { serialize } = protocol;
+/** Prepared statements kept, the least recently used closed beyond this. */
+const MAX_PREPARED = 200;
+/** Longer texts (a bulk insert built for its row count) run unprepared: they are rarely the same twice. */
+const MAX_PREPARED_TEXT = 8192;
+/** @type {Map<string, { name: string, oids: number[] }>} in use order, oldest first */
+const prepared = new Map();
+/** @type {Map<string, number[]>} parameter types of statements run unprepared */
+const unpreparedTypes = new Map();
+/** @type {string[]} names to close with the next statement (evicted, or no longer valid) */
+let toClose = [];
+let nextStatement = 1;
+/** SQLSTATEs after which a prepared statement is not used again: plan's result changed, statement gone. */
+const STALE_STATEMENT = new Set(['0A000', '26000']);
+
+// PGlite's own serializers and parsers (by type OID): what its `query` uses.
+const pgliteInternals =
+  /** @type {{ serializers: Record<number, (v: unknown) => string>, parsers: Parameters<typeof parse.parseResults>[1] }} */ (
+    /** @type {unknown} */ (pglite)
+  );
+
+/**
+ * @param {Uint8Array[]} parts
+ */
+function concat(parts) {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const message = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    message.set(part, at);
+    at += part.length;
+  }
+  return message;
+}
+
+/**
+ * @param {unknown[]} params
+ * @param {number[]} oids
+ */
+function serializeParams(params, oids) {
+  return params.map((param, i) => {
+    if (param === null || param === undefined) return null;
+    const oid = oids[i];
+    const serializer = oid === undefined ? undefined : pgliteInternals.serializers[oid];
+    return serializer ? serializer(param) : String(param);
+  });
+}
+
+/**
+ * Sends one message to the engine and reads its reply: the result, or PGlite's error for it.
+ * @param {Uint8Array} message
+ * @param {boolean} inTransaction
+ * @param {string} sql
+ * @param {unknown[]} params
+ */
+async function exchange(message, inTransaction, sql, params) {
+  const messages = await pglite.execProtocolStream(message, {
+    syncToFs: !inTransaction,
+    throwOnError: false,
+  });
+  let parsed = false;
+  for (const m of messages) {
+    if (m.name === 'parseComplete') parsed = true;
+    else if (m.name === 'error') {
+      const err = /** @type {Error & Record<string, unknown>} */ (/** @type {unknown} */ (m));
+      err['query'] = sql;
+      err['params'] = params;
+      err['queryOptions'] = undefined;
+      return { parsed, error: err, result: undefined };
+    }
+  }
+  return { parsed, error: undefined, result: parse.parseResults(messages, pgliteInternals.parsers)[0] };
+}
+
+/**
+ * The parameter types of a statement: PGlite's describe (it throws PGlite's error for a bad one).
+ * @param {string} sql
+ */
+async function parameterTypes(sql) {
+  const described = await pglite.describeQuery(sql);
+  return described.queryParams.map((p) => p.dataTypeID);
+}
+
+/**
+ * @param {string} sql
+ * @param {unknown[]} params
+ * @param {boolean} inTransaction
+ */
+async function runUnprepared(sql, params, inTransaction) {
+  let oids = unpreparedTypes.get(sql);
+  if (!oids) {
+    oids = await parameterTypes(sql);
+    if (sql.length <= MAX_PREPARED_TEXT) unpreparedTypes.set(sql, oids);
+    if (unpreparedTypes.size > MAX_PREPARED) {
+      const oldest = unpreparedTypes.keys().next().value;
+      if (oldest !== undefined) unpreparedTypes.delete(oldest);
+    }
+  }
+  const parts = [
+    ...closing(),
+    serialize.parse({ text: sql }),
+    serialize.bind({ values: /** @type {string[]} */ (serializeParams(params, oids)) }),
+    serialize.describe({ type: 'P' }),
+    serialize.execute({}),
+    serialize.sync(),
+  ];
+  const { error, result } = await exchange(concat(parts), inTransaction, sql, params);
+  if (error) throw error;
+  return result;
+}
+
+/** Close messages for the names waiting to be closed (closing a missing one is no error). */
+function closing() {
+  if (toClose.length === 0) return [];
+  const parts = toClose.map((name) => serialize.close({ type: 'S', name }));
+  toClose = [];
+  return parts;
+}
+
+/**
+ * One statement, prepared once per text. Runs under PGlite's query lock (and its transaction lock
+ * when not in a transaction), as its `query` does.
+ * @param {string} sql
+ * @param {unknown[] | undefined} given
+ * @param {boolean} inTransaction
+ */
+async function runStatement(sql, given, inTransaction) {
+  await pglite._checkReady();
+  const params = given ?? [];
+  const run = () =>
+    pglite._runExclusiveQuery(async () => {
+      // Inside a transaction an error aborts it: no second try there, so nothing prepared either.
+      if (inTransaction || sql.length > MAX_PREPARED_TEXT) return runUnprepared(sql, params, inTransaction);
+      let statement = prepared.get(sql);
+      const fresh = statement === undefined;
+      const parts = [...closing()];
+      if (statement) {
+        // Most recently used last.
+        prepared.delete(sql);
+        prepared.set(sql, statement);
+      } else {
+        statement = { name: `devbot_${nextStatement++}`, oids: await parameterTypes(sql) };
+        parts.push(serialize.parse({ text: sql, name: statement.name }));
+      }
+      parts.push(
+        serialize.bind({
+          statement: statement.name,
+          values: /** @type {string[]} */ (serializeParams(params, statement.oids)),
+        }),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({}),
+        serialize.sync(),
+      );
+      const { parsed, error, result } = await exchange(concat(parts), inTransaction, sql, params);
+      if (fresh && parsed) {
+        prepared.set(sql, statement);
+        if (prepared.size > MAX_PREPARED) {
+          const [oldest, evicted] = prepared.entries().next().value ?? [];
+          if (oldest !== undefined && evicted) {
+            prepared.delete(oldest);
+            toClose.push(evicted.name);
+          }
+        }
+      }
+      if (!error) return result;
+      const code = /** @type {{ code?: unknown }} */ (error).code;
+      if (!fresh && typeof code === 'string' && STALE_STATEMENT.has(code)) {
+        // The prepared statement cannot serve any more (nothing of it ran: Bind failed).
+        prepared.delete(sql);
+        toClose.push(statement.name);
+        return runUnprepared(sql, params, inTransaction);
+      }
+      throw error;
+    });
+  return inTransaction ? run() : pglite._runExclusiveTransaction(run);
+}
 
 /** @type {Map<number, { tx: import('@electric-sql/pglite').Transaction, end: (how: { id: number, commit: boolean }) => void }>} */
 const transactions = new Map();
@@ -219,7 +416,7 @@ function handle(msg) {
     case 'query':
       if (msg.tx === undefined) {
         enqueue(
-          guarded(id, async () => ok(id, result(await pglite.query(msg.sql ?? '', msg.params)))),
+          guarded(id, async () => ok(id, result(await runStatement(msg.sql ?? '', msg.params, false)))),
           msg.low === true,
         );
         return;
@@ -228,7 +425,8 @@ function handle(msg) {
       void guarded(id, async () => {
         const open = msg.tx === undefined ? undefined : transactions.get(msg.tx);
         if (!open) throw new Error('the transaction is already over');
-        ok(id, result(await open.tx.query(msg.sql ?? '', msg.params)));
+        if (open.tx.closed) throw new Error('Transaction is closed');
+        ok(id, result(await runStatement(msg.sql ?? '', msg.params, true)));
       })();
       return;
     case 'exec':

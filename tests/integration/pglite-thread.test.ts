@@ -74,6 +74,38 @@ describe('PGlite in a worker thread', () => {
     expect(err['detail']).toContain('(id)=(2)');
   });
 
+  it('prepares each statement once and stays right when the schema changes, a call fails or many texts run', async () => {
+    await sql.exec('CREATE TABLE prepared_rows (id int PRIMARY KEY, a text)');
+    const select = 'SELECT * FROM prepared_rows WHERE id = $1';
+    const insert = 'INSERT INTO prepared_rows (id, a) VALUES ($1, $2) RETURNING *';
+    expect((await sql.query(insert, [1, 'x'])).rows).toEqual([{ id: 1, a: 'x' }]);
+    // A failed call (at execution, and at bind: not an integer) leaves the statement usable.
+    const dup = (await sql.query(insert, [1, 'y']).catch((e: unknown) => e)) as Record<string, unknown>;
+    expect(dup['code']).toBe('23505');
+    expect(dup['query']).toBe(insert);
+    const bad = (await sql.query(select, ['nope']).catch((e: unknown) => e)) as Record<string, unknown>;
+    expect(bad['code']).toBe('22P02');
+    expect((await sql.query(insert, [2, 'y'])).rowCount).toBe(1);
+    expect((await sql.query(select, [1])).rows).toEqual([{ id: 1, a: 'x' }]);
+    // The prepared `SELECT *` can no longer give its old columns: it runs again, with the new one.
+    await sql.exec('ALTER TABLE prepared_rows ADD COLUMN b int DEFAULT 7');
+    expect((await sql.query(select, [1])).rows).toEqual([{ id: 1, a: 'x', b: 7 }]);
+    expect((await sql.query(select, [2])).rows).toEqual([{ id: 2, a: 'y', b: 7 }]);
+    await sql.exec('ALTER TABLE prepared_rows DROP COLUMN b');
+    expect((await sql.transaction((tx) => tx.query(select, [1]))).rows).toEqual([{ id: 1, a: 'x' }]);
+    expect((await sql.query(select, [2])).rows).toEqual([{ id: 2, a: 'y' }]);
+    // More texts than are kept prepared: the oldest are closed, every answer is still right.
+    const answers = await Promise.all(
+      Array.from({ length: 260 }, (_, i) => sql.query<{ n: number }>(`SELECT $1::int + ${i} AS n`, [1])),
+    );
+    expect(answers.map((r) => r.rows[0]!.n)).toEqual(Array.from({ length: 260 }, (_, i) => i + 1));
+    expect((await sql.query<{ n: number }>('SELECT $1::int + 0 AS n', [5])).rows).toEqual([{ n: 5 }]);
+    const kept = await sql.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'devbot%'",
+    );
+    expect(kept.rows[0]!.n).toBeLessThanOrEqual(201);
+  });
+
   it('pins a transaction: other queries wait until it commits; a throw rolls it back', async () => {
     let outsideDone = false;
     let outside: Promise<unknown> | undefined;
