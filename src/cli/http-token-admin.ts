@@ -1,6 +1,7 @@
 import type { IssuedToken } from '../core/index.js';
 import type { TokenAdmin } from '../gateway/token-admin.js';
 import type { IssuedApiToken, Scope } from '../gateway/token-issuer.js';
+import type { RunningDevbotApi } from './running-devbot.js';
 
 interface TokenJson {
   id: string;
@@ -16,16 +17,13 @@ interface TokenJson {
  * database: the CLI signs itself a one-minute admin token with the shared secret to call them.
  */
 export class HttpTokenAdmin implements TokenAdmin {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly bearer: string,
-  ) {}
+  constructor(private readonly api: RunningDevbotApi) {}
 
   async issue(
     subject: string,
     options: { admin: boolean; ttlSeconds: number | null | undefined },
   ): Promise<IssuedApiToken> {
-    const body = await this.#call<TokenJson & { token: string }>('POST', '/tokens', {
+    const body = await this.api.call<TokenJson & { token: string }>('POST', '/tokens', {
       user: subject,
       admin: options.admin,
       ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}),
@@ -41,7 +39,7 @@ export class HttpTokenAdmin implements TokenAdmin {
   }
 
   async list(): Promise<IssuedToken[]> {
-    const body = await this.#call<{ tokens: TokenJson[] }>('GET', '/tokens');
+    const body = await this.api.call<{ tokens: TokenJson[] }>('GET', '/tokens');
     return body.tokens.map((t) => ({
       id: t.id,
       subject: t.subject,
@@ -53,25 +51,7 @@ export class HttpTokenAdmin implements TokenAdmin {
   }
 
   async revoke(id: string): Promise<boolean> {
-    const body = await this.#call<{ already: boolean }>('DELETE', `/tokens/${encodeURIComponent(id)}`);
+    const body = await this.api.call<{ already: boolean }>('DELETE', `/tokens/${encodeURIComponent(id)}`);
     return !body.already;
-  }
-
-  async #call<T>(method: string, path: string, json?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.bearer}`,
-        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const body = (await res.json().catch(() => ({}))) as { message?: string };
-    if (!res.ok)
-      throw new Error(
-        `the running devbot at ${this.baseUrl} answered ${res.status}: ${body.message ?? 'no reason given'}`,
-      );
-    return body as T;
   }
 }

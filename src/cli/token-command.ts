@@ -125,43 +125,19 @@ async function withTokenAdmin(
   const [{ existsSync }, { join }] = await Promise.all([import('node:fs'), import('node:path')]);
   if (!config.DATABASE_URL && !existsSync(join(config.dataDir, 'pglite')))
     return fn(null, `no devbot database at ${join(config.dataDir, 'pglite')} or DATABASE_URL`);
-  const [{ openSqlClient }, { migrate }, { SqlApiTokenLog }, { LocalTokenAdmin }, { PgliteLockedError }] =
+  const [{ withDatabaseOrRunningDevbot }, { SqlApiTokenLog }, { LocalTokenAdmin }, { HttpTokenAdmin }] =
     await Promise.all([
-      import('../store/open-sql-client.js'),
-      import('../store/migrate.js'),
+      import('./running-devbot.js'),
       import('../store/sql-api-tokens.js'),
       import('../gateway/token-admin.js'),
-      import('../store/pglite-lock.js'),
+      import('./http-token-admin.js'),
     ]);
-  let sql: Awaited<ReturnType<typeof openSqlClient>>;
-  try {
-    sql = await openSqlClient({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, max: 1 });
-  } catch (err) {
-    if (!(err instanceof UnavailableError) || !(err.cause instanceof PgliteLockedError)) throw err;
-    // A running devbot holds the embedded database: ask it, as an admin for one minute.
-    const { localApiBase } = await import('./running-devbot.js');
-    const base = localApiBase(config);
-    const bearer = await issuer.sign('devbot-cli', {
-      scopes: ['tasks:read', 'tasks:write', 'admin'],
-      ttlSeconds: 60,
-    });
-    const { HttpTokenAdmin } = await import('./http-token-admin.js');
-    try {
-      return await fn(new HttpTokenAdmin(base, bearer), base);
-    } catch (callErr) {
-      if (callErr instanceof BadInputError) throw callErr;
-      throw new UnavailableError(
-        `the devbot (pid ${err.cause.pid ?? '?'}) that holds the embedded database in ${config.dataDir} did not answer at ${base}: ${callErr instanceof Error ? callErr.message : String(callErr)}; run this with the HOST and PORT it listens on, or stop it`,
-        { cause: callErr },
-      );
-    }
-  }
-  try {
-    await migrate(sql);
-    await fn(new LocalTokenAdmin({ issuer, log: new SqlApiTokenLog(sql) }), 'the database');
-  } finally {
-    await sql.close();
-  }
+  // A running devbot that holds the embedded database is asked through its API instead.
+  await withDatabaseOrRunningDevbot(
+    config,
+    (sql) => fn(new LocalTokenAdmin({ issuer, log: new SqlApiTokenLog(sql) }), 'the database'),
+    (api) => fn(new HttpTokenAdmin(api), api.baseUrl),
+  );
 }
 
 function scopes(admin: boolean | undefined): ('tasks:read' | 'tasks:write' | 'admin')[] {
