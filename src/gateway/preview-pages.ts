@@ -4,18 +4,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { PreviewAnswer } from '../core/preview-records.js';
+import { esc } from './ui/ui-html.js';
 
 /** What the app answers about a dead preview (PreviewRevival in a worker). */
 export type PreviewMiss = PreviewAnswer;
-
-const ENTITIES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 
 export function sendPreviewPage(res: ServerResponse, miss: Exclude<PreviewMiss, { state: 'unknown' }>): void {
   const [status, title, text, refresh] =

@@ -27,6 +27,7 @@ import {
   ciFailedNotice,
   closedNotice,
   conversationNotice,
+  escapeHtml,
   type LinkNotice,
   openedNotice,
 } from './chat-notices.js';
@@ -767,14 +768,6 @@ function neutraliseRequest(options: Record<string, unknown>, hosts: readonly str
   if (Array.isArray(comments))
     for (const c of comments as Record<string, unknown>[])
       if (typeof c?.['body'] === 'string') c['body'] = neutraliseLinks(c['body'] as string, hosts);
-}
-
-function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;');
 }
 
 /** The chat a Telegram task that opened a PR came from: its follow-ups report there too. */
