@@ -4,6 +4,8 @@
  * URLs become links.
  */
 import { formatDuration, type Task, type TaskEvent } from '../../core/index.js';
+// The page and the client script share these (a plain-JS module the browser loads too).
+import { cost, eventLine as sharedEventLine, statusClass } from './assets/event-line.js';
 
 const ENTITIES: Record<string, string> = {
   '&': '&amp;',
@@ -30,9 +32,7 @@ export function safeHref(url: string | null | undefined): string | null {
 }
 
 /** A status as a CSS class: known or not (a status added later renders plainly, never breaks). */
-export function statusClass(status: string): string {
-  return `st st-${status.replace(/[^a-z]/g, '') || 'unknown'}`;
-}
+export { statusClass };
 
 export function badge(status: string): string {
   return `<span class="${statusClass(status)}" data-status>${esc(status)}</span>`;
@@ -52,66 +52,11 @@ export function taskDuration(task: Pick<Task, 'startedAt' | 'finishedAt'>, now =
   return formatDuration((task.finishedAt?.getTime() ?? now) - task.startedAt.getTime());
 }
 
-export function cost(usd: number | undefined | null): string {
-  if (usd === undefined || usd === null || !Number.isFinite(usd)) return '';
-  return usd === 0 ? '$0' : `$${usd < 0.01 ? usd.toFixed(4) : usd.toFixed(2)}`;
-}
+export { cost };
 
 /** One line about an event, for the timeline (the client script writes the same for live ones). */
 export function eventLine(event: Pick<TaskEvent, 'type' | 'data'>): string {
-  const d = event.data as Record<string, unknown>;
-  const str = (k: string) => (typeof d[k] === 'string' ? (d[k] as string) : '');
-  switch (event.type) {
-    case 'task.created':
-      return `created by ${str('requester')} (${str('source')}, ${str('kind')})`;
-    case 'task.started':
-      return `started (attempt ${String(d['attempt'] ?? 1)})`;
-    case 'task.routed':
-      return `routed as ${str('kind')}${str('reason') ? `: ${str('reason')}` : ''}`;
-    case 'task.retrying':
-      return `retrying${str('error') ? ` after: ${str('error')}` : ''}`;
-    case 'task.succeeded':
-      return `succeeded: ${str('summary')}`;
-    case 'task.failed':
-      return `failed: ${str('error')}`;
-    case 'task.cancelled':
-      return `cancelled${str('by') ? ` by ${str('by')}` : ''}`;
-    case 'step':
-      return str('message') || str('phase');
-    case 'log':
-      return str('message');
-    case 'output':
-      return `${str('stream')}: ${clip(str('text'), 200)}`;
-    case 'command.started':
-      return `$ ${str('command')}`;
-    case 'command.finished':
-      return `exit ${String(d['exitCode'])} in ${formatDuration(Number(d['durationMs']) || 0)}: ${str('command')}`;
-    case 'command.approval_requested':
-      return `⏸️ waits for approval to run: ${clip(str('command'), 200)} (${str('reasons')})`;
-    case 'command.approval_decided':
-      return `command ${str('decision').replace('_', ' ')} by ${str('by')}: ${clip(str('command'), 200)}`;
-    case 'preview_ready':
-      return `preview ready: ${str('url')}`;
-    case 'tool_call':
-      return `tool ${str('tool')} ${clip(str('args'), 200)}`;
-    case 'tool_result':
-      return `tool ${str('tool')} ${d['ok'] ? 'ok' : 'failed'}: ${clip(str('summary'), 200)}`;
-    case 'llm':
-      return `${str('role')} (${str('model')}): ${String(d['tokensIn'])} in, ${String(d['tokensOut'])} out, ${cost(Number(d['costUsd']))}`;
-    case 'git':
-      return `git ${str('action')} ${str('branch') || str('base')} ${str('sha').slice(0, 7)}`.trim();
-    case 'pr_opened':
-      return `pull request #${String(d['number'])}: ${str('url')}`;
-    case 'diff':
-      return `diff of ${String(d['files'])} file(s)`;
-    default:
-      return clip(JSON.stringify(d), 200);
-  }
-}
-
-function clip(text: string, max: number): string {
-  const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+  return sharedEventLine(event.type, event.data as Record<string, unknown>);
 }
 
 export interface PageOptions {

@@ -34,6 +34,7 @@ export const UI_CSP =
 
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'event-line.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
 };
 const assetCache = new Map<string, string>();
