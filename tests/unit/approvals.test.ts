@@ -15,36 +15,19 @@ import type { GithubTrigger } from '../../src/github/github-trigger.js';
 import { renderProgressComment } from '../../src/github/progress-comment.js';
 import { handleTaskCommand, hasAutoLabel, parseIssueCommand } from '../../src/github/task-commands.js';
 import { planCallback, renderCommandAsk, renderPlan } from '../../src/telegram/render-progress.js';
+import { makeTask } from '../fakes/llm/recording-context.js';
 
 const TASK_ID = '0b6f8a2e-1c1e-4c1a-9f55-2f7d7b0b9c11';
 
-function task(): Task {
-  const now = new Date();
-  return {
+const task = (): Task =>
+  makeTask({
     id: TASK_ID,
     source: 'telegram',
     origin: { chatId: 1 },
     requester: 'tg:1',
     repo: 'acme/app',
-    kind: 'dev',
     prompt: 'add <b>dark</b> mode',
-    input: {},
-    status: 'running',
-    idempotencyKey: null,
-    branch: null,
-    prUrl: null,
-    previewUrl: null,
-    resultSummary: null,
-    result: null,
-    error: null,
-    usage: {},
-    attempts: 1,
-    createdAt: now,
-    startedAt: now,
-    finishedAt: null,
-    updatedAt: now,
-  };
-}
+  });
 
 const event = (seq: number, e: Pick<TaskEvent, 'type' | 'data'>) =>
   ({ taskId: TASK_ID, seq, at: new Date(), ...e }) as TaskEvent;

@@ -18,6 +18,7 @@ import { TokenIssuer } from '../../src/gateway/token-issuer.js';
 import { createTokenRoutes } from '../../src/gateway/token-routes.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { makeTask } from '../fakes/llm/recording-context.js';
 
 type Json = Record<string, unknown>;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -132,9 +133,9 @@ function openApiProblems(doc: Json): string[] {
   return problems;
 }
 
-function fakeTask(input: NewTask): Task {
-  const now = new Date();
-  return {
+/** The task the ingress would make of `input`, queued. */
+const fakeTask = (input: NewTask): Task =>
+  makeTask({
     id: randomUUID(),
     source: input.source,
     origin: input.origin ?? {},
@@ -145,20 +146,9 @@ function fakeTask(input: NewTask): Task {
     input: input.input ?? {},
     status: 'queued',
     idempotencyKey: input.idempotencyKey ?? null,
-    branch: null,
-    prUrl: null,
-    previewUrl: null,
-    resultSummary: null,
-    result: null,
-    error: null,
-    usage: {},
     attempts: 0,
-    createdAt: now,
     startedAt: null,
-    finishedAt: null,
-    updatedAt: now,
-  };
-}
+  });
 
 /** The API app as start-devbot builds it on a gateway (tokens and memories mounted). */
 function gatewayApp() {
